@@ -1,0 +1,229 @@
+"""Profiles, notebook parameters and their validation: the one place that says what is allowed.
+
+Every notebook's ``parameters`` cell holds UPPER_CASE literals. Each name used anywhere must have a
+rule in :data:`PARAMETERS`; ``python -m companion run`` checks values against these rules before a
+kernel starts, and :func:`resolve` checks them again inside the notebook. Bad values raise one
+``ValueError`` naming the parameter, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+PROFILES = ("quick", "full")
+DEVICES = ("auto", "cpu", "cuda")
+FORGET_KINDS = ("class", "subclass", "random")
+
+
+def bad_value(name: str, value: Any, allowed: str) -> ValueError:
+    """Return the project's standard error for a bad parameter value."""
+    return ValueError(f"{name}={value!r} is not allowed: expected {allowed}.")
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter rules
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one notebook parameter is typed and checked.
+
+    Parameters
+    ----------
+    kind : type
+        The Python type a value must have (``int`` values are accepted where ``float`` is asked).
+    check : callable, optional
+        Returns True for an allowed value.
+    allowed : str
+        Human-readable description of the allowed values, used in error messages.
+    help : str
+        One line on what the parameter does.
+    """
+
+    kind: type
+    check: Callable[[Any], bool] | None = None
+    allowed: str = ""
+    help: str = ""
+
+    def validate(self, name: str, value: Any) -> Any:
+        kind = self.kind
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            raise bad_value(name, value, f"a value of type {kind.__name__}" + (f" ({self.allowed})" if self.allowed else ""))
+        if kind is float and not math.isfinite(value):
+            raise bad_value(name, value, "a finite number" + (f" ({self.allowed})" if self.allowed else ""))
+        if self.check is not None and not self.check(value):
+            raise bad_value(name, value, self.allowed)
+        return value
+
+
+def _forget_ok(v: str) -> bool:
+    try:
+        parse_forget(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _pos(v: float) -> bool:
+    return v > 0
+
+
+def _nonneg(v: float) -> bool:
+    return v >= 0
+
+
+PARAMETERS: dict[str, Rule] = {
+    # shared by every notebook
+    "PROFILE": Rule(str, lambda v: v in PROFILES, "one of 'quick', 'full'", "quick: CPU + embedded data; full: GPU + the papers' datasets"),
+    "SEED": Rule(int, lambda v: 0 <= v < 2**31, "an integer in [0, 2**31)", "base random seed"),
+    "DEVICE": Rule(str, lambda v: v in DEVICES or re.fullmatch(r"cuda:\d+", v) is not None, "'auto', 'cpu', 'cuda' or 'cuda:N'", "where tensors live; 'auto' picks the profile's device"),
+    "DATA_ROOT": Rule(str, None, "a path (empty string: $COMPANION_DATA_ROOT or ./data)", "where FULL datasets live"),
+    # experiment knobs
+    "N_SEEDS": Rule(int, lambda v: 1 <= v <= 100, "an integer in [1, 100]", "number of seeds to average over"),
+    "FORGET_CLASS": Rule(int, lambda v: 0 <= v <= 99, "an integer class id in [0, 99] (and below the task's class count)", "class to forget"),
+    "FORGET_SUBCLASS": Rule(int, lambda v: 0 <= v <= 99, "an integer fine-class id in [0, 99]", "fine class to forget inside its superclass"),
+    "N_RANDOM": Rule(int, lambda v: v >= 1, "a positive integer (at most the training-set size)", "number of random training samples to forget"),
+    "FORGET": Rule(str, _forget_ok, "'class:K', 'subclass:K' or 'random:N'", "what to forget"),
+    "TASK": Rule(str, lambda v: re.fullmatch(r"[a-z0-9_\-]+", v) is not None, "a task name listed by companion.data.available_tasks()", "dataset/task"),
+    "ARCH": Rule(str, lambda v: re.fullmatch(r"[a-z0-9_\-]+", v) is not None, "an architecture listed by companion.models.available()", "network"),
+    "EPSILON": Rule(float, _pos, "a number > 0", "privacy/unlearning budget epsilon"),
+    "DELTA": Rule(float, lambda v: 0 < v < 1, "a number in (0, 1)", "privacy/unlearning budget delta"),
+    "SIGMA": Rule(float, _nonneg, "a number >= 0", "noise scale"),
+    "GAMMA": Rule(float, _nonneg, "a number >= 0", "regularisation weight"),
+    "LR": Rule(float, _pos, "a number > 0", "learning rate"),
+    "EPOCHS": Rule(int, lambda v: v >= 0, "an integer >= 0", "training or unlearning epochs"),
+    "N_SAMPLES": Rule(int, lambda v: v >= 1, "an integer >= 1", "number of perturbations / samples"),
+    "T": Rule(float, lambda v: 0 <= v <= 1, "a number in [0, 1]", "position on the McCann path"),
+    # --- xs parameters (Xu & Strohmer chapters) ---
+    # --- end xs parameters ---
+    # --- jit parameters (Foster et al. chapters) ---
+    # --- end jit parameters ---
+    # --- cert parameters (Koloskova et al. chapters) ---
+    # --- end cert parameters ---
+}
+
+
+def validate_param(name: str, value: Any) -> Any:
+    """Validate one notebook parameter against :data:`PARAMETERS`; return the (coerced) value."""
+    if name not in PARAMETERS:
+        raise ValueError(f"unknown parameter {name!r}: known parameters are {', '.join(sorted(PARAMETERS))}.")
+    return PARAMETERS[name].validate(name, value)
+
+
+def validate_params(params: dict[str, Any], allowed_names: set[str] | None = None) -> dict[str, Any]:
+    """Validate a parameter dict; ``allowed_names`` restricts names to one notebook's parameters."""
+    out = {}
+    for name, value in params.items():
+        if allowed_names is not None and name not in allowed_names:
+            raise ValueError(
+                f"unknown parameter {name!r} for this notebook: its parameters are {', '.join(sorted(allowed_names))}."
+            )
+        out[name] = validate_param(name, value)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Forget specifications
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForgetSpec:
+    """What to forget: ``kind`` in {'class', 'subclass', 'random'} and its integer ``value``."""
+
+    kind: str
+    value: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+def parse_forget(spec: str | ForgetSpec) -> ForgetSpec:
+    """Parse ``'class:K'``, ``'subclass:K'`` or ``'random:N'``."""
+    if isinstance(spec, ForgetSpec):
+        return spec
+    m = re.fullmatch(r"(class|subclass|random):(-?\d+)", str(spec).strip())
+    if m is None:
+        raise bad_value("forget", spec, "'class:K', 'subclass:K' or 'random:N' with integer K, N")
+    kind, value = m.group(1), int(m.group(2))
+    if kind == "random" and value <= 0:
+        raise bad_value("forget", spec, "'random:N' with N >= 1")
+    if kind in ("class", "subclass") and value < 0:
+        raise bad_value("forget", spec, f"'{kind}:K' with K >= 0")
+    return ForgetSpec(kind, value)
+
+
+# --------------------------------------------------------------------------------------------
+# Run context: profile, device, data root
+# --------------------------------------------------------------------------------------------
+
+
+def default_data_root() -> Path:
+    return Path(os.environ.get("COMPANION_DATA_ROOT") or os.environ.get("DATA_ROOT") or "data").expanduser()
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("COMPANION_CACHE") or ".cache/companion").expanduser()
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """The resolved settings a notebook or CLI call runs under."""
+
+    profile: str
+    seed: int
+    device: str
+    data_root: Path
+    params: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def quick(self) -> bool:
+        return self.profile == "quick"
+
+    def banner(self) -> str:
+        what = (
+            "QUICK profile: CPU-scale analogue on embedded data; numbers are not the paper's."
+            if self.quick
+            else "FULL profile: the papers' datasets and model sizes."
+        )
+        return f"{what} seed={self.seed} device={self.device}"
+
+
+def resolve_device(device: str, profile: str) -> str:
+    """Turn 'auto' into a concrete device; FULL without CUDA needs ``device='cpu'`` explicitly."""
+    import torch
+
+    validate_param("DEVICE", device)
+    has_cuda = torch.cuda.is_available()
+    if device == "auto":
+        if profile == "full":
+            if not has_cuda:
+                raise ValueError(
+                    "PROFILE='full' needs a CUDA GPU and none is visible. Run on a GPU machine, or force "
+                    "the CPU with DEVICE='cpu' (-p DEVICE cpu) if you accept hours of compute."
+                )
+            return "cuda"
+        return "cpu"
+    if device.startswith("cuda") and not has_cuda:
+        raise bad_value("DEVICE", device, "'cpu' or 'auto' on this machine (no CUDA device is visible)")
+    return device
+
+
+def resolve(profile: str = "quick", seed: int = 0, device: str = "auto", data_root: str | None = None, **params: Any) -> RunContext:
+    """Validate a notebook's parameters and return its :class:`RunContext`.
+
+    Every keyword is checked against :data:`PARAMETERS` (UPPER_CASE names) before anything runs.
+    """
+    validate_param("PROFILE", profile)
+    validate_param("SEED", seed)
+    checked = validate_params({k: v for k, v in params.items()})
+    root = Path(data_root).expanduser() if data_root else default_data_root()
+    return RunContext(profile=profile, seed=seed, device=resolve_device(device, profile), data_root=root, params=checked)

@@ -1,0 +1,76 @@
+"""Glue helpers for the notebooks: profile banner, glued numbers, ours-vs-reported tables, provenance.
+
+Results reach the book's prose only through myst-nb ``glue``; :func:`glue` is a thin wrapper that
+also works outside a notebook (it then just returns the value).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from typing import Any, Iterable
+
+from . import __version__
+from .config import RunContext
+from .reported import Reported, get
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """``myst_nb.glue`` when available; returns ``value`` either way."""
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # pragma: no cover - the book extras are not installed
+        return value
+    _glue(name, value, display=display)
+    return value
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """A fraction in [0, 1] as a percentage string; NaN as an em dash."""
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
+
+
+def num(x: float, digits: int = 3) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}g}"
+
+
+def banner(ctx: RunContext) -> str:
+    """The profile banner printed at the top of every chapter."""
+    import torch
+
+    line = "=" * 78
+    return (
+        f"{line}\n{ctx.banner()}\n"
+        f"companion {__version__} | torch {torch.__version__} | python {platform.python_version()} | "
+        f"{torch.get_num_threads()} CPU threads{' | GPU ' + torch.cuda.get_device_name(0) if ctx.device.startswith('cuda') else ''}\n"
+        f"{line}"
+    )
+
+
+def provenance() -> dict[str, str]:
+    import numpy
+    import torch
+
+    return {
+        "companion": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+        "python": platform.python_version(), "machine": platform.machine(),
+    }
+
+
+def compare(rows: Iterable[tuple[str, float, str | Reported]], fmt=pct, quick: bool = True):
+    """An ours-vs-reported table.
+
+    ``rows`` holds ``(label, ours, reported)`` where ``reported`` is a :class:`Reported` or a key
+    ``"paper:key"`` of :mod:`companion.reported`. In the QUICK profile the column says "QUICK
+    analogue" and the match column is left out: a stand-in is not a reproduction.
+    """
+    import pandas as pd
+
+    out = []
+    for label, ours, rep in rows:
+        r = get(rep) if isinstance(rep, str) else rep
+        row = {"quantity": label, ("ours (QUICK analogue)" if quick else "ours"): fmt(ours), "paper": fmt(r.value), "source": r.source}
+        if not quick:
+            row["within tolerance"] = "yes" if r.matches(ours) else "no"
+        out.append(row)
+    return pd.DataFrame(out).set_index("quantity")

@@ -1,0 +1,250 @@
+"""One seeded, device-agnostic training loop, prediction and evaluation helpers.
+
+Recipes (:class:`TrainRecipe`) are data: the papers' optimisers, schedules and epoch counts live in
+:data:`RECIPES`, keyed by ``(task, arch, profile)``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from .config import bad_value
+from .data.tasks import Split
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "onecycle", "onecycle_linear", "multistep")
+AUGMENTS = ("none", "cifar", "mnist")
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """How to train a model.
+
+    ``schedule``: 'constant'; 'onecycle' (cosine OneCycleLR with max ``lr``, JiT); 'onecycle_linear'
+    (linear warm-up to ``lr`` over the first 30 % then linear decay, Optax's linear one-cycle as in
+    Koloskova et al.); 'multistep' (x``gamma`` at ``milestones`` epochs). ``warmup_epochs`` adds a
+    per-batch linear warm-up. ``augment``: 'cifar' (random crop 4 + horizontal flip) or 'mnist'
+    (random rotation 10 degrees + horizontal flip, the certified paper's recipe).
+    """
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 10
+    batch_size: int = 64
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.2
+    warmup_epochs: int = 0
+    augment: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise bad_value("optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            raise bad_value("schedule", self.schedule, f"one of {SCHEDULES}")
+        if self.augment not in AUGMENTS:
+            raise bad_value("augment", self.augment, f"one of {AUGMENTS}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise bad_value("lr", self.lr, "a finite number > 0")
+        if self.epochs < 0:
+            raise bad_value("epochs", self.epochs, "an integer >= 0")
+        if self.batch_size <= 0:
+            raise bad_value("batch_size", self.batch_size, "a positive integer")
+        if self.weight_decay < 0 or self.momentum < 0:
+            raise bad_value("weight_decay/momentum", (self.weight_decay, self.momentum), "non-negative numbers")
+
+    def with_(self, **kw) -> "TrainRecipe":
+        return replace(self, **kw)
+
+
+_JIT_VGG = dict(optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="onecycle", warmup_epochs=1, batch_size=64, augment="cifar")
+_CERT = dict(optimizer="sgd", lr=0.06, weight_decay=5e-4, schedule="onecycle_linear", batch_size=128)
+
+# (task, arch, profile) -> recipe. '*' matches any task. Papers' recipes first, QUICK analogues after.
+RECIPES: dict[tuple[str, str, str], TrainRecipe] = {
+    # Xu & Strohmer: Adam 1e-3, 100 epochs, batch 64 (spec 6.2)
+    ("mnist", "mlp", "full"): TrainRecipe("adam", 1e-3, 100, 64),
+    ("*", "mlp", "quick"): TrainRecipe("adam", 1e-3, 20, 64),
+    # Foster et al. (JiT) pretraining (spec 9)
+    ("cifar10", "vgg11", "full"): TrainRecipe(epochs=25, **_JIT_VGG),
+    ("cifar20", "vgg11", "full"): TrainRecipe(epochs=50, **_JIT_VGG),
+    ("cifar100", "vgg11", "full"): TrainRecipe(epochs=210, **_JIT_VGG),
+    ("pins", "vgg11", "full"): TrainRecipe(epochs=250, **_JIT_VGG),
+    ("cifar10", "resnet18", "full"): TrainRecipe(epochs=25, **_JIT_VGG),
+    ("cifar20", "resnet18", "full"): TrainRecipe(epochs=50, **_JIT_VGG),
+    ("cifar100", "resnet18", "full"): TrainRecipe(epochs=210, **_JIT_VGG),
+    ("*", "small_cnn", "quick"): TrainRecipe("adam", 1e-3, 8, 64),
+    # Koloskova et al. pretraining (spec 8)
+    ("mnist", "tiny_mlp", "full"): TrainRecipe(epochs=30, augment="mnist", **_CERT),
+    ("cifar10", "tiny_cnn", "full"): TrainRecipe(epochs=400, augment="cifar", **_CERT),
+    ("*", "tiny_mlp", "quick"): TrainRecipe(epochs=30, **_CERT),
+    ("*", "tiny_cnn", "quick"): TrainRecipe(epochs=15, **_CERT),
+    ("*", "three_layer", "full"): TrainRecipe(epochs=100, **_CERT),
+}
+
+
+def recipe_for(task: str, arch: str, profile: str) -> TrainRecipe:
+    """The training recipe for ``arch`` on ``task`` in ``profile``."""
+    for key in ((task, arch, profile), ("*", arch, profile)):
+        if key in RECIPES:
+            return RECIPES[key]
+    fallback = "quick" if profile == "quick" else None
+    if fallback and ("*", arch, fallback) in RECIPES:
+        return RECIPES[("*", arch, fallback)]
+    return TrainRecipe("adam", 1e-3, 10 if profile == "quick" else 50, 64)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def progress(iterable: Iterable, **kw) -> Iterable:
+    """tqdm to stderr (removed from the book's pages); silenced with COMPANION_PROGRESS=0."""
+    disable = os.environ.get("COMPANION_PROGRESS", "1") == "0" or kw.pop("disable", False)
+    return tqdm(iterable, file=sys.stderr, disable=disable, mininterval=1.0, **kw)
+
+
+def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator | None = None) -> torch.Tensor:
+    """On-tensor augmentation of a normalised batch (N, C, H, W)."""
+    if kind == "none":
+        return x
+    n = x.shape[0]
+    dev = x.device
+    flip = torch.rand(n, generator=generator).to(dev) < 0.5
+    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+    if kind == "cifar":
+        pad = 4
+        xp = F.pad(x, (pad, pad, pad, pad))
+        h, w = x.shape[-2:]
+        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+        rows = (dy.view(-1, 1) + torch.arange(h)).to(dev)
+        cols = (dx.view(-1, 1) + torch.arange(w)).to(dev)
+        idx_n = torch.arange(n, device=dev).view(-1, 1, 1)
+        return xp.permute(0, 2, 3, 1)[idx_n, rows.view(n, h, 1), cols.view(n, 1, w)].permute(0, 3, 1, 2)
+    # mnist: rotation up to 10 degrees
+    angle = (torch.rand(n, generator=generator) * 20 - 10) * math.pi / 180
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1).to(dev)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False)
+
+
+def make_optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+
+
+def lr_at(recipe: TrainRecipe, step: int, steps_per_epoch: int) -> float:
+    """Learning rate at global step ``step`` (0-based) under ``recipe``."""
+    total = max(1, recipe.epochs * steps_per_epoch)
+    lr = recipe.lr
+    if recipe.schedule == "onecycle":  # torch OneCycleLR defaults: pct_start 0.3, div 25, final div 1e4
+        warm = 0.3 * total
+        lo, end = lr / 25, lr / 25 / 1e4
+        if step < warm:
+            lr = lo + (lr - lo) * (1 - math.cos(math.pi * step / warm)) / 2
+        else:
+            lr = end + (lr - end) * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))) / 2
+    elif recipe.schedule == "onecycle_linear":
+        warm = 0.3 * total
+        lr = lr * (step / warm if step < warm else max(0.0, (total - step) / max(1, total - warm)))
+    elif recipe.schedule == "multistep":
+        epoch = step // steps_per_epoch
+        lr = lr * recipe.gamma ** sum(epoch >= m for m in recipe.milestones)
+    if recipe.warmup_epochs and step < recipe.warmup_epochs * steps_per_epoch:
+        lr = lr * (step + 1) / (recipe.warmup_epochs * steps_per_epoch)
+    return lr
+
+
+def fit(
+    model: nn.Module,
+    data: Split,
+    recipe: TrainRecipe,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    desc: str = "train",
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
+    show_progress: bool = True,
+) -> dict:
+    """Train ``model`` in place on ``data`` with ``recipe``; returns a log with per-epoch losses.
+
+    Shuffling and augmentation draw from a generator seeded by ``seed``; the same seed on the same
+    device reproduces the same model.
+    """
+    if len(data) == 0:
+        raise bad_value("data", "an empty split", "a split with at least one sample")
+    dev = resolve_device(device)
+    model.to(dev)
+    gen = torch.Generator().manual_seed(seed)
+    opt = make_optimizer(model, recipe)
+    steps = data.n_batches(recipe.batch_size)
+    log = {"loss": []}
+    step = 0
+    for epoch in progress(range(recipe.epochs), desc=desc, disable=not show_progress):
+        model.train()
+        total, count = 0.0, 0
+        for xb, yb in data.batches(recipe.batch_size, shuffle=True, generator=gen, device=dev):
+            for group in opt.param_groups:
+                group["lr"] = lr_at(recipe, step, steps)
+            xb = augment_batch(xb, recipe.augment, gen)
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(yb)
+            count += len(yb)
+            step += 1
+        log["loss"].append(total / count)
+        if on_epoch is not None:
+            on_epoch(epoch, model)
+    model.eval()
+    return log
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: Split, device: str | torch.device | None = None, batch_size: int = 1024) -> torch.Tensor:
+    """Logits of ``model`` (eval mode) on every sample of ``data``, shape (N, C), on the CPU."""
+    dev = resolve_device(device)
+    was_training = model.training
+    model.eval().to(dev)
+    out = [model(xb).float().cpu() for xb, _ in data.batches(batch_size, device=dev)]
+    model.train(was_training)
+    if not out:
+        return torch.empty(0, 0)
+    return torch.cat(out)
+
+
+def accuracy(model: nn.Module, data: Split, device: str | torch.device | None = None, weighting: str = "sample", batch_size: int = 256) -> float:
+    """Accuracy in [0, 1].
+
+    ``weighting='sample'``: #correct / #samples (the companion's default). ``weighting='batch'``: the
+    mean of per-batch accuracies with batches of ``batch_size``, as the JiT reference code computes it
+    (it over-weights the last partial batch).
+    """
+    if weighting not in ("sample", "batch"):
+        raise bad_value("weighting", weighting, "'sample' or 'batch'")
+    if len(data) == 0:
+        return float("nan")
+    logits = predict(model, data, device)
+    correct = (logits.argmax(1) == data.y).float()
+    if weighting == "sample":
+        return float(correct.mean())
+    return float(torch.stack([c.mean() for c in correct.split(batch_size)]).mean())
