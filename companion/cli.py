@@ -1,0 +1,189 @@
+"""Command line: ``python -m companion {list,run,build,unlearn,data,methods}``.
+
+Examples
+--------
+python -m companion list
+python -m companion run intro/01_unlearning_problem -p SEED 3
+python -m companion run notebooks/intro/01_unlearning_problem.py --profile full -p DEVICE cuda
+python -m companion build --profile quick
+python -m companion unlearn --task mnist5k --forget class:3 --method retrain --json
+python -m companion data cifar10 --download
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m companion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    sub.add_parser("list", help="every notebook with its parameters (name, default, type)")
+
+    run = sub.add_parser("run", help="execute one notebook with papermill")
+    run.add_argument("notebook", help="path, part/NN_slug or NN_slug")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    run.add_argument("--profile", choices=None, help="quick or full (sets PROFILE)")
+    run.add_argument("--output", type=Path, help="where to write the executed notebook (default: next to the source)")
+
+    build = sub.add_parser("build", help="execute every notebook of the book, then build the HTML book")
+    build.add_argument("--profile", default="quick", help="quick or full (sets PROFILE in every notebook)")
+    build.add_argument("--only-notebooks", action="store_true", help="execute the notebooks but do not build the book")
+    build.add_argument("--only-book", action="store_true", help="build the book from already executed notebooks")
+
+    un = sub.add_parser("unlearn", help="run one unlearning method and print its scores")
+    un.add_argument("--task", default="mnist5k")
+    un.add_argument("--forget", default="class:3")
+    un.add_argument("--method", default="retrain")
+    un.add_argument("--arch", default="mlp")
+    un.add_argument("--profile", default="quick")
+    un.add_argument("--seed", type=int, default=0)
+    un.add_argument("--device", default="auto")
+    un.add_argument("--data-root", default="")
+    un.add_argument("--set", nargs=2, action="append", default=[], metavar=("SETTING", "VALUE"), help="method setting override")
+    un.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    data = sub.add_parser("data", help="check (or download) a FULL dataset under DATA_ROOT")
+    data.add_argument("name")
+    data.add_argument("--data-root", default="")
+    data.add_argument("--download", action="store_true")
+
+    sub.add_parser("methods", help="every registered unlearning method")
+    return ap
+
+
+def _literal(text: str):
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def cmd_list() -> int:
+    from . import notebooks
+
+    for src in notebooks.chapters():
+        print(src.relative_to(notebooks.root()).as_posix())
+        for p in notebooks.parameters(src):
+            print(f"    {p.describe()}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from . import notebooks
+
+    src = notebooks.find(args.notebook)
+    params_by_name = {p.name: p for p in notebooks.parameters(src)}
+    overrides = {}
+    for name, value in args.parameter:
+        if name not in params_by_name:
+            raise ValueError(f"unknown parameter {name!r} for {src.name}: its parameters are {', '.join(params_by_name)}.")
+        overrides[name] = notebooks.parse_value(params_by_name[name], value)
+    if args.profile is not None:
+        overrides["PROFILE"] = args.profile
+    notebooks.check_parameters(src, dict(overrides))  # refuse before any kernel starts
+    print(f"executing {src.relative_to(notebooks.root())} with {overrides or 'its defaults'}", flush=True)
+    res = notebooks.execute(src, overrides, args.output)
+    print(f"wrote {res['output']} in {res['seconds']:.1f} s")
+    return 0
+
+
+def cmd_build(args) -> int:
+    from . import notebooks
+
+    from .config import validate_param
+
+    validate_param("PROFILE", args.profile)
+    timings = []
+    if not args.only_book:
+        for src in notebooks.chapters():
+            notebooks.check_parameters(src, {"PROFILE": args.profile})
+        for src in notebooks.chapters():
+            rel = src.relative_to(notebooks.root())
+            print(f"[papermill] {rel} ...", flush=True)
+            res = notebooks.execute(src, {"PROFILE": args.profile})
+            timings.append((rel.as_posix(), res["seconds"]))
+            print(f"[papermill] {rel} done in {res['seconds']:.1f} s", flush=True)
+        total = sum(t for _, t in timings)
+        print("notebook timings (s): " + ", ".join(f"{n} {t:.1f}" for n, t in timings))
+        if timings:
+            slow = max(timings, key=lambda t: t[1])
+            print(f"all notebooks: {total:.1f} s; slowest: {slow[0]} ({slow[1]:.1f} s)")
+    if not args.only_notebooks:
+        notebooks.build_book()
+        print(f"book: {notebooks.root() / '_build' / 'html' / 'index.html'}")
+    return 0
+
+
+def cmd_unlearn(args) -> int:
+    from . import config, data, methods, metrics, models
+
+    ctx = config.resolve(args.profile, args.seed, args.device, args.data_root or None)
+    settings = {k: _literal(v) for k, v in args.set}
+    methods.config_of(args.method, args.profile, **settings)  # validate before loading anything
+    task = data.load_task(args.task, forget=args.forget, seed=args.seed, data_root=ctx.data_root)
+    model = models.train_or_load(task, args.arch, args.profile, args.seed, device=ctx.device)
+    t0 = time.perf_counter()
+    result = methods.unlearn(args.method, model, task, args.profile, args.seed, ctx.device, **settings)
+    scores = metrics.evaluate(result, task, ctx.device)
+    scores = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in scores.items()}
+    out = {"task": args.task, "forget": args.forget, "method": args.method, "arch": args.arch, "seed": args.seed,
+           "profile": args.profile, "scores": scores, "total_seconds": time.perf_counter() - t0}
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for k, v in scores.items():
+            print(f"{k:>22}: {v}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from .data import TASKS, load_task
+
+    if args.name not in TASKS:
+        raise ValueError(f"name={args.name!r} is not allowed: expected one of {', '.join(TASKS)}.")
+    task = load_task(args.name, "random:1", data_root=args.data_root or None, download=args.download)
+    print(task.describe())
+    return 0
+
+
+def cmd_methods() -> int:
+    from . import methods
+
+    for name, info in methods.available().items():
+        print(f"{name:>22}  {'zero-shot' if info['zero_shot'] else 'retain   '}  [{info['paper']}] {info['description']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "list":
+            return cmd_list()
+        if args.cmd == "run":
+            return cmd_run(args)
+        if args.cmd == "build":
+            return cmd_build(args)
+        if args.cmd == "unlearn":
+            return cmd_unlearn(args)
+        if args.cmd == "data":
+            return cmd_data(args)
+        return cmd_methods()
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001
+        from .notebooks import NotebookError
+
+        if isinstance(err, NotebookError):
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        raise

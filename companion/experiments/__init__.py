@@ -1,0 +1,1 @@
+"""Experiment runners shared by the chapters (grids of methods x seeds on one task)."""

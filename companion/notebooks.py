@@ -1,0 +1,199 @@
+"""The notebook pipeline: discover chapters, read their parameters, execute them with papermill.
+
+``notebooks/<part>/NN_slug.py`` (jupytext py:percent) --papermill--> ``NN_slug.ipynb`` next to it,
+which Jupyter Book renders without executing (``execute_notebooks: off``). A notebook is executed to
+a temporary file and renamed into place only when every cell succeeded, so the book never renders a
+failed or half-executed page.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import PARAMETERS, bad_value, validate_params
+
+ROOT = Path(__file__).resolve().parent.parent
+INJECTED_TAGS = ["injected-parameters", "hide-input"]
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    type: type
+
+    def describe(self) -> str:
+        rule = PARAMETERS.get(self.name)
+        allowed = f" ({rule.allowed})" if rule and rule.allowed else ""
+        return f"{self.name} = {self.default!r} [{self.type.__name__}]{allowed}"
+
+
+class NotebookError(RuntimeError):
+    """A notebook raised while executing; the message names the notebook and the cell."""
+
+
+def root() -> Path:
+    """The book's root (the folder holding ``_toc.yml``): the current directory if it has one."""
+    cwd = Path.cwd()
+    return cwd if (cwd / "_toc.yml").exists() else ROOT
+
+
+def toc_files(base: Path | None = None) -> list[str]:
+    """Every ``file:`` entry of ``_toc.yml`` in order (without extension), plus the root."""
+    base = base or root()
+    text = (base / "_toc.yml").read_text()
+    files = re.findall(r"^\s*root:\s*(\S+)", text, flags=re.M)
+    files += re.findall(r"^\s*-?\s*file:\s*(\S+)", text, flags=re.M)
+    return files
+
+
+def chapters(base: Path | None = None) -> list[Path]:
+    """The notebook sources the book uses, in table-of-contents order."""
+    base = base or root()
+    return [base / f"{f}.py" for f in toc_files(base) if f.startswith("notebooks/")]
+
+
+def all_sources(base: Path | None = None) -> list[Path]:
+    base = base or root()
+    return sorted(p for p in (base / "notebooks").rglob("[0-9][0-9]_*.py"))
+
+
+def find(name: str, base: Path | None = None) -> Path:
+    """Resolve a notebook given as a path (.py or .ipynb), ``part/NN_slug`` or ``NN_slug``."""
+    base = base or root()
+    p = Path(name)
+    for cand in (p, base / p):
+        if cand.suffix in (".py", ".ipynb") and cand.with_suffix(".py").exists():
+            return cand.with_suffix(".py").resolve()
+    stem = p.with_suffix("").as_posix().removeprefix("notebooks/")
+    hits = [s for s in all_sources(base) if s.with_suffix("").as_posix().endswith(stem)]
+    if len(hits) == 1:
+        return hits[0]
+    known = ", ".join(s.relative_to(base / "notebooks").with_suffix("").as_posix() for s in all_sources(base))
+    raise bad_value("notebook", name, f"one of {known}" if not hits else f"an unambiguous name (matches {len(hits)})")
+
+
+def parameters(source: Path) -> list[Param]:
+    """The parameters cell of a notebook: UPPER_CASE literal assignments, in order."""
+    import jupytext
+
+    nb = jupytext.read(source)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{source} must have exactly one cell tagged 'parameters', found {len(cells)}")
+    out = []
+    for node in ast.parse(cells[0].source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            raise ValueError(f"{source}: the parameters cell may hold only NAME = literal assignments")
+        name = node.targets[0].id
+        if not name.isupper():
+            raise ValueError(f"{source}: parameter {name!r} must be UPPER_CASE")
+        value = ast.literal_eval(node.value)
+        out.append(Param(name, value, type(value)))
+    return out
+
+
+def parse_value(param: Param, text: str) -> Any:
+    """Turn a command-line string into a value of the parameter's type, or raise ``ValueError``."""
+    if param.type is str:
+        return text
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise bad_value(param.name, text, f"a {param.type.__name__} literal") from None
+    if param.type is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not param.type:
+        raise bad_value(param.name, text, f"a value of type {param.type.__name__} (the default is {param.default!r})")
+    return value
+
+
+def check_parameters(source: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Validate overrides (typed values) for ``source``: names, types and allowed values.
+
+    Returns the full parameter set (defaults updated with the overrides).
+    """
+    params = {p.name: p for p in parameters(source)}
+    for name, value in overrides.items():
+        if name not in params:
+            raise ValueError(
+                f"unknown parameter {name!r} for {source.name}: its parameters are {', '.join(params)}."
+            )
+        if params[name].type is float and isinstance(value, int) and not isinstance(value, bool):
+            overrides[name] = float(value)
+        elif type(value) is not params[name].type:
+            raise bad_value(name, value, f"a value of type {params[name].type.__name__}")
+    merged = {name: p.default for name, p in params.items()} | overrides
+    validate_params(merged, set(params))
+    from .config import resolve_device
+
+    if "PROFILE" in merged and "DEVICE" in merged:  # FULL without CUDA: refuse before a kernel starts
+        resolve_device(merged["DEVICE"], merged["PROFILE"])
+    return merged
+
+
+def execute(source: Path, overrides: dict[str, Any] | None = None, output: Path | None = None, log_output: bool = False) -> dict:
+    """Execute one notebook with papermill; returns ``{'output', 'seconds', 'parameters'}``.
+
+    Raises :class:`NotebookError` naming the notebook and the failing cell.
+    """
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    source = Path(source).resolve()
+    params = check_parameters(source, dict(overrides or {}))
+    output = Path(output) if output else source.with_suffix(".ipynb")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.stem}.running.ipynb")
+    failed = output.with_name(f"{output.stem}.failed.ipynb")
+    if output.exists() and output.resolve() == source.with_suffix(".ipynb"):
+        output.unlink()  # never leave a stale page behind a failing run
+    start = time.perf_counter()
+    base = root()
+    env_backup = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(base) + (os.pathsep + env_backup if env_backup else "")
+    try:
+        pm.execute_notebook(
+            jupytext.read(source), str(tmp), parameters=params, kernel_name="python3", cwd=str(base),
+            progress_bar=False, log_output=log_output, report_mode=False,
+        )
+    except pm.PapermillExecutionError as err:
+        os.replace(tmp, failed)
+        raise NotebookError(
+            f"{source.relative_to(base) if source.is_relative_to(base) else source} failed in cell {err.exec_count} "
+            f"(cell index {err.cell_index}): {err.ename}: {err.evalue}. The failed notebook is in {failed}."
+        ) from None
+    finally:
+        if env_backup is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = env_backup
+    nb = nbformat.read(tmp, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags:
+            cell["metadata"]["tags"] = list(dict.fromkeys(tags + INJECTED_TAGS))
+    nbformat.write(nb, tmp)
+    os.replace(tmp, output)
+    if failed.exists():
+        failed.unlink()
+    return {"output": output, "seconds": time.perf_counter() - start, "parameters": params}
+
+
+def build_book(base: Path | None = None, builder: str = "html") -> None:
+    """``jupyter-book build . -W`` (warnings are errors)."""
+    base = base or root()
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(base), "-W", "--keep-going", "--builder", builder]
+    res = subprocess.run(cmd, cwd=base)
+    if res.returncode != 0:
+        raise NotebookError(f"jupyter-book build failed (exit {res.returncode}); see the warnings above")
