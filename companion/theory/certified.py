@@ -1,0 +1,423 @@
+"""Accountants of Koloskova et al., *Certified Unlearning for Neural Networks* (ICML 2025).
+
+Pure functions (NumPy/SciPy), one per formula of the paper or of its reference code
+(``stair-lab/certified-unlearning-neural-networks-icml-2025``); section numbers refer to the
+companion's spec ``specs/certified.md``.
+
+* Hockey-stick divergence and the Gaussian mechanism: :func:`gaussian_delta` (Balle & Wang 2018,
+  Thm. 8), :func:`hockey_stick_theta` (the contraction function theta_eps(r), spec 4.2),
+  :func:`hockey_stick_gaussians` (a direct numerical integral, used as an independent check).
+* Gradient clipping (Theorem A, PABI): :func:`pabi_eps_r` (the general-sum shifted-Renyi bound),
+  :func:`gc_sigma` (closed-form sigma, spec 3.2), :func:`gc_steps` (the number of noisy steps T).
+* Renyi -> (eps, delta): :func:`rdp_to_dp` with ``conversion='alpha_dependent'`` (correct for a
+  bound alpha * eps_R) or ``'as_coded'`` (the reference code's constant-in-alpha bound), and its
+  inverse :func:`required_eps_r`.
+* Model clipping (Theorem B): :func:`mc_radius`, :func:`mc_delta_path`, :func:`mc_steps`.
+* Output perturbation: :func:`op_sigma`, :func:`analytic_gaussian_sigma`, :func:`gaussian_epsilon`.
+* DP-SGD with group privacy: :func:`group_privacy_budget`, :func:`group_privacy`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+from scipy import integrate, optimize, stats
+
+from ..config import bad_value
+
+CONVERSIONS = ("alpha_dependent", "as_coded")
+SCHEDULES = ("constant", "decreasing")
+OP_CALIBRATIONS = ("classic", "analytic")
+#: The reference code's grid of Renyi orders for the RDP -> DP conversion (spec 3.3).
+CODED_ALPHAS = np.linspace(1.001, 1000.0, 10_000)
+
+
+# --------------------------------------------------------------------------------------------
+# input checks (one ValueError naming the parameter, before any work)
+# --------------------------------------------------------------------------------------------
+
+
+def _num(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+        raise bad_value(name, value, "a finite number")
+    return float(value)
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> float:
+    v = _num(name, value)
+    if v < 0 or (v == 0 and not allow_zero):
+        raise bad_value(name, value, "a number >= 0" if allow_zero else "a number > 0")
+    return v
+
+
+def _delta(name: str, value: float) -> float:
+    v = _num(name, value)
+    if not 0 < v < 1:
+        raise bad_value(name, value, "a number in (0, 1)")
+    return v
+
+
+def _steps(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise bad_value(name, value, "an integer >= 1")
+    return int(value)
+
+
+def _contraction(gamma: float, lam: float) -> float:
+    if gamma * lam >= 1:
+        raise bad_value("gamma*lam", gamma * lam, "a product gamma * lambda < 1 (the weight-decay contraction 1 - gamma*lambda must be positive)")
+    return 1.0 - gamma * lam
+
+
+# --------------------------------------------------------------------------------------------
+# Hockey-stick divergence and the Gaussian mechanism (spec 1-2, 4.2)
+# --------------------------------------------------------------------------------------------
+
+
+def gaussian_delta(epsilon: float, mu: float) -> float:
+    """Privacy profile of the Gaussian mechanism (Balle & Wang 2018, Theorem 8).
+
+    delta(eps) = Phi(-eps/mu + mu/2) - e^eps * Phi(-eps/mu - mu/2), the hockey-stick divergence
+    E_{e^eps}(N(mu, 1) || N(0, 1)) for a mechanism of sensitivity/sigma = ``mu``.
+
+    Parameters
+    ----------
+    epsilon : float
+        eps >= 0.
+    mu : float
+        Sensitivity divided by the noise standard deviation, >= 0 (mu = 0 gives delta = 0).
+    """
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    mu = _positive("mu", mu, allow_zero=True)
+    if mu == 0:
+        return 0.0
+    a = stats.norm.cdf(-eps / mu + mu / 2)
+    b = math.exp(eps + stats.norm.logcdf(-eps / mu - mu / 2))
+    return float(max(a - b, 0.0))
+
+
+def hockey_stick_theta(epsilon: float, r: float) -> float:
+    """The contraction function theta_eps(r) = Phibar(eps/r - r/2) - e^eps Phibar(eps/r + r/2) (spec 4.2).
+
+    The E_{e^eps} contraction coefficient of the kernel "project onto a ball of diameter
+    ``r * sigma``, then add N(0, sigma^2 I)": the largest hockey-stick divergence between two of its
+    outputs. Computed with the survival function in log space (stable for large eps/r).
+    """
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    r = _positive("r", r, allow_zero=True)
+    if r == 0:
+        return 0.0
+    a = stats.norm.sf(eps / r - r / 2)
+    b = math.exp(eps + stats.norm.logsf(eps / r + r / 2))
+    return float(max(a - b, 0.0))
+
+
+def hockey_stick_gaussians(epsilon: float, mean_p: float, mean_q: float, sigma: float = 1.0) -> float:
+    """E_{e^eps}(N(mean_p, sigma^2) || N(mean_q, sigma^2)) = int max(p - e^eps q, 0) dx, by quadrature.
+
+    An implementation independent of the closed forms above (used to check them).
+    """
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    s = _positive("sigma", sigma)
+    mp, mq = _num("mean_p", mean_p), _num("mean_q", mean_q)
+    g = math.exp(eps)
+
+    def f(x: float) -> float:
+        return max(stats.norm.pdf(x, mp, s) - g * stats.norm.pdf(x, mq, s), 0.0)
+
+    lo, hi = min(mp, mq) - 12 * s, max(mp, mq) + 12 * s
+    val, _ = integrate.quad(f, lo, hi, points=[mp, mq], limit=400, epsabs=1e-14, epsrel=1e-12)
+    return float(val)
+
+
+def hockey_stick(p: np.ndarray, q: np.ndarray, epsilon: float) -> float:
+    """E_{e^eps}(P || Q) = sum max(p - e^eps q, 0) for two probability vectors (shape (n,))."""
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    if p.shape != q.shape:
+        raise bad_value("q", q.shape, f"a probability vector of the same shape as p {p.shape}")
+    return float(np.clip(p - math.exp(eps) * q, 0, None).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Gradient clipping: the shifted-Renyi (PABI) accountant (Theorem A, spec 3.2)
+# --------------------------------------------------------------------------------------------
+
+
+def pabi_eps_r(c0: float, c1: float, gamma: float, lam: float, sigma: float | Sequence[float], steps: int) -> float:
+    """The general-sum Renyi bound eps_R of T noisy clipped-gradient steps (spec 3.2).
+
+    eps_R = 1/2 [rho^T 2 C0 + sum_t rho^(T-1-t) 2 gamma C1]^2 / sum_t rho^(2(T-1-t)) sigma_t^2,
+    rho = 1 - gamma*lambda; the Renyi divergence of order alpha between the two chains (started
+    from A(D) and A(D minus D_f), both clipped to C0) is at most alpha * eps_R.
+
+    Parameters
+    ----------
+    c0, c1 : float
+        Model clipping radius at the start and the gradient clipping norm (> 0).
+    gamma, lam : float
+        Step size (> 0) and weight decay (>= 0, gamma*lam < 1).
+    sigma : float or sequence of T floats
+        Per-coordinate noise standard deviation of each step (> 0).
+    steps : int
+        Number of noisy steps T (>= 1).
+    """
+    c0, c1, gamma = _positive("c0", c0), _positive("c1", c1), _positive("gamma", gamma)
+    lam = _positive("lam", lam, allow_zero=True)
+    T = _steps("steps", steps)
+    rho = _contraction(gamma, lam)
+    sig = np.broadcast_to(np.asarray(sigma, float), (T,))
+    if not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise bad_value("sigma", sigma, "a positive number or T positive numbers")
+    powers = rho ** (T - 1 - np.arange(T))  # prod_{k>t} rho_k
+    shift = rho**T * 2 * c0 + np.sum(powers * 2 * gamma * c1)
+    return float(0.5 * shift**2 / np.sum(powers**2 * sig**2))
+
+
+def gc_sigma(
+    eps_r: float, steps: int, gamma: float, lam: float, c0: float, c1: float,
+    as_coded: bool = False, schedule: str = "constant",
+) -> float | np.ndarray:
+    """Noise for a target Renyi bound eps_R after T steps: the closed forms of spec 3.2.
+
+    lambda > 0, c = (1 - gamma lambda)^T:
+    sigma^2 = [2 C0 c + (2 C1/lambda)(1 - c)]^2 gamma lambda (2 - gamma lambda) / (2 eps_R (1 - c^2)).
+    lambda = 0: sigma^2 = (2 C0 + 2 gamma C1 T)^2 / (2 eps_R T); ``as_coded=True`` reproduces the
+    reference code's 4 eps_R T (sqrt 2 too little noise; defect 2).
+    ``schedule='decreasing'`` returns the T per-step values
+    sigma_t^2 = [2 C0 c + (2 C1/lambda)(1 - c)]^2 / (2 eps_R T rho^(2(T-t-1))) (lambda > 0 only).
+    """
+    eps_r = _positive("eps_r", eps_r)
+    T = _steps("steps", steps)
+    gamma, c0, c1 = _positive("gamma", gamma), _positive("c0", c0), _positive("c1", c1)
+    lam = _positive("lam", lam, allow_zero=True)
+    if schedule not in SCHEDULES:
+        raise bad_value("schedule", schedule, f"one of {SCHEDULES}")
+    if lam == 0:
+        if schedule == "decreasing":
+            raise bad_value("schedule", schedule, "'constant' when lam = 0 (the decreasing schedule needs weight decay)")
+        return math.sqrt((2 * c0 + 2 * gamma * c1 * T) ** 2 / ((4 if as_coded else 2) * eps_r * T))
+    rho = _contraction(gamma, lam)
+    c = rho**T
+    shift = 2 * c0 * c + (2 * c1 / lam) * (1 - c)
+    if schedule == "decreasing":
+        t = np.arange(T)
+        return np.sqrt(shift**2 / (2 * eps_r * T * rho ** (2 * (T - t - 1))))
+    return math.sqrt(shift**2 * gamma * lam * (2 - gamma * lam) / (2 * eps_r * (1 - c**2)))
+
+
+def gc_steps(c0: float, c1: float, gamma: float, lam: float) -> int:
+    """Number of noisy steps T of gradient clipping (the reference code's rule, spec 3.2).
+
+    T = ceil(C0 / (gamma C1)), the minimiser of the lambda = 0 noise (2 C0 + 2 gamma C1 T)^2 / T;
+    with lambda > 0, T' = ceil(log(2 lambda C0 / C1) / (gamma lambda)) replaces it when positive
+    and smaller. A relative tolerance of 1e-9 absorbs floating-point error before the ceiling.
+    """
+    c0, c1, gamma = _positive("c0", c0), _positive("c1", c1), _positive("gamma", gamma)
+    lam = _positive("lam", lam, allow_zero=True)
+
+    def ceil(x: float) -> int:
+        return math.ceil(x - 1e-9 * max(1.0, abs(x)))
+
+    T = max(1, ceil(c0 / (gamma * c1)))
+    if lam > 0 and 2 * lam * c0 / c1 > 0:
+        t2 = ceil(math.log(2 * lam * c0 / c1) / (gamma * lam))
+        if 0 < t2 < T:
+            T = t2
+    return T
+
+
+# --------------------------------------------------------------------------------------------
+# Renyi -> (eps, delta) (spec 3.3)
+# --------------------------------------------------------------------------------------------
+
+
+def _conv(alpha: np.ndarray, rdp: np.ndarray, delta: float) -> np.ndarray:
+    """Balle et al. (2020) / Canonne et al. conversion at order alpha (vectorised)."""
+    return rdp - (math.log(delta) + np.log(alpha)) / (alpha - 1) + np.log((alpha - 1) / alpha)
+
+
+def rdp_to_dp(eps_r: float, delta: float, conversion: str = "alpha_dependent", alphas: np.ndarray | None = None) -> tuple[float, float]:
+    """(eps, optimal alpha) certified at ``delta`` by a Renyi bound (spec 3.3).
+
+    eps = min_alpha [D(alpha) - (ln delta + ln alpha)/(alpha - 1) + ln((alpha - 1)/alpha)], with
+    D(alpha) = alpha * eps_R (``'alpha_dependent'``, correct for Gaussian shifts and PABI) or
+    D(alpha) = eps_R (``'as_coded'``: the reference code, minimised over its grid
+    linspace(1.001, 1000, 10^4), which gives about eps_R + 0.0036 at delta = 1e-5).
+    """
+    eps_r = _positive("eps_r", eps_r)
+    delta = _delta("delta", delta)
+    if conversion not in CONVERSIONS:
+        raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
+    if conversion == "as_coded":
+        a = CODED_ALPHAS if alphas is None else np.asarray(alphas, float)
+        vals = _conv(a, np.full_like(a, eps_r), delta)
+        i = int(np.argmin(vals))
+        return float(vals[i]), float(a[i])
+    a = np.geomspace(1.0 + 1e-6, 1e6, 4001) if alphas is None else np.asarray(alphas, float)
+    vals = _conv(a, a * eps_r, delta)
+    i = int(np.argmin(vals))
+    if alphas is not None:
+        return float(vals[i]), float(a[i])
+    lo, hi = a[max(i - 1, 0)], a[min(i + 1, len(a) - 1)]
+    res = optimize.minimize_scalar(lambda x: float(_conv(np.array(x), np.array(x) * eps_r, delta)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    if res.fun < vals[i]:
+        return float(res.fun), float(res.x)
+    return float(vals[i]), float(a[i])
+
+
+def required_eps_r(epsilon: float, delta: float, conversion: str = "alpha_dependent") -> float:
+    """The Renyi bound eps_R whose conversion certifies exactly (``epsilon``, ``delta``) (spec 3.3).
+
+    The inverse of :func:`rdp_to_dp` (monotone in eps_R), by Brent's method; e.g. 0.03056 for
+    eps = 1, delta = 1e-5 with the alpha-dependent conversion.
+    """
+    eps = _positive("epsilon", epsilon)
+    delta = _delta("delta", delta)
+    if conversion not in CONVERSIONS:
+        raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
+    floor = rdp_to_dp(1e-12, delta, conversion)[0]
+    if eps <= floor:
+        raise bad_value("epsilon", epsilon, f"a value above {floor:.4g}, the smallest eps this conversion certifies at delta={delta}")
+    hi = 1.0
+    while rdp_to_dp(hi, delta, conversion)[0] < eps:
+        hi *= 2
+    return float(optimize.brentq(lambda x: rdp_to_dp(x, delta, conversion)[0] - eps, 1e-12, hi, xtol=1e-14, rtol=1e-12))
+
+
+# --------------------------------------------------------------------------------------------
+# Model clipping: the delta recursion (Theorem B, spec 4)
+# --------------------------------------------------------------------------------------------
+
+
+def mc_radius(c2: float, sigma: float, gamma: float = 0.0, c1: float | None = None) -> float:
+    """r of the contraction: 2 C2 / sigma (noise after projection, no gradient clipping) or
+    2 (C2 + gamma C1) / sigma (gradient clipping, noise before projection)."""
+    c2, sigma = _positive("c2", c2), _positive("sigma", sigma)
+    if c1 is None:
+        return 2 * c2 / sigma
+    return 2 * (c2 + _positive("gamma", gamma, allow_zero=True) * _positive("c1", c1)) / sigma
+
+
+def mc_delta_path(epsilon: float, r: float, steps: int, delta0: float = 1.0) -> np.ndarray:
+    """The model-clipping delta recursion for ``steps`` steps (spec 4.1, step 4).
+
+    eps~_t = ln(1 + (e^eps - 1)/delta_t), delta_{t+1} = theta_{eps~_t}(r) * delta_t.
+
+    Returns
+    -------
+    ndarray (steps, 3)
+        Rows (eps~_t, theta_t, delta_{t+1}).
+    """
+    eps = _positive("epsilon", epsilon)
+    r = _positive("r", r)
+    T = _steps("steps", steps)
+    d = _num("delta0", delta0)
+    if not 0 < d <= 1:
+        raise bad_value("delta0", delta0, "a number in (0, 1]")
+    out = np.zeros((T, 3))
+    for t in range(T):
+        et = math.log1p(math.expm1(eps) / d) if d > 0 else math.inf
+        th = hockey_stick_theta(et, r) if math.isfinite(et) else 0.0
+        d = th * d
+        out[t] = (et, th, d)
+    return out
+
+
+def mc_init_delta(epsilon: float, c0: float, init_sigma: float) -> float:
+    """delta_0 of model clipping: theta_eps(2 C0 / sigma_0) with start noise sigma_0 > 0, else 1."""
+    if _positive("init_sigma", init_sigma, allow_zero=True) == 0:
+        return 1.0
+    return hockey_stick_theta(_positive("epsilon", epsilon), 2 * _positive("c0", c0) / init_sigma)
+
+
+def mc_steps(epsilon: float, delta: float, r: float, delta0: float = 1.0, max_steps: int = 100_000) -> int:
+    """Noisy steps model clipping needs: the first T with delta_T <= ``delta`` (0 if delta0 already is).
+
+    O(log(1/delta)) steps; e.g. T = 6 for r = 2, eps = 1, delta = 1e-5 (spec 4.2).
+    """
+    eps = _positive("epsilon", epsilon)
+    target = _delta("delta", delta)
+    r = _positive("r", r)
+    d = _num("delta0", delta0)
+    if not 0 < d <= 1:
+        raise bad_value("delta0", delta0, "a number in (0, 1]")
+    t = 0
+    while d > target:
+        if t >= max_steps:
+            raise ValueError(f"model clipping does not reach delta={delta} within {max_steps} steps at r={r}: lower C2/sigma.")
+        d = hockey_stick_theta(math.log1p(math.expm1(eps) / d), r) * d
+        t += 1
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# Output perturbation (spec 5.1) and the exact Gaussian certificate
+# --------------------------------------------------------------------------------------------
+
+
+def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) -> float:
+    """Smallest sigma with gaussian_delta(eps, sensitivity/sigma) <= delta (Balle & Wang 2018)."""
+    s = _positive("sensitivity", sensitivity)
+    eps, delta = _positive("epsilon", epsilon), _delta("delta", delta)
+    hi = 1.0
+    while gaussian_delta(eps, hi) < delta:
+        hi *= 2
+    mu = optimize.brentq(lambda m: gaussian_delta(eps, m) - delta, 1e-12, hi, xtol=1e-15, rtol=1e-13)
+    return float(s / mu)
+
+
+def op_sigma(c0: float, epsilon: float, delta: float, calibration: str = "classic") -> float:
+    """Output-perturbation noise for sensitivity 2 C0 (spec 5.1).
+
+    ``'classic'`` (as coded): sigma = sqrt(2 ln(1.25/delta)) 2 C0 / eps (Dwork & Roth, Thm. A.1; stated
+    for eps < 1). ``'analytic'``: the exact Gaussian mechanism, :func:`analytic_gaussian_sigma`.
+    """
+    c0, eps, delta = _positive("c0", c0), _positive("epsilon", epsilon), _delta("delta", delta)
+    if calibration not in OP_CALIBRATIONS:
+        raise bad_value("calibration", calibration, f"one of {OP_CALIBRATIONS}")
+    if calibration == "classic":
+        return math.sqrt(2 * math.log(1.25 / delta)) * 2 * c0 / eps
+    return analytic_gaussian_sigma(2 * c0, eps, delta)
+
+
+def gaussian_epsilon(mu: float, delta: float) -> float:
+    """The exact eps a Gaussian mechanism with sensitivity/sigma = ``mu`` certifies at ``delta``
+    (0 if it certifies eps = 0)."""
+    mu, delta = _positive("mu", mu), _delta("delta", delta)
+    if gaussian_delta(0.0, mu) <= delta:
+        return 0.0
+    hi = 1.0
+    while gaussian_delta(hi, mu) > delta:
+        hi *= 2
+    return float(optimize.brentq(lambda e: gaussian_delta(e, mu) - delta, 0.0, hi, xtol=1e-13, rtol=1e-12))
+
+
+# --------------------------------------------------------------------------------------------
+# DP-SGD with group privacy (spec 5.2)
+# --------------------------------------------------------------------------------------------
+
+
+def group_privacy(eps1: float, delta1: float, k: int) -> tuple[float, float]:
+    """(eps, delta) for groups of ``k`` from a per-example (eps1, delta1) guarantee:
+    (k eps1, k e^((k-1) eps1) delta1) (Dwork & Roth, Thm. 2.2 / Vadhan Lemma 2.2)."""
+    eps1 = _positive("eps1", eps1)
+    d1 = _num("delta1", delta1)
+    if not 0 <= d1 < 1:
+        raise bad_value("delta1", delta1, "a number in [0, 1)")
+    k = _steps("k", k)
+    return k * eps1, float(k * math.exp((k - 1) * eps1) * d1)
+
+
+def group_privacy_budget(epsilon: float, delta: float, k: int, as_coded: bool = False) -> tuple[float, float]:
+    """Per-example budget (eps1, delta1) that group privacy over ``k`` forget points turns into (eps, delta).
+
+    eps1 = eps / k and delta1 = delta / (k e^((k-1) eps1)) (correct); ``as_coded=True`` gives the
+    reference code's delta1 = delta e^(-(k-1) eps1), which certifies only k * delta (defect 4).
+    """
+    eps, delta, k = _positive("epsilon", epsilon), _delta("delta", delta), _steps("k", k)
+    eps1 = eps / k
+    d1 = delta * math.exp(-(k - 1) * eps1)
+    return eps1, (d1 if as_coded else d1 / k)
