@@ -1,0 +1,430 @@
+"""JiT ("Just in Time") zero-shot unlearning by Lipschitz smoothing (Foster et al., TMLR 2025).
+
+The unlearner sees the trained model ``f`` and the forget set ``D_f`` only. For every forget sample
+``x`` it minimises the local Lipschitz ratio of ``f`` around ``x`` estimated with ``N`` Gaussian
+perturbations (paper, Sec. 4 / Algorithm 1, App. 10.1):
+
+.. math::
+
+    \\hat\\ell(x) = \\frac1N \\sum_{j=1}^N \\frac{\\lVert f(x) - f(x + \\xi_j) \\rVert_2}{\\lVert \\xi_j \\rVert_2},
+    \\qquad \\xi_j \\sim \\mathcal N(0, \\sigma^2 I),
+
+with one SGD step of rate ``eta`` per forget batch and a single pass over ``D_f``.
+
+Two behaviours sit behind ``variant`` (spec ``jit.md`` section 5):
+
+* ``variant="paper"`` (default): the loss as the paper writes it. A fresh gradient per step, the
+  network in eval mode (deterministic ``f``), the per-sample ratio averaged over the batch, no clamp.
+* ``variant="reference"``: what ``jwf40/Information-Theoretic-Unlearning`` (``Lipschitz.modify_weight``)
+  runs. Gradients zeroed once and accumulated across batches, the network in train mode (dropout
+  masks differ between ``f(x)`` and every ``f(x + xi_j)``), the ratio summed over the batch, and the
+  perturbed input clamped to the min/max of the whole (normalised) batch tensor.
+
+Each of these four switches is also a field of :class:`JitConfig` (``accumulate_grads``,
+``eval_mode``, ``reduction``, ``clamp``) that overrides the variant, and the remaining open points
+of the paper are named options (``squared``, ``output``, ``grad_through_perturbed``).
+
+The ``N`` perturbations of a batch are pushed through the network ``chunk`` at a time as one
+``(chunk * B, ...)`` batch; ``chunk="auto"`` picks the size per device (all ``N`` at once on a GPU,
+a bounded number of rows on a CPU where big batches of a small CNN are memory-bound). The noise is
+drawn per perturbation from one seeded generator, so the result does not depend on ``chunk``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+import torch
+from torch import nn
+
+from ..config import bad_value
+from ..data.tasks import require_zero_shot
+from ..training import progress
+from .base import MethodConfig, positive, register
+
+VARIANTS = ("paper", "reference")
+REDUCTIONS = ("mean", "sum")
+CLAMPS = ("none", "batch_minmax", "per_sample")
+OUTPUTS = ("logits", "probs")
+
+#: The switches each variant sets (spec section 5, rows 1, 2, 3, 5).
+VARIANT_FLAGS: dict[str, dict[str, Any]] = {
+    "paper": {"accumulate_grads": False, "eval_mode": True, "reduction": "mean", "clamp": "none"},
+    "reference": {"accumulate_grads": True, "eval_mode": False, "reduction": "sum", "clamp": "batch_minmax"},
+}
+
+#: The reference code's hyperparameters (spec section 6): (forget kind, model family) ->
+#: sigma (``lipschitz_weighting``), eta (``learning_rate``, tuned for the summed, accumulated loss),
+#: N (``n_samples``) and the forget batch size.
+PAPER_SETTINGS: dict[tuple[str, str], dict[str, float | int]] = {
+    ("class", "vit"): {"sigma": 0.8, "base_lr": 1.5, "n_samples": 25, "batch_size": 128},
+    ("class", "vgg"): {"sigma": 0.5, "base_lr": 3e-4, "n_samples": 25, "batch_size": 128},
+    ("subclass", "vit"): {"sigma": 1.5, "base_lr": 0.5, "n_samples": 25, "batch_size": 64},
+    ("subclass", "vgg"): {"sigma": 0.01, "base_lr": 3e-4, "n_samples": 25, "batch_size": 64},
+    ("random", "vit"): {"sigma": 0.5, "base_lr": 0.1, "n_samples": 25, "batch_size": 128},
+    ("random", "vgg"): {"sigma": 0.01, "base_lr": 3e-4, "n_samples": 25, "batch_size": 128},
+}
+
+#: Rows (perturbations x batch) per forward pass that ``chunk="auto"`` aims for, per device type.
+#: Measured with ``benchmarks/bench_jit.py``: on a 2-core CPU a 1,600-row forward of the small CNN
+#: ran at 0.4-0.5x the speed of a per-perturbation loop while ~256-row chunks were at least as fast;
+#: on a GPU one pass over all perturbations is fastest as long as it fits.
+AUTO_ROWS = {"cpu": 256, "cuda": 1 << 15, "mps": 4096}
+#: Upper bound on input elements per chunk on any device (keeps ViT-sized inputs within memory).
+AUTO_MAX_ELEMENTS = 1 << 27
+
+
+def paper_settings(kind: str, family: str = "vgg") -> dict[str, float | int]:
+    """The reference code's JiT hyperparameters for a forgetting ``kind`` and a model ``family``.
+
+    Parameters
+    ----------
+    kind : {'class', 'subclass', 'random'}
+    family : {'vgg', 'vit'}
+
+    Returns
+    -------
+    dict with ``sigma``, ``base_lr``, ``n_samples``, ``batch_size`` (spec ``jit.md`` section 6); pass
+    them as overrides to ``unlearn("jit", ...)``.
+    """
+    if (kind, family) not in PAPER_SETTINGS:
+        raise bad_value("(kind, family)", (kind, family), f"one of {sorted(PAPER_SETTINGS)}")
+    return dict(PAPER_SETTINGS[(kind, family)])
+
+
+@dataclass(frozen=True)
+class JitConfig(MethodConfig):
+    """Settings of JiT (defaults: the reference code's full-class VGG setting, spec section 6).
+
+    Parameters
+    ----------
+    variant : {'paper', 'reference'}
+        'paper' (default): the algorithm as written; 'reference': as the authors' code runs it.
+    sigma : float
+        Standard deviation of the Gaussian perturbations xi (``lipschitz_weighting``), > 0.
+    lr : float or None
+        The SGD rate eta actually used. ``None`` derives it from ``base_lr``: the reference variant
+        uses ``base_lr`` itself; the paper variant (mean over the batch, fresh gradients) uses
+        ``base_lr * batch_size``, the spec's rescaling rule (section 5, "consequence").
+    base_lr : float
+        eta as the reference code tunes it (for the summed, accumulated loss).
+    n_samples : int
+        N, perturbations per forget sample.
+    batch_size : int
+        Forget-loader batch size (128 full-class and random, 64 sub-class). ``1`` gives Algorithm 1
+        literally: one step per forget sample.
+    accumulate_grads, eval_mode : bool or None
+        Override the variant: gradients zeroed once and accumulated (reference) or per step
+        (paper); the network in eval mode (paper) or train mode with active dropout (reference).
+    reduction : {'mean', 'sum'} or None
+        Override the variant: per-sample ratios averaged (paper) or summed (reference) over a batch.
+    clamp : {'none', 'batch_minmax', 'per_sample'} or None
+        Override the variant: clamp ``x + xi`` to the min/max of the whole batch tensor (reference),
+        of each sample, or not at all (paper). The denominator is always the actual ``||x' - x||``.
+    squared : bool
+        Use ``||f(x) - f(x')||^2 / ||x - x'||^2`` (as some summaries of the paper write it).
+    output : {'logits', 'probs'}
+        What ``f`` returns: logits (the code) or softmax probabilities.
+    grad_through_perturbed : bool
+        Differentiate through ``f(x + xi)`` too; False (the code) treats it as a fixed target.
+    epochs : int
+        Passes over the forget set (the method is one pass; the code ignores its ``n_epochs``).
+    shuffle : bool
+        Shuffle the forget loader (the code does not).
+    chunk : int or 'auto'
+        Perturbations per forward pass; ``'auto'`` picks by device (see :data:`AUTO_ROWS`).
+    """
+
+    variant: str = "paper"
+    sigma: float = 0.5
+    lr: float | None = None
+    base_lr: float = 3e-4
+    n_samples: int = 25
+    batch_size: int = 128
+    accumulate_grads: bool | None = None
+    eval_mode: bool | None = None
+    reduction: str | None = None
+    clamp: str | None = None
+    squared: bool = False
+    output: str = "logits"
+    grad_through_perturbed: bool = False
+    epochs: int = 1
+    shuffle: bool = False
+    chunk: int | str = "auto"
+
+    # QUICK: the embedded MNIST subset and the small CNN; sigma and eta tuned on the validation split
+    # (notebooks/jit/02_jit_algorithm.py shows the sweep). Batch 64 as the sub-class scripts use.
+    QUICK = {"sigma": 0.5, "base_lr": 3e-4, "n_samples": 25, "batch_size": 64}
+
+    def validate(self) -> None:
+        if self.variant not in VARIANTS:
+            raise bad_value("variant", self.variant, f"one of {VARIANTS}")
+        positive("sigma", self.sigma)
+        if self.lr is not None:
+            positive("lr", self.lr, allow_zero=True)
+        positive("base_lr", self.base_lr, allow_zero=True)
+        for name in ("n_samples", "batch_size", "epochs"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise bad_value(name, v, "an integer >= 1")
+        for name in ("accumulate_grads", "eval_mode"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, bool):
+                raise bad_value(name, v, "True, False or None (follow the variant)")
+        for name in ("squared", "grad_through_perturbed", "shuffle"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad_value(name, getattr(self, name), "True or False")
+        if self.reduction is not None and self.reduction not in REDUCTIONS:
+            raise bad_value("reduction", self.reduction, f"None or one of {REDUCTIONS}")
+        if self.clamp is not None and self.clamp not in CLAMPS:
+            raise bad_value("clamp", self.clamp, f"None or one of {CLAMPS}")
+        if self.output not in OUTPUTS:
+            raise bad_value("output", self.output, f"one of {OUTPUTS}")
+        if self.chunk != "auto" and (isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 1):
+            raise bad_value("chunk", self.chunk, "'auto' or an integer >= 1")
+
+    def flags(self) -> dict[str, Any]:
+        """The effective switches: the variant's, with any explicit field overriding it."""
+        out = dict(VARIANT_FLAGS[self.variant])
+        for name in out:
+            v = getattr(self, name)
+            if v is not None:
+                out[name] = v
+        return out
+
+    def effective_lr(self) -> float:
+        """eta actually used (see ``lr`` and ``base_lr``)."""
+        if self.lr is not None:
+            return float(self.lr)
+        return float(self.base_lr) * (self.batch_size if self.variant == "paper" else 1)
+
+
+# --------------------------------------------------------------------------------------------
+# The loss
+# --------------------------------------------------------------------------------------------
+
+
+def auto_chunk(n_samples: int, x: torch.Tensor, device: torch.device | str) -> int:
+    """Perturbations per forward pass for a batch ``x`` of shape (B, ...) on ``device``."""
+    dev = torch.device(device)
+    rows = AUTO_ROWS.get(dev.type, AUTO_ROWS["cpu"])
+    b = max(1, x.shape[0])
+    per_row = max(1, x[0].numel())
+    by_rows = max(1, rows // b)
+    by_mem = max(1, AUTO_MAX_ELEMENTS // (b * per_row))
+    return int(max(1, min(n_samples, by_rows, by_mem)))
+
+
+def perturb(x: torch.Tensor, noise: torch.Tensor, sigma: float, clamp: str) -> torch.Tensor:
+    """``x + sigma * noise``, clamped as the ``clamp`` option says.
+
+    Parameters
+    ----------
+    x : Tensor (B, ...)
+        A normalised batch.
+    noise : Tensor (K, B, ...)
+        Standard normal draws, one slice per perturbation.
+    clamp : {'none', 'batch_minmax', 'per_sample'}
+        'batch_minmax': to [min(x), max(x)] over the whole batch tensor (the reference code);
+        'per_sample': to each sample's own min/max.
+
+    Returns
+    -------
+    Tensor (K, B, ...)
+    """
+    xp = x.unsqueeze(0) + sigma * noise
+    if clamp == "batch_minmax":
+        xp = xp.clamp(x.min(), x.max())
+    elif clamp == "per_sample":
+        dims = tuple(range(1, x.ndim))
+        lo = x.amin(dim=dims, keepdim=True) if dims else x
+        hi = x.amax(dim=dims, keepdim=True) if dims else x
+        xp = torch.maximum(torch.minimum(xp, hi.unsqueeze(0)), lo.unsqueeze(0))
+    elif clamp != "none":
+        raise bad_value("clamp", clamp, f"one of {CLAMPS}")
+    return xp
+
+
+def _out(model: nn.Module, x: torch.Tensor, output: str) -> torch.Tensor:
+    z = model(x)
+    return torch.softmax(z, dim=-1) if output == "probs" else z
+
+
+def draw_noise(n: int, x: torch.Tensor, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
+    """Yield ``n`` standard normal tensors shaped like ``x``, one per perturbation, from ``generator``."""
+    for _ in range(n):
+        yield torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def lipschitz_ratios(
+    model: nn.Module,
+    x: torch.Tensor,
+    sigma: float,
+    n_samples: int,
+    generator: torch.Generator | None = None,
+    *,
+    clamp: str = "none",
+    squared: bool = False,
+    output: str = "logits",
+    grad_through_perturbed: bool = False,
+    chunk: int | str = "auto",
+    noise: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Per-perturbation Lipschitz ratios ``||f(x) - f(x'_j)|| / ||x - x'_j||`` (paper Eq. of Sec. 4).
+
+    ``f(x)`` is evaluated once with gradient tracking; the perturbed outputs are evaluated ``chunk``
+    perturbations at a time as one ``(chunk * B, ...)`` batch, without gradient unless
+    ``grad_through_perturbed``. In train mode every forward row gets its own dropout mask, as in
+    the reference code.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network in the mode the caller chose (eval or train).
+    x : Tensor (B, ...)
+        A normalised forget batch.
+    sigma : float
+        Standard deviation of the perturbations.
+    n_samples : int
+        N.
+    generator : torch.Generator, optional
+        Source of the noise (on ``x``'s device). Ignored when ``noise`` is given.
+    noise : Tensor (N, B, ...), optional
+        Standard normal draws to use instead of drawing them.
+
+    Returns
+    -------
+    Tensor (N, B)
+        The ratios (squared norms when ``squared``); differentiable through ``f(x)``.
+    """
+    if noise is not None and noise.shape != (n_samples, *x.shape):
+        raise bad_value("noise", tuple(noise.shape), f"a tensor of shape {(n_samples, *x.shape)}")
+    b = x.shape[0]
+    k = auto_chunk(n_samples, x, x.device) if chunk == "auto" else int(chunk)
+    fx = _out(model, x, output)  # (B, C)
+    source: Iterable[torch.Tensor] = noise if noise is not None else draw_noise(n_samples, x, generator)
+    it = iter(source)
+    rows = []
+    done = 0
+    while done < n_samples:
+        m = min(k, n_samples - done)
+        eps = torch.stack([next(it) for _ in range(m)])  # (m, B, ...)
+        xp = perturb(x, eps, sigma, clamp)  # (m, B, ...)
+        flat = xp.reshape(m * b, *x.shape[1:])
+        if grad_through_perturbed:
+            fxp = _out(model, flat, output)
+        else:
+            with torch.no_grad():
+                fxp = _out(model, flat, output)
+        fxp = fxp.reshape(m, b, -1)
+        num = (fx.reshape(1, b, -1) - fxp).pow(2).sum(-1)  # (m, B)
+        den = (x.unsqueeze(0) - xp).reshape(m, b, -1).pow(2).sum(-1)  # (m, B)
+        rows.append(num / den if squared else num.sqrt() / den.sqrt())
+        done += m
+    return torch.cat(rows)
+
+
+def jit_loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    sigma: float,
+    n_samples: int,
+    generator: torch.Generator | None = None,
+    *,
+    reduction: str = "mean",
+    **kw: Any,
+) -> torch.Tensor:
+    """The JiT loss of a batch: ``(1/N) sum_j`` of the ratios, averaged or summed over the batch.
+
+    ``reduction='mean'`` is the per-sample expectation of the paper; ``'sum'`` is the reference
+    code's ``k_j = sum_i ratio_ij`` (then ``loss = mean_j k_j``). Other keywords go to
+    :func:`lipschitz_ratios`.
+
+    Returns
+    -------
+    Tensor ()
+    """
+    if reduction not in REDUCTIONS:
+        raise bad_value("reduction", reduction, f"one of {REDUCTIONS}")
+    r = lipschitz_ratios(model, x, sigma, n_samples, generator, **kw)  # (N, B)
+    per_sample = r.mean(0)
+    return per_sample.mean() if reduction == "mean" else per_sample.sum()
+
+
+def jit_unlearn(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]] | Iterable[torch.Tensor],
+    cfg: JitConfig,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> dict:
+    """Run JiT on ``model`` in place over forget ``batches`` (one pass; Algorithm 1).
+
+    Parameters
+    ----------
+    model : nn.Module
+        Modified in place; left in eval mode.
+    batches : iterable of Tensor (B, ...) or of (x, y) pairs
+        The normalised forget batches in loader order (labels are ignored: JiT never uses them).
+    cfg : JitConfig
+    seed : int
+        Seeds the perturbation generator (and, through the harness, dropout masks).
+
+    Returns
+    -------
+    dict
+        ``losses`` (per step), ``steps``, ``lr`` (eta used), ``chunk`` (perturbations per forward),
+        and the effective ``flags``.
+    """
+    dev = torch.device(device)
+    flags = cfg.flags()
+    lr = cfg.effective_lr()
+    model.to(dev)
+    model.train(not flags["eval_mode"])
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.0, weight_decay=0.0)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    opt.zero_grad(set_to_none=False)  # the reference code zeroes exactly once, here
+    losses: list[float] = []
+    chunk_used = None
+    for xb in batches:
+        if isinstance(xb, (tuple, list)):
+            xb = xb[0]
+        xb = xb.to(dev)
+        if not flags["accumulate_grads"]:
+            opt.zero_grad(set_to_none=False)
+        if chunk_used is None:
+            chunk_used = auto_chunk(cfg.n_samples, xb, dev) if cfg.chunk == "auto" else cfg.chunk
+        loss = jit_loss(
+            model, xb, cfg.sigma, cfg.n_samples, gen, reduction=flags["reduction"], clamp=flags["clamp"],
+            squared=cfg.squared, output=cfg.output, grad_through_perturbed=cfg.grad_through_perturbed, chunk=chunk_used,
+        )
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    model.eval()
+    if losses and not all(math.isfinite(v) for v in losses):
+        warnings.warn("JiT loss became non-finite: eta is too large for this model and setting.", stacklevel=2)
+    return {"losses": losses, "steps": len(losses), "lr": lr, "chunk": chunk_used, "flags": flags, "variant": cfg.variant}
+
+
+@register(
+    "jit", JitConfig, zero_shot=True, paper="jit",
+    description="JiT: Lipschitz smoothing of the forget samples under Gaussian perturbations (zero-shot)",
+)
+def jit(model: nn.Module, task, cfg: JitConfig, *, seed: int, device, **_) -> dict:
+    """Registered entry point: JiT over the forget set of a zero-shot task view (see :func:`jit_unlearn`)."""
+    view = require_zero_shot(task, "jit")
+    if len(view.forget) == 0:
+        raise bad_value("forget set", "empty", "at least one forget sample")
+    gen = torch.Generator().manual_seed(seed)
+
+    def loader() -> Iterator[torch.Tensor]:
+        for _ in range(cfg.epochs):
+            for xb, _yb in view.forget.batches(cfg.batch_size, shuffle=cfg.shuffle, generator=gen, device=device):
+                yield xb
+
+    n_steps = cfg.epochs * view.forget.n_batches(cfg.batch_size)
+    return jit_unlearn(model, progress(loader(), total=n_steps, desc="jit"), cfg, seed=seed, device=device)

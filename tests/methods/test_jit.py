@@ -1,0 +1,345 @@
+"""Tests of the ``jit`` method (Foster et al.): the loss, the two variants, the known answers of
+spec ``jit.md`` section 14 and the zero-shot contract."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from companion import data, methods, models
+from companion.methods.jit import (
+    JitConfig,
+    auto_chunk,
+    jit_loss,
+    jit_unlearn,
+    lipschitz_ratios,
+    paper_settings,
+    perturb,
+)
+
+torch.set_num_threads(1)
+
+
+class Const(nn.Module):
+    """f(x) = c, with a trainable c (the loss must be exactly zero)."""
+
+    def __init__(self, d_out: int = 3) -> None:
+        super().__init__()
+        self.c = nn.Parameter(torch.randn(d_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c.expand(x.shape[0], -1)
+
+
+def linear(d_in: int = 5, d_out: int = 3, seed: int = 0) -> nn.Linear:
+    torch.manual_seed(seed)
+    return nn.Linear(d_in, d_out).double()
+
+
+def dropout_net(d_in: int = 6, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(d_in, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3))
+
+
+def params(m: nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in m.parameters()])
+
+
+@pytest.fixture(scope="module")
+def task():
+    return data.load_task("digits", forget="class:3", seed=0)
+
+
+@pytest.fixture(scope="module")
+def mlp(task):
+    return models.build("mlp", task.input_shape, task.num_classes, seed=0)
+
+
+# ---------------------------------------------------------------- the loss
+
+
+def test_loss_is_zero_for_a_constant_network():
+    x = torch.randn(4, 7)
+    g = torch.Generator().manual_seed(0)
+    for clamp in ("none", "batch_minmax", "per_sample"):
+        loss = jit_loss(Const(), x, 0.5, 6, g, clamp=clamp)
+        assert loss.item() == 0.0
+
+
+def test_loss_is_positive_for_a_non_constant_network():
+    m = linear()
+    x = torch.randn(4, 5, dtype=torch.float64)
+    loss = jit_loss(m, x, 0.5, 6, torch.Generator().manual_seed(0))
+    assert loss.item() > 0
+
+
+def test_linear_ratio_equals_norm_of_W_xi_over_norm_xi():
+    """Spec 14: on f(x) = Wx + b in eval mode, each ratio is ||W xi|| / ||xi||, whatever sigma."""
+    m = linear()
+    x = torch.randn(4, 5, dtype=torch.float64)
+    noise = torch.randn(6, 4, 5, dtype=torch.float64)
+    for sigma in (1e-3, 0.3, 7.0):
+        r = lipschitz_ratios(m, x, sigma, 6, noise=noise)
+        xi = sigma * noise
+        want = (xi @ m.weight.T).norm(dim=-1) / xi.norm(dim=-1)
+        torch.testing.assert_close(r, want)
+        rs = lipschitz_ratios(m, x, sigma, 6, noise=noise, squared=True)
+        torch.testing.assert_close(rs, want**2)
+
+
+def test_small_sigma_tends_to_the_jacobian_ratio():
+    """Spec 14: with clamp='none' and sigma -> 0 the ratio tends to ||J u|| / ||u||."""
+    torch.manual_seed(1)
+    m = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    x = torch.randn(2, 4, dtype=torch.float64)
+    noise = torch.randn(5, 2, 4, dtype=torch.float64)
+    jac = torch.stack([torch.autograd.functional.jacobian(m, x[i]) for i in range(2)])  # (B, 3, 4)
+    want = torch.einsum("boi,nbi->nbo", jac, noise).norm(dim=-1) / noise.norm(dim=-1)
+    err = [(lipschitz_ratios(m, x, s, 5, noise=noise) - want).abs().max().item() for s in (1e-1, 1e-3, 1e-5)]
+    assert err[2] < 1e-4 and err[2] < err[1] < err[0]
+
+
+def test_batched_and_per_perturbation_computations_agree():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3)).eval()
+    x = torch.randn(5, 1, 6, 6)
+    losses = []
+    for chunk in (1, 3, 7, "auto"):
+        g = torch.Generator().manual_seed(3)
+        losses.append(lipschitz_ratios(m, x, 0.4, 7, g, chunk=chunk))
+    for other in losses[1:]:
+        torch.testing.assert_close(other, losses[0], rtol=1e-5, atol=1e-6)
+    # and against a loop written out by hand, perturbation by perturbation
+    g = torch.Generator().manual_seed(3)
+    fx = m(x)
+    loop = []
+    for _ in range(7):
+        xp = x + 0.4 * torch.randn(x.shape, generator=g)
+        loop.append((fx - m(xp)).norm(dim=1) / (xp - x).flatten(1).norm(dim=1))
+    torch.testing.assert_close(losses[0], torch.stack(loop), rtol=1e-5, atol=1e-6)
+
+
+def test_perturb_clamps():
+    x = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    noise = torch.full((1, 2, 2), 10.0)
+    assert perturb(x, noise, 1.0, "batch_minmax").max() == 3.0
+    ps = perturb(x, -noise, 1.0, "per_sample")
+    torch.testing.assert_close(ps[0], torch.tensor([[0.0, 0.0], [2.0, 2.0]]))
+    torch.testing.assert_close(perturb(x, noise, 1.0, "none")[0], x + 10)
+
+
+def test_denominator_is_the_actual_post_clamp_difference():
+    m = linear()
+    x = torch.rand(3, 5, dtype=torch.float64)
+    noise = torch.randn(4, 3, 5, dtype=torch.float64)
+    r = lipschitz_ratios(m, x, 2.0, 4, noise=noise, clamp="batch_minmax")
+    d = perturb(x, noise, 2.0, "batch_minmax") - x
+    torch.testing.assert_close(r, (d @ m.weight.T).norm(dim=-1) / d.norm(dim=-1))
+
+
+def test_auto_chunk_bounds_rows_on_cpu():
+    x = torch.zeros(64, 1, 28, 28)
+    k = auto_chunk(25, x, "cpu")
+    assert 1 <= k <= 25 and k * 64 <= max(64, 256)
+    assert auto_chunk(25, torch.zeros(2, 3), "cuda") == 25
+
+
+# ---------------------------------------------------------------- the update
+
+
+def test_eta_zero_leaves_the_model_unchanged(task, mlp):
+    for variant in ("paper", "reference"):
+        r = methods.unlearn("jit", mlp, task, "quick", 0, "cpu", variant=variant, lr=0.0)
+        torch.testing.assert_close(params(r.model), params(mlp), rtol=0, atol=0)
+
+
+def test_one_step_moves_f_x_towards_the_weighted_mean_of_its_perturbations():
+    """For a linear layer the output change is -eta (||x||^2 + 1) dL/df, and with the squared loss
+    dL/df = (2/N) sum_j (f - t_j) / d_j^2: f(x) moves exactly towards the 1/d_j^2-weighted mean of
+    the (pre-step) perturbed outputs t_j."""
+    m = linear(seed=3)
+    x = torch.randn(1, 5, dtype=torch.float64)
+    n, sigma, eta = 8, 0.3, 1e-3
+    gen_seed = 11
+    g = torch.Generator().manual_seed(gen_seed)
+    noise = torch.stack([torch.randn(x.shape, generator=g, dtype=torch.float64) for _ in range(n)])
+    with torch.no_grad():
+        f0 = m(x)[0]
+        t = m(x + sigma * noise)[:, 0]  # (N, C)
+        w = 1.0 / (sigma * noise[:, 0]).pow(2).sum(-1)  # 1 / d_j^2
+    cfg = JitConfig(sigma=sigma, lr=eta, n_samples=n, batch_size=1, squared=True)
+    jit_unlearn(m, [x], cfg, seed=gen_seed)
+    with torch.no_grad():
+        f1 = m(x)[0]
+    predicted = -eta * (x.pow(2).sum() + 1) * (2.0 / n) * (w[:, None] * (f0 - t)).sum(0)
+    torch.testing.assert_close(f1 - f0, predicted)
+    weighted_mean = (w[:, None] * t).sum(0) / w.sum()
+    assert (f1 - weighted_mean).norm() < (f0 - weighted_mean).norm()
+
+
+def test_one_step_decreases_the_loss_on_the_same_noise():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3)).double()
+    x = torch.randn(4, 6, dtype=torch.float64)
+    noise = torch.randn(10, 4, 6, dtype=torch.float64)
+    before = lipschitz_ratios(m, x, 0.5, 10, noise=noise).mean().item()
+    cfg = JitConfig(sigma=0.5, lr=1e-2, n_samples=10, batch_size=4, grad_through_perturbed=True)
+    opt = torch.optim.SGD(m.parameters(), lr=cfg.lr)
+    lipschitz_ratios(m, x, 0.5, 10, noise=noise, grad_through_perturbed=True).mean().backward()
+    opt.step()
+    assert lipschitz_ratios(m, x, 0.5, 10, noise=noise).mean().item() < before
+
+
+def _manual(m: nn.Module, batches, sigma, n, eta, seed, accumulate, reduction, clamp) -> nn.Module:
+    """A from-scratch JiT pass, for comparison with :func:`jit_unlearn`."""
+    g = torch.Generator().manual_seed(seed)
+    grads = [torch.zeros_like(p) for p in m.parameters()]
+    for x in batches:
+        noise = torch.stack([torch.randn(x.shape, generator=g, dtype=x.dtype) for _ in range(n)])
+        fx = m(x)
+        xp = perturb(x, noise, sigma, clamp)
+        with torch.no_grad():
+            t = m(xp.reshape(-1, *x.shape[1:])).reshape(n, x.shape[0], -1)
+        ratio = (fx - t).norm(dim=-1) / (xp - x).reshape(n, x.shape[0], -1).norm(dim=-1)
+        loss = ratio.mean(0).mean() if reduction == "mean" else ratio.mean(0).sum()
+        gs = torch.autograd.grad(loss, list(m.parameters()))
+        grads = [a + b for a, b in zip(grads, gs)] if accumulate else list(gs)
+        with torch.no_grad():
+            for p, gr in zip(m.parameters(), grads):
+                p -= eta * gr
+    return m
+
+
+@pytest.mark.parametrize("variant", ["paper", "reference"])
+def test_update_matches_a_from_scratch_loop(variant):
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    batches = [torch.randn(4, 5, dtype=torch.float64) for _ in range(3)]
+    cfg = JitConfig(variant=variant, sigma=0.4, lr=0.05, n_samples=6, eval_mode=True)
+    ours = copy.deepcopy(base)
+    jit_unlearn(ours, batches, cfg, seed=5)
+    f = cfg.flags()
+    ref = _manual(copy.deepcopy(base), batches, 0.4, 6, 0.05, 5, f["accumulate_grads"], f["reduction"], f["clamp"])
+    torch.testing.assert_close(params(ours), params(ref))
+
+
+def test_without_accumulation_the_update_is_the_sum_of_independent_batch_steps():
+    """With ``accumulate_grads=False`` the total displacement is the sum of each batch's own SGD
+    step taken at the parameters the previous steps produced (checked one batch at a time)."""
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    batches = [torch.randn(4, 5, dtype=torch.float64) for _ in range(3)]
+    cfg = JitConfig(sigma=0.4, lr=0.05, n_samples=6)
+    whole = copy.deepcopy(base)
+    jit_unlearn(whole, batches, cfg, seed=5)
+    # one generator shared across the per-batch calls, as in a single pass
+    step = copy.deepcopy(base)
+    total = torch.zeros_like(params(base))
+    g = torch.Generator().manual_seed(5)
+    for x in batches:
+        before = params(step)
+        opt = torch.optim.SGD(step.parameters(), lr=0.05)
+        opt.zero_grad()
+        jit_loss(step, x, 0.4, 6, g).backward()
+        opt.step()
+        total += params(step) - before
+    torch.testing.assert_close(params(whole) - params(base), total)
+
+
+# ---------------------------------------------------------------- the variants differ where they should
+
+
+def test_variants_agree_on_one_batch_without_dropout_when_reduction_and_clamp_match():
+    """Accumulation and train mode change nothing on one batch of a dropout-free network."""
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    x = [torch.randn(4, 5, dtype=torch.float64)]
+    a, b = copy.deepcopy(base), copy.deepcopy(base)
+    jit_unlearn(a, x, JitConfig(variant="paper", lr=0.1, n_samples=5), seed=1)
+    jit_unlearn(b, x, JitConfig(variant="reference", lr=0.1, n_samples=5, reduction="mean", clamp="none"), seed=1)
+    torch.testing.assert_close(params(a), params(b))
+
+
+def test_accumulation_differs_from_the_second_batch_on():
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    xs = [torch.randn(4, 5, dtype=torch.float64) for _ in range(2)]
+    a, b = copy.deepcopy(base), copy.deepcopy(base)
+    jit_unlearn(a, xs, JitConfig(lr=0.1, n_samples=5, accumulate_grads=False), seed=1)
+    jit_unlearn(b, xs, JitConfig(lr=0.1, n_samples=5, accumulate_grads=True), seed=1)
+    assert not torch.allclose(params(a), params(b))
+
+
+def test_sum_reduction_scales_the_first_step_by_the_batch_size():
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    x = [torch.randn(7, 5, dtype=torch.float64)]
+    a, b = copy.deepcopy(base), copy.deepcopy(base)
+    jit_unlearn(a, x, JitConfig(lr=1e-3, n_samples=4, reduction="mean"), seed=2)
+    jit_unlearn(b, x, JitConfig(lr=1e-3, n_samples=4, reduction="sum"), seed=2)
+    torch.testing.assert_close(params(b) - params(base), 7 * (params(a) - params(base)))
+
+
+def test_train_mode_changes_the_result_only_for_networks_with_dropout():
+    x = [torch.randn(8, 6)]
+    for net, differs in ((dropout_net(), True), (nn.Sequential(nn.Linear(6, 3)), False)):
+        a, b = copy.deepcopy(net), copy.deepcopy(net)
+        torch.manual_seed(0)
+        jit_unlearn(a, x, JitConfig(lr=0.1, n_samples=5, eval_mode=True), seed=1)
+        torch.manual_seed(0)
+        jit_unlearn(b, x, JitConfig(lr=0.1, n_samples=5, eval_mode=False), seed=1)
+        assert torch.allclose(params(a), params(b)) is not differs
+
+
+def test_reference_flags_and_lr_rescaling():
+    p, r = JitConfig(), JitConfig(variant="reference")
+    assert p.flags() == {"accumulate_grads": False, "eval_mode": True, "reduction": "mean", "clamp": "none"}
+    assert r.flags() == {"accumulate_grads": True, "eval_mode": False, "reduction": "sum", "clamp": "batch_minmax"}
+    assert r.effective_lr() == pytest.approx(3e-4)
+    assert p.effective_lr() == pytest.approx(3e-4 * 128)
+    assert JitConfig(variant="reference", eval_mode=True).flags()["eval_mode"] is True
+    assert paper_settings("subclass", "vit") == {"sigma": 1.5, "base_lr": 0.5, "n_samples": 25, "batch_size": 64}
+
+
+# ---------------------------------------------------------------- harness contract and bad input
+
+
+def test_jit_is_registered_zero_shot_and_runs_on_a_task(task, mlp):
+    assert methods.available()["jit"]["zero_shot"] is True
+    r = methods.unlearn("jit", mlp, task, "quick", 0, "cpu", n_samples=3, batch_size=64)
+    assert r.log["steps"] == task.forget.n_batches(64)
+    assert not torch.equal(params(r.model), params(mlp))
+    assert r.seconds > 0
+    # seeded: the same call gives the same model
+    r2 = methods.unlearn("jit", mlp, task, "quick", 0, "cpu", n_samples=3, batch_size=64)
+    torch.testing.assert_close(params(r.model), params(r2.model), rtol=0, atol=0)
+
+
+def test_jit_refuses_a_task_with_retain_data(task, mlp):
+    spec = methods.REGISTRY["jit"]
+    with pytest.raises(ValueError, match="zero-shot"):
+        spec.fn(copy.deepcopy(mlp), task, JitConfig(), seed=0, device="cpu", profile="quick")
+    with pytest.raises(AttributeError):
+        task.zero_shot_view().retain  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"variant": "as_coded"}, {"sigma": 0.0}, {"sigma": -1.0}, {"lr": -0.1}, {"n_samples": 0},
+        {"batch_size": 0}, {"reduction": "max"}, {"clamp": "box"}, {"output": "softmax"}, {"chunk": 0},
+        {"chunk": "big"}, {"eval_mode": "yes"}, {"epochs": 0},
+    ],
+)
+def test_bad_settings_raise_naming_the_parameter(task, mlp, bad):
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=name):
+        methods.unlearn("jit", mlp, task, "quick", 0, "cpu", **bad)
+
+
+def test_probs_output_and_squared_run(task, mlp):
+    r = methods.unlearn("jit", mlp, task, "quick", 0, "cpu", n_samples=2, output="probs", squared=True, variant="reference")
+    assert all(torch.isfinite(torch.tensor(r.log["losses"])))
