@@ -1,0 +1,122 @@
+"""Tests of companion.theory.jit: alpha(x), curvature and the geometry toys (Foster et al.)."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from companion.theory import jit as tj
+
+torch.set_num_threads(1)
+
+
+def test_alpha_known_answer():
+    pts = torch.tensor([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5], [3.0, 0.0]])
+    lab = torch.tensor([0, 0, 1, 1])
+    alpha, count = tj.neighbourhood_agreement(pts[:1], lab[:1], pts, lab, r=1.0)
+    # x itself excluded: neighbours (0.5, 0) [same] and (0, 0.5) [other]
+    assert count.item() == 2 and alpha.item() == pytest.approx(0.5)
+    alpha, count = tj.neighbourhood_agreement(pts[:1], lab[:1], pts, lab, r=1.0, exclude_self=False)
+    assert count.item() == 3 and alpha.item() == pytest.approx(2 / 3)
+    alpha, count = tj.neighbourhood_agreement(pts[3:], lab[3:], pts, lab, r=1.0)
+    assert count.item() == 0 and math.isnan(alpha.item())
+
+
+def test_alpha_thresholding_and_bad_input():
+    a = torch.tensor([0.2, 0.8, 0.5])
+    assert tj.is_high_information(a, 0.5).tolist() == [True, False, False]
+    with pytest.raises(ValueError, match="tau"):
+        tj.is_high_information(a, 1.5)
+    with pytest.raises(ValueError, match="r="):
+        tj.neighbourhood_agreement(a.view(-1, 1), torch.zeros(3), a.view(-1, 1), torch.zeros(3), r=0.0)
+
+
+def test_sample_ball_stays_inside_and_fills_it():
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(2, 3, dtype=torch.float64)
+    z = tj.sample_ball(x, 2.0, 4000, g)
+    d = z.norm(dim=-1)
+    assert z.shape == (4000, 2, 3) and d.max() <= 2.0 + 1e-12
+    # uniform in a 3-ball: P(|z| <= r/2) = 1/8
+    assert abs((d <= 1.0).double().mean().item() - 0.125) < 0.02
+
+
+def test_model_agreement_for_a_linear_boundary():
+    """A point on a straight boundary has alpha -> 1/2; one far from it has alpha = 1."""
+    classify = lambda z: (z[:, 0] > 0).long()  # noqa: E731
+    g = torch.Generator().manual_seed(0)
+    x = torch.tensor([[1e-9, 0.0], [5.0, 0.0]], dtype=torch.float64)
+    a = tj.model_agreement(classify, x, r=1.0, n=4000, generator=g)
+    assert abs(a[0].item() - 0.5) < 0.03 and a[1].item() == 1.0
+
+
+def test_curvature_known_answers():
+    # f(x) = 0.5 x^T A x + b^T x: grad = A x + b, Hessian = A everywhere
+    a = torch.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
+    b = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    fn = lambda v: 0.5 * v @ a @ v + b @ v  # noqa: E731
+    x = torch.tensor([[0.0, 0.0], [1.0, 2.0]], dtype=torch.float64)
+    out = tj.curvature(fn, x)
+    want = a.norm() / (x @ a + b).norm(dim=1)
+    torch.testing.assert_close(out["kappa"], want)
+    est = tj.curvature(fn, x, method="hutchinson", n_probes=4000, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(est["kappa"], want, rtol=0.05, atol=0)
+    # a linear function has zero curvature
+    lin = tj.curvature(lambda v: b @ v, x)
+    assert torch.all(lin["kappa"] == 0)
+
+
+def test_curvature_of_a_model_output_and_bad_input():
+    net = tj.tanh_mlp(3, (8,), seed=0)
+    fn = tj.scalar_output(net, (3,), "margin", cls=1)
+    x = torch.randn(4, 3, dtype=torch.float64)
+    k = tj.curvature(fn, x)["kappa"]
+    assert k.shape == (4,) and torch.all(k > 0)
+    with pytest.raises(ValueError, match="method"):
+        tj.curvature(fn, x, method="lanczos")
+    with pytest.raises(ValueError, match="kind"):
+        tj.scalar_output(net, (3,), "entropy")
+
+
+def test_fit_many_equals_independent_runs():
+    x, y, hi, _ = tj.blobs_with_outlier(20, seed=1)
+    init = tj.tanh_mlp(2, (8,), seed=1)
+    w = torch.ones(2, len(y))
+    w[1, hi] = 0
+    many = tj.fit_many(init, x, y, w, steps=60)
+    keep = w[1].bool()
+    solo = tj.fit_full_batch(copy.deepcopy(init), x[keep], y[keep], steps=60)
+    pts, _, _ = tj.grid_2d(x, n=20)
+    torch.testing.assert_close(tj.prob1(many[1], pts), tj.prob1(solo, pts))
+    assert not torch.allclose(tj.prob1(many[0], pts), tj.prob1(many[1], pts))
+
+
+def test_toy_data_outlier_and_deep_point():
+    x, y, hi, lo = tj.blobs_with_outlier(30, seed=0)
+    assert y[hi] == 1 and x[hi, 0] < 0  # a class-1 point on class 0's side
+    assert y[lo] == 1 and x[lo, 0] > 0
+    a, _ = tj.neighbourhood_agreement(x[[hi, lo]], y[[hi, lo]], x, y, r=0.5)
+    assert a[0] < 0.5 <= a[1]
+
+
+def test_sigmoid_experiment_flat_sample_barely_moves():
+    from companion.methods.jit import JitConfig
+
+    cfg = JitConfig(sigma=0.5, lr=0.05, n_samples=10, batch_size=1, output="probs")
+    res = tj.sigmoid_experiment(cfg, n=30, train_steps=300)
+    assert res["slope"]["flat"] < res["slope"]["steep"]
+    assert res["max_change"]["flat"] < res["max_change"]["steep"]
+
+
+def test_mislabel_flips_the_sample():
+    x = torch.tensor([[0.0, 1.0]], dtype=torch.float64)
+    net = nn.Sequential(nn.Linear(2, 2)).double()
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].bias.copy_(torch.tensor([0.0, 2.0], dtype=torch.float64))
+    out = tj.mislabel(copy.deepcopy(net), x, torch.tensor([0]), steps=200, lr=0.5)
+    assert out(x).argmax(1).item() == 0 and net(x).argmax(1).item() == 1
