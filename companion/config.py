@@ -105,6 +105,9 @@ PARAMETERS: dict[str, Rule] = {
     # --- xs parameters (Xu & Strohmer chapters) ---
     # --- end xs parameters ---
     # --- jit parameters (Foster et al. chapters) ---
+    "RADIUS": Rule(float, _pos, "a number > 0", "radius r of the neighbourhood B_r(x) in alpha(x)"),
+    "TAU": Rule(float, lambda v: 0 <= v <= 1, "a number in [0, 1]", "information threshold: alpha(x) >= tau is low information"),
+    "JIT_VARIANT": Rule(str, lambda v: v in ("paper", "reference"), "'paper' or 'reference'", "JiT as the paper writes it or as the authors' code runs it"),
     # --- end jit parameters ---
     # --- cert parameters (Koloskova et al. chapters) ---
     # --- end cert parameters ---
@@ -227,3 +230,14 @@ def resolve(profile: str = "quick", seed: int = 0, device: str = "auto", data_ro
     checked = validate_params({k: v for k, v in params.items()})
     root = Path(data_root).expanduser() if data_root else default_data_root()
     return RunContext(profile=profile, seed=seed, device=resolve_device(device, profile), data_root=root, params=checked)
+
+
+def pick(value: str, ctx: RunContext, quick: str, full: str) -> str:
+    """Resolve a notebook parameter whose value ``'auto'`` means "the profile's default".
+
+    E.g. ``pick(TASK, ctx, quick="mnist5k", full="mnist")``: the package, not the notebook, decides
+    what each profile runs.
+    """
+    if value != "auto":
+        return value
+    return quick if ctx.profile == "quick" else full
