@@ -103,6 +103,11 @@ PARAMETERS: dict[str, Rule] = {
     "N_SAMPLES": Rule(int, lambda v: v >= 1, "an integer >= 1", "number of perturbations / samples"),
     "T": Rule(float, lambda v: 0 <= v <= 1, "a number in [0, 1]", "position on the McCann path"),
     # --- xs parameters (Xu & Strohmer chapters) ---
+    "DIM": Rule(int, lambda v: 1 <= v <= 64, "an integer in [1, 64]", "dimension of the synthetic Gaussian groups (feature unlearning)"),
+    "LABEL_TRANSPORT": Rule(str, lambda v: v in ("as_coded", "none"), "'as_coded' or 'none'", "tabular feature unlearning: also transport the labels (authors' code) or not"),
+    "FIT_ON": Rule(str, lambda v: v in ("train", "all"), "'train' (corrected) or 'all' (as coded)", "rows the barycenter maps are fitted on"),
+    "FEATURE": Rule(str, lambda v: v in ("ink", "slant", "height"), "'ink', 'slant' or 'height'", "pixel attribute playing the feature Z to unlearn"),
+    "N_COMPONENTS": Rule(int, lambda v: 1 <= v <= 784, "an integer in [1, 784]", "PCA dimension of the image barycenter maps"),
     # --- end xs parameters ---
     # --- jit parameters (Foster et al. chapters) ---
     "RADIUS": Rule(float, _pos, "a number > 0", "radius r of the neighbourhood B_r(x) in alpha(x)"),
