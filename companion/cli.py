@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--profile", default="quick", help="quick or full (sets PROFILE in every notebook)")
     build.add_argument("--only-notebooks", action="store_true", help="execute the notebooks but do not build the book")
     build.add_argument("--only-book", action="store_true", help="build the book from already executed notebooks")
+    build.add_argument("--jobs", type=int, default=1, help="notebooks executed at once (each kernel gets cores/jobs threads)")
 
     un = sub.add_parser("unlearn", help="run one unlearning method and print its scores")
     un.add_argument("--task", default="mnist5k")
@@ -98,25 +99,22 @@ def cmd_run(args) -> int:
 
 def cmd_build(args) -> int:
     from . import notebooks
-
     from .config import validate_param
 
     validate_param("PROFILE", args.profile)
     timings = []
     if not args.only_book:
-        for src in notebooks.chapters():
+        if args.jobs < 1:
+            raise ValueError(f"--jobs={args.jobs!r} is not allowed: expected an integer >= 1.")
+        sources = notebooks.chapters()
+        for src in sources:  # refuse bad parameters before any kernel starts
             notebooks.check_parameters(src, {"PROFILE": args.profile})
-        for src in notebooks.chapters():
-            rel = src.relative_to(notebooks.root())
-            print(f"[papermill] {rel} ...", flush=True)
-            res = notebooks.execute(src, {"PROFILE": args.profile})
-            timings.append((rel.as_posix(), res["seconds"]))
-            print(f"[papermill] {rel} done in {res['seconds']:.1f} s", flush=True)
+        timings = notebooks.execute_all(sources, {"PROFILE": args.profile}, jobs=args.jobs)
         total = sum(t for _, t in timings)
         print("notebook timings (s): " + ", ".join(f"{n} {t:.1f}" for n, t in timings))
         if timings:
             slow = max(timings, key=lambda t: t[1])
-            print(f"all notebooks: {total:.1f} s; slowest: {slow[0]} ({slow[1]:.1f} s)")
+            print(f"all notebooks: {total:.1f} s of kernel time; slowest: {slow[0]} ({slow[1]:.1f} s)")
     if not args.only_notebooks:
         notebooks.build_book()
         print(f"book: {notebooks.root() / '_build' / 'html' / 'index.html'}")

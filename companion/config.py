@@ -108,11 +108,17 @@ PARAMETERS: dict[str, Rule] = {
     "FIT_ON": Rule(str, lambda v: v in ("train", "all"), "'train' (corrected) or 'all' (as coded)", "rows the barycenter maps are fitted on"),
     "FEATURE": Rule(str, lambda v: v in ("ink", "slant", "height"), "'ink', 'slant' or 'height'", "pixel attribute playing the feature Z to unlearn"),
     "N_COMPONENTS": Rule(int, lambda v: 1 <= v <= 784, "an integer in [1, 784]", "PCA dimension of the image barycenter maps"),
+    "N_BOOT": Rule(int, lambda v: 10 <= v <= 100_000, "an integer in [10, 100000]", "random batches / samples per estimator-bias study (data-point unlearning)"),
+    "N_REPS": Rule(int, lambda v: 0 <= v <= 1000, "an integer in [0, 1000] (0: the profile's default)", "repetitions of the GMM toy (data-point unlearning)"),
+    "N_TRIALS": Rule(int, lambda v: 0 <= v <= 100, "an integer in [0, 100] (0: the profile's default)", "MI-unlearning trials per (gamma, epochs) setting"),
+    "FORGET_SHARE": Rule(float, lambda v: 0 < v <= 1, "a number in (0, 1]", "share of the forget class's training samples to unlearn (paper: 0.75)"),
+    "STOP_RULE": Rule(str, lambda v: v in ("forget_acc", "target_mi", "test_drop", "none"), "'forget_acc', 'target_mi', 'test_drop' or 'none'", "stopping rule of MI unlearning"),
     # --- end xs parameters ---
     # --- jit parameters (Foster et al. chapters) ---
     "RADIUS": Rule(float, _pos, "a number > 0", "radius r of the neighbourhood B_r(x) in alpha(x)"),
     "TAU": Rule(float, lambda v: 0 <= v <= 1, "a number in [0, 1]", "information threshold: alpha(x) >= tau is low information"),
     "JIT_VARIANT": Rule(str, lambda v: v in ("paper", "reference"), "'paper' or 'reference'", "JiT as the paper writes it or as the authors' code runs it"),
+    "JIT_FORGET": Rule(str, lambda v: v == "auto" or _forget_ok(v), "'auto' (the table's default for the profile) or 'class:K', 'subclass:K', 'random:N' matching the chapter", "what the JiT baseline table forgets"),
     # --- end jit parameters ---
     # --- cert parameters (Koloskova et al. chapters) ---
     # --- end cert parameters ---

@@ -189,6 +189,39 @@ def execute(source: Path, overrides: dict[str, Any] | None = None, output: Path 
     return {"output": output, "seconds": time.perf_counter() - start, "parameters": params}
 
 
+def _worker_init(threads: int) -> None:
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def _execute_one(args: tuple[Path, dict]) -> tuple[str, float]:
+    src, overrides = args
+    rel = src.relative_to(root()).as_posix() if src.is_relative_to(root()) else str(src)
+    print(f"[papermill] {rel} ...", flush=True)
+    res = execute(src, overrides)
+    print(f"[papermill] {rel} done in {res['seconds']:.1f} s", flush=True)
+    return rel, res["seconds"]
+
+
+def execute_all(sources: list[Path], overrides: dict[str, Any], jobs: int = 1) -> list[tuple[str, float]]:
+    """Execute ``sources`` (``jobs`` at a time); raise :class:`NotebookError` listing every failure."""
+    if jobs <= 1:
+        return [_execute_one((s, dict(overrides))) for s in sources]
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    results, errors = [], []
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,)) as pool:
+        futures = [pool.submit(_execute_one, (s, dict(overrides))) for s in sources]
+        for fut in futures:
+            try:
+                results.append(fut.result())
+            except NotebookError as err:
+                errors.append(str(err))
+    if errors:
+        raise NotebookError(f"{len(errors)} notebook(s) failed:\n" + "\n".join(errors))
+    return results
+
+
 def build_book(base: Path | None = None, builder: str = "html") -> None:
     """``jupyter-book build . -W`` (warnings are errors)."""
     base = base or root()

@@ -22,6 +22,10 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     except ImportError:  # pragma: no cover - the book extras are not installed
         return value
     _glue(name, value, display=display)
+    if type(value).__name__ == "Figure" and not display:  # shown where the prose glues it, not twice
+        import matplotlib.pyplot as plt
+
+        plt.close(value)
     return value
 
 
@@ -74,3 +78,27 @@ def compare(rows: Iterable[tuple[str, float, str | Reported]], fmt=pct, quick: b
             row["within tolerance"] = "yes" if r.matches(ours) else "no"
         out.append(row)
     return pd.DataFrame(out).set_index("quantity")
+
+
+def _default_fmt(column: str):
+    if "seconds" in column or column == "speedup":
+        return lambda v: f"{v:.2f}"
+    if "auc" in column:
+        return lambda v: f"{v:.3f}"
+    return pct
+
+
+def mean_std_table(summary, columns: dict[str, str], formats: dict | None = None):
+    """Format a :func:`companion.metrics.summarize` frame as "mean ± std" strings.
+
+    ``columns`` maps summary columns to display labels; ``formats`` maps a column to a formatter
+    (default: percentages, 3 decimals for AUCs, 2 for seconds and speed-ups).
+    """
+    import pandas as pd
+
+    out = pd.DataFrame(index=summary.index)
+    for col, label in columns.items():
+        f = (formats or {}).get(col) or _default_fmt(col)
+        std = summary[f"{col}_std"] if f"{col}_std" in summary else [float("nan")] * len(summary)
+        out[label] = [f(m) if sd != sd else f"{f(m)} ± {f(sd)}" for m, sd in zip(summary[col], std)]
+    return out
