@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -74,7 +75,7 @@ def neighbourhood_agreement(
     _check_r_tau(r)
     if x.shape[0] != labels_x.shape[0] or points.shape[0] != labels.shape[0]:
         raise bad_value("labels", (tuple(labels_x.shape), tuple(labels.shape)), "one label per sample")
-    d = torch.cdist(x.flatten(1).double(), points.flatten(1).double())  # (B, M)
+    d = torch.cdist(x.flatten(1).double(), points.flatten(1).double(), compute_mode="donot_use_mm_for_euclid_dist")  # (B, M), exact 0 for self
     inside = d <= r
     if exclude_self:
         inside &= d > 0
@@ -188,6 +189,12 @@ def curvature(
         raise bad_value("method", method, "'exact' or 'hutchinson'")
     if x.ndim != 2:
         raise bad_value("x", tuple(x.shape), "a (B, D) tensor (flatten the inputs first)")
+    with warnings.catch_warnings():  # torch.func's hessian path emits a torch.jit deprecation notice
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+        return _curvature(fn, x, method, n_probes, generator)
+
+
+def _curvature(fn, x, method, n_probes, generator) -> dict[str, torch.Tensor]:
     g = vmap(grad(fn))(x)  # (B, D)
     if method == "exact":
         h = vmap(hessian(fn))(x)  # (B, D, D)
