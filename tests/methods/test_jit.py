@@ -300,6 +300,11 @@ def test_reference_flags_and_lr_rescaling():
     assert r.flags() == {"accumulate_grads": True, "eval_mode": False, "reduction": "sum", "clamp": "batch_minmax"}
     assert r.effective_lr() == pytest.approx(3e-4)
     assert p.effective_lr() == pytest.approx(3e-4 * 128)
+    assert JitConfig(paper_lr=0.01).effective_lr() == 0.01
+    assert JitConfig(variant="reference", paper_lr=0.01).effective_lr() == pytest.approx(3e-4)
+    assert JitConfig(variant="reference", lr=0.2).effective_lr() == 0.2
+    quick = JitConfig.resolve("quick")
+    assert quick.effective_lr() == quick.paper_lr and JitConfig.resolve("full").effective_lr() == pytest.approx(3e-4 * 128)
     assert JitConfig(variant="reference", eval_mode=True).flags()["eval_mode"] is True
     assert paper_settings("subclass", "vit") == {"sigma": 1.5, "base_lr": 0.5, "n_samples": 25, "batch_size": 64}
 
@@ -331,7 +336,7 @@ def test_jit_refuses_a_task_with_retain_data(task, mlp):
     [
         {"variant": "as_coded"}, {"sigma": 0.0}, {"sigma": -1.0}, {"lr": -0.1}, {"n_samples": 0},
         {"batch_size": 0}, {"reduction": "max"}, {"clamp": "box"}, {"output": "softmax"}, {"chunk": 0},
-        {"chunk": "big"}, {"eval_mode": "yes"}, {"epochs": 0},
+        {"chunk": "big"}, {"eval_mode": "yes"}, {"epochs": 0}, {"paper_lr": -1.0},
     ],
 )
 def test_bad_settings_raise_naming_the_parameter(task, mlp, bad):
