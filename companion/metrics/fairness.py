@@ -189,3 +189,20 @@ def distortion(x: np.ndarray, x_hat: np.ndarray) -> float:
     if x.shape != x_hat.shape:
         raise bad_value("x_hat", f"an array of shape {x_hat.shape}", f"the shape of x {x.shape}")
     return float(np.mean(np.sum((x - x_hat).reshape(len(x), -1) ** 2, axis=1)))
+
+
+def leakage_report(x: np.ndarray, z: np.ndarray, seed: int = 0, cv: int = 3, n_estimators: int = 50, mi_bins: int = 16,
+                   w2_samples: int = 500) -> dict[str, float]:
+    """All leakage audits of ``x`` about ``z`` at once.
+
+    Keys: probe_lr, probe_rf (cross-validated AUCs), mi_binned, mi_probe_rf (nats), w2_gauss (pairwise
+    W2^2 of Gaussian fits), w2_exact (exact discrete W2^2 on at most ``w2_samples`` per group).
+    """
+    return {
+        "probe_lr": probe_auc(x, z, "lr", cv, seed),
+        "probe_rf": probe_auc(x, z, "rf", cv, seed, n_estimators),
+        "mi_binned": mi_binned(x, z, mi_bins, seed),
+        "mi_probe_rf": mi_probe(x, z, "rf", cv, seed, n_estimators),
+        "w2_gauss": group_w2(x, z, "gaussian"),
+        "w2_exact": group_w2(x, z, "exact", w2_samples, seed),
+    }

@@ -62,3 +62,10 @@ def test_group_w2_and_distortion():
     assert fm.distortion(x, x + 1.0) == pytest.approx(3.0)
     with pytest.raises(ValueError, match="method"):
         fm.group_w2(x, z, method="sinkhorn")
+
+
+def test_leakage_report_keys_and_ranges():
+    x, z = _groups(n=300, shift=4.0)
+    r = fm.leakage_report(x, z, n_estimators=10, w2_samples=100)
+    assert set(r) == {"probe_lr", "probe_rf", "mi_binned", "mi_probe_rf", "w2_gauss", "w2_exact"}
+    assert r["probe_lr"] > 0.95 and r["w2_gauss"] > 20 and 0 < r["mi_probe_rf"] <= np.log(2)
