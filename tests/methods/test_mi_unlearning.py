@@ -1,0 +1,171 @@
+"""The "mi_unlearning" method (Xu & Strohmer, spec 6.3 and 10.1), the digit-removal split and the GMM toy."""
+
+import math
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from companion import data, methods, models
+from companion.data import tasks
+from companion.methods import mi_unlearning as mu
+from companion.training import TrainRecipe, fit
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("COMPANION_PROGRESS", "0")
+
+
+@pytest.fixture(scope="module")
+def setup():
+    base = data.load_task("digits", forget="class:3", seed=0, val_fraction=0.0)
+    task = mu.digit_removal_task(base, 0.75, seed=0)
+    model = models.build("mlp", task.input_shape, task.num_classes, 0)
+    fit(model, task.train, TrainRecipe("adam", 1e-3, 15, 64), seed=0, show_progress=False)
+    return task, model
+
+
+def _state(m):
+    return {k: v.clone() for k, v in m.state_dict().items()}
+
+
+def test_digit_removal_split():
+    base = data.load_task("digits", forget="class:3", seed=0, val_fraction=0.0)
+    task = mu.digit_removal_task(base, 0.75, seed=4)
+    n3 = int((base.train.y == 3).sum())
+    assert len(task.forget) == int(0.75 * n3) and (task.forget.y == 3).all()
+    assert int((task.retain.y == 3).sum()) == n3 - int(0.75 * n3)
+    assert len(task.retain) + len(task.forget) == len(task.train)
+    assert not set(task.retain.index.tolist()) & set(task.forget.index.tolist())
+    again = mu.digit_removal_task(base, 0.75, seed=4)
+    assert torch.equal(again.forget.index, task.forget.index)
+    assert not torch.equal(mu.digit_removal_task(base, 0.75, seed=5).forget.index, task.forget.index)
+    with pytest.raises(ValueError, match="share"):
+        mu.digit_removal_task(base, 1.5)
+    with pytest.raises(ValueError, match="task"):
+        mu.digit_removal_task(data.load_task("digits", forget="random:10"), 0.75)
+
+
+def test_input_model_untouched_and_stop_none_runs_the_budget(setup):
+    task, model = setup
+    before = _state(model)
+    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=3.5, epochs=2, stop="none")
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    spe = math.ceil(len(task.forget) / 16)
+    assert res.log["steps"] == 2 * spe == res.log["steps_per_epoch"] * 2 and not res.log["stopped"]
+    assert [h["step"] for h in res.log["history"]] == [0, spe, 2 * spe]
+    assert any(not torch.equal(before[k], v) for k, v in res.model.state_dict().items())
+    # the MI penalty lowers the forget accuracy relative to the start
+    assert res.log["history"][-1]["mi"] < res.log["history"][0]["mi"]
+
+
+def test_forget_acc_rule_stops_at_the_first_check_below_target(setup):
+    task, model = setup
+    res = methods.unlearn("mi_unlearning", model, task, "quick", 1, gamma=5.0, epochs=30, stop="forget_acc", stop_value=0.6, check_every=3)
+    h = res.log["history"]
+    assert res.log["stopped"] and h[-1]["forget_acc"] <= 0.6
+    assert all(r["forget_acc"] > 0.6 for r in h[:-1])
+    assert res.log["steps"] % 3 == 0
+    # the stopped run is the prefix of the unstopped run with the same seed
+    free = methods.unlearn("mi_unlearning", model, task, "quick", 1, gamma=5.0, epochs=30, stop="none", check_every=3)
+    prefix = free.log["history"][: len(h)]
+    assert [r["forget_acc"] for r in prefix] == pytest.approx([r["forget_acc"] for r in h])
+
+
+def test_target_mi_and_test_drop_rules(setup):
+    task, model = setup
+    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=2.0, epochs=3, stop="target_mi", stop_value=1.0)
+    assert res.log["stopped"] and res.log["steps"] == res.log["steps_per_epoch"]  # the first check fires
+    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=2.0, epochs=2, stop="test_drop", stop_value=1.0)
+    assert not res.log["stopped"] and res.log["steps"] == 2 * res.log["steps_per_epoch"]
+    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=5.0, epochs=20, stop="test_drop", stop_value=0.02)
+    h = res.log["history"]
+    start = h[0]["monitor_acc"]
+    assert all(r["monitor_acc"] > start - 0.02 for r in h[:-1])
+    assert (not res.log["stopped"]) or h[-1]["monitor_acc"] <= start - 0.02
+
+
+def test_default_rule_uses_the_retrained_reference(setup):
+    task, model = setup
+    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=5.0, epochs=10)
+    ref = models.train_or_load(task, "mlp", "quick", 0, on="retain", show_progress=False)
+    ref_acc = float((ref(task.forget.tensors()[0]).argmax(1) == 3).float().mean())
+    assert res.log["reference"]["forget_acc"] == pytest.approx(ref_acc)
+    assert res.log["stop_value"] == pytest.approx(ref_acc)
+    assert 0 < res.log["reference"]["mi"] < math.log(2)
+    h = res.log["history"]
+    assert all(r["forget_acc"] > ref_acc for r in h[:-1])
+    assert res.log["stopped"] == (h[-1]["forget_acc"] <= ref_acc)
+
+
+@pytest.mark.parametrize("gamma", [-1.0, float("nan"), float("inf"), True, "4"])
+def test_bad_gamma_refused(setup, gamma):
+    task, model = setup
+    with pytest.raises(ValueError, match="gamma"):
+        methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=gamma)
+
+
+@pytest.mark.parametrize("kw,name", [({"stop": "never"}, "stop"), ({"stop_value": -0.1}, "stop_value"),
+                                     ({"stop": "forget_acc", "stop_value": 2.0}, "stop_value"), ({"forget_batch": 0}, "forget_batch"),
+                                     ({"formulation": "exact"}, "formulation"), ({"monitor": "train"}, "monitor")])
+def test_bad_settings_refused(setup, kw, name):
+    task, model = setup
+    with pytest.raises(ValueError, match=name):
+        methods.unlearn("mi_unlearning", model, task, "quick", 0, **kw)
+
+
+def test_stacked_gmm_equals_registered_method():
+    cfg = mu.GMMToyConfig(n_per_component=60, n_reps=2, train_steps=30)
+    d = mu.gmm_toy_data(cfg, seed=3)
+    task = mu.gmm_toy_task(d)
+    single = mu.gmm_mlp(cfg, 11)
+    fit(single, task.train, TrainRecipe("adam", cfg.lr, cfg.train_steps, len(task.train)), seed=0, show_progress=False)
+    stacked = mu.StackedMLP([single, mu.gmm_mlp(cfg, 12)])
+    mu.train_stacked(stacked, d["x_retain"], d["y_retain"], cfg.unlearn_steps, cfg.lr, d["x_point"], cfg.gamma)
+    res = methods.unlearn("mi_unlearning", single, task, "quick", 0, gamma=cfg.gamma, epochs=cfg.unlearn_steps, lr=cfg.lr,
+                          retain_batch=len(task.retain), forget_batch=1, stop="none")
+    ours = mu.StackedMLP([res.model]).forward(task.train.x)[0]
+    assert torch.allclose(ours, stacked(task.train.x)[0], atol=1e-4)
+    assert torch.allclose(stacked.unstack(0, cfg)(task.train.x), stacked(task.train.x)[0], atol=1e-6)
+
+
+def test_gmm_experiment_shapes_and_sanity():
+    cfg = mu.GMMToyConfig(n_per_component=100, n_reps=3, train_steps=40, finetune_steps=20)
+    out = mu.gmm_toy_experiment(cfg, seed=0)
+    for name in ("original", "retrain", "mi_unlearning", "finetune"):
+        assert out["p0"][name].shape == (3,) and ((out["p0"][name] >= 0) & (out["p0"][name] <= 1)).all()
+        assert out["train_acc"][name].mean() > 0.8
+    with pytest.raises(ValueError, match="gamma"):
+        mu.GMMToyConfig(gamma=-1)
+
+
+def _write_idx(path, arr):
+    with open(path, "wb") as fh:
+        fh.write(struct.pack(">HBB", 0, 0x08, arr.ndim))
+        fh.write(struct.pack(">" + "I" * arr.ndim, *arr.shape))
+        fh.write(arr.astype(np.uint8).tobytes())
+
+
+def test_full_profile_path_on_tiny_mnist_idx(tmp_path, monkeypatch):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 120), ("t10k", 40)):
+        _write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{split}-labels-idx1-ubyte", np.arange(n) % 10)
+    tasks._CACHE.clear()
+    try:
+        cfg = mu.DigitRemovalConfig.resolve("full", n_trials=1, grid=((3.5, 1),))
+        assert cfg.task == "mnist"
+        refs = mu.digit_removal_references(cfg, "full", seed=0, device="cpu", data_root=tmp_path)
+        task = refs["task"]
+        assert len(task.forget) == int(0.75 * 12) and task.info["forget_share"] == 0.75
+        grid = mu.run_grid(refs["original"], task, cfg, "full", seed=0, device="cpu")
+        assert len(mu.at_epoch(grid, 3.5, 1)) == 1
+        res = methods.unlearn("mi_unlearning", refs["original"], task, "full", 0, "cpu", epochs=1)
+        assert res.log["stop_reason"] in ("forget_acc", "budget")
+    finally:
+        tasks._CACHE.clear()
