@@ -1,0 +1,273 @@
+"""Budget curves of Koloskova et al. (Figures 1, 3, 4): validation accuracy against the unlearning
+budget in epochs, for gradient clipping, model clipping, output perturbation and retrain.
+
+All settings x seeds of all methods run as **one** vectorised batch (:func:`~companion.methods.certified.run_stacked`),
+so each model's noise is an independent draw and every model sees its own mini-batches. The protocol
+(spec ``certified.md`` 10, 12):
+
+* the originals A(D) are pretrained per seed (weight decay 5e-4; 0.05 for output perturbation),
+  themselves vectorised and cached;
+* one run of ``epochs`` epochs per setting; accuracy "at budget e" is read after epoch e (as coded);
+* **paper's selection**: for each budget and method, the setting with the best mean validation
+  accuracy at that budget, reported on the same validation set (mean +- 1.96 std / sqrt(n));
+* **held-out selection**: the validation set is split in two seeded halves; the setting is chosen
+  on one half and reported on the other.
+
+QUICK runs the paper's MNIST settings on the embedded 5k MNIST subset with the 784-5-10 network;
+the forget set is ``random:N`` with N = 10 % of the non-validation training set (the paper's
+sizes; ``load_task`` draws validation first, then N random forget points).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .. import data as cdata
+from ..config import bad_value, default_cache_dir
+from ..data.tasks import Split, Task
+from ..methods import certified as M
+from ..models.cache import atomic_save, config_key, load_checked
+from ..models.nets import build
+from ..training import resolve_device
+
+#: Hyperparameter grids of Figure 1 (spec 10), per dataset: one dict per setting.
+GRIDS: dict[str, dict[str, list[dict]]] = {
+    "mnist": {
+        "gradient_clipping": [dict(c0=0.01, c1=10.0, gamma=1e-4, lam=750.0), dict(c0=0.01, c1=100.0, gamma=1e-4, lam=10.0)],
+        "model_clipping": [
+            dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-4, lam=500.0), dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-4, lam=900.0),
+            dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-2, lam=0.01), dict(c0=7.0, c2=0.01, sigma=0.01, gamma=1e-3, lam=900.0),
+        ],
+        "output_perturbation": [dict(c0=0.01)],
+    },
+    "cifar10": {
+        "gradient_clipping": [
+            dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in [
+                (0.1, 10, 1e-3, 1), (0.1, 10, 1e-3, 50), (0.1, 10, 1e-2, 1), (0.1, 100, 1e-4, 50), (0.1, 100, 1e-3, 200),
+                (0.1, 100, 1e-3, 50), (1, 1, 1e-3, 50), (1, 10, 1e-2, 50), (1, 100, 1e-3, 500), (20, 10, 1e-2, 50), (20, 100, 1e-3, 500),
+            ]
+        ],
+        "model_clipping": [
+            dict(c0=30.0, c2=c2, sigma=s, gamma=g, lam=lam) for c2, s, gl in [
+                (0.2, 0.2, [(1e-2, 100)]), (0.5, 0.5, [(1e-3, 0), (1e-3, 10), (1e-2, 0), (1e-2, 100)]),
+                (0.625, 0.5, [(1e-4, 0), (1e-4, 1), (1e-4, 10), (1e-4, 100), (1e-3, 100), (1e-2, 10)]), (0.975, 0.5, [(1e-4, 1), (1e-4, 10)]),
+            ] for g, lam in gl
+        ],
+        "output_perturbation": [dict(c0=0.01), dict(c0=0.1), dict(c0=1.0)],
+    },
+}
+#: Dataset -> (architecture, budget epochs of Figure 1, augmentation of the training transform).
+FULL_SETTINGS = {"mnist": ("tiny_mlp", 10, "mnist"), "cifar10": ("tiny_cnn", 50, "cifar")}
+QUICK_TASK, QUICK_ARCH, QUICK_GRID = "mnist5k", "tiny_mlp", "mnist"
+METHODS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrain")
+PRETRAIN = dict(epochs=30, peak=0.06, weight_decay=5e-4)  # spec 8 (MNIST); CIFAR-10: 400 epochs
+OP_WEIGHT_DECAY = M.OP_PRETRAIN_WEIGHT_DECAY
+
+
+@dataclass
+class CurveSetup:
+    """A task, its architecture and the pretrained originals of each seed."""
+
+    profile: str
+    task: Task
+    arch: str
+    grid: str
+    device: torch.device
+    seeds: tuple[int, ...]
+    originals: dict[int, nn.Module]
+    op_originals: dict[int, nn.Module]
+    augment: str = "none"
+    seed: int = 0
+    halves: tuple[Split, Split] = field(default=None)  # type: ignore[assignment]
+
+
+def _forget_n(name: str, seed: int, data_root: str | None) -> int:
+    probe = cdata.load_task(name, forget="random:1", seed=seed, data_root=data_root)
+    return max(1, round(0.1 * len(probe.train)))
+
+
+def val_halves(val: Split, seed: int) -> tuple[Split, Split]:
+    """Two seeded halves of the validation set: (selection, report)."""
+    perm = np.random.default_rng(10_007 + seed).permutation(len(val))
+    h = len(val) // 2
+    return val.subset(np.sort(perm[:h])), val.subset(np.sort(perm[h:]))
+
+
+def pretrain(
+    task: Task, arch: str, seeds: Sequence[int], weight_decay: float, epochs: int, peak: float = 0.06,
+    augment: str = "none", device: str | torch.device = "cpu", cache_dir: str | None = None, batch_size: int = 128,
+) -> dict[int, nn.Module]:
+    """The originals A(D) for ``seeds`` (spec 8: SGD, momentum 0, Optax linear one-cycle, weight
+    decay), trained together with vmap on ``task.train`` and cached per seed (atomic, hash-keyed)."""
+    dev = resolve_device(device)
+    root = Path(cache_dir or default_cache_dir()) / "checkpoints"
+    out: dict[int, nn.Module] = {}
+    missing: list[int] = []
+    keys: dict[int, tuple[str, Path, dict]] = {}
+    for s in seeds:
+        cfg = {"task": task.name, "task_seed": task.seed, "n": len(task.train), "val": len(task.val), "arch": arch, "seed": s,
+               "epochs": epochs, "peak": peak, "weight_decay": weight_decay, "augment": augment, "batch": batch_size,
+               "recipe": "cert-optax-linear-onecycle"}
+        key = config_key(cfg)
+        path = root / f"{task.name}-{arch}-certpre-{key}.pt"
+        keys[s] = (key, path, cfg)
+        m = build(arch, task.input_shape, task.num_classes, s)
+        blob = load_checked(path, key)
+        if blob is None:
+            missing.append(s)
+            continue
+        m.load_state_dict(blob["state_dict"])
+        out[s] = m.to(dev).eval()
+    if missing:
+        base = build(arch, task.input_shape, task.num_classes, missing[0])
+        plans = [M.Plan("retrain", init_seed=s) for s in missing]
+        res = M.run_stacked(base, plans, task.train, epochs, seed=missing[0], finetune_lr=peak, l2=weight_decay,
+                            batch_size=batch_size, augment=augment, device=dev, show_progress=True)
+        for k, s in enumerate(missing):
+            m = res.model(base.to(dev), k)
+            m.companion_arch = arch
+            key, path, cfg = keys[s]
+            state = {n: v.detach().cpu() for n, v in m.state_dict().items()}
+            atomic_save({"key": key, "state_dict": state, "config": json.dumps(cfg), "log": "{}"}, path)
+            out[s] = m
+    return {s: out[s] for s in seeds}
+
+
+def setup(
+    profile: str = "quick", seed: int = 0, data_root: str | None = None, device: str = "auto", seeds: Sequence[int] = (0, 1, 2, 3),
+    task_name: str | None = None, cache_dir: str | None = None, pretrain_epochs: int | None = None, forget: str | None = None,
+) -> CurveSetup:
+    """Load the task (QUICK: mnist5k; FULL: ``task_name`` in {'mnist', 'cifar10'}) and pretrain the originals."""
+    if profile not in ("quick", "full"):
+        raise bad_value("profile", profile, "'quick' or 'full'")
+    if not seeds:
+        raise bad_value("seeds", seeds, "at least one seed")
+    if profile == "quick":
+        name, arch, grid, augment, pre_epochs = QUICK_TASK, QUICK_ARCH, QUICK_GRID, "none", PRETRAIN["epochs"]
+    else:
+        name = task_name or "mnist"
+        if name not in FULL_SETTINGS:
+            raise bad_value("task_name", name, f"one of {', '.join(FULL_SETTINGS)}")
+        arch, _, augment = FULL_SETTINGS[name]
+        grid, pre_epochs = name, (400 if name == "cifar10" else PRETRAIN["epochs"])
+    dev = resolve_device(device)
+    forget = forget or f"random:{_forget_n(name, seed, data_root)}"
+    task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
+    ep = pretrain_epochs if pretrain_epochs is not None else pre_epochs
+    kw = dict(epochs=ep, peak=PRETRAIN["peak"], augment=augment, device=dev, cache_dir=cache_dir)
+    originals = pretrain(task, arch, seeds, PRETRAIN["weight_decay"], **kw)
+    op_originals = pretrain(task, arch, seeds, OP_WEIGHT_DECAY, **kw)
+    return CurveSetup(profile, task, arch, grid, dev, tuple(seeds), originals, op_originals, augment, seed, val_halves(task.val, seed))
+
+
+def _config(method: str, hp: dict, epsilon: float, delta: float, calibration: str, epochs: int):
+    if method == "gradient_clipping":
+        return M.GradientClippingConfig(epsilon=epsilon, delta=delta, calibration=calibration, epochs=epochs, **hp)
+    if method == "model_clipping":
+        return M.ModelClippingConfig(epsilon=epsilon, delta=delta, epochs=epochs, **hp)
+    return M.OutputPerturbationConfig(epsilon=epsilon, delta=delta, epochs=epochs, **hp)
+
+
+def run_curves(
+    setup: CurveSetup, epochs: int | None = None, methods: Sequence[str] = METHODS, epsilon: float = 1.0, delta: float = 1e-5,
+    calibrations: Sequence[str] = ("as_coded", "theorem"), grid: dict[str, list[dict]] | None = None, noise: str = "fresh",
+) -> pd.DataFrame:
+    """Run every (method, setting, seed) for ``epochs`` epochs in one vectorised batch.
+
+    Gradient clipping runs once per calibration in ``calibrations`` (``'as_coded'``: eps_R = epsilon,
+    the paper's curves; ``'theorem'``: a true (epsilon, delta) certificate); its method label then
+    carries the calibration. Returns one row per (method, setting, seed, epoch) with ``val_acc``,
+    ``sel_acc`` / ``rep_acc`` (the two validation halves), ``test_acc`` and the certificate
+    (``T``, ``sigma``, ``epsilon``, ``epsilon_as_coded``).
+    """
+    bad = sorted(set(methods) - set(METHODS))
+    if bad:
+        raise bad_value("methods", bad, f"a subset of {METHODS}")
+    for c in calibrations:
+        if c not in M.GC_CALIBRATIONS:
+            raise bad_value("calibrations", c, f"values in {M.GC_CALIBRATIONS}")
+    epochs = epochs if epochs is not None else (6 if setup.profile == "quick" else FULL_SETTINGS[setup.task.name][1])
+    grid = grid or GRIDS[setup.grid]
+    plans, starts, meta = [], [], []
+    for method in methods:
+        variants = [(f"{method} ({c})", c) for c in calibrations] if method == "gradient_clipping" else [(method, "")]
+        settings = [{}] if method == "retrain" else grid[method]
+        for label, cal in variants:
+            for hp in settings:
+                for s in setup.seeds:
+                    if method == "retrain":
+                        plans.append(M.Plan("retrain", init_seed=30_000 + s, label=label))
+                        starts.append(setup.originals[s])
+                        cert = {"T": 0, "sigma": 0.0, "epsilon": 0.0, "epsilon_as_coded": 0.0}
+                    else:
+                        cfg = _config(method, hp, epsilon, delta, cal or "theorem", epochs)
+                        plan, cert = M.plan_for(cfg, label=label)
+                        plans.append(plan)
+                        starts.append(setup.op_originals[s] if method == "output_perturbation" else setup.originals[s])
+                    sig = cert.get("sigma", 0.0)
+                    meta.append({
+                        "method": label, "group": json.dumps(hp, sort_keys=True), "seed": s, "T": cert.get("T", 0),
+                        "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig),
+                        "epsilon": cert.get("epsilon", math.nan), "epsilon_as_coded": cert.get("epsilon_as_coded", cert.get("epsilon", math.nan)),
+                    })
+    sel, rep = setup.halves
+    task = setup.task
+    res = M.run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, noise=noise, augment=setup.augment, device=setup.device,
+                        eval_splits={"val": task.val, "sel": sel, "rep": rep, "test": task.test})
+    rows = []
+    for k, m in enumerate(meta):
+        for e in range(epochs):
+            rows.append({**m, "epoch": e + 1, "val_acc": res.acc["val"][k, e], "sel_acc": res.acc["sel"][k, e],
+                         "rep_acc": res.acc["rep"][k, e], "test_acc": res.acc["test"][k, e]})
+    return pd.DataFrame(rows)
+
+
+def select(df: pd.DataFrame, how: str = "paper") -> pd.DataFrame:
+    """Per budget and method, the setting with the best mean selection accuracy.
+
+    ``how='paper'``: chosen and reported on the whole validation set (as coded); ``'heldout'``:
+    chosen on one validation half (``sel_acc``), reported on the other (``rep_acc``). Returns one row
+    per (method, epoch) with ``mean``, ``ci`` (1.96 std / sqrt(n)), ``n`` and the chosen ``group``.
+    """
+    if how not in ("paper", "heldout"):
+        raise bad_value("how", how, "'paper' or 'heldout'")
+    pick, report = ("val_acc", "val_acc") if how == "paper" else ("sel_acc", "rep_acc")
+    g = df.groupby(["method", "epoch", "group"])
+    stats = g[pick].mean().rename("pick").to_frame().join(g[report].agg(["mean", "std", "count"]))
+    best = stats.reset_index().sort_values("pick", ascending=False).groupby(["method", "epoch"]).head(1)
+    best["std"] = best["std"].fillna(0.0)
+    best["ci"] = 1.96 * best["std"] / np.sqrt(best["count"])
+    return best.rename(columns={"count": "n"}).sort_values(["method", "epoch"]).reset_index(drop=True)[
+        ["method", "epoch", "mean", "ci", "n", "group"]
+    ]
+
+
+def budget_figure(selected: dict[str, pd.DataFrame], title: str = ""):
+    """Validation accuracy against budget, one panel per selection protocol (Figure 1's layout)."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import house_style
+
+    with house_style():
+        fig, axes = plt.subplots(1, len(selected), figsize=(5.2 * len(selected), 3.6), sharey=True, squeeze=False)
+        for ax, (name, df) in zip(axes[0], selected.items()):
+            for method, d in df.groupby("method", sort=False):
+                line, = ax.plot(d["epoch"], d["mean"], marker="o", ms=3, label=method)
+                ax.fill_between(d["epoch"], d["mean"] - d["ci"], d["mean"] + d["ci"], color=line.get_color(), alpha=0.15)
+            ax.set_xlabel("unlearning budget (epochs over the retain set)")
+            ax.set_title(name)
+        axes[0][0].set_ylabel("validation accuracy")
+        axes[0][-1].legend(fontsize=8, loc="lower right")
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+    return fig
