@@ -68,7 +68,7 @@ def binary_entropy(q: np.ndarray | float) -> np.ndarray | float:
     return h if h.ndim else float(h)
 
 
-def inverse_binary_entropy(h: np.ndarray | float, iters: int = 80) -> np.ndarray | float:
+def inverse_binary_entropy(h: np.ndarray | float, iters: int = 60) -> np.ndarray | float:
     """The ``q`` in [0, 1/2] with ``h(q) = h`` (vectorised bisection; ``h`` in [0, ln 2])."""
     h = np.asarray(h, dtype=np.float64)
     if np.any((h < -1e-12) | (h > math.log(2) + 1e-12)) or not np.all(np.isfinite(h)):
@@ -76,8 +76,8 @@ def inverse_binary_entropy(h: np.ndarray | float, iters: int = 80) -> np.ndarray
     h = np.clip(h, 0.0, math.log(2))
     lo, hi = np.zeros_like(h), np.full_like(h, 0.5)
     for _ in range(iters):
-        mid = (lo + hi) / 2
-        below = binary_entropy(mid) < h
+        mid = (lo + hi) / 2  # in (0, 1/2): the unchecked formula is safe
+        below = -mid * np.log(mid) - (1 - mid) * np.log1p(-mid) < h
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     q = (lo + hi) / 2
     return q if q.ndim else float(q)
@@ -361,8 +361,8 @@ def bootstrap_marginal_mi(
 ) -> np.ndarray:
     """Sampling distribution of the batch estimate :func:`marginal_mi` over random batches.
 
-    Batches of ``n_r`` retain and ``n_u`` unlearn outputs are drawn without replacement (within a
-    batch) from the given pools, as a data loader does; compare with
+    Batches of ``n_r`` retain and ``n_u`` unlearn outputs are drawn as a shuffling data loader draws
+    them (consecutive chunks of random permutations of each pool); compare with
     :func:`marginal_mi_population` of the pools' means (spec 10.2, estimator bias).
 
     Parameters
@@ -383,10 +383,14 @@ def bootstrap_marginal_mi(
     gen = torch.Generator().manual_seed(seed)
     lr = torch.log(probs_r.double().clamp_min(1e-300))
     lu = torch.log(probs_u.double().clamp_min(1e-300))
-    out = []
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        ir = torch.rand(b, len(lr), generator=gen).argsort(1)[:, :n_r]
-        iu = torch.rand(b, len(lu), generator=gen).argsort(1)[:, :n_u]
-        out.append(marginal_mi(lr[ir], lu[iu], formulation=formulation))
+    ir, iu = _loader_batches(len(lr), n_r, n_boot, gen), _loader_batches(len(lu), n_u, n_boot, gen)
+    out = [marginal_mi(lr[ir[s : s + chunk]], lu[iu[s : s + chunk]], formulation=formulation) for s in range(0, n_boot, chunk)]
     return torch.cat(out).numpy()
+
+
+def _loader_batches(m: int, n: int, count: int, gen: torch.Generator) -> torch.Tensor:
+    """``count`` index batches of size ``n`` as a shuffling loader draws them: consecutive chunks of
+    fresh permutations of ``range(m)`` (incomplete last chunks dropped). Returns (count, n) int64."""
+    per = m // n
+    perms = -(-count // per)
+    return torch.stack([torch.randperm(m, generator=gen)[: per * n].view(per, n) for _ in range(perms)]).view(-1, n)[:count]
