@@ -312,7 +312,7 @@ class TabularPathConfig(MethodConfig):
     probe_cv: int = 3
     mi_bins: int = 16
 
-    QUICK = {"n_t": 5, "k_folds": 3, "rf_trees": 10, "max_rows": 3000}
+    QUICK = {"n_t": 5, "k_folds": 3, "rf_trees": 10, "max_rows": 2500}
 
     def validate(self) -> None:
         for name in ("n_t", "k_folds", "rf_trees", "probe_cv", "mi_bins"):
@@ -390,7 +390,8 @@ def _utility(xtr, ytr, xte, yte, zte, cfg: TabularPathConfig, seed: int) -> dict
     return out
 
 
-def tabular_path(data: TabularData, cfg: TabularPathConfig | None = None, seed: int = 0, profile: str = "quick") -> pd.DataFrame:
+def tabular_path(data: TabularData, cfg: TabularPathConfig | None = None, seed: int = 0, profile: str = "quick",
+                 return_folds: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Utility and leakage along the McCann path, cross-validated (spec 4.2 with the 4.4 switches).
 
     For every fold and every ``t`` in linspace(0, 1, n_t): fit the Gaussian barycenter maps (on the
@@ -408,7 +409,8 @@ def tabular_path(data: TabularData, cfg: TabularPathConfig | None = None, seed: 
     -------
     DataFrame, one row per (point, t): point ('path' | 'original' | 'drop_z'), t, z_in_features, the
     fold means of auc_lr, auc_rf, disc_lr, disc_rf and their ``_std``, then probe_lr, probe_rf, mi,
-    distortion. ``df.attrs['folds']`` holds the per-fold utility rows.
+    distortion. ``df.attrs['rows']`` is the number of rows used. With ``return_folds`` also the
+    per-fold utility rows.
     """
     cfg = cfg or TabularPathConfig.resolve(profile)
     data = _subsample(data, cfg.max_rows, seed)
@@ -438,9 +440,8 @@ def tabular_path(data: TabularData, cfg: TabularPathConfig | None = None, seed: 
     leak += [_leakage(np.column_stack([x, z]), z, x, cfg, seed), _leakage(x, z, x, cfg, seed)]
     out = pd.concat([out, pd.DataFrame(leak)], axis=1)
     out.insert(2, "z_in_features", [bool(cfg.z_feature and t < 1) for t in ts] + [True, False])
-    out.attrs["folds"] = per_fold
     out.attrs["rows"] = len(data)
-    return out
+    return (out, per_fold) if return_folds else out
 
 
 def _leakage(feats: np.ndarray, z: np.ndarray, x: np.ndarray, cfg: TabularPathConfig, seed: int) -> dict:
@@ -452,3 +453,37 @@ def _leakage(feats: np.ndarray, z: np.ndarray, x: np.ndarray, cfg: TabularPathCo
         "mi": mi_binned(feats, z, n_bins=cfg.mi_bins, seed=seed),
         "distortion": distortion(x, feats[:, : x.shape[1]]),
     }
+
+
+def pareto_figure(paths: dict[str, pd.DataFrame], reference: dict[str, tuple[list[float], list[float]]] | None = None):
+    """AUC-versus-discrimination figure of :func:`tabular_path` results (spec 4.2 step 8).
+
+    ``paths`` maps a table name to its :func:`tabular_path` frame; one row of panels per table, one
+    column per classifier (LR, RF): the McCann path (line, coloured by t), the ``original`` and
+    ``drop_z`` baselines, and optional ``reference`` points ``{label: (discriminations, aucs)}``
+    (drawn on the first table only). Returns a matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..plotting import house_style
+
+    with house_style():
+        fig, axes = plt.subplots(len(paths), 2, figsize=(8, 2.8 * len(paths)), squeeze=False)
+        for r, (name, df) in enumerate(paths.items()):
+            path = df[df.point == "path"]
+            for c, clf in enumerate(("lr", "rf")):
+                ax = axes[r, c]
+                ax.plot(path[f"disc_{clf}"], path[f"auc_{clf}"], "-", color="0.6", zorder=1)
+                sc = ax.scatter(path[f"disc_{clf}"], path[f"auc_{clf}"], c=path["t"], cmap="viridis", zorder=2, label="McCann path")
+                for point, marker in (("original", "s"), ("drop_z", "D")):
+                    row = df[df.point == point]
+                    ax.scatter(row[f"disc_{clf}"], row[f"auc_{clf}"], marker=marker, s=40, color="C3" if point == "original" else "C1",
+                               label="Z as a feature" if point == "original" else "Z column dropped", zorder=3)
+                if reference and r == 0:
+                    for label, (disc, auc) in reference.items():
+                        ax.scatter(disc, auc, marker="x", color="k", label=label, zorder=3)
+                ax.set(xlabel="discrimination", ylabel="ROC-AUC", title=f"{name}, {clf.upper()}")
+            fig.colorbar(sc, ax=axes[r, 1], label="t")
+        axes[0, 0].legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+    return fig
