@@ -16,16 +16,27 @@ from .reported import Reported, get
 
 
 def glue(name: str, value: Any, display: bool = False) -> Any:
-    """``myst_nb.glue`` when available; returns ``value`` either way."""
+    """``myst_nb.glue`` when available; returns ``value`` either way.
+
+    A matplotlib Figure is glued as a PNG image (independent of the kernel's plotting backend) and
+    closed, so it appears once, where the prose places it.
+    """
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - the book extras are not installed
         return value
-    _glue(name, value, display=display)
-    if type(value).__name__ == "Figure" and not display:  # shown where the prose glues it, not twice
-        import matplotlib.pyplot as plt
+    payload = value
+    if type(value).__name__ == "Figure" and hasattr(value, "savefig"):
+        import io
 
+        import matplotlib.pyplot as plt
+        from IPython.display import Image
+
+        buf = io.BytesIO()
+        value.savefig(buf, format="png", bbox_inches="tight")
         plt.close(value)
+        payload = Image(data=buf.getvalue(), format="png")
+    _glue(name, payload, display=display)
     return value
 
 

@@ -63,7 +63,7 @@ def _arch(model: nn.Module) -> str:
 def retrain(model: nn.Module, task: Task, cfg: RetrainConfig, *, seed: int, device, profile: str, **_) -> dict:
     import time
 
-    arch = _arch(model)
+    arch = getattr(model, "companion_arch", "custom") if cfg.init == "head_only" else _arch(model)
     recipe = cfg.recipe or recipe_for(task.name, arch, profile)
     init_seed = 10_000 + seed  # a different draw from the original's initialisation
     if cfg.init == "head_only":

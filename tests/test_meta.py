@@ -1,0 +1,79 @@
+"""Meta-tests keeping the notebooks, the table of contents, the registry and the tests in step."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from companion import config, methods, notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = notebooks.all_sources(ROOT)
+
+
+def test_there_are_chapters():
+    assert SOURCES and ROOT / "notebooks/intro/01_unlearning_problem.py" in SOURCES
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_notebook_has_one_parameters_cell_with_profile_and_known_rules(src):
+    params = {p.name: p for p in notebooks.parameters(src)}
+    assert params["PROFILE"].default == "quick" and {"SEED", "DEVICE", "DATA_ROOT"} <= set(params)
+    for p in params.values():
+        assert p.name in config.PARAMETERS, f"{src.name}: parameter {p.name} has no rule in companion.config.PARAMETERS"
+        config.validate_param(p.name, p.default)
+    text = src.read_text()
+    assert text.count('tags=["parameters"]') == 1
+    assert "config.resolve(" in text, "every chapter resolves its parameters through companion.config"
+
+
+def test_toc_entries_exist_and_every_chapter_is_in_the_toc():
+    files = notebooks.toc_files(ROOT)
+    for f in files:
+        assert (ROOT / f"{f}.md").exists() or (ROOT / f"{f}.py").exists(), f"_toc.yml entry {f} has no source"
+    in_toc = {ROOT / f"{f}.py" for f in files if f.startswith("notebooks/")}
+    assert set(SOURCES) == in_toc, "every notebook source must be in _toc.yml and vice versa"
+    assert len(files) == len(set(files)), "duplicate _toc.yml entries"
+
+
+def test_no_executed_notebooks_are_tracked():
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert tracked == []
+
+
+def test_every_registered_method_has_a_test():
+    text = "\n".join(p.read_text() for p in (ROOT / "tests").rglob("test_*.py"))
+    missing = [m for m in methods.available() if f'"{m}"' not in text]
+    assert not missing, f"registered methods without a test: {missing}"
+
+
+def test_every_method_declares_zero_shot_and_a_validated_config():
+    for name, spec in methods.REGISTRY.items():
+        assert isinstance(spec.zero_shot, bool)
+        cfg = spec.config.resolve("quick")
+        assert cfg == spec.config.resolve("quick"), name
+        spec.config.resolve("full")
+
+
+def test_readme_opens_with_the_two_commands():
+    head = (ROOT / "README.md").read_text().splitlines()[:15]
+    joined = "\n".join(head)
+    assert "make book" in joined and "make test" in joined
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_no_unsafe_torch_load():
+    for p in (ROOT / "companion").rglob("*.py"):
+        for line in p.read_text().splitlines():
+            if "torch.load(" in line:
+                assert "weights_only=True" in line, f"{p}: {line.strip()}"
+
+
+def test_reported_numbers_have_sources():
+    from companion.reported import all_reported
+
+    for key, r in all_reported().items():
+        assert r.source and re.search(r"\w", r.source), key
+        assert r.tolerance >= 0, key
