@@ -421,3 +421,33 @@ def group_privacy_budget(epsilon: float, delta: float, k: int, as_coded: bool = 
     eps1 = eps / k
     d1 = delta * math.exp(-(k - 1) * eps1)
     return eps1, (d1 if as_coded else d1 / k)
+
+
+def projected_gaussian_kernel_1d(
+    mean_p: float, mean_q: float, s: float, radius: float, sigma: float, epsilon: float, grid: int = 4001
+) -> tuple[float, float]:
+    """Hockey-stick divergences before and after the model-clipping kernel, in one dimension.
+
+    P = N(mean_p, s^2) and Q = N(mean_q, s^2) are pushed through K(x) = clip(x, radius) + N(0, sigma^2)
+    (projection onto [-radius, radius], then Gaussian noise). Returns
+    (E_{e^eps}(P || Q), E_{e^eps}(PK || QK)); the first in closed form (:func:`gaussian_delta`), the
+    second by quadrature on a grid of ``grid`` points (the projection puts atoms at +-radius).
+    Used to check the contraction E(PK || QK) <= theta_{eps~}(2 radius / sigma) E(P || Q).
+    """
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    s, c, sg = _positive("s", s), _positive("radius", radius), _positive("sigma", sigma)
+    mp, mq = _num("mean_p", mean_p), _num("mean_q", mean_q)
+    before = gaussian_delta(eps, abs(mp - mq) / s)
+    x = np.linspace(-c, c, grid)
+    dx = x[1] - x[0]
+    y = np.linspace(-c - 12 * sg, c + 12 * sg, 3 * grid)
+    dy = y[1] - y[0]
+    kern = stats.norm.pdf(y[:, None], x[None, :], sg)  # (len(y), len(x))
+
+    def pushed(m: float) -> np.ndarray:
+        w = stats.norm.pdf(x, m, s) * dx
+        w[0] = stats.norm.cdf(-c, m, s)  # atom of the projection at -radius
+        w[-1] = stats.norm.sf(c, m, s)  # and at +radius
+        return kern @ w * dy
+
+    return before, hockey_stick(pushed(mp), pushed(mq), eps)
