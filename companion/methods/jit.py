@@ -25,17 +25,23 @@ Each of these four switches is also a field of :class:`JitConfig` (``accumulate_
 of the paper are named options (``squared``, ``output``, ``grad_through_perturbed``).
 
 The ``N`` perturbations of a batch are pushed through the network ``chunk`` at a time as one
-``(chunk * B, ...)`` batch; ``chunk="auto"`` picks the size per device (all ``N`` at once on a GPU,
-a bounded number of rows on a CPU where big batches of a small CNN are memory-bound). The noise is
-drawn per perturbation from one seeded generator, so the result does not depend on ``chunk``.
+``(chunk * B, ...)`` batch. ``chunk="auto"`` takes all ``N`` at once on a GPU (within a memory
+bound). On a CPU one big batch of a small CNN is memory-bound and runs at about half the speed of
+a loop, while an MLP runs faster batched; there ``chunk="auto"`` times the first forget batch's own
+perturbation passes, one perturbation alone (the loop) and then groups of a row-bounded size
+(:data:`AUTO_ROWS`), and keeps whichever was faster per perturbation for the remaining batches. The
+calibration reuses the work it times, and the row-bounded groups stay in the regime where batching
+does not lose to the loop. The noise is drawn per perturbation from one seeded generator, so
+the result does not depend on ``chunk``.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -68,10 +74,9 @@ PAPER_SETTINGS: dict[tuple[str, str], dict[str, float | int]] = {
     ("random", "vgg"): {"sigma": 0.01, "base_lr": 3e-4, "n_samples": 25, "batch_size": 128},
 }
 
-#: Rows (perturbations x batch) per forward pass that ``chunk="auto"`` aims for, per device type.
-#: Measured with ``benchmarks/bench_jit.py``: on a 2-core CPU a 1,600-row forward of the small CNN
-#: ran at 0.4-0.5x the speed of a per-perturbation loop while ~256-row chunks were at least as fast;
-#: on a GPU one pass over all perturbations is fastest as long as it fits.
+#: Rows (perturbations x batch) per forward pass of the middle calibration group (CPU) or of every
+#: pass (GPU: all N at once as long as it fits). Measured with ``benchmarks/bench_jit.py``: on a
+#: 2-core CPU a 1,600-row forward of the small CNN ran at 0.6x the speed of a per-perturbation loop.
 AUTO_ROWS = {"cpu": 256, "cuda": 1 << 15, "mps": 4096}
 #: Upper bound on input elements per chunk on any device (keeps ViT-sized inputs within memory).
 AUTO_MAX_ELEMENTS = 1 << 27
@@ -280,8 +285,9 @@ def lipschitz_ratios(
     squared: bool = False,
     output: str = "logits",
     grad_through_perturbed: bool = False,
-    chunk: int | str = "auto",
+    chunk: int | str | Sequence[int] = "auto",
     noise: torch.Tensor | None = None,
+    timings: list[tuple[int, float]] | None = None,
 ) -> torch.Tensor:
     """Per-perturbation Lipschitz ratios ``||f(x) - f(x'_j)|| / ||x - x'_j||`` (paper Eq. of Sec. 4).
 
@@ -304,6 +310,10 @@ def lipschitz_ratios(
         Source of the noise (on ``x``'s device). Ignored when ``noise`` is given.
     noise : Tensor (N, B, ...), optional
         Standard normal draws to use instead of drawing them.
+    chunk : int, 'auto' or sequence of int
+        Perturbations per forward pass, or an explicit list of group sizes (summing to N).
+    timings : list, optional
+        If given, ``(group size, seconds)`` of each perturbed forward pass is appended to it.
 
     Returns
     -------
@@ -313,28 +323,51 @@ def lipschitz_ratios(
     if noise is not None and noise.shape != (n_samples, *x.shape):
         raise bad_value("noise", tuple(noise.shape), f"a tensor of shape {(n_samples, *x.shape)}")
     b = x.shape[0]
-    k = auto_chunk(n_samples, x, x.device) if chunk == "auto" else int(chunk)
+    if isinstance(chunk, (list, tuple)):
+        groups = [int(c) for c in chunk]
+        if sum(groups) != n_samples or min(groups) < 1:
+            raise bad_value("chunk", chunk, f"group sizes >= 1 summing to n_samples={n_samples}")
+    else:
+        k = auto_chunk(n_samples, x, x.device) if chunk == "auto" else int(chunk)
+        groups = [min(k, n_samples - s) for s in range(0, n_samples, k)]
     fx = _out(model, x, output)  # (B, C)
     source: Iterable[torch.Tensor] = noise if noise is not None else draw_noise(n_samples, x, generator)
     it = iter(source)
     rows = []
-    done = 0
-    while done < n_samples:
-        m = min(k, n_samples - done)
+    for m in groups:
         eps = torch.stack([next(it) for _ in range(m)])  # (m, B, ...)
         xp = perturb(x, eps, sigma, clamp)  # (m, B, ...)
         flat = xp.reshape(m * b, *x.shape[1:])
+        t0 = time.perf_counter()
         if grad_through_perturbed:
             fxp = _out(model, flat, output)
         else:
             with torch.no_grad():
                 fxp = _out(model, flat, output)
+        if timings is not None:
+            if fxp.device.type == "cuda":
+                torch.cuda.synchronize(fxp.device)
+            timings.append((m, time.perf_counter() - t0))
         fxp = fxp.reshape(m, b, -1)
         num = (fx.reshape(1, b, -1) - fxp).pow(2).sum(-1)  # (m, B)
         den = (x.unsqueeze(0) - xp).reshape(m, b, -1).pow(2).sum(-1)  # (m, B)
         rows.append(num / den if squared else num.sqrt() / den.sqrt())
-        done += m
     return torch.cat(rows)
+
+
+def calibration_groups(n_samples: int, x: torch.Tensor, device: torch.device | str) -> list[int]:
+    """Group sizes for the first batch under ``chunk='auto'`` on a CPU: one perturbation alone (the
+    loop), then the row-bounded size ``c`` of :func:`auto_chunk` for the rest (last group shorter)."""
+    c = auto_chunk(n_samples, x, device)
+    groups = [1]
+    while sum(groups) < n_samples:
+        groups.append(min(c, n_samples - sum(groups)))
+    return groups
+
+
+def pick_chunk(timings: list[tuple[int, float]]) -> int:
+    """The group size with the lowest seconds per perturbation among ``timings``."""
+    return min(timings, key=lambda t: (t[1] / t[0], -t[0]))[0]
 
 
 def jit_loss(
@@ -405,12 +438,23 @@ def jit_unlearn(
         xb = xb.to(dev)
         if not flags["accumulate_grads"]:
             opt.zero_grad(set_to_none=False)
-        if chunk_used is None:
-            chunk_used = auto_chunk(cfg.n_samples, xb, dev) if cfg.chunk == "auto" else cfg.chunk
+        timings: list[tuple[int, float]] | None = None
+        chunk: int | list[int]
+        if chunk_used is not None:
+            chunk = chunk_used
+        elif cfg.chunk != "auto":
+            chunk = chunk_used = cfg.chunk
+        elif dev.type == "cpu":
+            chunk, timings = calibration_groups(cfg.n_samples, xb, dev), []
+        else:
+            chunk = chunk_used = auto_chunk(cfg.n_samples, xb, dev)
         loss = jit_loss(
             model, xb, cfg.sigma, cfg.n_samples, gen, reduction=flags["reduction"], clamp=flags["clamp"],
-            squared=cfg.squared, output=cfg.output, grad_through_perturbed=cfg.grad_through_perturbed, chunk=chunk_used,
+            squared=cfg.squared, output=cfg.output, grad_through_perturbed=cfg.grad_through_perturbed, chunk=chunk,
+            timings=timings,
         )
+        if timings is not None:  # the loop, or the row-bounded size (the last group may be shorter)
+            chunk_used = 1 if pick_chunk(timings) == 1 else auto_chunk(cfg.n_samples, xb, dev)
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))

@@ -13,11 +13,13 @@ from companion import data, methods, models
 from companion.methods.jit import (
     JitConfig,
     auto_chunk,
+    calibration_groups,
     jit_loss,
     jit_unlearn,
     lipschitz_ratios,
     paper_settings,
     perturb,
+    pick_chunk,
 )
 
 torch.set_num_threads(1)
@@ -138,6 +140,22 @@ def test_denominator_is_the_actual_post_clamp_difference():
     r = lipschitz_ratios(m, x, 2.0, 4, noise=noise, clamp="batch_minmax")
     d = perturb(x, noise, 2.0, "batch_minmax") - x
     torch.testing.assert_close(r, (d @ m.weight.T).norm(dim=-1) / d.norm(dim=-1))
+
+
+def test_auto_calibration_picks_a_size_and_changes_nothing():
+    assert calibration_groups(25, torch.zeros(64, 1, 28, 28), "cpu") == [1, 4, 4, 4, 4, 4, 4]
+    assert sum(calibration_groups(7, torch.zeros(3, 2), "cpu")) == 7
+    assert pick_chunk([(1, 1.0), (4, 2.0), (4, 2.2)]) == 4 and pick_chunk([(1, 0.1), (4, 2.0)]) == 1
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3))
+    xs = [torch.randn(5, 1, 6, 6) for _ in range(3)]
+    a, b = copy.deepcopy(base), copy.deepcopy(base)
+    log = jit_unlearn(a, xs, JitConfig(lr=0.05, n_samples=9, chunk="auto"), seed=4)
+    jit_unlearn(b, xs, JitConfig(lr=0.05, n_samples=9, chunk=1), seed=4)
+    assert log["chunk"] in (1, auto_chunk(9, xs[0], "cpu"))
+    torch.testing.assert_close(params(a), params(b), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="chunk"):
+        lipschitz_ratios(base, xs[0], 0.1, 9, chunk=[4, 4])
 
 
 def test_auto_chunk_bounds_rows_on_cpu():
