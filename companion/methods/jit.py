@@ -419,8 +419,9 @@ def jit_unlearn(
     Returns
     -------
     dict
-        ``losses`` (per step), ``steps``, ``lr`` (eta used), ``chunk`` (perturbations per forward),
-        and the effective ``flags``.
+        ``losses`` (per step), ``step_norms`` (the length of each SGD step, eta times the gradient
+        norm), ``steps``, ``lr`` (eta used), ``chunk`` (perturbations per forward after the first
+        batch), and the effective ``flags``.
     """
     dev = torch.device(device)
     flags = cfg.flags()
@@ -431,6 +432,7 @@ def jit_unlearn(
     gen = torch.Generator(device=dev).manual_seed(seed)
     opt.zero_grad(set_to_none=False)  # the reference code zeroes exactly once, here
     losses: list[float] = []
+    norms: list[float] = []
     chunk_used = None
     for xb in batches:
         if isinstance(xb, (tuple, list)):
@@ -456,12 +458,17 @@ def jit_unlearn(
         if timings is not None:  # the loop, or the row-bounded size (the last group may be shorter)
             chunk_used = 1 if pick_chunk(timings) == 1 else auto_chunk(cfg.n_samples, xb, dev)
         loss.backward()
+        with torch.no_grad():  # the step SGD is about to take: lr * ||accumulated or fresh gradient||
+            norms.append(lr * float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters() if p.grad is not None))))
         opt.step()
         losses.append(float(loss.detach()))
     model.eval()
     if losses and not all(math.isfinite(v) for v in losses):
         warnings.warn("JiT loss became non-finite: eta is too large for this model and setting.", stacklevel=2)
-    return {"losses": losses, "steps": len(losses), "lr": lr, "chunk": chunk_used, "flags": flags, "variant": cfg.variant}
+    return {
+        "losses": losses, "step_norms": norms, "steps": len(losses), "lr": lr, "chunk": chunk_used, "flags": flags,
+        "variant": cfg.variant,
+    }
 
 
 @register(

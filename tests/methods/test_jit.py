@@ -291,6 +291,29 @@ def test_accumulation_differs_from_the_second_batch_on():
     assert not torch.allclose(params(a), params(b))
 
 
+def test_accumulated_steps_grow_with_the_number_of_batches():
+    """The same batch three times at a tiny eta: fresh steps stay equal, accumulated ones go 1:2:3."""
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    x = torch.randn(4, 5, dtype=torch.float64)
+    noise = torch.randn(5, 4, 5, dtype=torch.float64)
+
+    for acc, want in ((False, [1, 1, 1]), (True, [1, 2, 3])):
+        m = copy.deepcopy(base)
+        opt = torch.optim.SGD(m.parameters(), lr=1e-9)
+        norms = []
+        opt.zero_grad()
+        for _ in range(3):
+            if not acc:
+                opt.zero_grad()
+            lipschitz_ratios(m, x, 0.3, 5, noise=noise).mean().backward()
+            norms.append(torch.sqrt(sum((p.grad**2).sum() for p in m.parameters())).item())
+            opt.step()
+        torch.testing.assert_close(torch.tensor(norms, dtype=torch.float64) / norms[0], torch.tensor(want, dtype=torch.float64), rtol=1e-4, atol=0)
+    log = jit_unlearn(copy.deepcopy(base), [x, x, x], JitConfig(lr=1e-9, n_samples=5, accumulate_grads=True), seed=0)
+    assert len(log["step_norms"]) == 3 and log["step_norms"][2] > log["step_norms"][0]
+
+
 def test_sum_reduction_scales_the_first_step_by_the_batch_size():
     torch.manual_seed(0)
     base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
