@@ -302,7 +302,7 @@ class GMMToyConfig(MethodConfig):
     10-64-32-2, Adam 0.01, full batch, 100 steps; MI unlearning gamma 4.2 for 5 steps from the
     original. ``n_reps``: repetitions (different initialisations; 100 in the paper)."""
 
-    QUICK = {"n_reps": 16}
+    QUICK = {"n_reps": 16, "n_per_component": 500}
 
     dim: int = 10
     n_per_component: int = 2500
@@ -335,16 +335,67 @@ class GMMToyConfig(MethodConfig):
             raise bad_value("formulation", self.formulation, f"one of {FORMULATIONS}")
 
 
+def gmm_toy_config(profile: str = "quick", n_reps: int = 0, **overrides) -> GMMToyConfig:
+    """The toy's config for ``profile``; ``n_reps = 0`` keeps the profile's repetition count."""
+    if n_reps:
+        overrides["n_reps"] = n_reps
+    return GMMToyConfig.resolve(profile, **overrides)
+
+
 def gmm_toy_data(cfg: GMMToyConfig, seed: int = 0) -> dict[str, torch.Tensor]:
     """One draw of the toy's data (float32): ``x_retain`` (2 n, d), ``y_retain``, ``x_point`` (1, d), ``means`` (2, d)."""
     rng = np.random.default_rng(seed)
     means = rng.uniform(0, cfg.mean_range, size=(2, cfg.dim))
+    point = means[0] + math.sqrt(cfg.point_variance) * rng.standard_normal((1, cfg.dim))  # drawn first: same for any n
     sd = math.sqrt(cfg.variance)
     x = np.concatenate([means[c] + sd * rng.standard_normal((cfg.n_per_component, cfg.dim)) for c in (0, 1)])
     y = np.repeat([0, 1], cfg.n_per_component)
-    point = means[0] + math.sqrt(cfg.point_variance) * rng.standard_normal((1, cfg.dim))
     f = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     return {"x_retain": f(x), "y_retain": torch.as_tensor(y, dtype=torch.long), "x_point": f(point), "means": f(means)}
+
+
+def gmm_bayes_logit(x: np.ndarray | torch.Tensor, means: np.ndarray | torch.Tensor, variance: float) -> np.ndarray:
+    """Log-odds ``ln P(y=0|x) / P(y=1|x)`` of the true mixture (equal weights, covariance ``variance * I``).
+
+    ``x``: (N, d); ``means``: (2, d). For two equal-covariance Gaussians the log-odds is affine in x:
+    ``(m0 - m1) . x / v - (|m0|^2 - |m1|^2) / (2 v)``.
+    """
+    x, m = np.asarray(x, dtype=np.float64), np.asarray(means, dtype=np.float64)
+    return (x @ (m[0] - m[1]) - (m[0] @ m[0] - m[1] @ m[1]) / 2) / variance
+
+
+def gmm_ambiguous_seed(cfg: GMMToyConfig, seed: int = 0, lo: float = 0.1, hi: float = 0.9, tries: int = 1000) -> int:
+    """The first data seed ``>= seed`` whose removed point has a Bayes posterior ``P(y=0|x)`` in (lo, hi).
+
+    The selection looks only at the data (means and point), never at a trained model: it picks a draw
+    where there is something to unlearn, as in the paper's run (its retrained models give 0.785).
+    """
+    if not 0 <= lo < hi <= 1:
+        raise bad_value("lo/hi", (lo, hi), "0 <= lo < hi <= 1")
+    for s in range(seed, seed + tries):
+        d = gmm_toy_data(GMMToyConfig(dim=cfg.dim, n_per_component=1, mean_range=cfg.mean_range, variance=cfg.variance,
+                                      point_variance=cfg.point_variance), s)
+        p0 = 1 / (1 + np.exp(-gmm_bayes_logit(d["x_point"], d["means"], cfg.variance)[0]))
+        if lo < p0 < hi:
+            return s
+    raise ValueError(f"no data seed in [{seed}, {seed + tries}) gives a point with Bayes posterior in ({lo}, {hi}).")
+
+
+def gmm_bayes_output_mi(means: np.ndarray | torch.Tensor, variance: float, n_quad: int = 80) -> float:
+    """Exact ``I(Y_hat; Z)`` of the Bayes classifier's soft outputs when ``Z`` is the component (equal weights).
+
+    Given ``Z = z`` the log-odds is ``N(+-s^2/2, s^2)`` with ``s^2 = |m0 - m1|^2 / v``, so the mean soft
+    output of each group is a 1-D Gaussian integral, computed by Gauss-Hermite quadrature; the
+    estimator of spec 6.4 applied to the whole population returns this value.
+    """
+    m = np.asarray(means, dtype=np.float64)
+    s2 = float((m[0] - m[1]) @ (m[0] - m[1]) / variance)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(n_quad)
+    weights = weights / weights.sum()
+    a = [float(weights @ (1 / (1 + np.exp(-(mu + math.sqrt(s2) * nodes))))) for mu in (s2 / 2, -s2 / 2)]
+    from ..theory.information import mi_from_conditionals
+
+    return mi_from_conditionals(np.array([[a[0], 1 - a[0]], [a[1], 1 - a[1]]]), np.array([0.5, 0.5]))
 
 
 def gmm_toy_task(data: dict[str, torch.Tensor], seed: int = 0) -> Task:
@@ -445,7 +496,8 @@ def gmm_toy_experiment(cfg: GMMToyConfig, seed: int = 0, device: str | torch.dev
     -------
     dict
         ``p0`` and ``train_acc``: ``{method: array (R,)}`` with ``P(y = 0 | x)`` for the removed
-        point and the accuracy on D_r plus the point; ``mi``: ``{method: array (R,)}`` the full-batch
+        point and the accuracy on D_r plus the point, for original, retrain, mi_unlearning, finetune
+        and ``ce_only`` (the unlearning steps with gamma = 0: what a fresh Adam does without the MI); ``mi``: ``{method: array (R,)}`` the full-batch
         ``I_hat`` of the construction; ``data``; ``original``: the stacked originals.
     """
     data = gmm_toy_data(cfg, seed)
@@ -459,9 +511,10 @@ def gmm_toy_experiment(cfg: GMMToyConfig, seed: int = 0, device: str | torch.dev
     train_stacked(retr, xr, yr, cfg.train_steps, cfg.lr)
     mi_net = train_stacked(_clone(orig), xr, yr, cfg.unlearn_steps, cfg.lr, xp, cfg.gamma, cfg.formulation)
     ft = train_stacked(_clone(orig), xr, yr, cfg.finetune_steps, cfg.lr)
+    ce_only = train_stacked(_clone(orig), xr, yr, cfg.unlearn_steps, cfg.lr)  # control: the same steps with gamma = 0
     p0, acc, mi = {}, {}, {}
     with torch.no_grad():
-        for name, net in (("original", orig), ("retrain", retr), ("mi_unlearning", mi_net), ("finetune", ft)):
+        for name, net in (("original", orig), ("retrain", retr), ("mi_unlearning", mi_net), ("finetune", ft), ("ce_only", ce_only)):
             out = net(xall)
             p0[name] = torch.softmax(out[:, -1].double(), -1)[:, 0].cpu().numpy()
             acc[name] = (out.argmax(-1) == yall).double().mean(1).cpu().numpy()
@@ -532,6 +585,13 @@ def digit_removal_references(cfg: DigitRemovalConfig, profile: str, seed: int = 
     finetune, _ = cached_state(key, start, lambda m: fit(m, task.retain, recipe, seed=seed + 7, device=device, desc="finetune"),
                                name=f"{task.name}-{cfg.arch}-finetune")
     return {"task": task, "original": original, "retrain": retrain, "finetune": finetune.to(device or "cpu")}
+
+
+def digit_removal_config(profile: str = "quick", n_trials: int = 0, **overrides) -> DigitRemovalConfig:
+    """The protocol's config for ``profile``; ``n_trials = 0`` keeps the profile's trial count."""
+    if n_trials:
+        overrides["n_trials"] = n_trials
+    return DigitRemovalConfig.resolve(profile, **overrides)
 
 
 def run_grid(original: nn.Module, task: Task, cfg: DigitRemovalConfig, profile: str, seed: int = 0, device=None) -> "object":

@@ -169,3 +169,38 @@ def test_full_profile_path_on_tiny_mnist_idx(tmp_path, monkeypatch):
         assert res.log["stop_reason"] in ("forget_acc", "budget")
     finally:
         tasks._CACHE.clear()
+
+
+def test_gmm_bayes_mi_and_ambiguous_seed():
+    cfg = mu.GMMToyConfig()
+    s = mu.gmm_ambiguous_seed(cfg, 0)
+    d = mu.gmm_toy_data(cfg, s)
+    p0 = 1 / (1 + np.exp(-mu.gmm_bayes_logit(d["x_point"], d["means"], cfg.variance)[0]))
+    assert 0.1 < p0 < 0.9
+    for earlier in range(s):
+        e = mu.gmm_toy_data(cfg, earlier)
+        q = 1 / (1 + np.exp(-mu.gmm_bayes_logit(e["x_point"], e["means"], cfg.variance)[0]))
+        assert not 0.1 < q < 0.9
+    # quadrature value = the plug-in estimate on a very large sample (Monte Carlo)
+    exact = mu.gmm_bayes_output_mi(d["means"], cfg.variance)
+    rng = np.random.default_rng(0)
+    n = 100_000
+    x = np.concatenate([d["means"][c].numpy() + np.sqrt(cfg.variance) * rng.standard_normal((n, cfg.dim)) for c in (0, 1)])
+    lo = torch.as_tensor(mu.gmm_bayes_logit(x, d["means"], cfg.variance))
+    from companion.theory.information import mi_softmax_plugin
+
+    mc = mi_softmax_plugin(torch.stack([lo, torch.zeros_like(lo)], 1), torch.arange(2).repeat_interleave(n), formulation="stable").item()
+    assert mc == pytest.approx(exact, abs=3e-3)
+    # two identical components carry no information
+    assert mu.gmm_bayes_output_mi(np.zeros((2, 3)), 1.0) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="lo/hi"):
+        mu.gmm_ambiguous_seed(cfg, 0, 0.9, 0.1)
+
+
+def test_gmm_control_and_profile_configs():
+    assert mu.gmm_toy_config("quick").n_reps == mu.GMMToyConfig.QUICK["n_reps"]
+    assert mu.gmm_toy_config("full").n_reps == 100 and mu.gmm_toy_config("full", 7).n_reps == 7
+    assert mu.digit_removal_config("quick").task == "mnist5k" and mu.digit_removal_config("full", 3).n_trials == 3
+    cfg = mu.GMMToyConfig(n_per_component=80, n_reps=2, train_steps=30, finetune_steps=5, gamma=0.0)
+    out = mu.gmm_toy_experiment(cfg, seed=1)
+    assert np.allclose(out["p0"]["mi_unlearning"], out["p0"]["ce_only"], atol=1e-6)  # gamma 0: identical by construction
