@@ -24,20 +24,18 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 
-from .. import data as cdata
 from ..config import bad_value, default_cache_dir
-from ..data.tasks import Split, Task
-from ..methods import certified as M
-from ..models.cache import atomic_save, config_key, load_checked
-from ..models.nets import build
-from ..training import resolve_device
+
+if TYPE_CHECKING:  # torch and the method registry are imported lazily: the accountant figures need neither
+    import torch
+    from torch import nn
+
+    from ..data.tasks import Split, Task
 
 #: Hyperparameter grids of Figure 1 (spec 10), per dataset: one dict per setting.
 GRIDS: dict[str, dict[str, list[dict]]] = {
@@ -70,7 +68,7 @@ FULL_SETTINGS = {"mnist": ("tiny_mlp", 10, "mnist"), "cifar10": ("tiny_cnn", 50,
 QUICK_TASK, QUICK_ARCH, QUICK_GRID = "mnist5k", "tiny_mlp", "mnist"
 METHODS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrain")
 PRETRAIN = dict(epochs=30, peak=0.06, weight_decay=5e-4)  # spec 8 (MNIST); CIFAR-10: 400 epochs
-OP_WEIGHT_DECAY = M.OP_PRETRAIN_WEIGHT_DECAY
+OP_WEIGHT_DECAY = 0.05  # = companion.methods.certified.OP_PRETRAIN_WEIGHT_DECAY (spec 8)
 
 
 @dataclass
@@ -91,6 +89,8 @@ class CurveSetup:
 
 
 def _forget_n(name: str, seed: int, data_root: str | None) -> int:
+    from .. import data as cdata
+
     probe = cdata.load_task(name, forget="random:1", seed=seed, data_root=data_root)
     return max(1, round(0.1 * len(probe.train)))
 
@@ -108,6 +108,11 @@ def pretrain(
 ) -> dict[int, nn.Module]:
     """The originals A(D) for ``seeds`` (spec 8: SGD, momentum 0, Optax linear one-cycle, weight
     decay), trained together with vmap on ``task.train`` and cached per seed (atomic, hash-keyed)."""
+    from ..methods import certified as M
+    from ..models.cache import atomic_save, config_key, load_checked
+    from ..models.nets import build
+    from ..training import resolve_device
+
     dev = resolve_device(device)
     root = Path(cache_dir or default_cache_dir()) / "checkpoints"
     out: dict[int, nn.Module] = {}
@@ -147,6 +152,8 @@ def setup(
     task_name: str | None = None, cache_dir: str | None = None, pretrain_epochs: int | None = None, forget: str | None = None,
 ) -> CurveSetup:
     """Load the task (QUICK: mnist5k; FULL: ``task_name`` in {'mnist', 'cifar10'}) and pretrain the originals."""
+    from ..training import resolve_device
+
     if profile not in ("quick", "full"):
         raise bad_value("profile", profile, "'quick' or 'full'")
     if not seeds:
@@ -159,6 +166,8 @@ def setup(
             raise bad_value("task_name", name, f"one of {', '.join(FULL_SETTINGS)}")
         arch, _, augment = FULL_SETTINGS[name]
         grid, pre_epochs = name, (400 if name == "cifar10" else PRETRAIN["epochs"])
+    from .. import data as cdata
+
     dev = resolve_device(device)
     forget = forget or f"random:{_forget_n(name, seed, data_root)}"
     task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
@@ -170,6 +179,8 @@ def setup(
 
 
 def _config(method: str, hp: dict, epsilon: float, delta: float, calibration: str, epochs: int):
+    from ..methods import certified as M
+
     if method == "gradient_clipping":
         return M.GradientClippingConfig(epsilon=epsilon, delta=delta, calibration=calibration, epochs=epochs, **hp)
     if method == "model_clipping":
@@ -189,6 +200,8 @@ def run_curves(
     ``sel_acc`` / ``rep_acc`` (the two validation halves), ``test_acc`` and the certificate
     (``T``, ``sigma``, ``epsilon``, ``epsilon_as_coded``).
     """
+    from ..methods import certified as M
+
     bad = sorted(set(methods) - set(METHODS))
     if bad:
         raise bad_value("methods", bad, f"a subset of {METHODS}")
@@ -269,5 +282,39 @@ def budget_figure(selected: dict[str, pd.DataFrame], title: str = ""):
         axes[0][-1].legend(fontsize=8, loc="lower right")
         if title:
             fig.suptitle(title)
+        fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# figures of the accountants (chapters 1-3)
+# --------------------------------------------------------------------------------------------
+
+
+def theta_figure(epsilons: Sequence[float] = (0.5, 1.0, 2.0, 4.0), delta0: float = 1.0, r_paths: Sequence[float] = (1.0, 2.0, 3.0)):
+    """Left: theta_eps(r) against r; right: the model-clipping delta recursion for a few r (eps = 1)."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import house_style
+    from ..theory import certified as acc
+
+    r = np.linspace(0.02, 8, 300)
+    with house_style():
+        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+        for e in epsilons:
+            a.plot(r, [acc.hockey_stick_theta(e, x) for x in r], label=f"eps = {e:g}")
+        a.set_xlabel("r = diameter / sigma")
+        a.set_ylabel("theta_eps(r)")
+        a.set_title("contraction coefficient of project-then-noise")
+        a.legend()
+        for rr in r_paths:
+            T = acc.mc_steps(1.0, 1e-12, rr, delta0)
+            path = acc.mc_delta_path(1.0, rr, max(T, 1), delta0)
+            b.semilogy(np.arange(0, len(path) + 1), np.r_[delta0, path[:, 2]], marker="o", ms=3, label=f"r = {rr:g}")
+        b.axhline(1e-5, color="grey", ls="--", lw=1)
+        b.set_xlabel("noisy step t")
+        b.set_ylabel("delta_t (eps = 1)")
+        b.set_title("delta recursion")
+        b.legend()
         fig.tight_layout()
     return fig
