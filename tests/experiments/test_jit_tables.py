@@ -1,0 +1,193 @@
+"""The JiT table runner: settings, rows, a QUICK run, the paper comparison, and the FULL code path
+on tiny synthetic CIFAR files in the real on-disk format."""
+
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from companion import methods
+from companion.data import full, tasks
+from companion.experiments import jit_tables as jt
+from companion.training import TrainRecipe
+
+TINY = TrainRecipe("adam", 1e-3, 3, 64)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_loader_cache():
+    tasks._CACHE.clear()
+    yield
+    tasks._CACHE.clear()
+
+
+def test_profile_defaults_are_the_papers_in_full_and_digits_in_quick():
+    assert jt.table_setting("full_class", "full") == {"task": "cifar100", "arch": "vgg11", "forget": "class:69", "kind": "class"}
+    assert jt.table_setting("subclass", "full")["task"] == "cifar20" and jt.table_setting("subclass", "full")["forget"] == "subclass:69"
+    assert jt.table_setting("random", "full")["forget"] == "random:100"
+    assert jt.table_setting("full_class", "quick", task="pins", forget="class:5")["task"] == "pins"
+    q = jt.table_setting("random", "quick")
+    assert q["task"] == "digits" and q["arch"] == "small_cnn"
+
+
+@pytest.mark.parametrize("kw, name", [({"table": "nope"}, "table"), ({"forget": "random:10"}, "forget"),
+                                      ({"task": "imagenet"}, "task"), ({"arch": "vit_huge"}, "arch"), ({"profile": "slow"}, "profile")])
+def test_bad_settings_raise_naming_the_parameter(kw, name):
+    args = {"table": "full_class", "profile": "quick", **kw}
+    with pytest.raises(ValueError, match=name):
+        jt.table_setting(args.pop("table"), args.pop("profile"), **args)
+
+
+def test_rows_follow_the_reference_scripts():
+    labels = lambda t: {r.label for r in jt.table_rows(t)}  # noqa: E731
+    assert {"GKT", "EMMN", "UNSIR", "RTRN (head only, as coded)"} <= labels("full_class")
+    assert "UNSIR" in labels("subclass") and not {"GKT", "EMMN"} & labels("subclass")
+    assert not {"UNSIR", "GKT", "EMMN"} & labels("random")
+    paper = {"BSLN", "RTRN", "FNTN", "BT", "AMN", "UNSIR", "SSD", "SCRUB", "GKT", "EMMN", "BDSH", "JiT"}
+    assert paper <= labels("full_class") and {"GA", "GradDiff", "NPO"} <= labels("full_class")
+    for r in jt.table_rows("full_class"):
+        assert r.method in methods.REGISTRY
+    with pytest.raises(ValueError, match="rows"):
+        jt.table_rows("random", ["UNSIR"])
+    with pytest.raises(ValueError, match="overrides"):
+        jt.run_table("random", rows=["BSLN"], overrides={"GKT": {}})
+
+
+def test_describe_rows_lists_full_settings_and_quick_changes():
+    d = jt.describe_rows("full_class")
+    assert "lr=0.0001" in d.loc["AMN", "FULL settings"] and d.loc["FNTN", "QUICK changes"] == "none"
+    assert d.loc["GradDiff", "in the paper"] == ""
+
+
+def test_quick_run_of_a_few_rows(monkeypatch):
+    seen = []
+    import companion.methods.reference as ref
+
+    real_fit = ref.fit
+
+    def spy(model, split, *a, **k):
+        seen.append(split.index.clone())
+        return real_fit(model, split, *a, **k)
+
+    monkeypatch.setattr(ref, "fit", spy)
+    res = jt.run_table("full_class", "quick", seeds=[0, 1], rows=["BSLN", "RTRN", "AMN", "JiT"], recipe=TINY, show_progress=False,
+                       overrides={"AMN": {"epochs": 1}})
+    assert len(res.rows) == 8 and set(res.rows.label) == {"BSLN", "RTRN", "AMN", "JiT"}
+    s = res.summary
+    assert s.loc["RTRN", "speedup"] == pytest.approx(1.0) and s.loc["RTRN", "Df"] == 0.0
+    assert s.loc["BSLN", "Df"] > 0.5 and bool(s.loc["JiT", "zero_shot"]) and not bool(s.loc["AMN", "zero_shot"])
+    assert {"Dr", "Df", "mia_entropy", "Dr_std", "seconds"} <= set(s.columns)
+    # the fresh retrain trained on the retain set only: no forget sample was ever in its data
+    from companion import data
+
+    forget_idx = set(data.load_task("digits", forget="class:3", seed=0).forget.index.tolist())
+    assert seen and all(not forget_idx & set(idx.tolist()) for idx in seen[:1])
+    table = jt.display_table(res)
+    assert table.loc["BSLN", "speed-up vs RTRN"] == "—" and "±" in table.loc["JiT", "Dr %"]
+    cmp = jt.compare_with_paper(res)
+    assert "ours (QUICK analogue)" in cmp.columns and "within tolerance" not in cmp.columns
+    assert ("JiT", "Dr") in cmp.index
+    rank = jt.ranking_agreement(res)
+    assert set(rank.index) <= {"Dr", "Df", "MIA"} and (rank["methods"] >= 2).all()
+    gap = jt.gap_to_retrain(res, "Df")
+    assert gap.loc["RTRN"] == 0 and (gap >= 0).all()
+
+
+def test_summary_std_is_over_seeds():
+    df = pd.DataFrame([
+        {"label": "A", "method": "x", "seed": s, "zero_shot": False, "extra": False, "Dr": v, "Df": 0.0, "mia_entropy": 0.0, "seconds": 1.0}
+        for s, v in ((0, 0.5), (1, 0.7))
+    ] + [{"label": "RTRN", "method": "retrain", "seed": 0, "zero_shot": False, "extra": False, "Dr": 1.0, "Df": 0.0, "mia_entropy": 0.0, "seconds": 4.0}])
+    s = jt.summarize(df)
+    assert s.loc["A", "Dr"] == pytest.approx(0.6) and s.loc["A", "Dr_std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert s.loc["RTRN", "Dr_std"] == 0.0 and s.loc["A", "speedup"] == pytest.approx(4.0)
+
+
+def test_reported_numbers_are_registered_with_sources():
+    rows = jt.paper_rows("full_class")
+    assert rows["JiT"]["Dr"].value == pytest.approx(0.914) and "review" in rows["JiT"]["Dr"].source
+    assert set(jt.paper_rows("subclass")) == {"BSLN", "RTRN", "BDSH", "JiT"}
+    assert jt.paper_rows("random")["RTRN"]["MIA"].value == pytest.approx(0.918)
+
+
+def test_jit_validation_sweep_scores_on_validation():
+    df = jt.jit_validation_sweep("full_class", seeds=[0], sigmas=[0.5], lrs=[1e-4, 0.3])
+    assert list(df.columns[:2]) == ["sigma", "lr"] and len(df) == 2
+    assert df.score.is_monotonic_decreasing
+    assert (df.score == df.val_retained - df.val_forgotten).all()
+
+
+# ----------------------------------------------------------------------------- FULL code path
+
+
+def _cifar(root, kind, n_train=200, n_test=100):
+    rng = np.random.default_rng(0)
+    if kind == "cifar10":
+        folder = root / "cifar-10-batches-py"
+        folder.mkdir(parents=True)
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            n = n_test if name == "test_batch" else n_train // 5
+            blob = {"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), "labels": (np.arange(n) % 10).tolist()}
+            (folder / name).write_bytes(pickle.dumps(blob))
+        (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"c{i}" for i in range(10)]}))
+        return
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True)
+    for name, n in (("train", n_train), ("test", n_test)):
+        labels = (np.arange(n) % 100).tolist()
+        blob = {"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), "fine_labels": labels,
+                "coarse_labels": full.CIFAR100_TO_20[labels].tolist()}
+        (folder / name).write_bytes(pickle.dumps(blob))
+    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]}))
+
+
+@pytest.fixture
+def no_md5(monkeypatch):
+    """torchvision checks the official tarballs' md5 sums; synthetic files cannot match them."""
+    from torchvision import datasets
+    from torchvision.datasets import cifar
+
+    monkeypatch.setattr(datasets.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(cifar, "check_integrity", lambda *a, **k: True)
+
+
+CHEAP_FULL = {  # FULL configs with the step counts cut so a CPU test finishes
+    "GKT": {"n_pseudo_batches": 1, "pseudo_batch": 8, "generator_steps": 1, "student_steps": 1},
+    "EMMN": {"repeats": 1, "max_steps": 2, "min_steps": 2, "epochs": 1},
+    "UNSIR": {"noise_repeats": 1, "noise_steps": 2, "per_class": 2},
+    "BDSH": {"epochs": 1}, "FNTN": {"epochs": 1}, "AMN": {"epochs": 1}, "SCRUB": {"epochs": 1},
+}
+
+
+def test_full_profile_full_class_on_cifar100_format(tmp_path, no_md5):
+    _cifar(tmp_path, "cifar100", n_train=200, n_test=100)
+    rows = [r.label for r in jt.table_rows("full_class") if r.label != "RTRN (head only, as coded)"]
+    res = jt.run_table("full_class", "full", seeds=[0], device="cpu", arch="small_cnn", rows=rows, data_root=str(tmp_path),
+                       recipe=TrainRecipe("sgd", 0.01, 1, 32), overrides={k: v for k, v in CHEAP_FULL.items() if k in rows},
+                       show_progress=False)
+    assert res.setting["task"] == "cifar100" and res.setting["forget"] == "class:69" and res.setting["num_classes"] == 100
+    assert set(res.rows.label) == set(rows) and res.rows[["Dr", "Df"]].notna().all().all()
+    jit_row = res.rows[res.rows.label == "JiT"].iloc[0]
+    assert math.isfinite(jit_row["seconds"])
+    cmp = jt.compare_with_paper(res)
+    assert "within tolerance" in cmp.columns and "ours" in cmp.columns
+
+
+def test_full_profile_subclass_on_cifar20(tmp_path, no_md5):
+    _cifar(tmp_path, "cifar100", n_train=300)
+    res = jt.run_table("subclass", "full", seeds=[0], device="cpu", arch="small_cnn", rows=["BSLN", "SSD", "JiT"], data_root=str(tmp_path),
+                       recipe=TrainRecipe("sgd", 0.01, 1, 32), show_progress=False)
+    assert res.setting["num_classes"] == 20 and res.setting["n_forget"] >= 1
+    assert res.rows.set_index("label").loc["SSD", "seconds"] >= 0
+
+
+def test_full_profile_random_cifar10_with_the_papers_vgg(tmp_path, no_md5):
+    _cifar(tmp_path, "cifar10", n_train=50, n_test=20)
+    torch.manual_seed(0)
+    res = jt.run_table("random", "full", seeds=[0], device="cpu", forget="random:10", rows=["BSLN"],
+                       data_root=str(tmp_path), recipe=TrainRecipe("sgd", 0.01, 1, 64), show_progress=False)
+    assert res.setting["arch"] == "vgg11" and res.setting["n_forget"] == 10 and res.setting["n_test"] == 20
+    assert 0 <= res.rows.set_index("label").loc["BSLN", "Df"] <= 1
