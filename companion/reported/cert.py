@@ -48,3 +48,50 @@ REPORTED: dict[str, Reported] = {
     "fig3/cifar100/retrain/e50": Reported(0.619, f"{_NB}, CIFAR-100 retrain, 50 epochs", 0.02, "fraction"),
     "fig3/cifar100/dpsgd/e50": Reported(0.166, f"{_NB}, CIFAR-100 DP-SGD, 50 epochs", 0.06, "fraction"),
 }
+
+#: Spec section 10: every gradient-clipping configuration of Figures 1-4 as
+#: (figure, C0, C1, gamma, lambda, eps_R, T, sigma) with T and sigma as printed there.
+GC_TABLE_SOURCE = _S10
+GC_TABLE: tuple[tuple[str, float, float, float, float, float, int, float], ...] = (
+    ("Fig. 1 CIFAR-10", 0.1, 10, 1e-3, 1, 1, 10, 0.0892), ("Fig. 1 CIFAR-10", 0.1, 10, 1e-3, 50, 1, 10, 0.0773),
+    ("Fig. 1 CIFAR-10", 0.1, 10, 1e-2, 1, 1, 1, 0.2814), ("Fig. 1 CIFAR-10", 0.1, 100, 1e-4, 50, 1, 10, 0.0882),
+    ("Fig. 1 CIFAR-10", 0.1, 100, 1e-3, 200, 1, 1, 0.2546), ("Fig. 1 CIFAR-10", 0.1, 100, 1e-3, 50, 1, 1, 0.2758),
+    ("Fig. 1 CIFAR-10", 1, 1, 1e-3, 50, 1, 93, 0.0125), ("Fig. 1 CIFAR-10", 1, 10, 1e-2, 50, 1, 5, 0.2757),
+    ("Fig. 1 CIFAR-10", 1, 100, 1e-3, 500, 1, 5, 0.2757), ("Fig. 1/2 CIFAR-10", 20, 10, 1e-2, 50, 1, 11, 0.2568),
+    ("Fig. 1 CIFAR-10", 20, 100, 1e-3, 500, 1, 11, 0.2568),
+    ("Fig. 1 MNIST", 0.01, 10, 1e-4, 750, 1, 6, 0.0078), ("Fig. 1 MNIST", 0.01, 100, 1e-4, 10, 1, 1, 0.0283),
+    ("Fig. 3 CIFAR-10 feat.", 0.01, 1, 1e-3, 0.5, 1, 10, 0.0089), ("Fig. 3 CIFAR-10 feat.", 0.01, 1, 1e-3, 10, 1, 10, 0.0087),
+    ("Fig. 3 CIFAR-10 feat.", 0.01, 1, 1e-2, 10, 1, 1, 0.0269), ("Fig. 3 CIFAR-10 feat.", 0.01, 10, 1e-4, 0.5, 1, 10, 0.0089),
+    ("Fig. 3 CIFAR-10 feat.", 0.01, 10, 1e-4, 10, 1, 10, 0.0089), ("Fig. 3 CIFAR-10 feat.", 0.01, 10, 1e-4, 100, 1, 10, 0.0087),
+    ("Fig. 3 CIFAR-10 feat.", 0.01, 10, 1e-3, 0.5, 1, 1, 0.0283), ("Fig. 3 CIFAR-10 feat.", 0.01, 10, 1e-3, 10, 1, 1, 0.0281),
+    ("Fig. 3 CIFAR-10 feat.", 0.01, 100, 1e-4, 100, 1, 1, 0.0281), ("Fig. 3 CIFAR-10/100 feat.", 0.01, 100, 1e-3, 500, 1, 1, 0.1485),
+    ("Fig. 3 CIFAR-10/100 feat.", 0.1, 0.1, 1e-2, 10, 1, 30, 0.0085), ("Fig. 3 CIFAR-10/100 feat.", 1, 10, 1e-3, 500, 1, 10, 0.0257),
+    ("Fig. 3 CIFAR-100 feat.", 0.01, 0.1, 1e-3, 10, 1, 70, 0.0023), ("Fig. 3 CIFAR-100 feat.", 0.01, 10, 1e-4, 500, 1, 10, 0.0077),
+    ("Fig. 3 CIFAR-100 feat.", 0.1, 1, 1e-3, 100, 1, 30, 0.0085), ("Fig. 3 CIFAR-100 feat.", 1, 0.1, 1e-2, 10, 1, 53, 0.0085),
+    ("Fig. 3 CIFAR-100 feat.", 1, 1, 1e-3, 100, 1, 53, 0.0085),
+    ("Fig. 4 MNIST", 0.01, 10, 1e-4, 750, 0.1, 6, 0.0245), ("Fig. 4 MNIST", 0.01, 10, 1e-4, 750, 10, 6, 0.0025),
+    ("Fig. 4 MNIST", 0.01, 100, 1e-4, 10, 0.1, 1, 0.0894), ("Fig. 4 MNIST", 0.01, 100, 1e-4, 10, 10, 1, 0.0089),
+    ("Fig. 4 CIFAR-10", 1, 100, 1e-3, 500, 0.1, 5, 0.8718), ("Fig. 4 CIFAR-10", 0.1, 0.01, 0.1, 0.1, 10, 70, 0.0073),
+    ("Fig. 4 CIFAR-10", 0.1, 10, 1e-3, 1, 10, 10, 0.0282), ("Fig. 4 CIFAR-10", 0.1, 10, 0.1, 0.1, 10, 1, 0.4915),
+    ("Fig. 4 CIFAR-10", 0.1, 10, 0.1, 1, 10, 1, 0.4875), ("Fig. 4 CIFAR-10", 0.1, 100, 0.1, 1, 10, 1, 4.512),
+    ("Fig. 4 CIFAR-10", 1, 0.1, 0.1, 1, 10, 30, 0.0270), ("Fig. 4 CIFAR-10", 1, 10, 0.1, 0.1, 10, 1, 0.890),
+    ("Fig. 4 CIFAR-10", 10, 5, 0.01, 25, 10, 19, 0.0714), ("Fig. 4 CIFAR-10", 10, 0.1, 0.1, 1, 10, 53, 0.0267),
+    ("Fig. 4 CIFAR-10", 1, 0.01, 0.1, 0.1, 100, 300, 0.0029), ("Fig. 4 CIFAR-10", 1, 0.1, 0.1, 0.1, 100, 70, 0.0230),
+    ("Fig. 4 CIFAR-10", 1, 1, 0.1, 0.1, 100, 10, 0.0870), ("Fig. 4 CIFAR-10", 1, 1, 0.1, 1, 100, 7, 0.0702),
+    ("Fig. 4 CIFAR-10", 1, 10, 0.1, 0.1, 100, 1, 0.2814), ("Fig. 4 CIFAR-10", 1, 10, 0.1, 1, 100, 1, 0.2687),
+    ("Fig. 4 CIFAR-10", 10, 1, 0.1, 1, 100, 30, 0.0852), ("Fig. 4 CIFAR-10", 10, 100, 0.1, 0.1, 100, 1, 2.814),
+    ("Fig. 4 CIFAR-10", 20, 1, 0.1, 1, 100, 37, 0.0854),
+)
+
+#: Spec section 10: model-clipping settings (figure, C2, sigma, T to delta <= 1e-5 at eps = 1, delta_0 = 1).
+MC_TABLE: tuple[tuple[str, float, float, int], ...] = (
+    ("Fig. 1 CIFAR-10", 0.2, 0.2, 6), ("Fig. 1 CIFAR-10", 0.5, 0.5, 6), ("Fig. 1 CIFAR-10", 0.625, 0.5, 9),
+    ("Fig. 1 CIFAR-10", 0.975, 0.5, 36), ("Fig. 1 MNIST", 0.001, 0.01, 1), ("Fig. 1 MNIST", 0.01, 0.01, 6),
+)
+
+#: Spec section 3.3: (eps_R, eps as coded, eps with the alpha-dependent bound, optimal alpha) at delta = 1e-5,
+#: and (target eps, required eps_R).
+CONVERSION_TABLE: tuple[tuple[float, float, float, float], ...] = (
+    (0.1, 0.1036, 1.914, 10.6), (1, 1.0036, 7.077, 4.20), (10, 10.0036, 30.13, 2.00), (100, 100.0036, 166.0, 1.30),
+)
+REQUIRED_EPS_R: tuple[tuple[float, float], ...] = ((0.5, 0.00851), (1, 0.03056), (2, 0.1083), (5, 0.5510), (10, 1.783))
