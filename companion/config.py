@@ -108,6 +108,8 @@ PARAMETERS: dict[str, Rule] = {
     "FIT_ON": Rule(str, lambda v: v in ("train", "all"), "'train' (corrected) or 'all' (as coded)", "rows the barycenter maps are fitted on"),
     "FEATURE": Rule(str, lambda v: v in ("ink", "slant", "height"), "'ink', 'slant' or 'height'", "pixel attribute playing the feature Z to unlearn"),
     "N_COMPONENTS": Rule(int, lambda v: 1 <= v <= 784, "an integer in [1, 784]", "PCA dimension of the image barycenter maps"),
+    "QUANTILE": Rule(float, lambda v: 0 < v < 1, "a number in (0, 1)", "threshold quantile of the pixel attribute: Z = 1 above it"),
+    "CELEBA_ATTR": Rule(str, lambda v: v in ("Smiling", "Male"), "'Smiling' or 'Male'", "CelebA attribute playing Z (FULL profile)"),
     "N_BOOT": Rule(int, lambda v: 10 <= v <= 100_000, "an integer in [10, 100000]", "random batches / samples per estimator-bias study (data-point unlearning)"),
     "N_REPS": Rule(int, lambda v: 0 <= v <= 1000, "an integer in [0, 1000] (0: the profile's default)", "repetitions of the GMM toy (data-point unlearning)"),
     "N_TRIALS": Rule(int, lambda v: 0 <= v <= 100, "an integer in [0, 100] (0: the profile's default)", "MI-unlearning trials per (gamma, epochs) setting"),

@@ -170,15 +170,19 @@ def install(model: nn.Module, pre: BarycenterPreprocess) -> nn.Module:
 
 def fit_image_barycenter(x: torch.Tensor, feature: str = "ink", t: float = 1.0, weights: str = "proportional",
                          n_components: int | None = 32, ridge: float = 1e-3, method: str = "fixed_point",
-                         seed: int = 0) -> tuple[BarycenterPreprocess, dict]:
+                         seed: int = 0, quantile: float = 0.5) -> tuple[BarycenterPreprocess, dict]:
     """Fit :class:`BarycenterPreprocess` on normalised images ``x`` (n, C, H, W).
+
+    Z = 1 where the pixel attribute exceeds its ``quantile`` on ``x`` (0.5: the median, balanced groups).
 
     Returns the module and a log with the threshold, the group weights, the barycenter's fixed-point
     log and the closed-form cost ``sum_z p_z W2^2`` in the mapped coordinates.
     """
     t = check_t(t)
+    if not 0.0 < float(quantile) < 1.0:
+        raise bad_value("quantile", quantile, "a number in (0, 1)")
     attr = pixel_attribute(x, feature)
-    thr = float(np.median(attr))
+    thr = float(np.quantile(attr, quantile))
     z = (attr > thr).astype(np.int64)
     flat = x.reshape(len(x), -1).double().numpy()
     mu = flat.mean(0)
@@ -486,4 +490,389 @@ def pareto_figure(paths: dict[str, pd.DataFrame], reference: dict[str, tuple[lis
             fig.colorbar(sc, ax=axes[r, 1], label="t")
         axes[0, 0].legend(fontsize=7, loc="lower right")
         fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Images: CelebA attribute groups (FULL) and neural optimal transport (spec section 5)
+# --------------------------------------------------------------------------------------------
+
+CELEBA_ATTRS = ("Smiling", "Male")
+
+
+def celeba_attribute_images(root, attr: str = "Smiling", size: int = 64, split: str = "train", max_images: int | None = None,
+                            crop: int = 140) -> tuple[torch.Tensor, np.ndarray]:
+    """CelebA images and a binary attribute, read from torchvision's on-disk layout (FULL profile).
+
+    Expects ``root/celeba/img_align_celeba/*.jpg``, ``root/celeba/list_attr_celeba.txt`` and
+    ``root/celeba/list_eval_partition.txt`` (the files ``torchvision.datasets.CelebA`` downloads).
+    Images are centre-cropped to ``crop`` pixels and resized to ``size`` (the usual CelebA-64
+    preprocessing; the authors' exact crop is unverified, spec 5).
+
+    Returns
+    -------
+    x : (n, 3, size, size) float32 in [0, 1]; z : (n,) int64, 1 where ``attr`` is +1
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    if attr not in CELEBA_ATTRS:
+        raise bad_value("attr", attr, f"one of {CELEBA_ATTRS}")
+    splits = {"train": 0, "valid": 1, "test": 2}
+    if split not in splits:
+        raise bad_value("split", split, f"one of {tuple(splits)}")
+    base = Path(root) / "celeba"
+    need = [base / "list_attr_celeba.txt", base / "list_eval_partition.txt", base / "img_align_celeba"]
+    missing = [str(p) for p in need if not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"CelebA not found: missing {missing}. Place torchvision's CelebA files under DATA_ROOT/celeba/ "
+            "(img_align_celeba/*.jpg, list_attr_celeba.txt, list_eval_partition.txt), e.g. with "
+            "torchvision.datasets.CelebA(DATA_ROOT, download=True) on a machine with internet."
+        )
+    lines = (base / "list_attr_celeba.txt").read_text().split("\n")
+    names = lines[1].split()
+    col = names.index(attr)
+    attrs = {}
+    for line in lines[2:]:
+        parts = line.split()
+        if parts:
+            attrs[parts[0]] = int(parts[1 + col])
+    part = dict(line.split() for line in (base / "list_eval_partition.txt").read_text().split("\n") if line.strip())
+    files = sorted(f for f, s in part.items() if int(s) == splits[split] and f in attrs)
+    if max_images is not None:
+        files = files[:max_images]
+    if not files:
+        raise bad_value("split", split, "a split with at least one image in list_eval_partition.txt")
+    imgs = []
+    for f in progress(files, desc=f"CelebA {split}"):
+        im = Image.open(base / "img_align_celeba" / f).convert("RGB")
+        w, h = im.size
+        c = min(crop, w, h)
+        left, top = (w - c) // 2, (h - c) // 2
+        im = im.crop((left, top, left + c, top + c)).resize((size, size), Image.BILINEAR)
+        imgs.append(torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1))
+    z = np.array([attrs[f] == 1 for f in files], dtype=np.int64)
+    return torch.stack(imgs), z
+
+
+class _Scaled(nn.Module):
+    """``x -> scale * net(x / scale)``."""
+
+    def __init__(self, net: nn.Module, scale: float) -> None:
+        super().__init__()
+        self.net = net
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.net(x / self.scale)
+
+
+class _ResidualMLP(nn.Module):
+    def __init__(self, dim: int, hidden: int, out: int | None = None) -> None:
+        super().__init__()
+        self.out = out
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, out or dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(len(x), -1)
+        y = self.net(flat)
+        return y.squeeze(1) if self.out == 1 else (flat + y).reshape(x.shape)
+
+
+class _UNet(nn.Module):
+    """A small UNet (3 -> 3 channels, two down/up levels, ``base`` channels), residual output."""
+
+    def __init__(self, channels: int, base: int) -> None:
+        super().__init__()
+        c = channels
+        block = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.GroupNorm(8, o), nn.SiLU(), nn.Conv2d(o, o, 3, padding=1), nn.SiLU())
+        self.d1, self.d2, self.mid = block(c, base), block(base, 2 * base), block(2 * base, 4 * base)
+        self.u2, self.u1 = block(6 * base, 2 * base), block(3 * base, base)
+        self.out = nn.Conv2d(base, c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h1 = self.d1(x)
+        h2 = self.d2(nn.functional.avg_pool2d(h1, 2))
+        m = self.mid(nn.functional.avg_pool2d(h2, 2))
+        u2 = self.u2(torch.cat([nn.functional.interpolate(m, scale_factor=2), h2], 1))
+        u1 = self.u1(torch.cat([nn.functional.interpolate(u2, scale_factor=2), h1], 1))
+        return x + self.out(u1)
+
+
+class _ResNetCritic(nn.Module):
+    """A ResNet-style potential f: image -> scalar (residual conv blocks with downsampling)."""
+
+    def __init__(self, channels: int, base: int, size: int) -> None:
+        super().__init__()
+        layers, c = [nn.Conv2d(channels, base, 3, padding=1)], base
+        s = size
+        while s > 4:
+            layers += [nn.LeakyReLU(0.2), nn.Conv2d(c, 2 * c, 3, padding=1), nn.AvgPool2d(2)]
+            c, s = 2 * c, s // 2
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(c * s * s, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x).flatten(1)).squeeze(1)
+
+
+@dataclass(frozen=True)
+class NeuralOTConfig(MethodConfig):
+    """Korotin et al.'s neural optimal transport with the quadratic cost (spec 5; reference code's settings).
+
+    arch : 'conv' (UNet map + ResNet critic, for 64x64 CelebA) or 'mlp' (residual MLPs, QUICK)
+    steps : f-steps (the reference code runs about 8,400); t_iters : T-steps per f-step (10)
+    lr : Adam learning rate for both networks (1e-4); weight_decay : 1e-10; batch_size : 64
+    width : base channels (conv, the UNet's base factor 48) or hidden units (mlp)
+    """
+
+    arch: str = "conv"
+    steps: int = 8400
+    t_iters: int = 10
+    lr: float = 1e-4
+    weight_decay: float = 1e-10
+    batch_size: int = 64
+    width: int = 48
+
+    QUICK = {"arch": "mlp", "steps": 60, "t_iters": 5, "lr": 1e-3, "width": 128}
+
+    def validate(self) -> None:
+        if self.arch not in ("conv", "mlp"):
+            raise bad_value("arch", self.arch, "'conv' or 'mlp'")
+        for name in ("steps", "t_iters", "batch_size", "width"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise bad_value(name, v, "a positive integer")
+        positive("lr", self.lr)
+        positive("weight_decay", self.weight_decay, allow_zero=True)
+
+
+def neural_ot_map(x_src: torch.Tensor, x_tgt: torch.Tensor, cfg: NeuralOTConfig, seed: int = 0, device="cpu") -> tuple[nn.Module, dict]:
+    """Learn the W2 map T from the source to the target sample (Korotin et al. 2023, quadratic cost).
+
+    Per f-step: ``t_iters`` updates of T on ``mean ||x - T(x)||^2 / D - mean f(T(x))`` (a per-pixel MSE,
+    a scaled squared Euclidean cost), then one update of f on ``mean f(T(x)) - mean f(y)``.
+
+    Parameters
+    ----------
+    x_src, x_tgt : (n, C, H, W) or (n, D) float tensors (the two groups)
+
+    Returns
+    -------
+    T : nn.Module in eval mode on ``device``; log with per-step ``t_loss``, ``f_loss``
+    """
+    if x_src.shape[1:] != x_tgt.shape[1:] or len(x_src) == 0 or len(x_tgt) == 0:
+        raise bad_value("x_src/x_tgt", f"shapes {tuple(x_src.shape)} and {tuple(x_tgt.shape)}", "two non-empty samples of the same shape")
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    # a global rescaling commutes with the quadratic-cost OT map (T_s(x) = s T(x / s)); train at unit scale
+    scale = float(torch.cat([x_src.reshape(len(x_src), -1), x_tgt.reshape(len(x_tgt), -1)]).float().std().clamp_min(1e-12))
+    x_src, x_tgt = x_src / scale, x_tgt / scale
+    shape = tuple(x_src.shape[1:])
+    dim = int(np.prod(shape))
+    if cfg.arch == "mlp":
+        t_net, f_net = _ResidualMLP(dim, cfg.width), _ResidualMLP(dim, cfg.width, out=1)
+    else:
+        if len(shape) != 3 or shape[1] % 4 or shape[2] % 4:
+            raise bad_value("arch", "conv", "images of shape (C, H, W) with H, W divisible by 4 (or arch='mlp')")
+        t_net, f_net = _UNet(shape[0], cfg.width), _ResNetCritic(shape[0], cfg.width, shape[1])
+    t_net, f_net = t_net.to(device), f_net.to(device)
+    opt_t = torch.optim.Adam(t_net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt_f = torch.optim.Adam(f_net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    draw = lambda data: data[torch.randint(len(data), (cfg.batch_size,), generator=gen)].to(device)
+    log = {"t_loss": [], "f_loss": []}
+    for _ in progress(range(cfg.steps), desc="neural OT"):
+        for p in f_net.parameters():
+            p.requires_grad_(False)
+        for _ in range(cfg.t_iters):
+            x = draw(x_src)
+            tx = t_net(x)
+            t_loss = nn.functional.mse_loss(x, tx) - f_net(tx).mean()
+            opt_t.zero_grad(set_to_none=True)
+            t_loss.backward()
+            opt_t.step()
+        for p in f_net.parameters():
+            p.requires_grad_(True)
+        x, y = draw(x_src), draw(x_tgt)
+        with torch.no_grad():
+            tx = t_net(x)
+        f_loss = f_net(tx).mean() - f_net(y).mean()
+        opt_f.zero_grad(set_to_none=True)
+        f_loss.backward()
+        opt_f.step()
+        log["t_loss"].append(t_loss.item())
+        log["f_loss"].append(f_loss.item())
+    t_net.eval()
+    log["scale"] = scale
+    return _Scaled(t_net, scale), log
+
+
+@torch.no_grad()
+def apply_map(t_net: nn.Module, x: torch.Tensor, batch_size: int = 512, device="cpu") -> torch.Tensor:
+    """``T(x)`` in batches, returned on the CPU."""
+    return torch.cat([t_net(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]) if len(x) else x.clone()
+
+
+def two_group_barycenter_images(x: torch.Tensor, z: np.ndarray, t_ab: nn.Module, t_ba: nn.Module, weights: str = "proportional",
+                                device="cpu") -> tuple[torch.Tensor, float]:
+    """Barycenter images of two groups from the two learned maps (spec 3.2).
+
+    Group 0 (A) goes to ``p_A x + p_B T_AB(x)``, group 1 (B) to ``p_B y + p_A T_BA(y)``: each group moves
+    by the McCann position equal to the *other* group's weight. ``weights='midpoint'`` uses 1/2 for both
+    (the reference code's choice, defect D3). Returns the images and the t used for group A.
+    """
+    z = np.asarray(z)
+    if set(np.unique(z)) - {0, 1}:
+        raise bad_value("z", "labels other than 0/1", "two groups labelled 0 and 1")
+    w = weights_for(weights, z)
+    p_b = 0.5 if not isinstance(w, str) else float(np.mean(z == 1)) if w == "proportional" else 0.5
+    out = x.clone()
+    a, b = torch.as_tensor(z == 0), torch.as_tensor(z == 1)
+    out[a] = (1 - p_b) * x[a] + p_b * apply_map(t_ab, x[a], device=device)
+    out[b] = p_b * x[b] + (1 - p_b) * apply_map(t_ba, x[b], device=device)
+    return out, p_b
+
+
+def image_groups(profile: str, data_root=None, feature: str = "ink", quantile: float = 0.5, celeba_attr: str = "Smiling",
+                 max_images: int | None = None, seed: int = 0) -> dict:
+    """The two image groups of the feature-unlearning image experiment for ``profile``.
+
+    * FULL: CelebA 64x64 training images, Z = ``celeba_attr`` (spec 5; :func:`celeba_attribute_images`);
+    * QUICK: the embedded MNIST 5,000 subset, Z = 1 where the pixel attribute ``feature`` exceeds its
+      ``quantile`` (an honest stand-in: a binary visual attribute computed from the pixels).
+
+    Returns a dict with ``x`` (n, C, H, W) float32 in [0, 1], ``z`` (n,), ``y`` (digit labels or None),
+    ``description``.
+    """
+    from ..config import PROFILES
+    from ..data import embedded
+
+    if profile not in PROFILES:
+        raise bad_value("profile", profile, f"one of {PROFILES}")
+    if feature not in ATTRIBUTES:
+        raise bad_value("feature", feature, f"one of {ATTRIBUTES}")
+    if not 0.0 < float(quantile) < 1.0:
+        raise bad_value("quantile", quantile, "a number in (0, 1)")
+    if profile == "full":
+        from ..config import default_data_root
+
+        x, z = celeba_attribute_images(data_root or default_data_root(), celeba_attr, max_images=max_images)
+        return {"x": x, "z": z, "y": None, "description": f"CelebA 64x64 train, Z = {celeba_attr}"}
+    xs, ys = embedded.mnist5k()
+    x = torch.from_numpy(xs)[:, None]
+    if max_images is not None:
+        x, ys = x[:max_images], ys[:max_images]
+    attr = pixel_attribute(x, feature)
+    z = (attr > np.quantile(attr, quantile)).astype(np.int64)
+    return {"x": x, "z": z, "y": ys, "description": f"MNIST-5k (QUICK stand-in), Z = {feature} above its {quantile:.0%} quantile"}
+
+
+def image_feature_unlearning(x: torch.Tensor, z: np.ndarray, n_components: int = 32, cfg: NeuralOTConfig | None = None,
+                             profile: str = "quick", seed: int = 0, device="cpu", ridge: float = 1e-3) -> dict:
+    """The image experiment of spec 5: Gaussian and neural-OT barycenters of two attribute groups.
+
+    The Gaussian maps act on the top ``n_components`` PCA coefficients; each image keeps its residual
+    ``x - mu - U U^T (x - mu)``, shifted to the target's residual mean (the Gaussian map when residual
+    covariances are equal). The neural maps (:func:`neural_ot_map`, one per direction) act on the same
+    coefficients with ``cfg.arch='mlp'`` (QUICK) and on the images themselves with ``'conv'`` (FULL).
+
+    Returns a dict of (n, C, H, W) tensors ``x``, ``gauss`` (Gaussian barycenter, group weights),
+    ``t_ab`` (group-0 images mapped onto group 1 by the neural map; group-1 rows unchanged),
+    ``neural`` (neural barycenter with the group weights) and ``neural_mid`` (the reference code's
+    midpoint), plus ``p1`` (weight of group 1), ``logs`` and ``seconds``.
+    """
+    import time
+
+    z = np.asarray(z)
+    if isinstance(n_components, bool) or not isinstance(n_components, int) or n_components < 1:
+        raise bad_value("n_components", n_components, "a positive integer")
+    cfg = cfg or NeuralOTConfig.resolve(profile)
+    start = time.perf_counter()
+    flat = x.reshape(len(x), -1).double()
+    mu = flat.mean(0)
+    k = min(n_components, flat.shape[1], len(flat) - 1)
+    sub = flat[torch.randperm(len(flat), generator=torch.Generator().manual_seed(seed))[:4000]] - mu
+    basis = torch.linalg.svd(sub, full_matrices=False).Vh[:k].T
+    coef = (flat - mu) @ basis
+    resid = (flat - mu) - coef @ basis.T
+    a, b = torch.as_tensor(z == 0), torch.as_tensor(z == 1)
+    res_mean = torch.stack([resid[a].mean(0), resid[b].mean(0)])
+    zt = torch.as_tensor(z)
+    img = lambda c, shift: (mu + c.double() @ basis.T + resid + shift).float().reshape(x.shape)
+    fb = FeatureBarycenter.fit(coef.numpy(), z, ridge=ridge, seed=seed)
+    p1 = float(fb.weights[1])
+    pooled = (1 - p1) * res_mean[0] + p1 * res_mean[1]
+    out = {"gauss": img(torch.from_numpy(fb.push(coef.numpy(), z)), pooled - res_mean[zt])}
+    feats = coef.float() if cfg.arch == "mlp" else x
+    t_ab, log_ab = neural_ot_map(feats[a], feats[b], cfg, seed, device)
+    t_ba, log_ba = neural_ot_map(feats[b], feats[a], cfg, seed + 1, device)
+    neural, _ = two_group_barycenter_images(feats, z, t_ab, t_ba, "proportional", device)
+    mid, _ = two_group_barycenter_images(feats, z, t_ab, t_ba, "midpoint", device)
+    mapped = feats.clone()
+    mapped[a] = apply_map(t_ab, feats[a], device=device)
+    if cfg.arch == "mlp":
+        out["t_ab"] = img(mapped, torch.where(a[:, None], res_mean[1] - res_mean[0], torch.zeros_like(mu)))
+        out["neural"] = img(neural, pooled - res_mean[zt])
+        out["neural_mid"] = img(mid, 0.5 * (res_mean[0] + res_mean[1]) - res_mean[zt])
+    else:
+        out.update({"t_ab": mapped, "neural": neural, "neural_mid": mid})
+    out.update({"x": x, "p1": p1, "logs": {"ab": log_ab, "ba": log_ba, "fixed_point": fb.log},
+                "seconds": time.perf_counter() - start, "n_components": k})
+    return out
+
+
+def image_audit(images: dict[str, torch.Tensor], z: np.ndarray, y: np.ndarray | None = None, n_components: int = 32,
+                max_pixels_rows: int = 1500, seed: int = 0) -> pd.DataFrame:
+    """Leakage and utility of each image variant (rows) for the attribute Z.
+
+    Columns: ``probe_auc_pca`` / ``probe_bacc_pca`` (cross-validated logistic probe for Z on the
+    top-``n_components`` PCA coefficients of the *original* images, the representation the maps act
+    on); ``probe_auc_pixels`` (the same probe on all pixels of at most ``max_pixels_rows`` seeded
+    images, which also sees the fine residual statistics); ``digit_acc`` (utility proxy:
+    cross-validated logistic accuracy for the digit label ``y`` on the PCA coefficients, when given).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
+
+    z = np.asarray(z)
+    ref = images["x"].reshape(len(z), -1).double().numpy()
+    mu = ref.mean(0)
+    basis = np.linalg.svd(ref[np.random.default_rng(seed).permutation(len(ref))[:4000]] - mu, full_matrices=False)[2][:n_components].T
+    rows = np.sort(np.random.default_rng(seed).permutation(len(z))[:max_pixels_rows])
+    cv = StratifiedKFold(3, shuffle=True, random_state=seed)
+    out = {}
+    for name, img in images.items():
+        flat = img.reshape(len(z), -1).double().numpy()
+        coef = (flat - mu) @ basis
+        p = cross_val_predict(LogisticRegression(max_iter=2000), coef, z, cv=cv, method="predict_proba")[:, 1]
+        row = {"probe_auc_pca": probe_auc(coef, z, "lr", 3, seed), "probe_bacc_pca": balanced_accuracy_score(z, p > np.mean(z)),
+               "probe_auc_pixels": probe_auc(flat[rows], z[rows], "lr", 3, seed)}
+        if y is not None:
+            row["digit_acc"] = float(cross_val_score(LogisticRegression(max_iter=2000), coef, y, cv=cv).mean())
+        out[name] = row
+    return pd.DataFrame(out).T
+
+
+def image_grid(images: dict[str, torch.Tensor], idx: np.ndarray, titles: dict[str, str] | None = None):
+    """A grid figure: one row per image variant, one column per sample index (spec 5's X / Bary(X) / T(X))."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import house_style
+
+    titles = titles or {}
+    with house_style():
+        fig, axes = plt.subplots(len(images), len(idx), figsize=(1.0 * len(idx), 1.1 * len(images)), squeeze=False)
+        for r, (name, img) in enumerate(images.items()):
+            for c, i in enumerate(idx):
+                im = img[i].detach().float().clamp(0, 1)
+                ax = axes[r, c]
+                ax.imshow(im[0] if im.shape[0] == 1 else im.permute(1, 2, 0), cmap="gray_r" if im.shape[0] == 1 else None, vmin=0, vmax=1)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.grid(False)
+            axes[r, 0].set_ylabel(titles.get(name, name), rotation=0, ha="right", va="center", fontsize=8)
+        fig.subplots_adjust(wspace=0.05, hspace=0.05)
     return fig

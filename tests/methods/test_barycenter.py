@@ -131,3 +131,81 @@ def test_tabular_config_validation():
     with pytest.raises(ValueError, match="n_t="):
         bc.TabularPathConfig(n_t=1)
     assert bc.TabularPathConfig.resolve("quick").n_t < bc.TabularPathConfig.resolve("full").n_t
+
+
+# ---------------------------------------------------------------------------------------------
+# Images: CelebA layout (FULL) and neural optimal transport
+# ---------------------------------------------------------------------------------------------
+
+
+def _fake_celeba(root, n: int = 12, seed: int = 0):
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    base = root / "celeba"
+    (base / "img_align_celeba").mkdir(parents=True)
+    names = ["5_o_Clock_Shadow", "Male", "Smiling"]
+    files = [f"{i + 1:06d}.jpg" for i in range(n)]
+    smile = [1 if i % 3 == 0 else -1 for i in range(n)]
+    lines = [str(n), " ".join(names)] + [f"{f} -1 {1 if i % 2 else -1} {smile[i]}" for i, f in enumerate(files)]
+    (base / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
+    (base / "list_eval_partition.txt").write_text("\n".join(f"{f} {0 if i < n - 2 else 2}" for i, f in enumerate(files)) + "\n")
+    for f in files:
+        Image.fromarray(rng.integers(0, 255, (218, 178, 3), dtype=np.uint8)).save(base / "img_align_celeba" / f)
+    return smile
+
+
+def test_celeba_reader_and_full_conv_path(tmp_path):
+    smile = _fake_celeba(tmp_path)
+    x, z = bc.celeba_attribute_images(tmp_path, "Smiling", size=16, split="train")
+    assert x.shape == (10, 3, 16, 16) and x.dtype == torch.float32 and 0 <= float(x.min()) <= float(x.max()) <= 1
+    np.testing.assert_array_equal(z, [s == 1 for s in smile[:10]])
+    _, zm = bc.celeba_attribute_images(tmp_path, "Male", size=16, split="test")
+    np.testing.assert_array_equal(zm, [0, 1])
+    with pytest.raises(FileNotFoundError, match="celeba"):
+        bc.celeba_attribute_images(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="attr="):
+        bc.celeba_attribute_images(tmp_path, "Eyeglasses")
+    cfg = bc.NeuralOTConfig(arch="conv", steps=2, t_iters=1, batch_size=4, width=8)
+    res = bc.image_feature_unlearning(x, z, 4, cfg, seed=0)
+    for key in ("gauss", "neural", "neural_mid", "t_ab"):
+        assert res[key].shape == x.shape and torch.isfinite(res[key]).all()
+    assert res["p1"] == pytest.approx(float(np.mean(z)))
+
+
+def test_neural_ot_learns_a_translation():
+    gen = torch.Generator().manual_seed(0)
+    src = torch.randn(400, 2, generator=gen)
+    tgt = torch.randn(400, 2, generator=gen) + torch.tensor([3.0, 0.0])
+    cfg = bc.NeuralOTConfig(arch="mlp", steps=150, t_iters=5, lr=3e-3, batch_size=64, width=32)
+    t_net, log = bc.neural_ot_map(src, tgt, cfg, seed=0)
+    moved = bc.apply_map(t_net, src)
+    assert abs(float(moved[:, 0].mean()) - 3.0) < 0.6 and abs(float(moved[:, 1].mean())) < 0.6
+    assert len(log["t_loss"]) == 150
+    with pytest.raises(ValueError, match="x_src"):
+        bc.neural_ot_map(src, tgt[:, :1], cfg)
+    with pytest.raises(ValueError, match="arch="):
+        bc.NeuralOTConfig(arch="transformer")
+
+
+def test_two_group_barycenter_images_weights():
+    x = torch.zeros(10, 2)
+    z = np.array([0] * 7 + [1] * 3)
+    shift = torch.nn.Identity()
+    plus = type("Plus", (torch.nn.Module,), {"forward": lambda self, v: v + 1.0})()
+    out, p1 = bc.two_group_barycenter_images(x, z, plus, shift, "proportional")
+    assert p1 == pytest.approx(0.3)
+    torch.testing.assert_close(out[:7], torch.full((7, 2), 0.3))  # A moves by p_B towards T(x) = x + 1
+    mid, _ = bc.two_group_barycenter_images(x, z, plus, shift, "midpoint")
+    torch.testing.assert_close(mid[:7], torch.full((7, 2), 0.5))
+
+
+def test_image_groups_quick_and_audit():
+    g = bc.image_groups("quick", feature="ink", quantile=0.8, max_images=600)
+    assert g["x"].shape == (600, 1, 28, 28) and g["z"].mean() == pytest.approx(0.2, abs=0.01)
+    with pytest.raises(ValueError, match="quantile="):
+        bc.image_groups("quick", quantile=1.0)
+    with pytest.raises(ValueError, match="profile="):
+        bc.image_groups("medium")
+    audit = bc.image_audit({"x": g["x"]}, g["z"], g["y"], n_components=8, max_pixels_rows=300)
+    assert audit.loc["x", "probe_auc_pca"] > 0.9 and 0 < audit.loc["x", "digit_acc"] <= 1
