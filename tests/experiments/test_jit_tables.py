@@ -43,7 +43,10 @@ def test_bad_settings_raise_naming_the_parameter(kw, name):
 
 def test_rows_follow_the_reference_scripts():
     labels = lambda t: {r.label for r in jt.table_rows(t)}  # noqa: E731
-    assert {"GKT", "EMMN", "UNSIR", "RTRN (head only, as coded)"} <= labels("full_class")
+    assert {"GKT", "EMMN", "UNSIR"} <= labels("full_class") and "RTRN (head only, as coded)" not in labels("full_class")
+    assert jt.table_rows("full_class", ["RTRN (head only, as coded)"])[0].settings() == {"init": "head_only"}
+    with pytest.raises(ValueError, match="rows"):
+        jt.table_rows("subclass", ["RTRN (head only, as coded)"])
     assert "UNSIR" in labels("subclass") and not {"GKT", "EMMN"} & labels("subclass")
     assert not {"UNSIR", "GKT", "EMMN"} & labels("random")
     paper = {"BSLN", "RTRN", "FNTN", "BT", "AMN", "UNSIR", "SSD", "SCRUB", "GKT", "EMMN", "BDSH", "JiT"}
@@ -164,7 +167,7 @@ CHEAP_FULL = {  # FULL configs with the step counts cut so a CPU test finishes
 
 def test_full_profile_full_class_on_cifar100_format(tmp_path, no_md5):
     _cifar(tmp_path, "cifar100", n_train=200, n_test=100)
-    rows = [r.label for r in jt.table_rows("full_class") if r.label != "RTRN (head only, as coded)"]
+    rows = [r.label for r in jt.table_rows("full_class")]
     res = jt.run_table("full_class", "full", seeds=[0], device="cpu", arch="small_cnn", rows=rows, data_root=str(tmp_path),
                        recipe=TrainRecipe("sgd", 0.01, 1, 32), overrides={k: v for k, v in CHEAP_FULL.items() if k in rows},
                        show_progress=False)
