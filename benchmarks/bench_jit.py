@@ -2,8 +2,8 @@
 
 Times one JiT loss + backward on a forget batch (B samples, N perturbations) for the QUICK small
 CNN and the MLP with ``chunk=1`` (a loop over perturbations), ``chunk=N`` (all N x B rows in one
-forward), the row-bounded chunk, and what ``chunk='auto'`` picks (on a CPU: the fastest of the first
-batch's own timed groups; on a GPU: all N within a memory bound), side by side in one run. The paths
+forward), half the automatic chunk, and what ``chunk='auto'`` picks (CPU: a row bound; GPU: all N
+within a memory bound), side by side in one run. The paths
 are timed round-robin and each keeps its fastest repeat, so load from other processes hits all of
 them alike. Prints each path's speed relative to the loop (> 1: faster than the loop).
 
@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from companion.methods.jit import auto_chunk, calibration_groups, jit_loss, lipschitz_ratios, pick_chunk
+from companion.methods.jit import auto_chunk, jit_loss
 from companion.models import build
 
 
@@ -26,7 +26,7 @@ def _sync(dev: torch.device) -> None:
         torch.cuda.synchronize(dev)
 
 
-def time_once(model: torch.nn.Module, x: torch.Tensor, n: int, chunk: int | list[int], seed: int) -> float:
+def time_once(model: torch.nn.Module, x: torch.Tensor, n: int, chunk: int, seed: int) -> float:
     """Seconds of one loss + backward."""
     g = torch.Generator(device=x.device).manual_seed(seed)
     model.zero_grad(set_to_none=True)
@@ -35,16 +35,6 @@ def time_once(model: torch.nn.Module, x: torch.Tensor, n: int, chunk: int | list
     jit_loss(model, x, 0.5, n, g, chunk=chunk).backward()
     _sync(x.device)
     return time.perf_counter() - t
-
-
-def auto_choice(model: torch.nn.Module, x: torch.Tensor, n: int) -> int:
-    """The chunk ``jit_unlearn(chunk='auto')`` would use after its first batch."""
-    if x.device.type != "cpu":
-        return auto_chunk(n, x, x.device)
-    timings: list[tuple[int, float]] = []
-    with torch.no_grad():
-        lipschitz_ratios(model, x, 0.5, n, chunk=calibration_groups(n, x, x.device), timings=timings)
-    return pick_chunk(timings)
 
 
 def main() -> None:
@@ -60,11 +50,9 @@ def main() -> None:
     for arch, shape in (("small_cnn", (1, 28, 28)), ("mlp", (1, 28, 28)), ("small_cnn", (3, 32, 32))):
         model = build(arch, shape, 10, seed=0).to(dev).eval()
         x = torch.randn(a.batch, *shape, device=dev)
-        rows = auto_chunk(a.n, x, dev)
-        auto = auto_choice(model, x, a.n)
-        paths: dict[str, int | list[int]] = {"loop (1)": 1, f"batched ({a.n})": a.n, f"rows ({rows})": rows, f"auto -> {auto}": auto}
-        if dev.type == "cpu":
-            paths["auto, calibrating batch"] = calibration_groups(a.n, x, dev)
+        auto = auto_chunk(a.n, x, dev)
+        half = max(1, auto // 2)
+        paths: dict[str, int] = {"loop (1)": 1, f"batched ({a.n})": a.n, f"chunk {half}": half, f"auto ({auto})": auto}
         best = {k: float("inf") for k in paths}
         for r in range(a.repeats + 1):
             for name, chunk in paths.items():

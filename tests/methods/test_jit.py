@@ -13,13 +13,11 @@ from companion import data, methods, models
 from companion.methods.jit import (
     JitConfig,
     auto_chunk,
-    calibration_groups,
     jit_loss,
     jit_unlearn,
     lipschitz_ratios,
     paper_settings,
     perturb,
-    pick_chunk,
 )
 
 torch.set_num_threads(1)
@@ -142,17 +140,14 @@ def test_denominator_is_the_actual_post_clamp_difference():
     torch.testing.assert_close(r, (d @ m.weight.T).norm(dim=-1) / d.norm(dim=-1))
 
 
-def test_auto_calibration_picks_a_size_and_changes_nothing():
-    assert calibration_groups(25, torch.zeros(64, 1, 28, 28), "cpu") == [1, 4, 4, 4, 4, 4, 4]
-    assert sum(calibration_groups(7, torch.zeros(3, 2), "cpu")) == 7
-    assert pick_chunk([(1, 1.0), (4, 2.0), (4, 2.2)]) == 4 and pick_chunk([(1, 0.1), (4, 2.0)]) == 1
+def test_auto_chunk_changes_nothing_but_speed():
     torch.manual_seed(0)
     base = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3))
     xs = [torch.randn(5, 1, 6, 6) for _ in range(3)]
     a, b = copy.deepcopy(base), copy.deepcopy(base)
     log = jit_unlearn(a, xs, JitConfig(lr=0.05, n_samples=9, chunk="auto"), seed=4)
     jit_unlearn(b, xs, JitConfig(lr=0.05, n_samples=9, chunk=1), seed=4)
-    assert log["chunk"] in (1, auto_chunk(9, xs[0], "cpu"))
+    assert log["chunk"] == auto_chunk(9, xs[0], "cpu")
     torch.testing.assert_close(params(a), params(b), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="chunk"):
         lipschitz_ratios(base, xs[0], 0.1, 9, chunk=[4, 4])
@@ -389,3 +384,44 @@ def test_bad_settings_raise_naming_the_parameter(task, mlp, bad):
 def test_probs_output_and_squared_run(task, mlp):
     r = methods.unlearn("jit", mlp, task, "quick", 0, "cpu", n_samples=2, output="probs", squared=True, variant="reference")
     assert all(torch.isfinite(torch.tensor(r.log["losses"])))
+
+
+# ---------------------------------------------------------------- FULL code path on synthetic CIFAR-100
+
+
+@pytest.fixture
+def fake_cifar100(tmp_path, monkeypatch):
+    """A tiny CIFAR-100 in torchvision's on-disk layout (md5 checks bypassed: synthetic files)."""
+    import pickle
+
+    import numpy as np
+    from torchvision import datasets
+    from torchvision.datasets import cifar
+
+    from companion.data import tasks
+
+    monkeypatch.setattr(datasets.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(cifar, "check_integrity", lambda *a, **k: True)
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    for name, n in (("train", 300), ("test", 100)):
+        labels = (np.arange(n) % 100).tolist()
+        blob = {"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), "fine_labels": labels, "coarse_labels": [0] * n}
+        (folder / name).write_bytes(pickle.dumps(blob))
+    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]}))
+    tasks._CACHE.clear()
+    yield tmp_path
+    tasks._CACHE.clear()
+
+
+def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(fake_cifar100):
+    task = data.load_task("cifar100", forget="class:69", seed=0, data_root=fake_cifar100)
+    assert task.input_shape == (3, 32, 32) and len(task.forget) >= 1
+    cfg = JitConfig.resolve("full")
+    assert (cfg.sigma, cfg.base_lr, cfg.n_samples, cfg.batch_size) == (0.5, 3e-4, 25, 128)  # spec s.6, VGG full class
+    assert JitConfig.resolve("full", variant="reference").effective_lr() == pytest.approx(3e-4)
+    model = models.build("vgg11", task.input_shape, task.num_classes, seed=0)
+    r = methods.unlearn("jit", model, task, "full", 0, "cpu", n_samples=2)
+    assert r.log["steps"] == 1 and r.log["lr"] == pytest.approx(3e-4 * 128)
+    assert not torch.equal(r.model.head.weight, model.head.weight)
