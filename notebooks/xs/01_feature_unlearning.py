@@ -288,6 +288,21 @@ report.glue("xs1_path_fig", fig, display=False)
 plt.close(fig)
 
 # %% [markdown]
+# At the page's own choice of partial unlearning, `T` = {glue:text}`xs1_T:.2f`:
+
+# %%
+x_t = fb.transform(x, z, ctx.params["T"])
+report.glue("xs1_T", ctx.params["T"])
+report.glue("xs1_T_distortion", fairness.distortion(x, x_t))
+report.glue("xs1_T_share", ctx.params["T"] ** 2)
+report.glue("xs1_T_probe", fairness.probe_auc(x_t, z, "lr", cv=3, seed=ctx.seed))
+report.glue("xs1_T_w2", fairness.group_w2(x_t, z))
+
+# %% [markdown]
+# the distortion is {glue:text}`xs1_T_distortion:.3f` (a share {glue:text}`xs1_T_share:.2f` of the
+# full barycenter's), the linear probe's AUC {glue:text}`xs1_T_probe:.3f` and the groups' largest
+# $W_2^2$ {glue:text}`xs1_T_w2:.3f`.
+#
 # ```{glue:figure} xs1_path_fig
 # :name: xs1-path-fig
 # Partial feature unlearning on three Gaussian groups. Left: each point of the McCann path trades
