@@ -209,3 +209,28 @@ def test_image_groups_quick_and_audit():
         bc.image_groups("medium")
     audit = bc.image_audit({"x": g["x"]}, g["z"], g["y"], n_components=8, max_pixels_rows=300)
     assert audit.loc["x", "probe_auc_pca"] > 0.9 and 0 < audit.loc["x", "digit_acc"] <= 1
+
+
+def test_image_groups_full_reads_celeba(tmp_path):
+    _fake_celeba(tmp_path, n=8)
+    g = bc.image_groups("full", tmp_path, celeba_attr="Male")
+    assert g["x"].shape[1:] == (3, 64, 64) and g["y"] is None and "CelebA" in g["description"]
+
+
+def test_install_on_a_non_sequential_model(task):
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.fc(x.flatten(1))
+
+    net = Net()
+    xn = task.train.prepare(task.train.x)
+    pre, _ = bc.fit_image_barycenter(xn, "ink", t=1.0, n_components=4)
+    bc.install(net, pre)
+    xb = xn[:16]
+    torch.testing.assert_close(net(xb), net.fc(pre(xb).flatten(1)))
+    with pytest.raises(ValueError, match="already"):
+        bc.install(net, pre)
