@@ -23,6 +23,7 @@ Spec ``xu-strohmer.md`` sections 6 (MNIST digit removal, the exact algorithm) an
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -61,16 +62,25 @@ class MIUnlearningConfig(MethodConfig):
         Stopping rule (spec 10.1), checked before training and every ``check_every`` steps.
     stop_value : float or None
         ``forget_acc``: the D_u accuracy to reach (None: the retrained model's, from the checkpoint
-        cache). ``target_mi``: the ``I_hat`` to reach, compared with the mean per-step ``I_hat`` since
-        the last check (None: the retrained model's mean ``I_hat`` over random batches of the same
-        construction). ``test_drop``: the allowed fall of the monitored accuracy (None: 0.01).
+        cache). ``target_mi``: the ``I_hat`` to reach, compared with the moving average of the
+        per-step ``I_hat`` over the last ``mi_window`` steps (None: the retrained model's mean
+        ``I_hat`` over random batches of the same construction). ``test_drop``: the allowed fall of
+        the monitored accuracy (None: 0.01).
+    mi_window : int
+        Steps in the moving average that ``target_mi`` watches (0: one epoch); the rule can fire only
+        once the window is full. QUICK uses 5 steps (an epoch there is only about 19 steps).
     check_every : int
         0: check at the end of every epoch; k > 0: every k steps.
     monitor : {'test', 'val', 'retain_test'}
         The split whose accuracy ``test_drop`` watches (the paper's README watches the test set).
     reference_seed : int or None
         Seed of the retrained reference (None: the run's seed).
+    retain_eval : int
+        D_r accuracy in the history is measured on this many D_r samples (a fixed seeded subset);
+        0 means all of D_r, as the paper logs it. QUICK logs 1,000 to halve the cost of a check.
     """
+
+    QUICK = {"retain_eval": 1000, "mi_window": 5}
 
     gamma: float = 4.0
     epochs: int = 5
@@ -83,8 +93,14 @@ class MIUnlearningConfig(MethodConfig):
     check_every: int = 0
     monitor: str = "test"
     reference_seed: int | None = None
+    retain_eval: int = 0
+    mi_window: int = 0
 
     def validate(self) -> None:
+        if isinstance(self.mi_window, bool) or not isinstance(self.mi_window, int) or self.mi_window < 0:
+            raise bad_value("mi_window", self.mi_window, "an integer >= 0 (0: one epoch)")
+        if isinstance(self.retain_eval, bool) or not isinstance(self.retain_eval, int) or self.retain_eval < 0:
+            raise bad_value("retain_eval", self.retain_eval, "an integer >= 0 (0: all of D_r)")
         if isinstance(self.gamma, bool) or not isinstance(self.gamma, (int, float)) or not math.isfinite(self.gamma) or self.gamma < 0:
             raise bad_value("gamma", self.gamma, "a finite number >= 0")
         positive("lr", self.lr)
@@ -153,7 +169,9 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     Returns
     -------
     dict
-        ``history`` (per check: epoch, step, ce, mi, loss, forget_acc, retain_acc, monitor_acc; the
+        ``history`` (per check: epoch, step, ce, mi (mean since the last check), mi_avg (moving
+        average over ``mi_window`` steps), loss, forget_acc, retain_acc (on ``retain_eval``
+        samples), monitor_acc; the
         first row is the model before unlearning with ``mi`` the mean ``I_hat`` over one pass of
         batches), ``steps``, ``stopped`` (whether the rule fired), ``stop_reason``, ``stop_value``,
         ``reference`` (the retrained levels when they were needed).
@@ -174,6 +192,9 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     if cfg.stop == "test_drop" and stop_value is None:
         stop_value = 0.01
 
+    retain_log = task.retain
+    if 0 < cfg.retain_eval < len(task.retain):
+        retain_log = task.retain.subset(np.sort(np.random.default_rng(seed).choice(len(task.retain), cfg.retain_eval, replace=False)))
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps_per_epoch = task.forget.n_batches(cfg.forget_batch)
@@ -193,15 +214,16 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     init_mon = _acc(model, monitor_split, device)
     history = [{
         "epoch": 0.0, "step": 0, "ce": float(np.mean([s[0].item() for s in start])), "mi": float(np.mean([s[1].item() for s in start])),
+        "mi_avg": float(np.mean([s[1].item() for s in start])),
         "loss": float(np.mean([s[2].item() for s in start])), "forget_acc": _acc(model, task.forget, device),
-        "retain_acc": _acc(model, task.retain, device), "monitor_acc": init_mon,
+        "retain_acc": _acc(model, retain_log, device), "monitor_acc": init_mon,
     }]
 
     def fired(row: dict) -> bool:
         if cfg.stop == "forget_acc":
             return row["forget_acc"] <= stop_value
         if cfg.stop == "target_mi":
-            return row["step"] > 0 and row["mi"] <= stop_value
+            return len(window) == window.maxlen and row["mi_avg"] <= stop_value
         if cfg.stop == "test_drop":
             return row["monitor_acc"] <= init_mon - stop_value
         return False
@@ -209,6 +231,7 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     stopped = cfg.stop in ("forget_acc", "test_drop") and fired(history[0])
     step = 0
     acc_ce, acc_mi, acc_loss = [], [], []
+    window: deque[float] = deque(maxlen=cfg.mi_window or steps_per_epoch)
     for epoch in progress(range(cfg.epochs if not stopped else 0), desc=f"mi_unlearning gamma={cfg.gamma}"):
         model.train()
         rpass = _passes(task.retain, cfg.retain_batch, gen, device)
@@ -221,13 +244,14 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
             step += 1
             acc_ce.append(ce.item())
             acc_mi.append(mi.item())
+            window.append(acc_mi[-1])
             acc_loss.append(loss.item())
             end_of_epoch = i == steps_per_epoch - 1
             if (cfg.check_every == 0 and end_of_epoch) or (cfg.check_every > 0 and step % cfg.check_every == 0):
                 row = {
                     "epoch": epoch + (i + 1) / steps_per_epoch, "step": step, "ce": float(np.mean(acc_ce)),
-                    "mi": float(np.mean(acc_mi)), "loss": float(np.mean(acc_loss)),
-                    "forget_acc": _acc(model, task.forget, device), "retain_acc": _acc(model, task.retain, device),
+                    "mi": float(np.mean(acc_mi)), "mi_avg": float(np.mean(window)), "loss": float(np.mean(acc_loss)),
+                    "forget_acc": _acc(model, task.forget, device), "retain_acc": _acc(model, retain_log, device),
                     "monitor_acc": _acc(model, monitor_split, device),
                 }
                 history.append(row)
@@ -535,9 +559,11 @@ class DigitRemovalConfig(MethodConfig):
     images, MLP 784-128-64-10, original / retrain / fine-tune with the recipe of
     ``companion.training.RECIPES`` (FULL: Adam 1e-3, 100 epochs, batch 64), the (gamma, epochs)
     ``grid`` with ``n_trials`` trials each (trials differ in batch order only) and the table row
-    (``table_gamma``, ``table_epochs``). QUICK: the embedded 4,000-image MNIST subset, 2 trials."""
+    (``table_gamma``, ``table_epochs``); stopping rules are checked every ``rule_check_every``
+    steps (FULL: 36, eight times per 288-step epoch). QUICK: the embedded 4,000-image MNIST subset,
+    2 trials, rules checked after every step (its unlearning moves within a few steps)."""
 
-    QUICK = {"task": "mnist5k", "n_trials": 2}
+    QUICK = {"task": "mnist5k", "n_trials": 2, "rule_check_every": 1}
 
     task: str = "mnist"
     forget_class: int = 3
@@ -547,8 +573,11 @@ class DigitRemovalConfig(MethodConfig):
     n_trials: int = 10
     table_gamma: float = 4.0
     table_epochs: int = 5
+    rule_check_every: int = 36
 
     def validate(self) -> None:
+        if isinstance(self.rule_check_every, bool) or not isinstance(self.rule_check_every, int) or self.rule_check_every < 1:
+            raise bad_value("rule_check_every", self.rule_check_every, "a positive integer")
         if not 0 < self.share <= 1:
             raise bad_value("share", self.share, "a number in (0, 1]")
         if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
@@ -587,6 +616,94 @@ def digit_removal_references(cfg: DigitRemovalConfig, profile: str, seed: int = 
     return {"task": task, "original": original, "retrain": retrain, "finetune": finetune.to(device or "cpu")}
 
 
+def _perms(n: int, need: int, gen: torch.Generator) -> torch.Tensor:
+    """Concatenated fresh permutations of ``range(n)``, at least ``need`` long (a restarting shuffled loader)."""
+    return torch.cat([torch.randperm(n, generator=gen) for _ in range(-(-need // n))])
+
+
+def mi_unlearning_trials(model: nn.Module, task: Task, seeds: list[int], cfg: MIUnlearningConfig, device=None) -> list[list[dict]]:
+    """Several trials of :func:`mi_unlearning` without a stopping rule, trained at once as stacked MLPs.
+
+    Trial ``t`` reproduces ``unlearn("mi_unlearning", model, task, seed=seeds[t], stop="none", ...)``
+    (same batch order, same fresh Adam, same logged history; Adam is elementwise, so one Adam on the
+    stacked weights is exactly one Adam per trial). Only plain ReLU MLPs (``arch='mlp'``) and
+    ``check_every=0`` are supported; the registered method covers everything else.
+
+    Returns
+    -------
+    list (one per trial) of history lists, as in ``mi_unlearning(...)["history"]``.
+    """
+    if cfg.check_every != 0 or cfg.stop != "none":
+        raise bad_value("cfg", (cfg.stop, cfg.check_every), "stop='none' and check_every=0 for stacked trials")
+    if getattr(model, "companion_arch", None) != "mlp":
+        raise bad_value("model", getattr(model, "companion_arch", type(model).__name__), "an 'mlp' built by companion.models.build")
+    dev = torch.device(device or "cpu")
+    n_t = len(seeds)
+    net = StackedMLP([model] * n_t).to(dev)
+    xr_all, yr_all = task.retain.tensors(dev)
+    xu_all, yu_all = task.forget.tensors(dev)
+    xr_all, xu_all = xr_all.flatten(1), xu_all.flatten(1)
+    mon = getattr(task, cfg.monitor)
+    xm, ym = mon.tensors(dev)
+    xm = xm.flatten(1)
+    n_r, n_u = len(yr_all), len(yu_all)
+    spe = task.forget.n_batches(cfg.forget_batch)
+    sub = [np.arange(n_r) if not 0 < cfg.retain_eval < n_r else np.sort(np.random.default_rng(s).choice(n_r, cfg.retain_eval, replace=False)) for s in seeds]
+    sub = torch.as_tensor(np.stack(sub), device=dev)
+
+    @torch.no_grad()
+    def accs() -> dict:
+        f = (net(xu_all).argmax(-1) == yu_all).double().mean(1)
+        r = (net(xr_all[sub]).argmax(-1) == yr_all[sub]).double().mean(1)
+        m = (net(xm).argmax(-1) == ym).double().mean(1) if len(ym) else torch.full((n_t,), math.nan)
+        return {"forget_acc": f.tolist(), "retain_acc": r.tolist(), "monitor_acc": m.tolist()}
+
+    def step_losses(ir: torch.Tensor, iu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        xb = torch.cat([xr_all[ir], xu_all[iu]], 1)  # (T, n_r + n_u, d)
+        out = net(xb)
+        lr_, lu_ = out[:, : ir.shape[1]], out[:, ir.shape[1]:]
+        ce = F.cross_entropy(lr_.reshape(-1, lr_.shape[-1]), yr_all[ir].reshape(-1), reduction="none").view(n_t, -1).mean(1)
+        return ce, marginal_mi(lr_, lu_, formulation=cfg.formulation)
+
+    def batches(gens_u, gens_r) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        pu = [torch.randperm(n_u, generator=g) for g in gens_u]
+        pr = [_perms(n_r, spe * cfg.retain_batch, g) for g in gens_r]
+        out = []
+        for i in range(spe):
+            iu = torch.stack([p[i * cfg.forget_batch: (i + 1) * cfg.forget_batch] for p in pu]).to(dev)
+            ir = torch.stack([p[i * cfg.retain_batch: (i + 1) * cfg.retain_batch] for p in pr]).to(dev)
+            out.append((ir, iu))
+        return out
+
+    with torch.no_grad():
+        start = [step_losses(ir, iu) for ir, iu in batches([torch.Generator().manual_seed(s + 2) for s in seeds],
+                                                           [torch.Generator().manual_seed(s + 1) for s in seeds])]
+    ce0, mi0 = torch.stack([c for c, _ in start]).mean(0), torch.stack([m for _, m in start]).mean(0)
+    a = accs()
+    wins = [deque(maxlen=cfg.mi_window or spe) for _ in seeds]
+    hist = [[{"epoch": 0.0, "step": 0, "ce": ce0[t].item(), "mi": mi0[t].item(), "mi_avg": mi0[t].item(), "loss": (ce0[t] + cfg.gamma * mi0[t]).item(),
+              **{k: v[t] for k, v in a.items()}}] for t in range(n_t)]
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    for epoch in progress(range(cfg.epochs), desc=f"mi_unlearning x{n_t} gamma={cfg.gamma}"):
+        sums = torch.zeros(3, n_t, dtype=torch.float64)
+        for ir, iu in batches(gens, gens):
+            ce, mi = step_losses(ir, iu)
+            for t, v in enumerate(mi.tolist()):
+                wins[t].append(v)
+            loss = ce + cfg.gamma * mi
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            opt.step()
+            sums += torch.stack([ce.detach(), mi.detach(), loss.detach()]).double().cpu()
+        a = accs()
+        for t in range(n_t):
+            hist[t].append({"epoch": float(epoch + 1), "step": (epoch + 1) * spe, "ce": (sums[0, t] / spe).item(), "mi": (sums[1, t] / spe).item(),
+                            "mi_avg": float(np.mean(wins[t])),
+                            "loss": (sums[2, t] / spe).item(), **{k: v[t] for k, v in a.items()}})
+    return hist
+
+
 def digit_removal_config(profile: str = "quick", n_trials: int = 0, **overrides) -> DigitRemovalConfig:
     """The protocol's config for ``profile``; ``n_trials = 0`` keeps the profile's trial count."""
     if n_trials:
@@ -594,12 +711,16 @@ def digit_removal_config(profile: str = "quick", n_trials: int = 0, **overrides)
     return DigitRemovalConfig.resolve(profile, **overrides)
 
 
-def run_grid(original: nn.Module, task: Task, cfg: DigitRemovalConfig, profile: str, seed: int = 0, device=None) -> "object":
-    """Histories of MI unlearning without a stopping rule over ``cfg.grid`` x ``cfg.n_trials``.
+def run_grid(original: nn.Module, task: Task, cfg: DigitRemovalConfig, profile: str, seed: int = 0, device=None,
+             stacked: bool = True) -> "object":
+    """Histories of MI unlearning without a stopping rule over ``cfg.grid`` (plus the table row
+    ``(cfg.table_gamma, cfg.table_epochs)``) x ``cfg.n_trials``.
 
     With the same seed a run of ``e`` epochs is the first ``e`` epochs of a longer run (fresh Adam,
     constant rate, same batch order), so each gamma runs once per trial for its largest epoch count
-    and shorter settings are read off the history (:func:`at_epoch`). Returns a pandas DataFrame with
+    and shorter settings are read off the history (:func:`at_epoch`). Trial ``t`` uses seed
+    ``seed * 1000 + t``; with ``stacked`` (default) the trials of an MLP train at once
+    (:func:`mi_unlearning_trials`, identical results). Returns a pandas DataFrame with
     one row per (gamma, trial, epoch): columns gamma, trial, epoch, step, ce, mi, loss, forget_acc,
     retain_acc, test_acc.
     """
@@ -608,13 +729,17 @@ def run_grid(original: nn.Module, task: Task, cfg: DigitRemovalConfig, profile: 
     from .base import unlearn
 
     longest: dict[float, int] = {}
-    for g, e in cfg.grid:
+    for g, e in (*cfg.grid, (cfg.table_gamma, cfg.table_epochs)):
         longest[g] = max(e, longest.get(g, 0))
     rows = []
+    seeds = [seed * 1000 + trial for trial in range(cfg.n_trials)]
     for g, e in longest.items():
-        for trial in range(cfg.n_trials):
-            res = unlearn("mi_unlearning", original, task, profile, seed * 1000 + trial, device, gamma=g, epochs=e, stop="none")
-            for h in res.log["history"]:
+        if stacked and getattr(original, "companion_arch", None) == "mlp":
+            hists = mi_unlearning_trials(original, task, seeds, MIUnlearningConfig.resolve(profile, gamma=g, epochs=e, stop="none"), device)
+        else:
+            hists = [unlearn("mi_unlearning", original, task, profile, s, device, gamma=g, epochs=e, stop="none").log["history"] for s in seeds]
+        for trial, hist in enumerate(hists):
+            for h in hist:
                 rows.append({"gamma": g, "trial": trial, **{("test_acc" if k == "monitor_acc" else k): v for k, v in h.items()}})
     return pd.DataFrame(rows)
 
@@ -625,3 +750,22 @@ def at_epoch(grid: "object", gamma: float, epochs: int) -> "object":
     if len(sel) == 0:
         raise bad_value("gamma/epochs", (gamma, epochs), "a setting of the grid that was run")
     return sel
+
+
+def run_stopping_rules(original: nn.Module, task: Task, cfg: DigitRemovalConfig, profile: str, gamma: float, epochs: int,
+                       seed: int = 0, device=None, rules: tuple[str, ...] = STOP_RULES) -> dict:
+    """Run ``mi_unlearning`` once per stopping rule with its default stop value (the retrained
+    reference's forget accuracy or ``I_hat``; a 1-point test-accuracy drop), checking every
+    ``cfg.rule_check_every`` steps; ``'none'`` logs once per epoch.
+
+    Returns ``{rule: UnlearnResult}``. Every run uses the same seed, so a stopped run follows the
+    same trajectory as the unstopped one up to its stop.
+    """
+    from .base import unlearn
+
+    unknown = [r for r in rules if r not in STOP_RULES]
+    if unknown:
+        raise bad_value("rules", unknown, f"rules among {STOP_RULES}")
+    return {rule: unlearn("mi_unlearning", original, task, profile, seed, device, gamma=gamma, epochs=epochs, stop=rule,
+                          check_every=0 if rule == "none" else cfg.rule_check_every)
+            for rule in rules}

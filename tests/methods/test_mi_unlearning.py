@@ -204,3 +204,42 @@ def test_gmm_control_and_profile_configs():
     cfg = mu.GMMToyConfig(n_per_component=80, n_reps=2, train_steps=30, finetune_steps=5, gamma=0.0)
     out = mu.gmm_toy_experiment(cfg, seed=1)
     assert np.allclose(out["p0"]["mi_unlearning"], out["p0"]["ce_only"], atol=1e-6)  # gamma 0: identical by construction
+
+
+def test_stacked_trials_reproduce_the_registered_method(setup):
+    task, model = setup
+    cfg = mu.MIUnlearningConfig.resolve("quick", gamma=3.5, epochs=2, stop="none")
+    hists = mu.mi_unlearning_trials(model, task, [3, 4], cfg)
+    for seed, hist in zip([3, 4], hists):
+        ref = methods.unlearn("mi_unlearning", model, task, "quick", seed, gamma=3.5, epochs=2, stop="none").log["history"]
+        assert len(ref) == len(hist)
+        for a, b in zip(hist, ref):
+            assert a["step"] == b["step"] and a["mi"] == pytest.approx(b["mi"], abs=1e-5)
+            assert a["forget_acc"] == pytest.approx(b["forget_acc"], abs=0.02) and a["mi_avg"] == pytest.approx(b["mi_avg"], abs=1e-5)
+    with pytest.raises(ValueError, match="cfg"):
+        mu.mi_unlearning_trials(model, task, [0], mu.MIUnlearningConfig(stop="forget_acc"))
+
+
+def test_target_mi_uses_a_full_moving_window(setup):
+    task, model = setup
+    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=3.0, epochs=3, stop="target_mi", stop_value=1.0,
+                          check_every=1, mi_window=3)
+    assert res.log["stopped"] and res.log["steps"] == 3  # the window fills after three steps
+    h = res.log["history"][-1]
+    assert h["mi_avg"] <= 1.0
+    with pytest.raises(ValueError, match="mi_window"):
+        mu.MIUnlearningConfig(mi_window=-1)
+
+
+def test_run_stopping_rules(setup):
+    task, model = setup
+    cfg = mu.DigitRemovalConfig.resolve("quick")
+    runs = mu.run_stopping_rules(model, task, cfg, "quick", 5.0, 3, seed=0, rules=("forget_acc", "none"))
+    assert set(runs) == {"forget_acc", "none"}
+    ref = runs["forget_acc"].log["stop_value"]
+    h = runs["forget_acc"].log["history"]
+    assert all(r["forget_acc"] > ref for r in h[:-1])
+    assert [r["step"] for r in h[1:]] == list(range(1, len(h)))  # QUICK checks after every step
+    assert runs["none"].log["steps"] == 3 * runs["none"].log["steps_per_epoch"]
+    with pytest.raises(ValueError, match="rules"):
+        mu.run_stopping_rules(model, task, cfg, "quick", 5.0, 1, rules=("sometimes",))

@@ -1,0 +1,374 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Removing a digit
+#
+# The paper's main data-point experiment {cite}`xu2025machine`: an MLP trained on MNIST
+# {cite}`lecun1998gradient` must forget 75 % of its training 3s while keeping everything else. The
+# algorithm adds $\gamma\,\hat I(\hat Y; Z)$ (chapter 4) to the cross-entropy on the retain set and runs a
+# few epochs of Adam. This chapter reruns the protocol exactly as coded, compares it with retraining
+# and fine-tuning, shows the over-unlearning that a fixed epoch count produces, and adds the stopping
+# rules that the spec makes part of the method.
+#
+# **This page reproduces**
+# - the accuracy table on $D_r$, $D_u$ and the test set for the original model, retraining,
+#   fine-tuning and MI unlearning with $\gamma = 4$ for 5 epochs (authors' notebook
+#   `Data_Unlearning_MNIST_1.ipynb`);
+# - the per-epoch curves of $\hat I$ and of the accuracies for the grid
+#   $(\gamma, \text{epochs}) \in \{(1.5, 20), (3.5, 5), (3.5, 20), (5, 2)\}$ over several trials
+#   (README figures);
+# - the README's claims: MI and forget accuracy move together; $\gamma$ sets the speed; retraining
+#   "often coincides" with the regularised model where test accuracy starts to drop;
+# - additions that the paper does not have: a held-out retain test split (defect D4), the stopping
+#   rules, and an entropy membership-inference attack (the authors list MIAs as "help wanted").
+#
+# ```{admonition} Scale of this page
+# :class: note
+# In the QUICK profile the data are the embedded 4,000-image MNIST subset (1,000 test images) and the
+# models follow the QUICK recipe (Adam $10^{-3}$, 20 epochs instead of 100). The forget set then has
+# about 300 images instead of 4,598, so one "epoch" of unlearning (one pass over $D_u$ in batches of 16)
+# is 19 steps instead of 288. All numbers are QUICK analogues. The FULL profile runs the paper's
+# setting on MNIST (`DATA_ROOT` must hold torchvision's MNIST files).
+# ```
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from companion import config, metrics, plotting, report
+from companion.methods import mi_unlearning as mu
+from companion.theory import information as inf
+from companion.training import predict
+
+# %% tags=["parameters"]
+PROFILE = "quick"
+SEED = 0
+DEVICE = "auto"
+DATA_ROOT = ""
+FORGET_CLASS = 3
+FORGET_SHARE = 0.75
+N_TRIALS = 0
+GAMMA = 4.0
+EPOCHS = 5
+
+# %%
+ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, FORGET_CLASS=FORGET_CLASS, FORGET_SHARE=FORGET_SHARE, N_TRIALS=N_TRIALS, GAMMA=GAMMA, EPOCHS=EPOCHS)
+print(report.banner(ctx))
+cfg = mu.digit_removal_config(ctx.profile, N_TRIALS, forget_class=FORGET_CLASS, share=FORGET_SHARE, table_gamma=GAMMA, table_epochs=EPOCHS)
+refs = mu.digit_removal_references(cfg, ctx.profile, ctx.seed, ctx.device, ctx.data_root)
+task = refs["task"]
+print(task.describe())
+
+# %% [markdown]
+# ## The protocol
+#
+# The unlearn set $D_u$ is a seeded random 75 % of the training images of the forgotten digit
+# (upstream: an unseeded `random.sample`); the other 25 % stay in the retain set $D_r$, where they make
+# up a small share of the data.
+
+# %%
+k = cfg.forget_class
+n_k_retain = int((task.retain.y == k).sum())
+facts = {"D_u (forgotten images)": len(task.forget), "D_r (retain images)": len(task.retain),
+         f"{k}s kept in D_r": n_k_retain, f"share of {k}s in D_r": n_k_retain / len(task.retain),
+         "unlearning steps per epoch": task.forget.n_batches(16), "test images": len(task.test)}
+for name, key in zip(facts, ("n_forget", "n_retain", "n_kept", "share_kept", "steps_per_epoch", "n_test")):
+    report.glue(f"xs6_{key}", facts[name])
+pd.Series(facts, name="value").to_frame()
+
+# %% [markdown]
+# $D_u$ has {glue:}`xs6_n_forget` images, $D_r$ {glue:}`xs6_n_retain`, of which {glue:}`xs6_n_kept` are
+# the kept images of the forgotten digit (a share of {glue:text}`xs6_share_kept:.4f`; 2.77 % in the
+# paper).
+#
+# ```{prf:algorithm} MI unlearning, one trial (as coded upstream)
+# :label: xs-alg-mi-unlearning
+# **Input** the original model $f$, $D_r$, $D_u$, weight $\gamma$, number of epochs $E$.
+# 1. Copy $f$; create a fresh Adam with learning rate $10^{-3}$.
+# 2. For each epoch, zip a shuffled $D_r$ loader (batch 64) with a shuffled $D_u$ loader (batch 16);
+#    the epoch ends when $D_u$ is exhausted ($\lceil |D_u|/16\rceil$ steps).
+# 3. At each step with batches $(x_r, y_r)$ and $x_u$: $\ell \leftarrow \mathrm{CE}(f(x_r), y_r)$;
+#    form the MI batch $Z = 0$: $[x_r; x_u]$, $Z = 1$: $x_r$; $\hat I \leftarrow$ {prf:ref}`xs-alg-plugin`
+#    on the outputs; take an Adam step on $\ell + \gamma\hat I$.
+# 4. **Stopping rule** (the companion's addition, spec 10.1): after every check, stop if the forget
+#    accuracy has reached the retrained model's (`forget_acc`, the default), if the monitored $\hat I$ has
+#    reached the retrained model's level (`target_mi`), if test accuracy has fallen by a set amount
+#    (`test_drop`), or never (`none`, the upstream behaviour).
+# ```
+#
+# **Check: the key update from scratch.** One step's loss written out with plain tensor operations
+# (softmax averages, joint, marginal, the clamped logarithm of the authors' code) equals the package's.
+
+# %%
+g = torch.Generator().manual_seed(ctx.seed)
+xr, yr = next(task.retain.batches(64, shuffle=True, generator=g, device=ctx.device))
+xu, _ = next(task.forget.batches(16, shuffle=True, generator=g, device=ctx.device))
+model = refs["original"]
+out = model(torch.cat([xr, xr, xu]))
+P = torch.softmax(out, 1).clamp(1e-10, 1 - 1e-10)
+z = torch.cat([torch.ones(64), torch.zeros(64 + 16)]).to(out.device)
+pi1 = z.mean()
+J1, J0 = (P * z[:, None]).mean(0), (P * (1 - z)[:, None]).mean(0)
+q = J0 + J1
+scratch = (J0 * torch.log(J0 / (q * (1 - pi1) + 1e-10) + 1e-10) + J1 * torch.log(J1 / (q * pi1 + 1e-10) + 1e-10)).sum()
+package = inf.marginal_mi(model(xr), model(xu))
+if not torch.allclose(scratch, package, atol=1e-6):
+    raise AssertionError(f"from-scratch MI {scratch.item()} != package {package.item()}")
+print(f"I_hat on one batch: from scratch {scratch.item():.6f}, package {package.item():.6f}")
+
+# %% [markdown]
+# ## The reference models
+#
+# Original (trained on $D_r \cup D_u$), retrained from scratch on $D_r$, and the original fine-tuned on
+# $D_r$ with a fresh Adam, each with the profile's recipe. Besides the paper's three accuracies we
+# report accuracy on held-out test images of the other digits ($D_r$ test, missing upstream) and of the
+# forgotten digit, the entropy MIA of the JiT line of work (share of $D_u$ classified "member"; an
+# addition), and the mean $\hat I$ of each model over random batches of the paper's construction.
+
+# %%
+def scores(m) -> dict:
+    s = metrics.evaluate(m, task, ctx.device, seed=ctx.seed)
+    pr, pu = (torch.softmax(predict(m, sp, ctx.device).double(), 1) for sp in (task.retain, task.forget))
+    s["mi_hat"] = float(inf.bootstrap_marginal_mi(pr, pu, 64, 16, n_boot=300, seed=ctx.seed).mean())
+    return s
+
+
+cols = {"retain_acc": "D_r", "forget_acc": "D_u", "test_acc": "test", "retain_test_acc": "test, other digits",
+        "forget_test_acc": f"test, digit {k}", "mia_entropy": "entropy MIA on D_u", "mi_hat": "mean I_hat"}
+ref_scores = {name: scores(refs[name]) for name in ("original", "retrain", "finetune")}
+pd.DataFrame(ref_scores).T[list(cols)].rename(columns=cols).round(4)
+
+# %% [markdown]
+# The retrained model still classifies {glue:text}`xs6_retrain_forget:.3f` of $D_u$ correctly: the kept
+# images of the digit teach it what the digit looks like. And its mean $\hat I$ is
+# {glue:text}`xs6_retrain_mi:.4f` nats, not 0 (the original: {glue:text}`xs6_original_mi:.4f`): as chapter 4
+# predicted, under the paper's construction the retrained model is far from $\hat I = 0$.
+
+# %%
+for name in ref_scores:
+    report.glue(f"xs6_{name}_forget", ref_scores[name]["forget_acc"])
+    report.glue(f"xs6_{name}_mi", ref_scores[name]["mi_hat"])
+    report.glue(f"xs6_{name}_mia", ref_scores[name]["mia_entropy"])
+
+# %% [markdown]
+# ## The grid: curves over epochs
+#
+# `n_trials` trials per setting, all from the same original model, differing only in batch order
+# and hence Adam's path. A run of $e$ epochs is the first $e$ epochs of a longer run with the same
+# seed (constant learning rate, fresh Adam, same batch order), so each $\gamma$ runs once per trial for
+# its largest epoch count and the shorter settings are read off the curves.
+
+# %%
+grid = mu.run_grid(refs["original"], task, cfg, ctx.profile, ctx.seed, ctx.device)
+curves = grid.groupby(["gamma", "epoch"])[["mi", "forget_acc", "retain_acc", "test_acc"]].agg(["mean", "std"])
+with plotting.house_style():
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
+    for gamma, c in curves.groupby(level=0):
+        ep = c.index.get_level_values(1)
+        for ax, col in zip(axes, ("mi", "forget_acc", "test_acc")):
+            ax.plot(ep, c[(col, "mean")], "o-", ms=3, label=f"gamma {gamma}")
+            ax.fill_between(ep, c[(col, "mean")] - c[(col, "std")].fillna(0), c[(col, "mean")] + c[(col, "std")].fillna(0), alpha=0.2)
+    axes[0].axhline(ref_scores["retrain"]["mi_hat"], color="k", ls=":", label="retrained model")
+    axes[1].axhline(ref_scores["retrain"]["forget_acc"], color="k", ls=":")
+    axes[2].axhline(ref_scores["retrain"]["test_acc"], color="k", ls=":")
+    for ax, t in zip(axes, ("I_hat (epoch mean, nats)", "accuracy on D_u", "test accuracy")):
+        ax.set(xlabel="epoch", title=t)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+report.glue("xs6_curves_fig", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} xs6_curves_fig
+# :name: xs6-curves-fig
+# MI unlearning without a stopping rule: mean over trials, band = one standard deviation. Epoch 0 is the
+# original model ($\hat I$ averaged over one pass of batches without updates). Dotted: the retrained
+# model.
+# ```
+#
+# The curves reproduce the README's qualitative claims. $\hat I$ and the forget accuracy fall together
+# (correlation over all logged points {glue:text}`xs6_corr:.2f`), and a larger $\gamma$ falls faster. Run
+# long enough, both fall far below the retrained model's level: this is **over-unlearning**. With
+# $\gamma$ = 3.5 the forget accuracy is {glue:text}`xs6_end35:.3f` after 20 epochs, against
+# {glue:text}`xs6_retrain_forget:.3f` for retraining. The objective's minimum sits where the predictions
+# on $D_u$ match the class marginal of $D_r$, not where a retrained model sits.
+
+# %%
+report.glue("xs6_corr", float(np.corrcoef(grid["mi"], grid["forget_acc"])[0, 1]))
+report.glue("xs6_end35", float(mu.at_epoch(grid, 3.5, 20)["forget_acc"].mean()))
+setting = pd.DataFrame([{"gamma": gm, "epochs": e, **{c: mu.at_epoch(grid, gm, e)[c].mean() for c in ("mi", "forget_acc", "retain_acc", "test_acc")},
+                         "forget_acc std": mu.at_epoch(grid, gm, e)["forget_acc"].std()} for gm, e in cfg.grid]).set_index(["gamma", "epochs"])
+setting.round(4)
+
+# %% [markdown]
+# ## Stopping rules
+#
+# The over-unlearning makes the stopping rule part of the method. We run MI unlearning with
+# $\gamma$ = `GAMMA` and a budget of twice `EPOCHS` under each rule. The targets are the retrained
+# model's forget accuracy (`forget_acc`) and its mean $\hat I$ over random batches (`target_mi`, compared
+# with a moving average of the per-step $\hat I$), both from the checkpoint cache, and a one-point drop of
+# test accuracy (`test_drop`). Rules are checked every {glue:}`xs6_check_every` steps (QUICK: after every
+# step, because unlearning here moves within a few steps; FULL: eight times per epoch). `test_drop`
+# watches the test set, as the README's claim does; a real deployment would watch a separate
+# validation split (`monitor="val"`), because the test set is also what is reported.
+
+# %%
+report.glue("xs6_check_every", cfg.rule_check_every)
+runs = mu.run_stopping_rules(refs["original"], task, cfg, ctx.profile, cfg.table_gamma, 2 * cfg.table_epochs, ctx.seed, ctx.device)
+rule_rows, rule_scores = {}, {}
+for rule, r in runs.items():
+    s = rule_scores[rule] = metrics.evaluate(r, task, ctx.device, seed=ctx.seed)
+    rule_rows[rule] = {"stop value": r.log["stop_value"], "stopped": r.log["stopped"], "steps": r.log["steps"],
+                       "epochs": r.log["steps"] / r.log["steps_per_epoch"], "I_hat (moving avg.)": r.log["history"][-1]["mi_avg"],
+                       **{cols[c]: s[c] for c in list(cols)[:6]}}
+    report.glue(f"xs6_rule_{rule}_forget", s["forget_acc"])
+    report.glue(f"xs6_rule_{rule}_test", s["test_acc"])
+    report.glue(f"xs6_rule_{rule}_steps", r.log["steps"])
+rules = pd.DataFrame(rule_rows).T
+rules
+
+# %%
+for rule, key in (("forget_acc", "forget_acc"), ("target_mi", "mi_avg")):
+    h = runs[rule].log["history"]
+    if runs[rule].log["stopped"] and not h[-1][key] <= runs[rule].log["stop_value"]:
+        raise AssertionError(f"rule {rule} stopped although its condition does not hold")
+    if any(r[key] <= runs[rule].log["stop_value"] for r in h[1:-1]):
+        raise AssertionError(f"rule {rule} missed an earlier check where its condition held")
+
+# %% [markdown]
+# Stopping at the retrained model's forget accuracy (`forget_acc`, the default) ends after
+# {glue:}`xs6_rule_forget_acc_steps` steps with forget accuracy {glue:text}`xs6_rule_forget_acc_forget:.3f`
+# (target {glue:text}`xs6_retrain_forget:.3f`) and test accuracy {glue:text}`xs6_rule_forget_acc_test:.3f`;
+# without a rule, the same run ends at forget accuracy {glue:text}`xs6_rule_none_forget:.3f` and test
+# accuracy {glue:text}`xs6_rule_none_test:.3f`. The `target_mi` rule stops after
+# {glue:}`xs6_rule_target_mi_steps` steps at forget accuracy {glue:text}`xs6_rule_target_mi_forget:.3f`:
+# $\hat I$ is a noisy and biased proxy of the forget accuracy, so it stops near the retrained level only
+# roughly. The `test_drop` rule stops after {glue:}`xs6_rule_test_drop_steps` steps at forget accuracy
+# {glue:text}`xs6_rule_test_drop_forget:.3f`. The README's claim that retraining "often coincides" with
+# the point where test accuracy starts to drop can be judged by comparing this with the retrained
+# model's {glue:text}`xs6_retrain_forget:.3f`: the first steps of a fresh Adam cost test accuracy by
+# themselves (chapter 5 found the same shock on the toy), so a test-accuracy budget can fire before
+# the forgetting starts. The test suite checks that every stopped run follows the unstopped run's
+# trajectory up to its stop.
+#
+# ## Membership inference (an addition)
+#
+# The paper has no MIA. The entropy attack (JiT's, {cite}`foster2025jit`) fits a logistic regression
+# on the prediction entropy of retain-train (members) against test images (non-members) and reports
+# the share of $D_u$ it calls "member"; the retrained model's value is the target, since $D_u$ is
+# then truly unseen.
+
+# %%
+everyone = {**ref_scores, **{f"MI unlearning, stop={r}": rule_scores[r] for r in runs}}
+mia = pd.DataFrame({n: {"entropy MIA on D_u": v["mia_entropy"], "entropy MIA on held-out test": v["mia_entropy_heldout"],
+                        "loss-threshold AUC": v.get("mia_loss_auc", np.nan)} for n, v in everyone.items()}).T
+report.glue("xs6_mia_table", mia.round(3), display=False)
+mia.round(3)
+
+# %% [markdown]
+# The original model's forgotten images look like members to the attack ({glue:text}`xs6_original_mia:.2f`),
+# the retrained model's less so ({glue:text}`xs6_retrain_mia:.2f`). The loss-threshold AUC compares the
+# losses on $D_u$ with those on held-out test images of the same digit (0.5: indistinguishable).
+#
+# ## Ours against the paper
+#
+# The table row of the paper's MI unlearning is $\gamma = 4$ for 5 epochs with no stopping rule (one
+# run); ours is the mean over the trials of the same setting.
+
+# %%
+ours = {"original": ref_scores["original"], "retrain": ref_scores["retrain"], "finetune": ref_scores["finetune"],
+        "mi_gamma4_5ep": mu.at_epoch(grid, cfg.table_gamma, cfg.table_epochs).mean(numeric_only=True).to_dict()}
+label = {"original": "original", "retrain": "retrain", "finetune": "fine-tune", "mi_gamma4_5ep": f"MI unlearning (gamma {cfg.table_gamma}, {cfg.table_epochs} epochs)"}
+rows = [(f"{label[m]}: accuracy on {cols[c]}", float(ours[m][c]), f"xs:mnist3/{m}/{c}") for m in ours for c in ("retain_acc", "forget_acc", "test_acc")]
+for gm, e, tag in ((3.5, 20, "gamma3.5_20ep"), (1.5, 20, "gamma1.5_20ep")):
+    first, last = mu.at_epoch(grid, gm, 1).mean(numeric_only=True), mu.at_epoch(grid, gm, e).mean(numeric_only=True)
+    rows += [(f"gamma {gm}: I_hat after epoch 1", first["mi"], f"xs:curve/{tag}/mi_start"), (f"gamma {gm}: I_hat after epoch {e}", last["mi"], f"xs:curve/{tag}/mi_end"),
+             (f"gamma {gm}: D_u accuracy after epoch 1", first["forget_acc"], f"xs:curve/{tag}/forget_acc_start"),
+             (f"gamma {gm}: D_u accuracy after epoch {e}", last["forget_acc"], f"xs:curve/{tag}/forget_acc_end"),
+             (f"gamma {gm}: test accuracy after epoch {e}", last["test_acc"], f"xs:curve/{tag}/test_acc_end")]
+rows += [("gamma 3.5: D_r accuracy after epoch 20", mu.at_epoch(grid, 3.5, 20)["retain_acc"].mean(), "xs:curve/gamma3.5_20ep/retain_acc_end"),
+         ("gamma 3.5: D_u accuracy after epoch 5", mu.at_epoch(grid, 3.5, 5)["forget_acc"].mean(), "xs:curve/gamma3.5_5ep/forget_acc_end"),
+         ("gamma 5: D_u accuracy after epoch 2", mu.at_epoch(grid, 5.0, 2)["forget_acc"].mean(), "xs:curve/gamma5_2ep/forget_acc_end")]
+cmp = report.compare(rows, fmt=lambda v: f"{v:.4f}", quick=ctx.quick)
+report.glue("xs6_compare", cmp, display=False)
+cmp
+
+# %% [markdown]
+# ```{glue:} xs6_compare
+# ```
+#
+# The table uses the parameters `GAMMA` and `EPOCHS` for the paper's MI-unlearning row (the paper: 4 and
+# 5). In the QUICK profile, differences in level are expected and are not failures of the reproduction:
+#
+# - **Smaller data and shorter training.** The original model is trained for 20 epochs on 4,000 images,
+#   so its test accuracy is lower than the paper's 97.8 %, and its $D_u$ accuracy is that of a model that
+#   has memorised a few hundred images.
+# - **The retrained reference is weaker on $D_u$.** About a hundred kept 3s teach the retrained model
+#   less than the paper's 1,533, so its $D_u$ accuracy ({glue:text}`xs6_retrain_forget:.3f`) is well
+#   below the paper's 94.5 %. This moves the `forget_acc` target accordingly.
+# - **An epoch is 15 times shorter.** With about 300 forgotten images an epoch is
+#   {glue:}`xs6_steps_per_epoch` steps, not 288. Yet the curves fall at least as fast per epoch as the
+#   paper's, because the MI gradient per step is about the same size and the QUICK model is less
+#   entrenched.
+# - **Test accuracy** here includes the test images of the forgotten digit, as in the paper; over-
+#   unlearning costs test accuracy mostly through them (compare the held-out columns above).
+#
+# ## Summary
+#
+# - The protocol runs as coded (batch construction, zipped loaders, fresh Adam), with the spec's fixes:
+#   seeded splits and trials, a held-out retain test split, reference models trained on cross-entropy
+#   only, and a from-scratch check of the MI term.
+# - **MI and forget accuracy move together** and **$\gamma$ sets the speed**, as the README says.
+# - **Without a stopping rule the method over-unlearns**: driving $\hat I$ down pushes the predictions on
+#   $D_u$ towards the retain set's class marginal, well below what retraining gives. The population
+#   analysis of chapter 4 predicts this, and the retrained model's own $\hat I$ is far from zero.
+# - **The stopping rules** make the method usable. `forget_acc` (the default) stops at the retrained
+#   model's forget accuracy; it needs a retrained reference (or an externally given target), which is
+#   what the method was meant to avoid, so `target_mi` (a calibrated $\hat I$ level) and `test_drop` (a
+#   validation-accuracy budget) are offered as cheaper proxies; their results are in the table above.
+# - **Additions, not in the paper**: the held-out splits, the stopping rules, the entropy MIA and the
+#   loss-threshold AUC.
+# - **Reconstructed, not quoted**: the population analysis of the construction and the stopping rules
+#   are the spec's analysis; the reported curve values are read off the README's figures and are
+#   approximate.
+#
+# ## Exercises
+#
+# 1. Re-run with `FORGET_SHARE = 1.0` (all of the digit's training images forgotten). What happens to
+#    the retrained model's $D_u$ accuracy, and to the point where `forget_acc` stops?
+# 2. Why does the `target_mi` rule compare the *mean per-step* $\hat I$ since the last check with the
+#    retrained model's *mean over random batches*, rather than with the retrained model's population
+#    value?
+# 3. Using the population formula of chapter 4, compute the $D_u$ accuracy at which $\hat I$ would reach
+#    zero in this profile. Compare it with the end of the $\gamma$ = 3.5 curve.
+#
+# ```{admonition} Solutions
+# :class: dropdown
+# 1. The retrained model has never seen the digit: its $D_u$ accuracy is near 0, so `forget_acc` stops
+#    only when the unlearned model has also (almost) stopped predicting the digit; this is then the right
+#    target. The population value of $\hat I$ is zero only when the digit's predictions on $D_u$ vanish,
+#    so over-unlearning and unlearning coincide in the full-class case.
+# 2. Both sides must carry the same estimator bias (chapter 4): a batch estimate on 16 unlearn samples
+#    reads higher than the population value, so a population target would never be reached, or be
+#    reached too late.
+# 3. $\hat I_{	ext{pop}} = 0$ iff the mean prediction on $D_u$ equals the class marginal of $D_r$, i.e.
+#    the digit is predicted on about the share of kept images in $D_r$ ({glue:text}`xs6_share_kept:.3f`).
+#    The curves flatten above it because the batch estimate has a positive floor and the cross-entropy on
+#    the kept images resists.
+# ```
+#
+# ```{bibliography}
+# :filter: docname in docnames
+# ```
