@@ -104,6 +104,7 @@ class Plan:
     noise_before_projection : model clipping with gradient clipping adds the noise before projecting.
     init_seed : retrain: the seed of the fresh initialisation.
     label : free text carried into results (e.g. the hyperparameter group).
+    l2 : this model's fine-tuning L2 weight (None: the run's ``l2``).
     """
 
     kind: str
@@ -118,6 +119,7 @@ class Plan:
     noise_before_projection: bool = False
     init_seed: int = 0
     label: str = ""
+    l2: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -270,6 +272,7 @@ def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_
     c1 = _kstack([p.c1 for p in plans], dev)
     c2 = _kstack([p.c2 for p in plans], dev)
     nbp = torch.tensor([p.noise_before_projection for p in plans], device=dev)
+    l2v = _kstack([l2 if p.l2 is None else p.l2 for p in plans], dev)
     x_all, y_all = retain.tensors(dev)
     n = len(retain)
     spe = -(-n // batch_size)
@@ -293,7 +296,7 @@ def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_
                 noisy = step < T
                 gc_now, mc_now = is_gc & noisy, is_mc & noisy
                 lr = optax_linear_onecycle((step - T).clamp_min(0).cpu(), total, finetune_lr).to(dev, torch.float32)
-                new = {k: v - bcast(lr, v) * (g[k] + l2 * v) for k, v in params.items()}
+                new = {k: v - bcast(lr, v) * (g[k] + bcast(l2v, v) * v) for k, v in params.items()}
                 if bool(noisy.any()):
                     sig = _kstack([p.sigma_at(step) if step < p.steps else 0.0 for p in plans], dev)
                     if noise == "fresh" or frozen is None:
