@@ -353,7 +353,7 @@ def forget_one(
     jit_cfg,
     grid: torch.Tensor,
     r: float,
-    train_steps: int = 1500,
+    train_steps: int = 800,
     mislabel_steps: int = 50,
     seed: int = 0,
     retrained: dict[int, nn.Module] | None = None,
@@ -386,7 +386,7 @@ def forget_one(
     return out
 
 
-def boundary_experiment(jit_cfg, seed: int = 0, n: int = 60, r: float = 0.5, train_steps: int = 1500, mislabel_steps: int = 50) -> dict:
+def boundary_experiment(jit_cfg, seed: int = 0, n: int = 60, r: float = 0.5, train_steps: int = 800, mislabel_steps: int = 50) -> dict:
     """The 2-D figure: original, retrain, JiT and mislabelling for a high- and a low-curvature sample.
 
     Returns
@@ -406,7 +406,7 @@ def boundary_experiment(jit_cfg, seed: int = 0, n: int = 60, r: float = 0.5, tra
     return res
 
 
-def sigmoid_experiment(jit_cfg, seed: int = 0, n: int = 60, train_steps: int = 1500) -> dict:
+def sigmoid_experiment(jit_cfg, seed: int = 0, n: int = 60, train_steps: int = 800) -> dict:
     """The 1-D figure: P(class 1 | x) before and after JiT on the flattest and the steepest sample.
 
     The steep sample is the training point with the largest |dP/dx| under the original model, the

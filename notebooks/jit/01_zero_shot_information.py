@@ -177,7 +177,7 @@ print("curvature: closed form, Hutchinson and the sigma^2/2 tr(A) pull agree on 
 
 # %%
 toy_cfg = JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1)
-sig = tj.sigmoid_experiment(JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1, output="probs"), seed=ctx.seed, train_steps=800)
+sig = tj.sigmoid_experiment(JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1, output="probs"), seed=ctx.seed)
 for name in ("flat", "steep"):
     report.glue(f"jit01_sig_change_{name}", sig["max_change"][name])
     report.glue(f"jit01_sig_slope_{name}", sig["slope"][name])
