@@ -10,6 +10,8 @@ name               architecture                                                 
 ``small_cnn``      VGG-like conv16-conv32 + dropout classifier (QUICK images)   QUICK stand-in
 ``vgg11``          torchvision vgg11 (no BN, 1000 outputs) + Linear(1000, C)    Foster et al.
 ``resnet18``       torchvision resnet18 with a CIFAR stem (3x3 conv, no pool)   Foster et al.
+``vit_b16``        torchvision vit_b_16 (ImageNet weights from TORCH_HOME),     Foster et al.
+                   inputs upsampled to 224, new Linear(768, C) head             (FULL, optional)
 =================  ===========================================================  ==================
 """
 
@@ -118,6 +120,60 @@ def resnet18(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     return net
 
 
+VIT_WEIGHTS_HELP = (
+    "Download them once on a machine with internet access: python -c \"from torchvision.models import vit_b_16, "
+    "ViT_B_16_Weights; vit_b_16(weights=ViT_B_16_Weights.IMAGENET1K_V1)\", then copy {name} into {folder} "
+    "(or point TORCH_HOME at a folder whose hub/checkpoints holds it)."
+)
+
+
+class ViTB16(nn.Module):
+    """JiT's ViT, rebuilt from torchvision: ``vit_b_16`` with ImageNet-1k weights and a new head.
+
+    The JiT code uses HF ``google/vit-base-patch16-224`` (ImageNet-21k pre-training, 1k fine-tuning)
+    with a Linear(768, C) on the CLS token of ``last_hidden_state``. This is torchvision's
+    ``ViT_B_16_Weights.IMAGENET1K_V1`` checkpoint (a different training run of the same
+    architecture), with ``heads`` replaced by Linear(768, C) on the (layer-normed) CLS token. As in
+    the JiT code, the already-normalised input is resized to 224 x 224 (bilinear); one-channel
+    inputs are repeated to three channels.
+
+    The weights are read from ``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub``) only, never
+    downloaded: a missing file raises ``FileNotFoundError`` saying where to put it.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    num_classes : int
+    """
+
+    def __init__(self, input_shape: tuple[int, ...], num_classes: int) -> None:
+        super().__init__()
+        import os
+
+        from torchvision.models import ViT_B_16_Weights, vit_b_16
+
+        if len(input_shape) != 3 or input_shape[0] not in (1, 3):
+            raise bad_value("input_shape", input_shape, "(1 or 3, H, W) images for vit_b16")
+        weights = ViT_B_16_Weights.IMAGENET1K_V1
+        folder = os.path.join(torch.hub.get_dir(), "checkpoints")
+        name = os.path.basename(weights.url)
+        path = os.path.join(folder, name)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"vit_b16 needs the ImageNet weights {name} in {folder}. " + VIT_WEIGHTS_HELP.format(name=name, folder=folder))
+        self.backbone = vit_b_16(weights=None)
+        self.backbone.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        self.backbone.heads = nn.Linear(768, num_classes)
+        self.channels = input_shape[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) normalised images -> (B, num_classes) logits."""
+        if self.channels == 1:
+            x = x.expand(-1, 3, -1, -1)
+        if x.shape[-2:] != (224, 224):
+            x = nn.functional.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
+        return self.backbone(x)
+
+
 ARCHS: dict[str, Callable[[tuple[int, ...], int], nn.Module]] = {
     "mlp": mlp,
     "tiny_mlp": tiny_mlp,
@@ -126,6 +182,7 @@ ARCHS: dict[str, Callable[[tuple[int, ...], int], nn.Module]] = {
     "small_cnn": small_cnn,
     "vgg11": VGG11Head,
     "resnet18": resnet18,
+    "vit_b16": ViTB16,
 }
 
 

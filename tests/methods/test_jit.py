@@ -425,3 +425,34 @@ def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(fake_cifar100):
     r = methods.unlearn("jit", model, task, "full", 0, "cpu", n_samples=2)
     assert r.log["steps"] == 1 and r.log["lr"] == pytest.approx(3e-4 * 128)
     assert not torch.equal(r.model.head.weight, model.head.weight)
+
+
+# ---------------------------------------------------------------- the optional FULL ViT (torchvision vit_b_16)
+
+
+@pytest.fixture
+def hub_dir(tmp_path):
+    old = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    yield tmp_path / "hub"
+    torch.hub.set_dir(old)
+
+
+def test_vit_without_weights_says_where_to_put_them(hub_dir):
+    with pytest.raises(FileNotFoundError, match="vit_b_16-c867db91.pth.*checkpoints"):
+        models.build("vit_b16", (3, 32, 32), 10, seed=0)
+
+
+def test_vit_loads_weights_from_torch_home_and_classifies_small_images(hub_dir):
+    from torchvision.models import vit_b_16
+
+    torch.manual_seed(0)
+    ref = vit_b_16(weights=None)
+    (hub_dir / "checkpoints").mkdir(parents=True)
+    torch.save(ref.state_dict(), hub_dir / "checkpoints" / "vit_b_16-c867db91.pth")
+    net = models.build("vit_b16", (1, 28, 28), 7, seed=0).eval()
+    torch.testing.assert_close(net.backbone.encoder.layers[0].mlp[0].weight, ref.encoder.layers[0].mlp[0].weight)
+    assert net.backbone.heads.out_features == 7
+    with torch.no_grad():
+        assert net(torch.randn(1, 1, 28, 28)).shape == (1, 7)
+    assert paper_settings("class", "vit")["base_lr"] == 1.5
