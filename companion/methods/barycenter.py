@@ -316,7 +316,7 @@ class TabularPathConfig(MethodConfig):
     probe_cv: int = 3
     mi_bins: int = 16
 
-    QUICK = {"n_t": 5, "k_folds": 3, "rf_trees": 10, "max_rows": 2500}
+    QUICK = {"n_t": 5, "k_folds": 3, "rf_trees": 10, "max_rows": 2000}
 
     def validate(self) -> None:
         for name in ("n_t", "k_folds", "rf_trees", "probe_cv", "mi_bins"):
@@ -402,47 +402,49 @@ def tabular_path(data: TabularData, cfg: TabularPathConfig | None = None, seed: 
     training fold, or on all rows when ``fit_on='all'``), transform train and test rows to ``X_t``
     (optionally with ``(1 - t) Z`` appended and the labels transported), train logistic regression and
     a random forest on the training fold and score the test fold against the *original* labels
-    (ROC-AUC, discrimination). Leakage is measured once per ``t`` on the out-of-fold transformed
-    features ``X_t`` of all rows (each row mapped by the maps of the fold that held it out), *without*
-    the appended ``(1 - t) Z`` column (which reveals Z trivially for t < 1; column ``z_in_features``
-    says when the classifier saw Z): cross-validated probe AUC (logistic and forest), binned MI
-    (nats) and the realised L2 distortion. Two baselines: ``original`` (Z as a feature; its leakage is
+    (ROC-AUC, discrimination). Leakage is measured on each test fold's transformed features ``X_t``
+    (maps fitted without them, so the probe's own cross-validation inside the test fold is not biased
+    by exact moment matching), *without* the appended ``(1 - t) Z`` column (which reveals Z trivially
+    for t < 1; column ``z_in_features`` says when the classifier saw Z): cross-validated probe AUC
+    (logistic and forest), binned MI (nats) and the realised L2 distortion. Two baselines: ``original`` (Z as a feature; its leakage is
     that of ``[X, Z]``) and ``drop_z`` (Z column removed).
 
     Returns
     -------
     DataFrame, one row per (point, t): point ('path' | 'original' | 'drop_z'), t, z_in_features, the
-    fold means of auc_lr, auc_rf, disc_lr, disc_rf and their ``_std``, then probe_lr, probe_rf, mi,
-    distortion. ``df.attrs['rows']`` is the number of rows used. With ``return_folds`` also the
-    per-fold utility rows.
+    fold means of auc_lr, auc_rf, disc_lr, disc_rf, probe_lr, probe_rf, mi, distortion and their
+    ``_std``. ``df.attrs['rows']`` is the number of rows used. With ``return_folds`` also the
+    per-fold rows.
     """
     cfg = cfg or TabularPathConfig.resolve(profile)
     data = _subsample(data, cfg.max_rows, seed)
     rng = np.random.default_rng(seed)
     ts = np.linspace(0.0, 1.0, cfg.n_t)
     x, y, z = data.x, data.y, data.z
-    oof = np.zeros((len(ts),) + x.shape)
-    rows = []
+    rows, leaks = [], []
     for fold, (tr, te) in enumerate(progress(folds(data, cfg.k_folds, seed), desc=f"{data.name} folds")):
         fit_idx = tr if cfg.fit_on == "train" else np.arange(len(data))
         fb = FeatureBarycenter.fit(x[fit_idx], z[fit_idx], weights=cfg.weights, ridge=cfg.ridge, method=cfg.method, seed=seed)
         pushed = fb.push(x, z)
         if cfg.label_transport == "as_coded":
             s, ym, ybar = label_scales(fb, pushed[fit_idx], y[fit_idx], z[fit_idx])
-        for i, t in enumerate(ts):
+        for t in ts:
             xt = (1 - t) * x + t * pushed
-            oof[i, te] = xt[te]
             feats = np.column_stack([xt, (1 - t) * z]) if cfg.z_feature else xt
             ytr = transport_labels(y[tr], z[tr], fb.groups, s, ym, ybar, t, rng) if cfg.label_transport == "as_coded" else y[tr]
             rows.append({"fold": fold, "point": "path", "t": float(t), **_utility(feats[tr], ytr, feats[te], y[te], z[te], cfg, seed)})
+            leaks.append({"fold": fold, "point": "path", "t": float(t), **_leakage(xt[te], z[te], x[te], cfg, seed)})
+        row0, leak0 = rows[-len(ts)], leaks[-len(ts)]  # this fold's path at t = 0
         for point, feats in (("original", np.column_stack([x, z])), ("drop_z", x)):
-            rows.append({"fold": fold, "point": point, "t": 0.0, **_utility(feats[tr], y[tr], feats[te], y[te], z[te], cfg, seed)})
-    per_fold = pd.DataFrame(rows)
+            if point == "original" and cfg.z_feature:  # identical inputs and labels to the path at t = 0
+                rows.append({**row0, "point": "original"})
+            else:
+                rows.append({"fold": fold, "point": point, "t": 0.0, **_utility(feats[tr], y[tr], feats[te], y[te], z[te], cfg, seed)})
+            leak = _leakage(feats[te], z[te], x[te], cfg, seed) if point == "original" else leak0  # drop_z sees X = X_0
+            leaks.append({**leak, "fold": fold, "point": point, "t": 0.0})
+    per_fold = pd.DataFrame(rows).merge(pd.DataFrame(leaks), on=["fold", "point", "t"])
     g = per_fold.drop(columns="fold").groupby(["point", "t"], sort=False)
     out = pd.concat([g.mean(), g.std(ddof=0).add_suffix("_std")], axis=1).reset_index()
-    leak = [_leakage(oof[i], z, x, cfg, seed) for i in range(len(ts))]
-    leak += [_leakage(np.column_stack([x, z]), z, x, cfg, seed), _leakage(x, z, x, cfg, seed)]
-    out = pd.concat([out, pd.DataFrame(leak)], axis=1)
     out.insert(2, "z_in_features", [bool(cfg.z_feature and t < 1) for t in ts] + [True, False])
     out.attrs["rows"] = len(data)
     return (out, per_fold) if return_folds else out

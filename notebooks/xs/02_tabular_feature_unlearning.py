@@ -108,9 +108,11 @@ summary.round(3)
 # Report fold means; the baselines are the same classifiers on $[X, Z]$ and on $X$ alone.
 # ```
 #
-# Our additions: leakage of the out-of-fold transformed features $X_t$ (without the appended column)
-# measured by a cross-validated logistic and forest probe for $Z$ (AUC), a binned plug-in MI
-# (nats), and the realised distortion $\mathbb E\lVert X - X_t\rVert^2$.
+# Our additions: leakage of each test fold's transformed features $X_t$ (without the appended
+# column) measured by a logistic and a forest probe for $Z$ (AUC, cross-validated inside the test
+# fold), a binned plug-in MI (nats), and the realised distortion $\mathbb E\lVert X - X_t\rVert^2$.
+# The probes never see rows the maps were fitted on: on the fitting sample the group moments match
+# exactly, and cross-validating a probe there is biased *below* 0.5.
 #
 # **Check.** On one training fold of each table, the mapped groups have the barycenter's mean and
 # covariance (to the ridge), the label transport is the identity at $t=0$, and the discrimination
@@ -176,8 +178,8 @@ for name in paths:
 for name in paths:
     if not at(name, "path", "disc_lr", 1.0) < at(name, "original", "disc_lr"):
         raise AssertionError(f"{name}: the barycenter must lower the discrimination of the original data")
-    if not abs(at(name, "path", "probe_lr", 1.0) - 0.5) < abs(at(name, "drop_z", "probe_lr") - 0.5) + 0.02:
-        raise AssertionError(f"{name}: a linear probe must find less Z in the barycenter than in X")
+    if not abs(at(name, "path", "probe_lr", 1.0) - 0.5) < 0.1:
+        raise AssertionError(f"{name}: a linear probe must be near chance on the barycenter features")
 
 # %% [markdown]
 # **Adult, $Z$ = gender** ({glue:text}`xs2_rows` rows in this run). With gender as a feature, logistic
@@ -198,8 +200,8 @@ for name in paths:
 #
 # **What is left of $Z$.** A linear probe for gender on Adult goes from AUC
 # {glue:text}`xs2_adult_gender_drop_probe_lr:.3f` on $X$ to {glue:text}`xs2_adult_gender_bary_probe_lr:.3f`
-# on the barycenter features; values slightly below 0.5 are the negative bias of cross-validated AUC
-# on uninformative features. A **forest** probe, however, reaches
+# on the barycenter features (probes are trained and tested, with cross-validation, inside each
+# test fold, whose rows were mapped by maps fitted without them). A **forest** probe, however, reaches
 # {glue:text}`xs2_adult_gender_bary_probe_rf:.3f` at $t=1$ (and already at $t>0$): the one-hot rows take
 # finitely many values, the affine maps send the cells of the two groups to *different* points, and a
 # forest reads $Z$ off the position exactly. This is the pseudo-barycenter's limitation of chapter 1

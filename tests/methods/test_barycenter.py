@@ -234,3 +234,14 @@ def test_install_on_a_non_sequential_model(task):
     torch.testing.assert_close(net(xb), net.fc(pre(xb).flatten(1)))
     with pytest.raises(ValueError, match="already"):
         bc.install(net, pre)
+
+
+def test_tabular_path_baselines_reuse_the_right_rows():
+    cfg = bc.TabularPathConfig(n_t=3, k_folds=2, rf_trees=5, probe_cv=2, mi_bins=4, label_transport="none")
+    df, per_fold = bc.tabular_path(_synthetic_table(300, seed=1), cfg, seed=0, return_folds=True)
+    for fold in (0, 1):
+        f = per_fold[per_fold.fold == fold].set_index(["point", "t"])
+        assert f.loc[("original", 0.0), "auc_lr"] == f.loc[("path", 0.0), "auc_lr"]
+        assert f.loc[("drop_z", 0.0), "probe_rf"] == f.loc[("path", 0.0), "probe_rf"]
+        assert f.loc[("drop_z", 0.0), "mi"] == f.loc[("path", 0.0), "mi"]
+        assert f.loc[("original", 0.0), "probe_lr"] > 0.99  # Z itself is a column
