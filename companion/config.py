@@ -114,7 +114,6 @@ PARAMETERS: dict[str, Rule] = {
     "N_REPS": Rule(int, lambda v: 0 <= v <= 1000, "an integer in [0, 1000] (0: the profile's default)", "repetitions of the GMM toy (data-point unlearning)"),
     "N_TRIALS": Rule(int, lambda v: 0 <= v <= 100, "an integer in [0, 100] (0: the profile's default)", "MI-unlearning trials per (gamma, epochs) setting"),
     "FORGET_SHARE": Rule(float, lambda v: 0 < v <= 1, "a number in (0, 1]", "share of the forget class's training samples to unlearn (paper: 0.75)"),
-    "STOP_RULE": Rule(str, lambda v: v in ("forget_acc", "target_mi", "test_drop", "none"), "'forget_acc', 'target_mi', 'test_drop' or 'none'", "stopping rule of MI unlearning"),
     # --- end xs parameters ---
     # --- jit parameters (Foster et al. chapters) ---
     "RADIUS": Rule(float, _pos, "a number > 0", "radius r of the neighbourhood B_r(x) in alpha(x)"),
