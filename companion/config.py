@@ -188,12 +188,31 @@ def parse_forget(spec: str | ForgetSpec) -> ForgetSpec:
 # --------------------------------------------------------------------------------------------
 
 
+def project_root() -> Path:
+    """The book's folder (holding ``_toc.yml``): the nearest one at or above the working directory,
+    else the source checkout the package was imported from, else the working directory.
+
+    Notebook kernels (papermill, nbval) may start in a notebook's own folder; anchoring the cache and
+    the data root here makes every run share them.
+    """
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "_toc.yml").exists():
+            return folder
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "_toc.yml").exists() else cwd
+
+
 def default_data_root() -> Path:
-    return Path(os.environ.get("COMPANION_DATA_ROOT") or os.environ.get("DATA_ROOT") or "data").expanduser()
+    """``$COMPANION_DATA_ROOT`` (or ``$DATA_ROOT``), else ``data/`` in the project root."""
+    env = os.environ.get("COMPANION_DATA_ROOT") or os.environ.get("DATA_ROOT")
+    return Path(env).expanduser() if env else project_root() / "data"
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("COMPANION_CACHE") or ".cache/companion").expanduser()
+    """``$COMPANION_CACHE``, else ``.cache/companion`` in the project root."""
+    env = os.environ.get("COMPANION_CACHE")
+    return Path(env).expanduser() if env else project_root() / ".cache" / "companion"
 
 
 @dataclass(frozen=True)

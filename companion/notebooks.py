@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import PARAMETERS, bad_value, validate_params
+from .config import PARAMETERS, bad_value, project_root, validate_params
 
-ROOT = Path(__file__).resolve().parent.parent
 INJECTED_TAGS = ["injected-parameters", "hide-input"]
 
 
@@ -41,9 +40,8 @@ class NotebookError(RuntimeError):
 
 
 def root() -> Path:
-    """The book's root (the folder holding ``_toc.yml``): the current directory if it has one."""
-    cwd = Path.cwd()
-    return cwd if (cwd / "_toc.yml").exists() else ROOT
+    """The book's root (the folder holding ``_toc.yml``); see :func:`companion.config.project_root`."""
+    return project_root()
 
 
 def toc_files(base: Path | None = None) -> list[str]:
