@@ -100,6 +100,26 @@ def paper_settings(kind: str, family: str = "vgg") -> dict[str, float | int]:
     return dict(PAPER_SETTINGS[(kind, family)])
 
 
+def settings_for(kind: str, arch: str, profile: str) -> dict[str, float | int]:
+    """Overrides for ``unlearn("jit", ...)`` in a profile: none in QUICK (``JitConfig.QUICK`` applies),
+    the reference code's setting for the forgetting ``kind`` and the model family of ``arch`` in FULL.
+
+    Parameters
+    ----------
+    kind : {'class', 'subclass', 'random'}
+    arch : str
+        'vit*' architectures use the ViT rows of spec section 6, everything else the VGG rows.
+    profile : {'quick', 'full'}
+    """
+    if profile not in ("quick", "full"):
+        raise bad_value("profile", profile, "'quick' or 'full'")
+    if profile == "quick":
+        if kind not in ("class", "subclass", "random"):
+            raise bad_value("kind", kind, "'class', 'subclass' or 'random'")
+        return {}
+    return paper_settings(kind, "vit" if arch.startswith("vit") else "vgg")
+
+
 @dataclass(frozen=True)
 class JitConfig(MethodConfig):
     """Settings of JiT (defaults: the reference code's full-class VGG setting, spec section 6).

@@ -18,6 +18,7 @@ from companion.methods.jit import (
     lipschitz_ratios,
     paper_settings,
     perturb,
+    settings_for,
 )
 
 torch.set_num_threads(1)
@@ -343,6 +344,11 @@ def test_reference_flags_and_lr_rescaling():
     assert quick.effective_lr() == quick.paper_lr and JitConfig.resolve("full").effective_lr() == pytest.approx(3e-4 * 128)
     assert JitConfig(variant="reference", eval_mode=True).flags()["eval_mode"] is True
     assert paper_settings("subclass", "vit") == {"sigma": 1.5, "base_lr": 0.5, "n_samples": 25, "batch_size": 64}
+    assert settings_for("class", "small_cnn", "quick") == {}
+    assert settings_for("random", "vit_b16", "full") == paper_settings("random", "vit")
+    assert settings_for("subclass", "vgg11", "full")["sigma"] == 0.01
+    with pytest.raises(ValueError, match="kind"):
+        settings_for("sample", "vgg11", "quick")
 
 
 # ---------------------------------------------------------------- harness contract and bad input
