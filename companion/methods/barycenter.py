@@ -772,7 +772,7 @@ def image_groups(profile: str, data_root=None, feature: str = "ink", quantile: f
 
 
 def image_feature_unlearning(x: torch.Tensor, z: np.ndarray, n_components: int = 32, cfg: NeuralOTConfig | None = None,
-                             profile: str = "quick", seed: int = 0, device="cpu", ridge: float = 1e-3) -> dict:
+                             profile: str = "quick", seed: int = 0, device="cpu", ridge: float = 1e-3, holdout: float = 0.5) -> dict:
     """The image experiment of spec 5: Gaussian and neural-OT barycenters of two attribute groups.
 
     The Gaussian maps act on the top ``n_components`` PCA coefficients; each image keeps its residual
@@ -783,33 +783,39 @@ def image_feature_unlearning(x: torch.Tensor, z: np.ndarray, n_components: int =
     Returns a dict of (n, C, H, W) tensors ``x``, ``gauss`` (Gaussian barycenter, group weights),
     ``t_ab`` (group-0 images mapped onto group 1 by the neural map; group-1 rows unchanged),
     ``neural`` (neural barycenter with the group weights) and ``neural_mid`` (the reference code's
-    midpoint), plus ``p1`` (weight of group 1), ``logs`` and ``seconds``.
+    midpoint), plus ``heldout`` (n,) bool (the rows *not* used to fit any map: audit these, since on
+    the fitting rows the group moments match exactly and a cross-validated probe is biased below 0.5),
+    ``p1`` (weight of group 1), ``logs`` and ``seconds``.
     """
     import time
 
     z = np.asarray(z)
     if isinstance(n_components, bool) or not isinstance(n_components, int) or n_components < 1:
         raise bad_value("n_components", n_components, "a positive integer")
+    if not 0.0 <= float(holdout) < 1.0:
+        raise bad_value("holdout", holdout, "a number in [0, 1)")
     cfg = cfg or NeuralOTConfig.resolve(profile)
     start = time.perf_counter()
+    heldout = np.zeros(len(z), dtype=bool)
+    heldout[np.random.default_rng(seed).permutation(len(z))[: int(round(holdout * len(z)))]] = True
+    fit = torch.as_tensor(~heldout)
     flat = x.reshape(len(x), -1).double()
-    mu = flat.mean(0)
-    k = min(n_components, flat.shape[1], len(flat) - 1)
-    sub = flat[torch.randperm(len(flat), generator=torch.Generator().manual_seed(seed))[:4000]] - mu
-    basis = torch.linalg.svd(sub, full_matrices=False).Vh[:k].T
+    mu = flat[fit].mean(0)
+    k = min(n_components, flat.shape[1], int(fit.sum()) - 1)
+    basis = torch.linalg.svd(flat[fit][:4000] - mu, full_matrices=False).Vh[:k].T
     coef = (flat - mu) @ basis
     resid = (flat - mu) - coef @ basis.T
     a, b = torch.as_tensor(z == 0), torch.as_tensor(z == 1)
-    res_mean = torch.stack([resid[a].mean(0), resid[b].mean(0)])
+    res_mean = torch.stack([resid[a & fit].mean(0), resid[b & fit].mean(0)])
     zt = torch.as_tensor(z)
     img = lambda c, shift: (mu + c.double() @ basis.T + resid + shift).float().reshape(x.shape)
-    fb = FeatureBarycenter.fit(coef.numpy(), z, ridge=ridge, seed=seed)
+    fb = FeatureBarycenter.fit(coef[fit].numpy(), z[~heldout], ridge=ridge, seed=seed)
     p1 = float(fb.weights[1])
     pooled = (1 - p1) * res_mean[0] + p1 * res_mean[1]
     out = {"gauss": img(torch.from_numpy(fb.push(coef.numpy(), z)), pooled - res_mean[zt])}
     feats = coef.float() if cfg.arch == "mlp" else x
-    t_ab, log_ab = neural_ot_map(feats[a], feats[b], cfg, seed, device)
-    t_ba, log_ba = neural_ot_map(feats[b], feats[a], cfg, seed + 1, device)
+    t_ab, log_ab = neural_ot_map(feats[a & fit], feats[b & fit], cfg, seed, device)
+    t_ba, log_ba = neural_ot_map(feats[b & fit], feats[a & fit], cfg, seed + 1, device)
     neural, _ = two_group_barycenter_images(feats, z, t_ab, t_ba, "proportional", device)
     mid, _ = two_group_barycenter_images(feats, z, t_ab, t_ba, "midpoint", device)
     mapped = feats.clone()
@@ -820,13 +826,13 @@ def image_feature_unlearning(x: torch.Tensor, z: np.ndarray, n_components: int =
         out["neural_mid"] = img(mid, 0.5 * (res_mean[0] + res_mean[1]) - res_mean[zt])
     else:
         out.update({"t_ab": mapped, "neural": neural, "neural_mid": mid})
-    out.update({"x": x, "p1": p1, "logs": {"ab": log_ab, "ba": log_ba, "fixed_point": fb.log},
+    out.update({"x": x, "p1": p1, "heldout": heldout, "logs": {"ab": log_ab, "ba": log_ba, "fixed_point": fb.log},
                 "seconds": time.perf_counter() - start, "n_components": k})
     return out
 
 
 def image_audit(images: dict[str, torch.Tensor], z: np.ndarray, y: np.ndarray | None = None, n_components: int = 32,
-                max_pixels_rows: int = 1500, seed: int = 0) -> pd.DataFrame:
+                max_pixels_rows: int = 1500, seed: int = 0, rows: np.ndarray | None = None) -> pd.DataFrame:
     """Leakage and utility of each image variant (rows) for the attribute Z.
 
     Columns: ``probe_auc_pca`` / ``probe_bacc_pca`` (cross-validated logistic probe for Z on the
@@ -834,7 +840,14 @@ def image_audit(images: dict[str, torch.Tensor], z: np.ndarray, y: np.ndarray | 
     on); ``probe_auc_pixels`` (the same probe on all pixels of at most ``max_pixels_rows`` seeded
     images, which also sees the fine residual statistics); ``digit_acc`` (utility proxy:
     cross-validated logistic accuracy for the digit label ``y`` on the PCA coefficients, when given).
+    ``rows`` (bool mask) restricts the audit to those rows, e.g. the ``heldout`` rows of
+    :func:`image_feature_unlearning`.
     """
+    if rows is not None:
+        keep = np.asarray(rows, dtype=bool)
+        images = {k: v[torch.as_tensor(keep)] for k, v in images.items()}
+        z = np.asarray(z)[keep]
+        y = None if y is None else np.asarray(y)[keep]
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
@@ -843,7 +856,7 @@ def image_audit(images: dict[str, torch.Tensor], z: np.ndarray, y: np.ndarray | 
     ref = images["x"].reshape(len(z), -1).double().numpy()
     mu = ref.mean(0)
     basis = np.linalg.svd(ref[np.random.default_rng(seed).permutation(len(ref))[:4000]] - mu, full_matrices=False)[2][:n_components].T
-    rows = np.sort(np.random.default_rng(seed).permutation(len(z))[:max_pixels_rows])
+    pix = np.sort(np.random.default_rng(seed).permutation(len(z))[:max_pixels_rows])
     cv = StratifiedKFold(3, shuffle=True, random_state=seed)
     out = {}
     for name, img in images.items():
@@ -851,7 +864,7 @@ def image_audit(images: dict[str, torch.Tensor], z: np.ndarray, y: np.ndarray | 
         coef = (flat - mu) @ basis
         p = cross_val_predict(LogisticRegression(max_iter=2000), coef, z, cv=cv, method="predict_proba")[:, 1]
         row = {"probe_auc_pca": probe_auc(coef, z, "lr", 3, seed), "probe_bacc_pca": balanced_accuracy_score(z, p > np.mean(z)),
-               "probe_auc_pixels": probe_auc(flat[rows], z[rows], "lr", 3, seed)}
+               "probe_auc_pixels": probe_auc(flat[pix], z[pix], "lr", 3, seed)}
         if y is not None:
             row["digit_acc"] = float(cross_val_score(LogisticRegression(max_iter=2000), coef, y, cv=cv).mean())
         out[name] = row
