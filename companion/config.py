@@ -118,7 +118,6 @@ PARAMETERS: dict[str, Rule] = {
     # --- jit parameters (Foster et al. chapters) ---
     "RADIUS": Rule(float, _pos, "a number > 0", "radius r of the neighbourhood B_r(x) in alpha(x)"),
     "TAU": Rule(float, lambda v: 0 <= v <= 1, "a number in [0, 1]", "information threshold: alpha(x) >= tau is low information"),
-    "JIT_VARIANT": Rule(str, lambda v: v in ("paper", "reference"), "'paper' or 'reference'", "JiT as the paper writes it or as the authors' code runs it"),
     "JIT_FORGET": Rule(str, lambda v: v == "auto" or _forget_ok(v), "'auto' (the table's default for the profile) or 'class:K', 'subclass:K', 'random:N' matching the chapter", "what the JiT baseline table forgets"),
     # --- end jit parameters ---
     # --- cert parameters (Koloskova et al. chapters) ---
