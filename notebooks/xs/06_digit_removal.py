@@ -258,8 +258,8 @@ for rule, key in (("forget_acc", "forget_acc"), ("target_mi", "mi_avg")):
 # without a rule, the same run ends at forget accuracy {glue:text}`xs6_rule_none_forget:.3f` and test
 # accuracy {glue:text}`xs6_rule_none_test:.3f`. The `target_mi` rule stops after
 # {glue:}`xs6_rule_target_mi_steps` steps at forget accuracy {glue:text}`xs6_rule_target_mi_forget:.3f`:
-# $\hat I$ is a noisy and biased proxy of the forget accuracy, so it stops near the retrained level only
-# roughly. The `test_drop` rule stops after {glue:}`xs6_rule_test_drop_steps` steps at forget accuracy
+# $\hat I$ is a noisy and biased proxy of the forget accuracy, so it can stop well past (or short of) the
+# retrained model's forget accuracy even though its target is the retrained model's own $\hat I$. The `test_drop` rule stops after {glue:}`xs6_rule_test_drop_steps` steps at forget accuracy
 # {glue:text}`xs6_rule_test_drop_forget:.3f`. The README's claim that retraining "often coincides" with
 # the point where test accuracy starts to drop can be judged by comparing this with the retrained
 # model's {glue:text}`xs6_retrain_forget:.3f`: the first steps of a fresh Adam cost test accuracy by
@@ -307,6 +307,7 @@ rows += [("gamma 3.5: D_r accuracy after epoch 20", mu.at_epoch(grid, 3.5, 20)["
          ("gamma 5: D_u accuracy after epoch 2", mu.at_epoch(grid, 5.0, 2)["forget_acc"].mean(), "xs:curve/gamma5_2ep/forget_acc_end")]
 cmp = report.compare(rows, fmt=lambda v: f"{v:.4f}", quick=ctx.quick)
 report.glue("xs6_compare", cmp, display=False)
+report.glue("xs6_table_forget", float(ours["mi_gamma4_5ep"]["forget_acc"]))
 cmp
 
 # %% [markdown]
@@ -326,6 +327,10 @@ cmp
 #   {glue:}`xs6_steps_per_epoch` steps, not 288. Yet the curves fall at least as fast per epoch as the
 #   paper's, because the MI gradient per step is about the same size and the QUICK model is less
 #   entrenched.
+# - **The paper's MI row lands on the retrained level** ($D_u$ accuracy 94.58 % against 94.48 %); the
+#   same setting here reaches {glue:text}`xs6_table_forget:.3f` against {glue:text}`xs6_retrain_forget:.3f`,
+#   i.e. it over-unlearns. A fixed (gamma, epochs) pair does not transfer between scales, which is one
+#   more reason to stop by a rule rather than by an epoch count.
 # - **Test accuracy** here includes the test images of the forgotten digit, as in the paper; over-
 #   unlearning costs test accuracy mostly through them (compare the held-out columns above).
 #
