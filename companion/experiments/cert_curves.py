@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -326,3 +326,42 @@ def theta_figure(epsilons: Sequence[float] = (0.5, 1.0, 2.0, 4.0), delta0: float
         b.legend()
         fig.tight_layout()
     return fig
+
+
+def run_configs(
+    setup: CurveSetup, entries: Sequence[dict], epochs: int, seeds: Sequence[int] | None = None, task: "Task | None" = None,
+) -> pd.DataFrame:
+    """Run arbitrary settings in one vectorised batch (chapter 5's sweeps).
+
+    ``entries``: dicts with ``label``, ``method`` (one of :data:`METHODS`) and that method's config
+    settings (e.g. ``epsilon``, ``c0``, ``calibration``); other keys are carried into the rows as
+    metadata. ``task`` defaults to the setup's task (a task
+    with the same training set but another forget set reuses the same originals). Returns one row
+    per (entry, seed, epoch) with ``val_acc`` and the certificate (``T``, ``sigma``, ``epsilon``).
+    """
+    from ..methods import certified as M
+
+    task = task or setup.task
+    seeds = tuple(seeds or setup.seeds)
+    plans, starts, meta = [], [], []
+    for entry in entries:
+        kw = {k: v for k, v in entry.items() if k not in ("label", "method")}
+        method = entry.get("method")
+        if method not in METHODS:
+            raise bad_value("method", method, f"one of {METHODS}")
+        for s in seeds:
+            if method == "retrain":
+                plan, cert = M.Plan("retrain", init_seed=30_000 + s), {"T": 0, "sigma": 0.0, "epsilon": 0.0}
+            else:
+                cls = {"gradient_clipping": M.GradientClippingConfig, "model_clipping": M.ModelClippingConfig,
+                       "output_perturbation": M.OutputPerturbationConfig}[method]
+                names = {f.name for f in fields(cls)}
+                plan, cert = M.plan_for(cls(epochs=epochs, **{k: v for k, v in kw.items() if k in names}))
+            plans.append(plan)
+            starts.append(setup.op_originals[s] if method == "output_perturbation" else setup.originals[s])
+            sig = cert.get("sigma", 0.0)
+            meta.append({**entry, "seed": s, "T": cert.get("T", 0), "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig),
+                         "certified_epsilon": cert.get("epsilon", math.nan)})
+    res = M.run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, augment=setup.augment, device=setup.device,
+                        eval_splits={"val": task.val})
+    return pd.DataFrame([{**m, "epoch": e + 1, "val_acc": res.acc["val"][k, e]} for k, m in enumerate(meta) for e in range(epochs)])

@@ -62,7 +62,7 @@ class DPSGDConfig(MethodConfig):
     l2: float = 5e-4
     orders: str = "geometric"
 
-    QUICK = dict(train_epochs=8, epochs=6)
+    QUICK = dict(train_epochs=4, epochs=6)
 
     @property
     def alphas(self) -> list[float]:
