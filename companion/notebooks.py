@@ -159,6 +159,11 @@ def execute(source: Path, overrides: dict[str, Any] | None = None, output: Path 
     base = root()
     env_backup = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = str(base) + (os.pathsep + env_backup if env_backup else "")
+    from .report import SCORECARD_ENV, scorecard_file
+
+    rel = source.relative_to(base).as_posix() if source.is_relative_to(base) else source.name
+    scorecard_file(rel).unlink(missing_ok=True)  # this run's comparisons replace the last run's
+    os.environ[SCORECARD_ENV] = rel
     try:
         pm.execute_notebook(
             jupytext.read(source), str(tmp), parameters=params, kernel_name="python3", cwd=str(base),
@@ -171,6 +176,7 @@ def execute(source: Path, overrides: dict[str, Any] | None = None, output: Path 
             f"(cell index {err.cell_index}): {err.ename}: {err.evalue}. The failed notebook is in {failed}."
         ) from None
     finally:
+        os.environ.pop(SCORECARD_ENV, None)
         if env_backup is None:
             os.environ.pop("PYTHONPATH", None)
         else:
@@ -202,19 +208,26 @@ def _execute_one(args: tuple[Path, dict]) -> tuple[str, float]:
 
 def execute_all(sources: list[Path], overrides: dict[str, Any], jobs: int = 1) -> list[tuple[str, float]]:
     """Execute ``sources`` (``jobs`` at a time); raise :class:`NotebookError` listing every failure."""
+    last = [s for s in sources if "notebooks/back/" in s.as_posix()]  # the scorecard reads the others' records
+    first = [s for s in sources if s not in last]
     if jobs <= 1:
-        return [_execute_one((s, dict(overrides))) for s in sources]
+        return [_execute_one((s, dict(overrides))) for s in first + last]
     from concurrent.futures import ProcessPoolExecutor
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
     results, errors = [], []
     with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,)) as pool:
-        futures = [pool.submit(_execute_one, (s, dict(overrides))) for s in sources]
+        futures = [pool.submit(_execute_one, (s, dict(overrides))) for s in first]
         for fut in futures:
             try:
                 results.append(fut.result())
             except NotebookError as err:
                 errors.append(str(err))
+    for s in last:
+        try:
+            results.append(_execute_one((s, dict(overrides))))
+        except NotebookError as err:
+            errors.append(str(err))
     if errors:
         raise NotebookError(f"{len(errors)} notebook(s) failed:\n" + "\n".join(errors))
     return results

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import platform
+from pathlib import Path
 from typing import Any, Iterable
 
 from . import __version__
@@ -77,18 +78,65 @@ def compare(rows: Iterable[tuple[str, float, str | Reported]], fmt=pct, quick: b
 
     ``rows`` holds ``(label, ours, reported)`` where ``reported`` is a :class:`Reported` or a key
     ``"paper:key"`` of :mod:`companion.reported`. In the QUICK profile the column says "QUICK
-    analogue" and the match column is left out: a stand-in is not a reproduction.
+    analogue" and the match column is left out: a stand-in is not a reproduction. When the notebook
+    runs under the pipeline, the rows are also recorded for the reproduction scorecard.
     """
     import pandas as pd
 
-    out = []
+    out, record = [], []
     for label, ours, rep in rows:
+        key = rep if isinstance(rep, str) else None
         r = get(rep) if isinstance(rep, str) else rep
         row = {"quantity": label, ("ours (QUICK analogue)" if quick else "ours"): fmt(ours), "paper": fmt(r.value), "source": r.source}
         if not quick:
             row["within tolerance"] = "yes" if r.matches(ours) else "no"
         out.append(row)
+        record.append({"quantity": label, "ours": float(ours), "paper": r.value, "tolerance": r.tolerance, "key": key,
+                       "source": r.source, "quick": bool(quick), "match": None if quick else bool(r.matches(ours)),
+                       "ours_text": fmt(ours), "paper_text": fmt(r.value)})
+    _record_scorecard(record)
     return pd.DataFrame(out).set_index("quantity")
+
+
+SCORECARD_ENV = "COMPANION_NOTEBOOK"
+
+
+def scorecard_file(notebook: str) -> Path:
+    """Where the rows compared by ``notebook`` (a path relative to the project root) are recorded."""
+    from .config import default_cache_dir
+
+    return default_cache_dir() / "scorecard" / (notebook.replace("/", "__").removesuffix(".py") + ".json")
+
+
+def _record_scorecard(rows: list[dict]) -> None:
+    import json
+    import os
+
+    notebook = os.environ.get(SCORECARD_ENV)
+    if not notebook or not rows:
+        return
+    path = scorecard_file(notebook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text()) if path.exists() else {"notebook": notebook, "rows": []}
+    kept = [r for r in old["rows"] if r["quantity"] not in {n["quantity"] for n in rows}]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"notebook": notebook, "rows": kept + rows}, default=str))
+    os.replace(tmp, path)
+
+
+def scorecard():
+    """Every ours-vs-reported row recorded by the last pipeline run, as one DataFrame."""
+    import json
+
+    import pandas as pd
+
+    from .config import default_cache_dir
+
+    rows = []
+    for f in sorted((default_cache_dir() / "scorecard").glob("*.json")):
+        blob = json.loads(f.read_text())
+        rows += [{"notebook": blob["notebook"], **r} for r in blob["rows"]]
+    return pd.DataFrame(rows)
 
 
 def _default_fmt(column: str):
