@@ -97,7 +97,7 @@ print(task.describe())
 # gives the same retrained model twice, so in this deterministic setting retraining is exact in the
 # strongest sense: the two models are identical.
 
-# %%
+# %% tags=["nbval-check-output"]
 fi, ri = set(task.forget.index.tolist()), set(task.retain.index.tolist())
 assert not fi & ri and len(fi) + len(ri) == len(task.train), "retain and forget must partition the training set"
 assert len(set(task.val.index.tolist()) & (fi | ri)) == 0, "validation samples are never trained on"
