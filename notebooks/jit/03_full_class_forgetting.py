@@ -21,10 +21,12 @@
 # - the full-class forgetting tables of {cite}`foster2025jit` (CIFAR-100, CIFAR-20 and
 #   PinsFaceRecognition with VGG in FULL): retained accuracy $D_r$, forgotten accuracy $D_f$, the
 #   entropy membership-inference attack (MIA) and runtime, mean ± standard deviation over seeds;
-# - every baseline of the paper (BSLN, RTRN, FNTN, BT, AMN, UNSIR, SSD, SCRUB, GKT, EMMN, BDSH) with
-#   the settings of the reference code, the reference code's own variants where they differ (a
+# - every baseline of the paper (BSLN, RTRN, FNTN, BT {cite}`chundawat2023can`, AMN
+#   {cite}`graves2021amnesiac`, UNSIR {cite}`tarun2023fast`, SSD {cite}`foster2024fast`, SCRUB
+#   {cite}`kurmanji2023towards`, GKT and EMMN {cite}`chundawat2023zero`, BDSH
+#   {cite}`chen2023boundary`) with the settings of the reference code, the reference code's own variants where they differ (a
 #   head-only "retrain", SSD's hard-wired $(\lambda, \alpha)$, JiT as coded), and three extra
-#   baselines that are not in the paper (GA, GradDiff, NPO);
+#   baselines that are not in the paper (GA, GradDiff, NPO {cite}`zhang2024negative`);
 # - the speed-up of every method against retraining from scratch.
 
 # %%
@@ -224,6 +226,12 @@ ranking
 #
 # ## Summary and discrepancies
 #
+# - **JiT at QUICK scale.** With $(\sigma, \eta)$ chosen under a 5-point utility budget on the
+#   validation split, JiT leaves $D_f$ = {glue:text}`fc_jit_Df` here, far from the paper's near-zero
+#   full-class $D_f$. On the small 8×8 digit CNN no setting in the sweep forgets the class without
+#   costing the other classes more than the budget: smoothing $f$ around the forget samples also
+#   flattens it around nearby samples of other classes. We do not reproduce JiT's full-class
+#   result at this scale; the FULL profile runs the paper's setting.
 # - **RTRN.** The reference code's "retrain" resets only the classifier head and keeps a backbone
 #   that was trained on $D_f$; the paper's RTRN rows inherit that. The companion's RTRN is a fresh
 #   model; the head-only run above shows the reference behaviour (its entropy MIA:
@@ -267,9 +275,12 @@ ranking
 # 1. `JIT_FORGET` is validated against the chapter's kind; the ordering of RTRN, FNTN and AMN (near
 #    retraining) against BSLN and the zero-shot methods is stable, while SSD and GKT depend on the
 #    class because their damage depends on how distinct the class's gradients are.
-# 2. It returns a DataFrame sorted by (retained − forgotten) validation accuracy; the top row is
-#    the setting the QUICK tables use. Choosing on the test split would report a tuned number as a
-#    held-out one (the evaluation spec forbids it; the reference code selects checkpoints on test).
+# 2. It returns a DataFrame sorted by the forgotten class's validation accuracy among the settings
+#    whose retained-class validation accuracy stays within 5 points of the original's (the utility
+#    budget); the top row is the setting the QUICK tables use. On the QUICK model JiT's trade-off is
+#    sharp: settings that forget the class also cost far more than 5 points on the others.
+#    Choosing on the test split would report a tuned number as a held-out one (the evaluation spec
+#    forbids it; the reference code even selects its pretraining checkpoints on test).
 # 3. `methods.unlearn("ssd", model, task, selection_weighting=a)`: larger $\alpha$ selects fewer
 #    parameters, so $D_r$ recovers, and $D_f$ rises back once the class's own weights are no
 #    longer selected.

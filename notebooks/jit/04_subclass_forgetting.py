@@ -153,6 +153,16 @@ jt.ranking_agreement(result)
 #   means the method damaged the superclass for the forgotten
 #   images more than retraining would; it is over-forgetting, and it is visible to an attacker who
 #   compares with a retrained model.
+# - **JiT as coded collapses.** With the reference sub-class setting ($\sigma$ = 0.01, $\eta$ =
+#   3·10⁻⁴, loss summed over the batch, gradients accumulated) its $D_r$ falls to
+#   {glue:text}`sc_jitc_Dr`. The ratio itself stays near the local Jacobian norm as $\sigma \to 0$,
+#   but its gradient flows only through $f(x)$ ($f(x')$ is a detached target): it is the unit
+#   vector from $f(x')$ to $f(x)$, pulled back through $\partial f(x)/\partial\theta$, divided by
+#   $\lVert x - x' \rVert \approx \sigma\sqrt{d}$, so it is fifty times larger at $\sigma$ = 0.01
+#   than at 0.5. The summed, accumulated loss multiplies the step again: the same mechanism as the collapse reported
+#   in the reference repository's issue #1. The paper variant (mean, fresh gradients, eval mode)
+#   with $(\sigma, \eta)$ chosen on validation keeps $D_r$ = {glue:text}`sc_jit_Dr` but leaves
+#   $D_f$ = {glue:text}`sc_jit_Df`, above retraining's.
 # - **SSD** uses $(\lambda, \alpha)$ = (1, 10) by default; the reference sub-class script passes
 #   (6, 5) for VGG (row "SSD (as coded)").
 # - **SCRUB** runs with $\alpha = 1, \gamma = 5$ here (the scripts pass them for sub-class).

@@ -146,6 +146,11 @@ jt.ranking_agreement(result)
 #   ({glue:text}`paper_rf_RTRN_MIA`); read as a gap, that is
 #   over-forgetting of the same size as BDSH's, not a win. The companion's tables report the gap to
 #   RTRN explicitly.
+# - **JiT as coded** with the reference random-forgetting setting ($\sigma$ = 0.01) collapses the
+#   QUICK model ($D_r$ = {glue:text}`rf_jitc_Dr`): at $\sigma$ = 0.01 the gradient of the ratio
+#   (through $f(x)$ only) scales like $1/\sigma$, and the summed batch loss multiplies the step
+#   (chapter 4 gives the arithmetic). The paper
+#   variant stays close to the original, which for 100 random samples is already close to RTRN.
 # - **The reference random script cannot run as shipped**: it imports `label_guided_ssd` and
 #   `label_free_ssd`, which are not in the repository. The paper's random-forgetting numbers were
 #   produced by code that is not public; ours run SSD with the random-forgetting $(\lambda, \alpha)$

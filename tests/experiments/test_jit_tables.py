@@ -117,11 +117,15 @@ def test_reported_numbers_are_registered_with_sources():
     assert jt.paper_rows("random")["RTRN"]["MIA"].value == pytest.approx(0.918)
 
 
-def test_jit_validation_sweep_scores_on_validation():
-    df = jt.jit_validation_sweep("full_class", seeds=[0], sigmas=[0.5], lrs=[1e-4, 0.3])
-    assert list(df.columns[:2]) == ["sigma", "lr"] and len(df) == 2
-    assert df.score.is_monotonic_decreasing
-    assert (df.score == df.val_retained - df.val_forgotten).all()
+def test_jit_validation_sweep_applies_the_utility_budget_on_validation():
+    df = jt.jit_validation_sweep("full_class", seeds=[0], sigmas=[0.5], lrs=[1e-6, 3.0], budget=0.05)
+    assert list(df.columns[:2]) == ["sigma", "lr"] and len(df) == 2 and df.score.is_monotonic_decreasing
+    best, worst = df.iloc[0], df.iloc[1]
+    assert best.lr == 1e-6 and best.within_budget and best.score == -best.val_forgotten
+    assert abs(best.val_retained - best.val_retained_original) < 0.01  # a tiny step changes nothing
+    assert not worst.within_budget and worst.score == -np.inf  # a huge step breaks the retained classes
+    with pytest.raises(ValueError, match="budget"):
+        jt.jit_validation_sweep("full_class", budget=-1.0)
 
 
 # ----------------------------------------------------------------------------- FULL code path
