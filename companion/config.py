@@ -118,6 +118,7 @@ PARAMETERS: dict[str, Rule] = {
     # --- jit parameters (Foster et al. chapters) ---
     "RADIUS": Rule(float, _pos, "a number > 0", "radius r of the neighbourhood B_r(x) in alpha(x)"),
     "TAU": Rule(float, lambda v: 0 <= v <= 1, "a number in [0, 1]", "information threshold: alpha(x) >= tau is low information"),
+    "RADIUS_SCALE": Rule(float, _pos, "a number > 0", "radius of B_r(x) on image data, in units of the median 10th-neighbour distance"),
     "JIT_FORGET": Rule(str, lambda v: v == "auto" or _forget_ok(v), "'auto' (the table's default for the profile) or 'class:K', 'subclass:K', 'random:N' matching the chapter", "what the JiT baseline table forgets"),
     # --- end jit parameters ---
     # --- cert parameters (Koloskova et al. chapters) ---
