@@ -233,7 +233,7 @@ if audit.loc["barycenter T_Z(X)", "w2_exact"] > 0.2 * audit.loc["original X", "w
 #
 # Partial unlearning moves every point only part of the way, $X_t = (1-t)X + tT_Z(X)$ with
 # $t\in[0,1]$. Its distortion is exactly $\mathbb E\lVert X - X_t\rVert^2 = t^2\sum_zp_zW_2^2(\mu_z,\bar\nu)$,
-# while the groups converge as $t\to1$; in the authors' earlier fair-representation work this path
+# while the groups converge as $t\to1$; in the authors' earlier fair-representation work {cite}`xu2023fair` this path
 # traces the Pareto frontier between $L^2$ utility and dependence on $Z$, and we expect the
 # regularised problem to be solved on it (reconstructed).
 #

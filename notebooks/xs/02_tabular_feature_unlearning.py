@@ -32,7 +32,7 @@
 # - leakage audits the paper does not report: probe AUC, binned MI and the realised $L^2$ distortion.
 #
 # The paper prints no tabular numbers, only the plots; the one set of numbers in the authors' code
-# is Zemel et al.'s comparison points, drawn next to ours below.
+# is Zemel et al.'s {cite}`zemel2013learning` comparison points, drawn next to ours below.
 
 # %%
 import numpy as np
