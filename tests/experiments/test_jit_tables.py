@@ -60,6 +60,14 @@ def test_rows_follow_the_reference_scripts():
         jt.run_table("random", rows=["BSLN"], overrides={"GKT": {}})
 
 
+def test_head_only_row_uses_the_reference_retrain_schedule_in_full():
+    plan = dict((r.label, kw) for r, kw in jt._plan("full_class", "full", "class", ["RTRN", "RTRN (head only, as coded)"], {}, None, "cifar100"))
+    rec = plan["RTRN (head only, as coded)"]["recipe"]
+    assert (rec.optimizer, rec.lr, rec.epochs, rec.milestones, rec.gamma, rec.warmup_epochs) == ("sgd", 0.01, 200, (60, 120, 160), 0.2, 2)
+    assert "recipe" not in plan["RTRN"]  # the fresh retrain uses the pretraining recipe
+    assert jt.reference_retrain_recipe("digits") is None
+
+
 def test_describe_rows_lists_full_settings_and_quick_changes():
     d = jt.describe_rows("full_class")
     assert "lr=0.0001" in d.loc["AMN", "FULL settings"] and d.loc["FNTN", "QUICK changes"] == "none"
