@@ -262,6 +262,12 @@ ranking
 #   ({glue:text}`fc_bsln_mia_entropy` in this run) than the paper's
 #   {glue:text}`paper_pins_full_class_BSLN_MIA`.
 # - **Runtime** in the reference code includes the metric computation; ours does not.
+# - **Pretraining.** The reference code keeps the checkpoint with the best *test* accuracy; the
+#   companion keeps the last epoch of the paper's recipe (no selection on reported data).
+# - **Models.** The paper's ViT rows need ImageNet-pretrained weights the companion does not fetch,
+#   so the reference code's ViT defects (GKT's activation path applies every block to the
+#   embeddings) do not arise here. The reference code has no JiT hyperparameters for ResNet-18
+#   (`-net ResNet18` raises NameError); `ARCH="resnet18"` runs it with the VGG settings.
 #
 # ## Exercises
 #
