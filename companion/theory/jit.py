@@ -86,6 +86,23 @@ def neighbourhood_agreement(
     return alpha, count
 
 
+def knn_radius(x: torch.Tensor, points: torch.Tensor, k: int = 10, scale: float = 1.0) -> float:
+    """A data-scaled radius for alpha(x): ``scale`` times the median, over the rows of ``x``, of the
+    distance to the k-th nearest point of ``points`` (points at distance 0, x itself, left out).
+
+    Pixel-space distances have no natural unit, so the chapters set r relative to the data's own
+    neighbour distances. Shapes: x (B, ...), points (M, ...).
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise bad_value("k", k, "an integer >= 1")
+    _check_r_tau(scale)
+    d = torch.cdist(x.flatten(1).double(), points.flatten(1).double(), compute_mode="donot_use_mm_for_euclid_dist")
+    d = torch.where(d > 0, d, torch.full_like(d, float("inf")))
+    if d.shape[1] < k:
+        raise bad_value("k", k, f"at most the number of reference points ({d.shape[1]})")
+    return float(scale * d.kthvalue(k, dim=1).values.quantile(0.5))
+
+
 def sample_ball(x: torch.Tensor, r: float, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """``n`` points uniform in the ball ``B_r(x)`` around each row of ``x`` (B, ...) -> (n, B, ...)."""
     _check_r_tau(r)

@@ -26,6 +26,15 @@ def test_alpha_known_answer():
     assert count.item() == 0 and math.isnan(alpha.item())
 
 
+def test_knn_radius_known_answer():
+    pts = torch.tensor([[0.0], [1.0], [3.0], [6.0]])
+    # 1st neighbours (self excluded): 1, 1, 2, 3 -> median 1.5; 2nd: 3, 2, 3, 5 -> median 3
+    assert tj.knn_radius(pts, pts, k=1) == pytest.approx(1.5)
+    assert tj.knn_radius(pts, pts, k=2, scale=2.0) == pytest.approx(6.0)
+    with pytest.raises(ValueError, match="k="):
+        tj.knn_radius(pts, pts, k=9)
+
+
 def test_alpha_thresholding_and_bad_input():
     a = torch.tensor([0.2, 0.8, 0.5])
     assert tj.is_high_information(a, 0.5).tolist() == [True, False, False]
