@@ -63,8 +63,16 @@ GRIDS: dict[str, dict[str, list[dict]]] = {
         "output_perturbation": [dict(c0=0.01), dict(c0=0.1), dict(c0=1.0)],
     },
 }
-#: Dataset -> (architecture, budget epochs of Figure 1, augmentation of the training transform).
-FULL_SETTINGS = {"mnist": ("tiny_mlp", 10, "mnist"), "cifar10": ("tiny_cnn", 50, "cifar")}
+_FEAT_GC = [(0.01, 1, 1e-3, 0.5), (0.01, 1, 1e-3, 10), (0.01, 1, 1e-2, 10), (0.01, 10, 1e-4, 0.5), (0.01, 10, 1e-4, 10),
+            (0.01, 10, 1e-4, 100), (0.01, 10, 1e-3, 0.5), (0.01, 10, 1e-3, 10), (0.01, 100, 1e-4, 100), (0.01, 100, 1e-3, 500),
+            (0.1, 0.1, 1e-2, 10), (1, 10, 1e-3, 500)]
+GRIDS["features"] = {"gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT_GC]}
+#: Dataset -> (architecture, budget epochs of Figure 1 / 3, augmentation of the training transform).
+FULL_SETTINGS = {"mnist": ("tiny_mlp", 10, "mnist"), "cifar10": ("tiny_cnn", 50, "cifar"),
+                 "cifar10_features": ("three_layer", 50, "none"), "cifar100_features": ("three_layer", 50, "none")}
+#: Normalisation the reference code applies before the ImageNet ResNet-18 (CIFAR statistics, spec 7).
+FEATURE_STATS = {"cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+                 "cifar100": ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761))}
 QUICK_TASK, QUICK_ARCH, QUICK_GRID = "mnist5k", "tiny_mlp", "mnist"
 METHODS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrain")
 PRETRAIN = dict(epochs=30, peak=0.06, weight_decay=5e-4)  # spec 8 (MNIST); CIFAR-10: 400 epochs
@@ -156,7 +164,11 @@ def setup(
     profile: str = "quick", seed: int = 0, data_root: str | None = None, device: str = "auto", seeds: Sequence[int] = (0, 1, 2, 3),
     task_name: str | None = None, cache_dir: str | None = None, pretrain_epochs: int | None = None, forget: str | None = None,
 ) -> CurveSetup:
-    """Load the task (QUICK: mnist5k; FULL: ``task_name`` in {'mnist', 'cifar10'}) and pretrain the originals."""
+    """Load the task and pretrain the originals.
+
+    QUICK: mnist5k. FULL: ``task_name`` in {'mnist', 'cifar10'} (Figure 1) or {'cifar10_features',
+    'cifar100_features'} (Figure 3: 512-d ImageNet ResNet-18 features, :func:`feature_task`).
+    """
     from ..training import resolve_device
 
     if profile not in ("quick", "full"):
@@ -172,12 +184,17 @@ def setup(
         if name not in FULL_SETTINGS:
             raise bad_value("task_name", name, f"one of {', '.join(FULL_SETTINGS)}")
         arch, _, augment = FULL_SETTINGS[name]
-        grid, pre_epochs = name, (400 if name == "cifar10" else PRETRAIN["epochs"])
+        grid = "features" if name.endswith("_features") else name
+        pre_epochs = {"cifar10": 400, "cifar10_features": 100, "cifar100_features": 100}.get(name, PRETRAIN["epochs"])
     from .. import data as cdata
 
     dev = resolve_device(device)
-    forget = forget or f"random:{_forget_n(name, seed, data_root)}"
-    task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
+    image_name = name.removesuffix("_features")
+    forget = forget or f"random:{_forget_n(image_name, seed, data_root)}"
+    if name.endswith("_features"):
+        task = feature_task(image_name, forget=forget, seed=seed, data_root=data_root, device=dev, cache_dir=cache_dir)
+    else:
+        task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
     ep = pretrain_epochs if pretrain_epochs is not None else pre_epochs
     kw = dict(epochs=ep, peak=PRETRAIN["peak"], augment=augment, device=dev, cache_dir=cache_dir)
     both = pretrain(task, arch, seeds, (PRETRAIN["weight_decay"], OP_WEIGHT_DECAY), **kw)
@@ -365,3 +382,75 @@ def run_configs(
     res = M.run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, augment=setup.augment, device=setup.device,
                         eval_splits={"val": task.val})
     return pd.DataFrame([{**m, "epoch": e + 1, "val_acc": res.acc["val"][k, e]} for k, m in enumerate(meta) for e in range(epochs)])
+
+
+def resnet_features(x: "torch.Tensor", stats: tuple, device: "str | torch.device" = "cpu", weights: str | None = "IMAGENET1K_V1",
+                    batch_size: int = 256, size: int = 224) -> "torch.Tensor":
+    """512-d features of the torchvision ResNet-18 (``weights``; eval mode, up to the global average
+    pool) for uint8 images (N, 3, H, W) resized to ``size`` (224) and normalised with ``stats`` (the reference
+    code uses CIFAR statistics, not ImageNet's; spec 7). Returns (N, 512) float32 on the CPU.
+
+    ``weights=None`` builds a randomly initialised network (tests); the ImageNet weights must be in
+    torch's hub cache (``TORCH_HOME``) when the machine has no internet.
+    """
+    import torch
+    from torch.nn import functional as F
+    from torchvision.models import resnet18
+
+    from ..training import progress
+
+    net = resnet18(weights=weights)
+    net.fc = torch.nn.Identity()
+    net.eval().to(device)
+    mean = torch.tensor(stats[0], device=device).view(1, 3, 1, 1)
+    std = torch.tensor(stats[1], device=device).view(1, 3, 1, 1)
+    out = []
+    with torch.no_grad():
+        for i in progress(range(0, len(x), batch_size), desc="ResNet-18 features"):
+            xb = x[i : i + batch_size].to(device).float() / 255.0
+            xb = F.interpolate(xb, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+            out.append(net((xb - mean) / std).float().cpu())
+    return torch.cat(out) if out else torch.empty(0, 512)
+
+
+def feature_task(
+    name: str, forget: str, seed: int = 0, data_root: str | None = None, device: "str | torch.device" = "cpu",
+    weights: str | None = "IMAGENET1K_V1", cache_dir: str | None = None, size: int = 224,
+) -> "Task":
+    """The CIFAR-10/100 task of Figure 3 with every image replaced by its ResNet-18 feature vector.
+
+    Same splits as ``load_task(name, forget, seed)``; features are extracted once per (dataset,
+    weights) without augmentation and cached (atomic, hash-keyed).
+    """
+    import dataclasses
+
+    import torch
+
+    from .. import data as cdata
+    from ..data.tasks import Split
+    from ..models.cache import atomic_save, config_key, load_checked
+
+    if name not in FEATURE_STATS:
+        raise bad_value("name", name, f"one of {', '.join(FEATURE_STATS)}")
+    task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
+    full_train = cdata.tasks._raw(name, Path(data_root) if data_root else None, False)
+    feats = {}
+    for part, x in (("train", full_train["x_train"]), ("test", full_train["x_test"])):
+        cfg = {"dataset": name, "part": part, "n": int(len(x)), "weights": weights, "stats": FEATURE_STATS[name], "size": size}
+        key = config_key(cfg)
+        path = Path(cache_dir or default_cache_dir()) / "features" / f"{name}-{part}-{key}.pt"
+        blob = load_checked(path, key)
+        if blob is None:
+            f = resnet_features(torch.as_tensor(x), FEATURE_STATS[name], device, weights, size=size)
+            atomic_save({"key": key, "state_dict": {"features": f}}, path)
+        else:
+            f = blob["state_dict"]["features"]
+        feats[part] = f
+    zero, one = torch.zeros(feats["train"].shape[1]), torch.ones(feats["train"].shape[1])
+
+    def swap(split: Split, part: str) -> Split:
+        return Split(feats[part][split.index], split.y, zero, one, split.fine, split.index)
+
+    splits = {k: swap(getattr(task, k), "test" if k in ("test", "retain_test", "forget_test") else "train")
+              for k in ("train", "retain", "forget", "val", "test", "retain_test", "forget_test")}
+    return dataclasses.replace(task, name=f"{name}_features", input_shape=(int(feats["train"].shape[1]),), **splits)

@@ -184,3 +184,35 @@ def test_full_profile_path_on_fake_mnist_idx(tmp_path):
     assert df["val_acc"].between(0, 1).all() and len(df) == 2 * 2 + 1  # 2 MNIST settings x 2 calibrations + retrain
     with pytest.raises(ValueError, match="methods"):
         cert_curves.run_curves(setup, epochs=1, methods=("jit",))
+
+
+def test_full_feature_task_on_fake_cifar10(tmp_path, monkeypatch):
+    """Figure 3's path: CIFAR-10 in its real pickle layout (tiny, synthetic) -> ResNet-18 features ->
+    the three-layer network through the vectorised engine (random ResNet weights, small resize)."""
+    import pickle
+
+    import torchvision.datasets.cifar as tv_cifar
+
+    from companion.experiments import cert_curves
+
+    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *a, **k: True)  # fake files have no official md5
+    root = tmp_path / "cifar-10-batches-py"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in [(f"data_batch_{i}", 20) for i in range(1, 6)] + [("test_batch", 20)]:
+        blob = {"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8), "labels": [int(v) for v in np.arange(n) % 10]}
+        (root / name).write_bytes(pickle.dumps(blob))
+    (root / "batches.meta").write_bytes(pickle.dumps({"label_names": [str(i) for i in range(10)]}))
+    task = cert_curves.feature_task("cifar10", forget="random:9", seed=0, data_root=str(tmp_path), weights=None,
+                                    cache_dir=str(tmp_path / "cache"), size=32)
+    assert task.name == "cifar10_features" and task.input_shape == (512,)
+    assert len(task.forget) == 9 and len(task.retain) + len(task.forget) == len(task.train) == 90
+    x, _ = task.retain.tensors()
+    assert x.shape == (81, 512) and torch.isfinite(x).all()
+    again = cert_curves.feature_task("cifar10", forget="random:9", seed=0, data_root=str(tmp_path), weights=None,
+                                     cache_dir=str(tmp_path / "cache"), size=32)  # from the feature cache
+    torch.testing.assert_close(again.train.x, task.train.x)
+    originals = cert_curves.pretrain(task, "three_layer", (0,), 5e-4, epochs=1, cache_dir=str(tmp_path / "cache"))
+    res = M.run_stacked(originals[(0, 5e-4)], [M.Plan("gradient_clipping", c0=0.01, c1=1.0, gamma=1e-3, lam=10.0, steps=1, sigma=0.0087),
+                                                M.Plan("retrain", init_seed=3)], task.retain, 1, eval_splits={"val": task.val}, show_progress=False)
+    assert res.acc["val"].shape == (2, 1)
