@@ -66,7 +66,11 @@ GRIDS: dict[str, dict[str, list[dict]]] = {
 _FEAT_GC = [(0.01, 1, 1e-3, 0.5), (0.01, 1, 1e-3, 10), (0.01, 1, 1e-2, 10), (0.01, 10, 1e-4, 0.5), (0.01, 10, 1e-4, 10),
             (0.01, 10, 1e-4, 100), (0.01, 10, 1e-3, 0.5), (0.01, 10, 1e-3, 10), (0.01, 100, 1e-4, 100), (0.01, 100, 1e-3, 500),
             (0.1, 0.1, 1e-2, 10), (1, 10, 1e-3, 500)]
-GRIDS["features"] = {"gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT_GC]}
+_FEAT100_GC = [(0.01, 0.1, 1e-3, 10), (0.01, 1, 1e-3, 0.5), (0.01, 1, 1e-3, 10), (0.01, 10, 1e-4, 0.5), (0.01, 10, 1e-4, 10),
+               (0.01, 10, 1e-4, 100), (0.01, 10, 1e-4, 500), (0.01, 100, 1e-3, 500), (0.1, 0.1, 1e-2, 10), (0.1, 1, 1e-3, 100),
+               (1, 0.1, 1e-2, 10), (1, 1, 1e-3, 100), (1, 10, 1e-3, 500)]
+GRIDS["cifar10_features"] = {"gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT_GC]}
+GRIDS["cifar100_features"] = {"gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT100_GC]}
 #: Dataset -> (architecture, budget epochs of Figure 1 / 3, augmentation of the training transform).
 FULL_SETTINGS = {"mnist": ("tiny_mlp", 10, "mnist"), "cifar10": ("tiny_cnn", 50, "cifar"),
                  "cifar10_features": ("three_layer", 50, "none"), "cifar100_features": ("three_layer", 50, "none")}
@@ -184,7 +188,7 @@ def setup(
         if name not in FULL_SETTINGS:
             raise bad_value("task_name", name, f"one of {', '.join(FULL_SETTINGS)}")
         arch, _, augment = FULL_SETTINGS[name]
-        grid = "features" if name.endswith("_features") else name
+        grid = name
         pre_epochs = {"cifar10": 400, "cifar10_features": 100, "cifar100_features": 100}.get(name, PRETRAIN["epochs"])
     from .. import data as cdata
 
@@ -235,6 +239,7 @@ def run_curves(
             raise bad_value("calibrations", c, f"values in {M.GC_CALIBRATIONS}")
     epochs = epochs if epochs is not None else (6 if setup.profile == "quick" else FULL_SETTINGS[setup.task.name][1])
     grid = grid or GRIDS[setup.grid]
+    methods = [m for m in methods if m == "retrain" or m in grid]  # the feature grids have gradient clipping only
     plans, starts, meta = [], [], []
     for method in methods:
         variants = [(f"{method} ({c})", c) for c in calibrations] if method == "gradient_clipping" else [(method, "")]

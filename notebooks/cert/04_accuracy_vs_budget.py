@@ -181,8 +181,10 @@ comparison
 #   reference code reuses one noise draw at every step; we draw fresh noise.
 # - FULL: `PROFILE="full"` with `TASK="mnist"` (784-5-10 network, 10 epochs) or `TASK="cifar10"`
 #   (the 20k-parameter CNN and the paper's 11 + 13 + 3 CIFAR settings, 50 epochs; set `EPOCHS`),
-#   with augmentation as in the paper. The ResNet-18-feature experiments (Figure 3) are not wired to a
-#   task here.
+#   with augmentation as in the paper. `TASK="cifar10_features"` or `"cifar100_features"` runs Figure 3's
+#   gradient-clipping grid and retrain on 512-d ImageNet ResNet-18 features with the three-layer network
+#   (the torchvision weights must be in torch's hub cache; pass `-p EPOCHS 50`, and note the grid has no
+#   model clipping or output perturbation, as in the paper; DP-SGD is the `dpsgd` method, chapter 5).
 #
 # ## Exercises
 #
