@@ -206,7 +206,7 @@ pd.DataFrame({k: sig[k] for k in ("slope", "kappa", "max_change")}).round(4)
 #
 # Forgetting the flat sample at $x$ = {glue:text}`jit01_sig_x_flat:.2f` (slope
 # {glue:text}`jit01_sig_slope_flat:.2g`) changes the curve by at most
-# {glue:text}`jit01_sig_change_flat:.4f` anywhere; forgetting the steep sample at
+# {glue:text}`jit01_sig_change_flat:.1e` anywhere; forgetting the steep sample at
 # $x$ = {glue:text}`jit01_sig_x_steep:.2f` (slope {glue:text}`jit01_sig_slope_steep:.2f`) moves it by
 # up to {glue:text}`jit01_sig_change_steep:.3f`. The Lipschitz ratio is near zero where the curve is
 # flat, so the gradient of JiT's loss is too: low-information samples cost nothing to forget, as
@@ -290,8 +290,8 @@ rho, pval = spearmanr(alpha.cpu()[ok].numpy(), drop[ok].numpy())
 info = pd.DataFrame({"samples": [int(high.sum()), int((ok & ~high).sum())],
                      "mean drop of p(label)": [drop[high].mean().item(), drop[ok & ~high].mean().item()]},
                     index=["high information (alpha < tau)", "low information (alpha >= tau)"])
-for k, v in {"rho": rho, "pval": pval, "n_high": int(high.sum()), "n_empty": int((~ok).sum()),
-             "drop_high": info.iloc[0, 1], "drop_low": info.iloc[1, 1]}.items():
+for k, v in {"rho": float(rho), "pval": float(pval), "n_high": int(high.sum()), "n_empty": int((~ok).sum()),
+             "drop_high": float(info.iloc[0, 1]), "drop_low": float(info.iloc[1, 1])}.items():
     report.glue(f"jit01_img_{k}", v)
 info
 

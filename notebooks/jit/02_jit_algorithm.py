@@ -191,13 +191,13 @@ table.round(4)
 # %%
 for key, name in (("paper", "paper"), ("reference", "reference (as coded)")):
     for col in ("Dr", "Df"):
-        report.glue(f"jit02_{key}_{col}", table.loc[name, col])
-report.glue("jit02_orig_Dr", table.loc["original", "Dr"])
-report.glue("jit02_orig_Df", table.loc["original", "Df"])
-report.glue("jit02_acc_Df", table.loc["paper + accumulated gradients", "Df"])
-report.glue("jit02_acc_Dr", table.loc["paper + accumulated gradients", "Dr"])
-report.glue("jit02_drop_Dr", table.loc["paper + train-mode dropout", "Dr"])
-report.glue("jit02_drop_Df", table.loc["paper + train-mode dropout", "Df"])
+        report.glue(f"jit02_{key}_{col}", float(table.loc[name, col]))
+report.glue("jit02_orig_Dr", float(table.loc["original", "Dr"]))
+report.glue("jit02_orig_Df", float(table.loc["original", "Df"]))
+report.glue("jit02_acc_Df", float(table.loc["paper + accumulated gradients", "Df"]))
+report.glue("jit02_acc_Dr", float(table.loc["paper + accumulated gradients", "Dr"]))
+report.glue("jit02_drop_Dr", float(table.loc["paper + train-mode dropout", "Dr"]))
+report.glue("jit02_drop_Df", float(table.loc["paper + train-mode dropout", "Df"]))
 steps = pd.DataFrame({k: r.log["step_norms"] for k, r in results.items()})
 steps.index.name = "step"
 steps.round(4)
@@ -252,12 +252,12 @@ for name, kw in sweep.items():
     r = results["paper"] if not kw else methods.unlearn("jit", original, task, ctx.profile, ctx.seed, ctx.device, **{**SETTINGS, **kw})
     sens[name] = score(r.model, r.seconds, r.log)
 sens = pd.DataFrame(sens).T
-report.glue("jit02_sens_eta_lo_Df", sens.loc["eta x 0.8", "Df"])
-report.glue("jit02_sens_eta_hi_Df", sens.loc["eta x 1.2", "Df"])
-report.glue("jit02_sens_sig_lo_Dr", sens.loc["sigma x 0.5", "Dr"])
-report.glue("jit02_sens_sig_hi_Df", sens.loc["sigma x 2", "Df"])
-report.glue("jit02_sens_n5_Df", sens.loc["N = 5", "Df"])
-report.glue("jit02_sens_n_Df", sens.loc["default", "Df"])
+report.glue("jit02_sens_eta_lo_Df", float(sens.loc["eta x 0.8", "Df"]))
+report.glue("jit02_sens_eta_hi_Df", float(sens.loc["eta x 1.2", "Df"]))
+report.glue("jit02_sens_sig_lo_Dr", float(sens.loc["sigma x 0.5", "Dr"]))
+report.glue("jit02_sens_sig_hi_Df", float(sens.loc["sigma x 2", "Df"]))
+report.glue("jit02_sens_n5_Df", float(sens.loc["N = 5", "Df"]))
+report.glue("jit02_sens_n_Df", float(sens.loc["default", "Df"]))
 sens[["Dr", "Df", "eta", "seconds"]].round(4)
 
 # %% [markdown]
