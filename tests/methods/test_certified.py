@@ -216,3 +216,52 @@ def test_full_feature_task_on_fake_cifar10(tmp_path, monkeypatch):
     res = M.run_stacked(originals[(0, 5e-4)], [M.Plan("gradient_clipping", c0=0.01, c1=1.0, gamma=1e-3, lam=10.0, steps=1, sigma=0.0087),
                                                 M.Plan("retrain", init_seed=3)], task.retain, 1, eval_splits={"val": task.val}, show_progress=False)
     assert res.acc["val"].shape == (2, 1)
+
+
+def _eps_lower_bound(pos: np.ndarray, neg: np.ndarray, delta: float, alpha: float = 0.05) -> float:
+    """DP-audit lower bound (evaluation spec 8): threshold chosen on one half, one-sided
+    Clopper-Pearson bounds on the other, eps_lb = max ln((1 - delta - FNR_u) / FPR_u) over both directions."""
+    from scipy import stats
+
+    h = len(pos) // 2
+    sel_p, sel_n, ev_p, ev_n = pos[:h], neg[:h], pos[h:], neg[h:]
+    best, best_t, best_sign = -np.inf, 0.0, 1
+    for sign in (1, -1):
+        for t in np.quantile(np.r_[sel_p, sel_n], np.linspace(0.01, 0.99, 99)):
+            tpr, fpr = np.mean(sign * sel_p > sign * t), np.mean(sign * sel_n > sign * t)
+            score = np.log(max(tpr - delta, 1e-12) / max(fpr, 1e-3))
+            if score > best:
+                best, best_t, best_sign = score, t, sign
+    fn = int(np.sum(best_sign * ev_p <= best_sign * best_t))
+    fp = int(np.sum(best_sign * ev_n > best_sign * best_t))
+    n = len(ev_p)
+    fnr_u = stats.beta.ppf(1 - alpha / 2, fn + 1, max(n - fn, 1e-9))
+    fpr_u = stats.beta.ppf(1 - alpha / 2, fp + 1, max(n - fp, 1e-9))
+    return float(np.log(max(1 - delta - fnr_u, 1e-12) / fpr_u))
+
+
+def test_empirical_epsilon_lower_bound_respects_the_certificate(task):
+    """Sanity audit (spec 13.11): 2 x 512 gradient-clipping runs from two different start models;
+    the audited lower bound stays below the certified eps, and the same audit without noise
+    exceeds it (so the audit has the power to catch a broken noise step)."""
+    a = models.build("tiny_mlp", task.input_shape, task.num_classes, seed=1)
+    b = models.build("tiny_mlp", task.input_shape, task.num_classes, seed=2)
+    cfg = M.GradientClippingConfig(c0=0.5, c1=1.0, gamma=0.05, lam=1.0, steps=2, epsilon=2.0, delta=1e-5, epochs=2)
+    plan, cert = M.plan_for(cfg)
+    n = len(task.retain)
+
+    def finals(plan: M.Plan, start, seed: int) -> torch.Tensor:
+        res = M.run_stacked(start, [plan] * 512, task.retain, 2, seed=seed, batch_size=n, show_progress=False)
+        return torch.cat([v.flatten(1) for v in res.params.values()], 1)
+
+    ca, cb = (torch.cat([p.detach().flatten() for p in m.parameters()]) for m in (a, b))
+    ca, cb = ca * min(1, 0.5 / float(ca.norm())), cb * min(1, 0.5 / float(cb.norm()))
+    direction = (ca - cb) / (ca - cb).norm()
+
+    def audit(plan: M.Plan) -> float:
+        xa, xb = finals(plan, a, 0), finals(plan, b, 1)
+        return _eps_lower_bound((xa @ direction).numpy(), (xb @ direction).numpy(), cfg.delta)
+
+    assert cert["T"] == 2 and cert["epsilon"] == pytest.approx(2.0, rel=1e-6)
+    assert audit(plan) <= cert["epsilon"]
+    assert audit(M.Plan("gradient_clipping", c0=0.5, c1=1.0, gamma=0.05, lam=1.0, steps=2, sigma=1e-6)) > cert["epsilon"]
