@@ -18,7 +18,9 @@ Two behaviours sit behind ``variant`` (spec ``jit.md`` section 5):
 * ``variant="reference"``: what ``jwf40/Information-Theoretic-Unlearning`` (``Lipschitz.modify_weight``)
   runs. Gradients zeroed once and accumulated across batches, the network in train mode (dropout
   masks differ between ``f(x)`` and every ``f(x + xi_j)``), the ratio summed over the batch, and the
-  perturbed input clamped to the min/max of the whole (normalised) batch tensor.
+  perturbed input clamped to the min/max of the whole (normalised) batch tensor. (Train mode also
+  makes BatchNorm layers use batch statistics and update their running averages with the perturbed
+  batches; the code's VGG has no BatchNorm, but ``resnet18`` does.)
 
 Each of these four switches is also a field of :class:`JitConfig` (``accumulate_grads``,
 ``eval_mode``, ``reduction``, ``clamp``) that overrides the variant, and the remaining open points

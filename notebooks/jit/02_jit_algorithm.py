@@ -33,10 +33,12 @@
 # %%
 import copy
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
 from companion import config, data, methods, models, report, training
+from companion.plotting import house_style
 from companion.methods.jit import JitConfig, jit_unlearn, lipschitz_ratios, settings_for
 
 # %% tags=["parameters"]
@@ -260,7 +262,27 @@ report.glue("jit02_sens_n5_Df", float(sens.loc["N = 5", "Df"]))
 report.glue("jit02_sens_n_Df", float(sens.loc["default", "Df"]))
 sens[["Dr", "Df", "eta", "seconds"]].round(4)
 
+# %%
+with house_style():
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.0), sharey=True)
+    for ax, (knob, names, scale) in zip(axes, (("sigma", ["sigma x 0.5", "default", "sigma x 2"], [0.5, 1, 2]),
+                                               ("eta", ["eta x 0.8", "default", "eta x 1.2"], [0.8, 1, 1.2]))):
+        for col, marker in (("Dr", "o"), ("Df", "s")):
+            ax.plot(scale, sens.loc[names, col], marker=marker, label=f"${col[0]}_{col[1]}$")
+        ax.set_xlabel(f"{knob} / default")
+    axes[0].set_ylabel("accuracy")
+    axes[1].legend()
+    fig.tight_layout()
+report.glue("jit02_sensitivity", fig, display=False)
+plt.close(fig)
+
 # %% [markdown]
+# ```{glue:figure} jit02_sensitivity
+# :name: jit02-fig-sensitivity
+# $D_r$ and $D_f$ after the paper variant of JiT as $\sigma$ (left) and $\eta$ (right) move around
+# the profile's setting.
+# ```
+#
 # Moving $\eta$ by 20 % either way takes $D_f$ from {glue:text}`jit02_sens_eta_lo_Df:.3f` to
 # {glue:text}`jit02_sens_eta_hi_Df:.3f`. A smaller $\sigma$ forgets more and damages more ($D_r$ =
 # {glue:text}`jit02_sens_sig_lo_Dr:.3f` at half the default): the ratio divides by $\lVert\xi\rVert$,
