@@ -123,12 +123,7 @@ PARAMETERS: dict[str, Rule] = {
     # --- end jit parameters ---
     # --- cert parameters (Koloskova et al. chapters) ---
     "EPSILON_R": Rule(float, _pos, "a number > 0", "Renyi bound eps_R of gradient clipping (the reference code's knob)"),
-    "C0": Rule(float, _pos, "a number > 0", "clip radius of the start model"),
-    "C1": Rule(float, _pos, "a number > 0", "gradient clipping norm"),
     "C2": Rule(float, _pos, "a number > 0", "model clipping projection radius"),
-    "STEP_SIZE": Rule(float, _pos, "a number > 0", "step size gamma of the noisy steps"),
-    "WEIGHT_DECAY": Rule(float, _nonneg, "a number >= 0", "weight decay lambda of the noisy steps"),
-    "GC_CALIBRATION": Rule(str, lambda v: v in ("theorem", "as_coded"), "'theorem' or 'as_coded'", "gradient clipping: true (eps, delta) or the code's eps_R = eps"),
     # --- end cert parameters ---
 }
 
