@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..config import bad_value
-from ..data.tasks import Task
+from ..data.tasks import Task, require_zero_shot
 from ..models.cache import cached_state
 from ..models.nets import build
 from ..training import TrainRecipe, accuracy, fit, recipe_for
@@ -138,7 +138,8 @@ class GradientAscentConfig(MethodConfig):
 
 
 @register("gradient_ascent", GradientAscentConfig, zero_shot=True, paper="jit", description="ascend the loss on the forget set (early-stopped)")
-def gradient_ascent(model: nn.Module, task: Task, cfg: GradientAscentConfig, *, seed: int, device, **_) -> dict:
+def gradient_ascent(model: nn.Module, task, cfg: GradientAscentConfig, *, seed: int, device, **_) -> dict:
+    task = require_zero_shot(task, "gradient_ascent")
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     gen = torch.Generator().manual_seed(seed)
     steps, stopped = 0, False

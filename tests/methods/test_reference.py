@@ -108,3 +108,10 @@ def test_zero_shot_methods_receive_no_retain_data(digits_class_task, digits_mode
 def test_available_lists_zero_shot_flags():
     av = methods.available()
     assert av["gradient_ascent"]["zero_shot"] and not av["retrain"]["zero_shot"] and not av["finetune"]["zero_shot"]
+
+
+def test_gradient_ascent_refuses_retain_data(digits_class_task, digits_model):
+    from companion.methods.reference import GradientAscentConfig, gradient_ascent
+
+    with pytest.raises(ValueError, match="zero-shot"):
+        gradient_ascent(digits_model, digits_class_task, GradientAscentConfig(), seed=0, device="cpu")
