@@ -194,6 +194,23 @@ def test_one_step_moves_f_x_towards_the_weighted_mean_of_its_perturbations():
     assert (f1 - weighted_mean).norm() < (f0 - weighted_mean).norm()
 
 
+def test_on_a_linear_map_antithetic_pulls_cancel():
+    """Target matching (the default, unsquared): with a sign-flipped pair of perturbations the two
+    targets sit symmetrically about f(x) for a linear map, so the pulls cancel and the step is zero:
+    where f is flat (linear) JiT does nothing, whatever eta."""
+    m = linear(seed=4)
+    x = torch.randn(1, 5, dtype=torch.float64)
+    xi = torch.randn(1, 1, 5, dtype=torch.float64)
+    noise = torch.cat([xi, -xi])  # (2, 1, 5)
+    before = params(m)
+    opt = torch.optim.SGD(m.parameters(), lr=10.0)
+    loss = lipschitz_ratios(m, x, 0.3, 2, noise=noise).mean()
+    loss.backward()
+    opt.step()
+    assert loss.item() > 0
+    torch.testing.assert_close(params(m), before, rtol=0, atol=1e-12)
+
+
 def test_one_step_decreases_the_loss_on_the_same_noise():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3)).double()
