@@ -30,8 +30,8 @@ class TrainRecipe:
     """How to train a model.
 
     ``schedule``: 'constant'; 'onecycle' (cosine OneCycleLR with max ``lr``, JiT); 'onecycle_linear'
-    (linear warm-up to ``lr`` over the first 30 % then linear decay, Optax's linear one-cycle as in
-    Koloskova et al.); 'multistep' (x``gamma`` at ``milestones`` epochs). ``warmup_epochs`` adds a
+    (Optax's ``linear_onecycle_schedule``: linear from ``lr/25`` up to ``lr`` over 30 % of the steps,
+    back to ``lr/25`` at 85 %, then to ``lr/25e4``; Koloskova et al.); 'multistep' (x``gamma`` at ``milestones`` epochs). ``warmup_epochs`` adds a
     per-batch linear warm-up. ``augment``: 'cifar' (random crop 4 + horizontal flip) or 'mnist'
     (random rotation 10 degrees + horizontal flip, the certified paper's recipe).
     """
@@ -170,9 +170,15 @@ def lr_at(recipe: TrainRecipe, step: int, steps_per_epoch: int) -> float:
             lr = lo + (lr - lo) * (1 - math.cos(math.pi * step / warm)) / 2
         else:
             lr = end + (lr - end) * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))) / 2
-    elif recipe.schedule == "onecycle_linear":
-        warm = 0.3 * total
-        lr = lr * (step / warm if step < warm else max(0.0, (total - step) / max(1, total - warm)))
+    elif recipe.schedule == "onecycle_linear":  # optax.linear_onecycle_schedule with its defaults
+        init, end = lr / 25, lr / 25 / 1e4
+        up, down = 0.3 * total, 0.85 * total
+        if step < up:
+            lr = init + (lr - init) * step / up
+        elif step < down:
+            lr = lr + (init - lr) * (step - up) / (down - up)
+        else:
+            lr = init + (end - init) * min(1.0, (step - down) / max(1, total - down))
     elif recipe.schedule == "multistep":
         epoch = step // steps_per_epoch
         lr = lr * recipe.gamma ** sum(epoch >= m for m in recipe.milestones)

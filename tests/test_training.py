@@ -59,7 +59,8 @@ def test_schedules():
     lrs = [training.lr_at(one, s, 10) for s in range(100)]
     assert max(lrs) == pytest.approx(0.1, rel=1e-3) and lrs[0] == pytest.approx(0.1 / 25) and lrs[-1] < 1e-3
     lin = TrainRecipe("sgd", 0.06, 10, 8, schedule="onecycle_linear")
-    assert training.lr_at(lin, 30, 10) == pytest.approx(0.06) and training.lr_at(lin, 100, 10) == 0
+    assert training.lr_at(lin, 0, 10) == pytest.approx(0.06 / 25) and training.lr_at(lin, 30, 10) == pytest.approx(0.06)
+    assert training.lr_at(lin, 85, 10) == pytest.approx(0.06 / 25) and training.lr_at(lin, 100, 10) == pytest.approx(0.06 / 25e4)
     ms = TrainRecipe("sgd", 0.01, 20, 8, schedule="multistep", milestones=(8, 12), gamma=0.2, warmup_epochs=2)
     assert training.lr_at(ms, 0, 10) == pytest.approx(0.01 / 20)
     assert training.lr_at(ms, 85, 10) == pytest.approx(0.002) and training.lr_at(ms, 125, 10) == pytest.approx(0.0004)
