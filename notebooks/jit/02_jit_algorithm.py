@@ -159,9 +159,10 @@ with torch.no_grad():
         p -= cfg.effective_lr() * gr
 jit_unlearn(ours, [xb], cfg, seed=ctx.seed, device=ctx.device)
 gap = max((a - b).abs().max().item() for a, b in zip(ours.parameters(), ref.parameters()))
-if gap > 1e-5:
-    raise AssertionError(f"package and from-scratch JiT differ by {gap}")
-print(f"largest parameter difference, package vs from scratch: {gap:.2e}")
+moved = max((a - b).abs().max().item() for a, b in zip(ours.parameters(), original.parameters()))
+if gap > 1e-6 + 1e-4 * moved:  # float32; batched and one-by-one convolutions round differently on GPUs
+    raise AssertionError(f"package and from-scratch JiT differ by {gap} (step size {moved})")
+print(f"largest parameter difference, package vs from scratch: {gap:.2e} (largest parameter change {moved:.2e})")
 
 # %% [markdown]
 # ## The two variants on the same task
