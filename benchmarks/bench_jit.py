@@ -2,8 +2,8 @@
 
 Times one JiT loss + backward on a forget batch (B samples, N perturbations) for the QUICK small
 CNN and the MLP with ``chunk=1`` (a loop over perturbations), ``chunk=N`` (all N x B rows in one
-forward), half the automatic chunk, and what ``chunk='auto'`` picks (CPU: a row bound; GPU: all N
-within a memory bound), side by side in one run. The paths
+forward), a 128-row chunk, and what ``chunk='auto'`` picks (CPU: the loop for convolutional
+networks, a 256-row bound otherwise; GPU: all N within a memory bound), side by side in one run. The paths
 are timed round-robin and each keeps its fastest repeat, so load from other processes hits all of
 them alike. Prints each path's speed relative to the loop (> 1: faster than the loop).
 
@@ -50,8 +50,8 @@ def main() -> None:
     for arch, shape in (("small_cnn", (1, 28, 28)), ("mlp", (1, 28, 28)), ("small_cnn", (3, 32, 32))):
         model = build(arch, shape, 10, seed=0).to(dev).eval()
         x = torch.randn(a.batch, *shape, device=dev)
-        auto = auto_chunk(a.n, x, dev)
-        half = max(1, auto // 2)
+        auto = auto_chunk(a.n, x, dev, model)
+        half = max(1, auto_chunk(a.n, x, dev) // 2)
         paths: dict[str, int] = {"loop (1)": 1, f"batched ({a.n})": a.n, f"chunk {half}": half, f"auto ({auto})": auto}
         best = {k: float("inf") for k in paths}
         for r in range(a.repeats + 1):

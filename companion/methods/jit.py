@@ -29,10 +29,10 @@ of the paper are named options (``squared``, ``output``, ``grad_through_perturbe
 The ``N`` perturbations of a batch are pushed through the network ``chunk`` at a time as one
 ``(chunk * B, ...)`` batch. ``chunk="auto"`` takes all ``N`` at once on a GPU (within a memory
 bound). On a CPU one big batch of a small CNN is memory-bound and runs at about half the speed of
-a loop, while an MLP runs faster batched; there ``chunk="auto"`` bounds each pass to
-:data:`AUTO_ROWS` rows, the regime where batching does not lose to the loop (see
-``benchmarks/bench_jit.py``). The rule is deterministic (no timing decides it), so the same seed
-gives bit-identical models. The noise is drawn per perturbation from one seeded generator, so
+a loop, while an MLP runs faster batched; there ``chunk="auto"`` loops over the perturbations of a
+network with convolutions and batches :data:`AUTO_ROWS` rows at a time otherwise (see
+:func:`auto_chunk` and ``benchmarks/bench_jit.py``). The rule is deterministic (no timing decides
+it), so the same seed gives bit-identical models. The noise is drawn per perturbation from one seeded generator, so
 the result does not depend on ``chunk``.
 """
 
@@ -75,10 +75,10 @@ PAPER_SETTINGS: dict[tuple[str, str], dict[str, float | int]] = {
 }
 
 #: Rows (perturbations x batch) per forward pass under ``chunk="auto"`` (GPU: all N at once as long
-#: as it fits). Measured with ``benchmarks/bench_jit.py`` on the shared 2-core CPU: a 1,600-row
-#: forward of the small CNN ran at 0.5-0.6x the speed of a per-perturbation loop, 256-row chunks at
-#: about the loop's speed (0.9-1.2x, within the machine's timing noise), while the MLP ran 1.4-1.8x
-#: faster batched.
+#: as it fits; CPU: see :func:`auto_chunk`). Measured with ``benchmarks/bench_jit.py`` on the 2-core
+#: CPU (B = 64, N = 25, best of 7): one 1,600-row forward of the small CNN ran at 0.49x the speed of
+#: a per-perturbation loop, 256-row chunks at 0.95-0.97x and 128-row chunks at 0.98-1.02x; the MLP
+#: ran 1.27x faster with 256-row chunks and 1.28x with one pass.
 AUTO_ROWS = {"cpu": 256, "cuda": 1 << 15, "mps": 4096}
 #: Upper bound on input elements per chunk on any device (keeps ViT-sized inputs within memory).
 AUTO_MAX_ELEMENTS = 1 << 27
@@ -246,9 +246,16 @@ class JitConfig(MethodConfig):
 # --------------------------------------------------------------------------------------------
 
 
-def auto_chunk(n_samples: int, x: torch.Tensor, device: torch.device | str) -> int:
-    """Perturbations per forward pass for a batch ``x`` of shape (B, ...) on ``device``."""
+def auto_chunk(n_samples: int, x: torch.Tensor, device: torch.device | str, model: nn.Module | None = None) -> int:
+    """Perturbations per forward pass for a batch ``x`` of shape (B, ...) on ``device``.
+
+    GPU: all ``n_samples`` within :data:`AUTO_MAX_ELEMENTS`. CPU: 1 (the loop) for a ``model``
+    with convolutions, whose big batches are memory-bound there, otherwise a
+    :data:`AUTO_ROWS`-row bound. Deterministic, so a seed always gives the same model.
+    """
     dev = torch.device(device)
+    if dev.type == "cpu" and model is not None and any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules()):
+        return 1
     rows = AUTO_ROWS.get(dev.type, AUTO_ROWS["cpu"])
     b = max(1, x.shape[0])
     per_row = max(1, x[0].numel())
@@ -349,7 +356,7 @@ def lipschitz_ratios(
         if sum(groups) != n_samples or min(groups) < 1:
             raise bad_value("chunk", chunk, f"group sizes >= 1 summing to n_samples={n_samples}")
     else:
-        k = auto_chunk(n_samples, x, x.device) if chunk == "auto" else int(chunk)
+        k = auto_chunk(n_samples, x, x.device, model) if chunk == "auto" else int(chunk)
         groups = [min(k, n_samples - s) for s in range(0, n_samples, k)]
     fx = _out(model, x, output)  # (B, C)
     source: Iterable[torch.Tensor] = noise if noise is not None else draw_noise(n_samples, x, generator)
@@ -445,7 +452,7 @@ def jit_unlearn(
         if not flags["accumulate_grads"]:
             opt.zero_grad(set_to_none=False)
         if chunk_used is None:
-            chunk_used = auto_chunk(cfg.n_samples, xb, dev) if cfg.chunk == "auto" else cfg.chunk
+            chunk_used = auto_chunk(cfg.n_samples, xb, dev, model) if cfg.chunk == "auto" else cfg.chunk
         loss = jit_loss(
             model, xb, cfg.sigma, cfg.n_samples, gen, reduction=flags["reduction"], clamp=flags["clamp"],
             squared=cfg.squared, output=cfg.output, grad_through_perturbed=cfg.grad_through_perturbed, chunk=chunk_used,

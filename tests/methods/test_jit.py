@@ -148,7 +148,7 @@ def test_auto_chunk_changes_nothing_but_speed():
     a, b = copy.deepcopy(base), copy.deepcopy(base)
     log = jit_unlearn(a, xs, JitConfig(lr=0.05, n_samples=9, chunk="auto"), seed=4)
     jit_unlearn(b, xs, JitConfig(lr=0.05, n_samples=9, chunk=1), seed=4)
-    assert log["chunk"] == auto_chunk(9, xs[0], "cpu")
+    assert log["chunk"] == auto_chunk(9, xs[0], "cpu", base) == 1  # convolutions on a CPU: the loop
     torch.testing.assert_close(params(a), params(b), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="chunk"):
         lipschitz_ratios(base, xs[0], 0.1, 9, chunk=[4, 4])
@@ -159,6 +159,9 @@ def test_auto_chunk_bounds_rows_on_cpu():
     k = auto_chunk(25, x, "cpu")
     assert 1 <= k <= 25 and k * 64 <= max(64, 256)
     assert auto_chunk(25, torch.zeros(2, 3), "cuda") == 25
+    mlp_net, cnn = models.build("mlp", (1, 28, 28), 10), models.build("small_cnn", (1, 28, 28), 10)
+    assert auto_chunk(25, x, "cpu", mlp_net) == k and auto_chunk(25, x, "cpu", cnn) == 1
+    assert auto_chunk(25, x, "cuda", cnn) == 25
 
 
 # ---------------------------------------------------------------- the update
