@@ -1,7 +1,7 @@
 """Glue helpers for the notebooks: profile banner, glued numbers, ours-vs-reported tables, provenance.
 
 Results reach the book's prose only through myst-nb ``glue``; :func:`glue` is a thin wrapper that
-also works outside a notebook (it then just returns the value).
+also works outside a notebook, where it does nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from .config import RunContext
 from .reported import Reported, get
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
-    """``myst_nb.glue`` when available; returns ``value`` either way.
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """``myst_nb.glue`` when available (a no-op outside a notebook).
+
+    Returns None, so a cell that ends with a glue call does not print the value a second time.
 
     A matplotlib Figure is glued as a PNG image (independent of the kernel's plotting backend) and
     closed, so it appears once, where the prose places it.
@@ -25,7 +27,7 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - the book extras are not installed
-        return value
+        return None
     payload = value
     if type(value).__name__ == "Figure" and hasattr(value, "savefig"):
         import io
@@ -38,7 +40,6 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
         plt.close(value)
         payload = Image(data=buf.getvalue(), format="png")
     _glue(name, payload, display=display)
-    return value
 
 
 def pct(x: float, digits: int = 1) -> str:
