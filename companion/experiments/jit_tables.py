@@ -513,3 +513,13 @@ def jit_validation_sweep(
         df["within_budget"] = df.val_retained >= df.val_retained_original - budget
         df["score"] = np.where(df.within_budget, -df.val_forgotten, -np.inf)
     return df.sort_values(["score", "lr"], ascending=[False, True]).reset_index(drop=True)
+
+
+def figure(result: "TableResult", title: str):
+    """Bars of D_r, D_f and the entropy MIA of every row (mean and standard deviation over seeds)."""
+    from ..plotting import bar_with_errors
+
+    s = result.summary.rename(columns={"mia_entropy": "MIA", "mia_entropy_std": "MIA_std"})
+    fig = bar_with_errors(s, ["Dr", "Df", "MIA"], title=title)
+    fig.axes[0].tick_params(axis="x", labelrotation=60)
+    return fig

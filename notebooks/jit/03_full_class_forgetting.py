@@ -33,7 +33,7 @@
 import numpy as np
 import pandas as pd
 
-from companion import config, data, methods, models, plotting, report
+from companion import config, data, methods, models, report
 from companion.reported import get
 from companion.experiments import jit_tables as jt
 
@@ -152,9 +152,7 @@ for key in ("pins_full_class/SSD/Dr", "pins_full_class/BSLN/MIA", "cifar100_full
     report.glue("paper_" + key.replace("/", "_"), report.pct(get(f"jit:{key}").value))
 
 # %%
-fig = plotting.bar_with_errors(s.rename(columns={"mia_entropy": "MIA", "mia_entropy_std": "MIA_std"}), ["Dr", "Df", "MIA"],
-                               title=f"Full-class forgetting ({SETTING['task']}, {SETTING['arch']})")
-fig.axes[0].tick_params(axis="x", labelrotation=60)
+fig = jt.figure(result, f"Full-class forgetting ({SETTING['task']}, {SETTING['arch']})")
 report.glue("fc_figure", fig, display=False)
 
 # %% [markdown]

@@ -27,7 +27,7 @@
 # %%
 import pandas as pd
 
-from companion import config, data, plotting, report
+from companion import config, data, report
 from companion.reported import get
 from companion.data.tasks import DIGIT_SUPERCLASS_NAMES, DIGIT_TO_SUPER
 from companion.experiments import jit_tables as jt
@@ -108,9 +108,7 @@ for key in ("RTRN/Df", "JiT/Df"):
     report.glue("paper_sc_" + key.replace("/", "_"), report.pct(get(f"jit:cifar20_subclass_rocket/{key}").value))
 gap = jt.gap_to_retrain(result, "Df")
 report.glue("sc_closest_Df", ", ".join(i for i in gap.index[1:4]))
-fig = plotting.bar_with_errors(s.rename(columns={"mia_entropy": "MIA", "mia_entropy_std": "MIA_std"}), ["Dr", "Df", "MIA"],
-                               title=f"Sub-class forgetting ({SETTING['task']}, {SETTING['forget']})")
-fig.axes[0].tick_params(axis="x", labelrotation=60)
+fig = jt.figure(result, f"Sub-class forgetting ({SETTING['task']}, {SETTING['forget']})")
 report.glue("sc_figure", fig, display=False)
 
 # %% [markdown]

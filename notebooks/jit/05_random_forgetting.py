@@ -29,7 +29,7 @@
 # %%
 import pandas as pd
 
-from companion import config, data, plotting, report
+from companion import config, data, report
 from companion.reported import get
 from companion.experiments import jit_tables as jt
 
@@ -103,9 +103,7 @@ for key in ("RTRN/MIA", "JiT/MIA"):
 gaps.map(lambda v: f"{100 * v:.1f}")
 
 # %%
-fig = plotting.bar_with_errors(s.rename(columns={"mia_entropy": "MIA", "mia_entropy_std": "MIA_std"}), ["Dr", "Df", "MIA"],
-                               title=f"Random forgetting ({SETTING['task']}, {SETTING['forget']})")
-fig.axes[0].tick_params(axis="x", labelrotation=60)
+fig = jt.figure(result, f"Random forgetting ({SETTING['task']}, {SETTING['forget']})")
 report.glue("rf_figure", fig, display=False)
 
 # %% [markdown]

@@ -3,7 +3,6 @@ on tiny synthetic CIFAR files in the real on-disk format."""
 
 import copy
 import math
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ import pytest
 import torch
 
 from companion import methods
-from companion.data import full, tasks
+from companion.data import tasks
 from companion.experiments import jit_tables as jt
 from companion.training import TrainRecipe
 
@@ -139,37 +138,6 @@ def test_jit_validation_sweep_applies_the_utility_budget_on_validation():
 # ----------------------------------------------------------------------------- FULL code path
 
 
-def _cifar(root, kind, n_train=200, n_test=100):
-    rng = np.random.default_rng(0)
-    if kind == "cifar10":
-        folder = root / "cifar-10-batches-py"
-        folder.mkdir(parents=True)
-        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            n = n_test if name == "test_batch" else n_train // 5
-            blob = {"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), "labels": (np.arange(n) % 10).tolist()}
-            (folder / name).write_bytes(pickle.dumps(blob))
-        (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"c{i}" for i in range(10)]}))
-        return
-    folder = root / "cifar-100-python"
-    folder.mkdir(parents=True)
-    for name, n in (("train", n_train), ("test", n_test)):
-        labels = (np.arange(n) % 100).tolist()
-        blob = {"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), "fine_labels": labels,
-                "coarse_labels": full.CIFAR100_TO_20[labels].tolist()}
-        (folder / name).write_bytes(pickle.dumps(blob))
-    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]}))
-
-
-@pytest.fixture
-def no_md5(monkeypatch):
-    """torchvision checks the official tarballs' md5 sums; synthetic files cannot match them."""
-    from torchvision import datasets
-    from torchvision.datasets import cifar
-
-    monkeypatch.setattr(datasets.CIFAR10, "_check_integrity", lambda self: True)
-    monkeypatch.setattr(cifar, "check_integrity", lambda *a, **k: True)
-
-
 CHEAP_FULL = {  # FULL configs with the step counts cut so a CPU test finishes
     "GKT": {"n_pseudo_batches": 1, "pseudo_batch": 8, "generator_steps": 1, "student_steps": 1},
     "EMMN": {"repeats": 1, "max_steps": 2, "min_steps": 2, "epochs": 1},
@@ -178,8 +146,8 @@ CHEAP_FULL = {  # FULL configs with the step counts cut so a CPU test finishes
 }
 
 
-def test_full_profile_full_class_on_cifar100_format(tmp_path, no_md5):
-    _cifar(tmp_path, "cifar100", n_train=200, n_test=100)
+def test_full_profile_full_class_on_cifar100_format(tmp_path, fake_cifar):
+    fake_cifar(tmp_path, "cifar100", n_train=200, n_test=100)
     rows = [r.label for r in jt.table_rows("full_class")]
     res = jt.run_table("full_class", "full", seeds=[0], device="cpu", arch="small_cnn", rows=rows, data_root=str(tmp_path),
                        recipe=TrainRecipe("sgd", 0.01, 1, 32), overrides={k: v for k, v in CHEAP_FULL.items() if k in rows},
@@ -193,16 +161,16 @@ def test_full_profile_full_class_on_cifar100_format(tmp_path, no_md5):
     assert jt.paper_rows("full_class", {**res.setting, "forget": "class:3"}) == {}
 
 
-def test_full_profile_subclass_on_cifar20(tmp_path, no_md5):
-    _cifar(tmp_path, "cifar100", n_train=300)
+def test_full_profile_subclass_on_cifar20(tmp_path, fake_cifar):
+    fake_cifar(tmp_path, "cifar100", n_train=300)
     res = jt.run_table("subclass", "full", seeds=[0], device="cpu", arch="small_cnn", rows=["BSLN", "SSD", "JiT"], data_root=str(tmp_path),
                        recipe=TrainRecipe("sgd", 0.01, 1, 32), show_progress=False)
     assert res.setting["num_classes"] == 20 and res.setting["n_forget"] >= 1
     assert res.rows.set_index("label").loc["SSD", "seconds"] >= 0
 
 
-def test_full_profile_random_cifar10_with_the_papers_vgg(tmp_path, no_md5):
-    _cifar(tmp_path, "cifar10", n_train=50, n_test=20)
+def test_full_profile_random_cifar10_with_the_papers_vgg(tmp_path, fake_cifar):
+    fake_cifar(tmp_path, "cifar10", n_train=50, n_test=20)
     torch.manual_seed(0)
     res = jt.run_table("random", "full", seeds=[0], device="cpu", forget="random:10", rows=["BSLN"],
                        data_root=str(tmp_path), recipe=TrainRecipe("sgd", 0.01, 1, 64), show_progress=False)

@@ -165,18 +165,11 @@ def test_bad_settings_are_refused(name, kw, task, model):
         methods.unlearn(name, model, task, "quick", **kw)
 
 
-def test_full_profile_path_on_fake_mnist_idx(tmp_path):
+def test_full_profile_path_on_fake_mnist_idx(tmp_path, fake_mnist):
     """FULL code path: a real MNIST IDX layout (tiny, synthetic) through load_task, pretraining and the curve runner."""
     from companion.experiments import cert_curves
 
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 300), ("t10k", 100)):
-        imgs = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        labels = (np.arange(n) % 10).astype(np.uint8)
-        (raw / f"{split}-images-idx3-ubyte").write_bytes(np.array([0, 0, 8, 3], np.uint8).tobytes() + np.array([n, 28, 28], ">i4").tobytes() + imgs.tobytes())
-        (raw / f"{split}-labels-idx1-ubyte").write_bytes(np.array([0, 0, 8, 1], np.uint8).tobytes() + np.array([n], ">i4").tobytes() + labels.tobytes())
+    fake_mnist(tmp_path, n_train=300, n_test=100)
     setup = cert_curves.setup("full", data_root=str(tmp_path), device="cpu", seeds=(0,), cache_dir=str(tmp_path / "cache"), pretrain_epochs=1)
     assert setup.task.name == "mnist" and len(setup.task.forget) == 27
     df = cert_curves.run_curves(setup, epochs=1, methods=("gradient_clipping", "retrain"))
@@ -186,23 +179,12 @@ def test_full_profile_path_on_fake_mnist_idx(tmp_path):
         cert_curves.run_curves(setup, epochs=1, methods=("jit",))
 
 
-def test_full_feature_task_on_fake_cifar10(tmp_path, monkeypatch):
+def test_full_feature_task_on_fake_cifar10(tmp_path, fake_cifar):
     """Figure 3's path: CIFAR-10 in its real pickle layout (tiny, synthetic) -> ResNet-18 features ->
     the three-layer network through the vectorised engine (random ResNet weights, small resize)."""
-    import pickle
-
-    import torchvision.datasets.cifar as tv_cifar
-
     from companion.experiments import cert_curves
 
-    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *a, **k: True)  # fake files have no official md5
-    root = tmp_path / "cifar-10-batches-py"
-    root.mkdir()
-    rng = np.random.default_rng(0)
-    for name, n in [(f"data_batch_{i}", 20) for i in range(1, 6)] + [("test_batch", 20)]:
-        blob = {"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8), "labels": [int(v) for v in np.arange(n) % 10]}
-        (root / name).write_bytes(pickle.dumps(blob))
-    (root / "batches.meta").write_bytes(pickle.dumps({"label_names": [str(i) for i in range(10)]}))
+    fake_cifar(tmp_path, "cifar10", n_train=100, n_test=20)
     task = cert_curves.feature_task("cifar10", forget="random:9", seed=0, data_root=str(tmp_path), weights=None,
                                     cache_dir=str(tmp_path / "cache"), size=32)
     assert task.name == "cifar10_features" and task.input_shape == (512,)

@@ -415,34 +415,8 @@ def test_probs_output_and_squared_run(task, mlp):
 # ---------------------------------------------------------------- FULL code path on synthetic CIFAR-100
 
 
-@pytest.fixture
-def fake_cifar100(tmp_path, monkeypatch):
-    """A tiny CIFAR-100 in torchvision's on-disk layout (md5 checks bypassed: synthetic files)."""
-    import pickle
-
-    import numpy as np
-    from torchvision import datasets
-    from torchvision.datasets import cifar
-
-    from companion.data import tasks
-
-    monkeypatch.setattr(datasets.CIFAR10, "_check_integrity", lambda self: True)
-    monkeypatch.setattr(cifar, "check_integrity", lambda *a, **k: True)
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "cifar-100-python"
-    folder.mkdir()
-    for name, n in (("train", 300), ("test", 100)):
-        labels = (np.arange(n) % 100).tolist()
-        blob = {"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), "fine_labels": labels, "coarse_labels": [0] * n}
-        (folder / name).write_bytes(pickle.dumps(blob))
-    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]}))
-    tasks._CACHE.clear()
-    yield tmp_path
-    tasks._CACHE.clear()
-
-
-def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(fake_cifar100):
-    task = data.load_task("cifar100", forget="class:69", seed=0, data_root=fake_cifar100)
+def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(tmp_path, fake_cifar):
+    task = data.load_task("cifar100", forget="class:69", seed=0, data_root=fake_cifar(tmp_path, "cifar100", n_train=300, n_test=100))
     assert task.input_shape == (3, 32, 32) and len(task.forget) >= 1
     cfg = JitConfig.resolve("full")
     assert (cfg.sigma, cfg.base_lr, cfg.n_samples, cfg.batch_size) == (0.5, 3e-4, 25, 128)  # spec s.6, VGG full class

@@ -1,7 +1,6 @@
 """The "mi_unlearning" method (Xu & Strohmer, spec 6.3 and 10.1), the digit-removal split and the GMM toy."""
 
 import math
-import struct
 
 import numpy as np
 import pytest
@@ -142,21 +141,8 @@ def test_gmm_experiment_shapes_and_sanity():
         mu.GMMToyConfig(gamma=-1)
 
 
-def _write_idx(path, arr):
-    with open(path, "wb") as fh:
-        fh.write(struct.pack(">HBB", 0, 0x08, arr.ndim))
-        fh.write(struct.pack(">" + "I" * arr.ndim, *arr.shape))
-        fh.write(arr.astype(np.uint8).tobytes())
-
-
-def test_full_profile_path_on_tiny_mnist_idx(tmp_path, monkeypatch):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 120), ("t10k", 40)):
-        _write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        _write_idx(raw / f"{split}-labels-idx1-ubyte", np.arange(n) % 10)
-    tasks._CACHE.clear()
+def test_full_profile_path_on_tiny_mnist_idx(tmp_path, monkeypatch, fake_mnist):
+    fake_mnist(tmp_path, n_train=120, n_test=40)
     try:
         cfg = mu.DigitRemovalConfig.resolve("full", n_trials=1, grid=((3.5, 1),))
         assert cfg.task == "mnist"
