@@ -86,17 +86,30 @@ def compare(rows: Iterable[tuple[str, float, str | Reported]], fmt=pct, quick: b
 
     out, record = [], []
     for label, ours, rep in rows:
-        key = rep if isinstance(rep, str) else None
         r = get(rep) if isinstance(rep, str) else rep
         row = {"quantity": label, ("ours (QUICK analogue)" if quick else "ours"): fmt(ours), "paper": fmt(r.value), "source": r.source}
         if not quick:
             row["within tolerance"] = "yes" if r.matches(ours) else "no"
         out.append(row)
-        record.append({"quantity": label, "ours": float(ours), "paper": r.value, "tolerance": r.tolerance, "key": key,
-                       "source": r.source, "quick": bool(quick), "match": None if quick else bool(r.matches(ours)),
-                       "ours_text": fmt(ours), "paper_text": fmt(r.value)})
-    _record_scorecard(record)
+        record.append(scorecard_row(label, ours, rep, quick, fmt))
+    record_scorecard(record)
     return pd.DataFrame(out).set_index("quantity")
+
+
+def key_of(rep: Reported) -> str | None:
+    """The ``"paper:key"`` under which ``rep`` is stored in :mod:`companion.reported`."""
+    from .reported import all_reported
+
+    return next((k for k, v in all_reported().items() if v is rep or v == rep), None)
+
+
+def scorecard_row(label: str, ours: float, rep: str | Reported, quick: bool, fmt=pct) -> dict:
+    """One comparison as the scorecard stores it (see :func:`record_scorecard`)."""
+    key = rep if isinstance(rep, str) else key_of(rep)
+    r = get(rep) if isinstance(rep, str) else rep
+    return {"quantity": label, "ours": float(ours), "paper": r.value, "tolerance": r.tolerance, "key": key,
+            "source": r.source, "quick": bool(quick), "match": None if quick else bool(r.matches(ours)),
+            "ours_text": fmt(ours), "paper_text": fmt(r.value)}
 
 
 SCORECARD_ENV = "COMPANION_NOTEBOOK"
@@ -109,7 +122,8 @@ def scorecard_file(notebook: str) -> Path:
     return default_cache_dir() / "scorecard" / (notebook.replace("/", "__").removesuffix(".py") + ".json")
 
 
-def _record_scorecard(rows: list[dict]) -> None:
+def record_scorecard(rows: list[dict]) -> None:
+    """Record comparisons for the scorecard page when running under the pipeline (else nothing)."""
     import json
     import os
 

@@ -416,9 +416,11 @@ def compare_with_paper(result: TableResult) -> pd.DataFrame:
     QUICK: a different dataset and model, so the column is labelled as an analogue and no match is
     claimed. FULL: a ``within tolerance`` column (the tolerance lives with the reported number).
     """
+    from .. import report
+
     quick = result.setting.get("profile", "quick") == "quick"
     s = result.summary
-    rows = []
+    rows, record = [], []
     for label, cells in paper_rows(result.table, result.setting).items():
         if label not in s.index:
             continue
@@ -431,6 +433,8 @@ def compare_with_paper(result: TableResult) -> pd.DataFrame:
                 row["within tolerance"] = "yes" if rep.matches(ours) else "no"
             row["source"] = rep.source.split(";")[0]
             rows.append(row)
+            record.append(report.scorecard_row(f"{result.table} {label} {metric}", ours, rep, quick))
+    report.record_scorecard(record)
     return pd.DataFrame(rows).set_index(["method", "metric"]) if rows else pd.DataFrame()
 
 
