@@ -65,9 +65,10 @@ def test_readme_opens_with_the_two_commands():
 
 
 def test_no_unsafe_torch_load():
+    call = "torch." + "load("  # spelled apart so this test's own source is not a match
     for p in (ROOT / "companion").rglob("*.py"):
         for line in p.read_text().splitlines():
-            if "torch.load(" in line:
+            if call in line:
                 assert "weights_only=True" in line, f"{p}: {line.strip()}"
 
 
