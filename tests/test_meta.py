@@ -64,7 +64,7 @@ def test_readme_opens_with_the_two_commands():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_no_unsafe_torch_load():
+def test_checkpoints_are_loaded_with_weights_only():
     call = "torch." + "load("  # spelled apart so this test's own source is not a match
     for p in (ROOT / "companion").rglob("*.py"):
         for line in p.read_text().splitlines():
