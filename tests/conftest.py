@@ -111,3 +111,25 @@ def fake_cifar(monkeypatch):
     tasks._CACHE.clear()
     yield write
     tasks._CACHE.clear()
+
+
+@pytest.fixture
+def fake_pins():
+    """Writer of a tiny PinsFaceRecognition ImageFolder (3 identities x ``per_identity`` JPEGs) -> root."""
+    import numpy as np
+    from PIL import Image
+
+    from companion.data import tasks
+
+    def write(root, per_identity: int = 10, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        for who in ("pins_Ann", "pins_Bob", "pins_Cid"):
+            d = root / "105_classes_pins_dataset" / who
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(per_identity):
+                Image.fromarray(rng.integers(0, 256, (40, 30, 3)).astype(np.uint8)).save(d / f"{i}.jpg")
+        return root
+
+    tasks._CACHE.clear()
+    yield write
+    tasks._CACHE.clear()

@@ -315,16 +315,26 @@ def mc_delta_path(epsilon: float, r: float, steps: int, delta0: float = 1.0) -> 
     eps = _positive("epsilon", epsilon)
     r = _positive("r", r)
     T = _steps("steps", steps)
+    d = _delta0(delta0)
+    out = np.zeros((T, 3))
+    for t in range(T):
+        out[t] = _mc_step(eps, r, d)
+        d = out[t, 2]
+    return out
+
+
+def _delta0(delta0: float) -> float:
     d = _num("delta0", delta0)
     if not 0 < d <= 1:
         raise bad_value("delta0", delta0, "a number in (0, 1]")
-    out = np.zeros((T, 3))
-    for t in range(T):
-        et = math.log1p(math.expm1(eps) / d) if d > 0 else math.inf
-        th = hockey_stick_theta(et, r) if math.isfinite(et) else 0.0
-        d = th * d
-        out[t] = (et, th, d)
-    return out
+    return d
+
+
+def _mc_step(eps: float, r: float, d: float) -> tuple[float, float, float]:
+    """One step of the recursion: (eps~_t, theta_t, delta_{t+1}) from delta_t = ``d``."""
+    et = math.log1p(math.expm1(eps) / d) if d > 0 else math.inf
+    th = hockey_stick_theta(et, r) if math.isfinite(et) else 0.0
+    return et, th, th * d
 
 
 def mc_init_delta(epsilon: float, c0: float, init_sigma: float) -> float:
@@ -342,14 +352,12 @@ def mc_steps(epsilon: float, delta: float, r: float, delta0: float = 1.0, max_st
     eps = _positive("epsilon", epsilon)
     target = _delta("delta", delta)
     r = _positive("r", r)
-    d = _num("delta0", delta0)
-    if not 0 < d <= 1:
-        raise bad_value("delta0", delta0, "a number in (0, 1]")
+    d = _delta0(delta0)
     t = 0
     while d > target:
         if t >= max_steps:
             raise ValueError(f"model clipping does not reach delta={delta} within {max_steps} steps at r={r}: lower C2/sigma.")
-        d = hockey_stick_theta(math.log1p(math.expm1(eps) / d), r) * d
+        d = _mc_step(eps, r, d)[2]
         t += 1
     return t
 

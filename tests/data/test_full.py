@@ -1,6 +1,5 @@
 """FULL-profile loaders on tiny synthetic data written in the real on-disk formats."""
 
-import numpy as np
 import pytest
 
 from companion import data
@@ -29,15 +28,8 @@ def test_cifar20_subclass_uses_fine_labels(tmp_path, fake_cifar):
     assert (t.forget.y == 19).all() and len(t.forget) == 5  # the five fine classes of vehicles 2
 
 
-def test_pins_imagefolder_split(tmp_path):
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for who in ("pins_Ann", "pins_Bob", "pins_Cid"):
-        d = tmp_path / "105_classes_pins_dataset" / who
-        d.mkdir(parents=True)
-        for i in range(10):
-            Image.fromarray(rng.integers(0, 256, (40, 30, 3)).astype(np.uint8)).save(d / f"{i}.jpg")
+def test_pins_imagefolder_split(tmp_path, fake_pins):
+    fake_pins(tmp_path)
     t = data.load_task("pins", forget="class:1", seed=0, val_fraction=0.0, data_root=tmp_path)
     assert t.input_shape == (3, 32, 32) and len(t.test) == 6 and len(t.train) == 24
     assert len(t.forget_test) == 2 and (tmp_path / "pins_split_seed0.json").exists()

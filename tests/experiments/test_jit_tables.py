@@ -196,15 +196,8 @@ def test_head_only_retrain_resets_only_the_final_linear_of_a_flat_model(digits_c
         jt.BaseAndHead(torch.nn.Linear(2, 2))
 
 
-def test_full_profile_pins_imagefolder_with_a_real_split(tmp_path):
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for who in ("pins_Ann", "pins_Bob", "pins_Cid"):
-        d = tmp_path / "105_classes_pins_dataset" / who
-        d.mkdir(parents=True)
-        for i in range(10):
-            Image.fromarray(rng.integers(0, 256, (40, 30, 3)).astype(np.uint8)).save(d / f"{i}.jpg")
+def test_full_profile_pins_imagefolder_with_a_real_split(tmp_path, fake_pins):
+    fake_pins(tmp_path)
     res = jt.run_table("full_class", "full", seeds=[0], device="cpu", task="pins", arch="small_cnn", forget="class:1",
                        rows=["BSLN", "AMN", "JiT"], data_root=str(tmp_path), recipe=TrainRecipe("sgd", 0.01, 1, 8),
                        overrides={"AMN": {"epochs": 1}}, show_progress=False)
