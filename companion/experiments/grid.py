@@ -40,5 +40,5 @@ def run_grid(
     df = pd.DataFrame(rows)
     if "retrain" in names:
         t_re = df[df.method == "retrain"].set_index("seed")["seconds"]
-        df["speedup"] = [t_re[s] / t if t > 0 else float("inf") for s, t in zip(df.seed, df.seconds)]
+        df["speedup"] = [metrics.speedup(t_re[s], t) for s, t in zip(df.seed, df.seconds)]
     return df

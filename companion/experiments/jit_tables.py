@@ -332,7 +332,7 @@ def run_table(
     df = pd.DataFrame(out)
     if (df.method == "retrain").any() and "RTRN" in set(df.label):
         t_re = df[df.label == "RTRN"].set_index("seed")["seconds"]
-        df["speedup"] = [t_re[s] / x if x > 0 else math.inf for s, x in zip(df.seed, df.seconds)]
+        df["speedup"] = [metrics.speedup(t_re[s], x) for s, x in zip(df.seed, df.seconds)]
     setting.update(profile=profile, seeds=seeds, **sizes)
     return TableResult(table, df, summarize(df), setting)
 
@@ -349,7 +349,7 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     out["method"] = g["method"].first()
     if "RTRN" in out.index:
         t_re = out.loc["RTRN", "seconds"]
-        out["speedup"] = [t_re / s if s > 0 else math.inf for s in out["seconds"]]
+        out["speedup"] = [metrics.speedup(t_re, s) for s in out["seconds"]]
     return out
 
 
