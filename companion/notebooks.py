@@ -138,8 +138,13 @@ def check_parameters(source: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def execute(source: Path, overrides: dict[str, Any] | None = None, output: Path | None = None, log_output: bool = False) -> dict:
+def execute(
+    source: Path, overrides: dict[str, Any] | None = None, output: Path | None = None, log_output: bool = False,
+    record: bool = True,
+) -> dict:
     """Execute one notebook with papermill; returns ``{'output', 'seconds', 'parameters'}``.
+
+    ``record=False`` runs it without touching the scorecard records (a variant run, a test).
 
     Raises :class:`NotebookError` naming the notebook and the failing cell.
     """
@@ -162,8 +167,11 @@ def execute(source: Path, overrides: dict[str, Any] | None = None, output: Path 
     from .report import SCORECARD_ENV, scorecard_file
 
     rel = source.relative_to(base).as_posix() if source.is_relative_to(base) else source.name
-    scorecard_file(rel).unlink(missing_ok=True)  # this run's comparisons replace the last run's
-    os.environ[SCORECARD_ENV] = rel
+    if record:
+        scorecard_file(rel).unlink(missing_ok=True)  # this run's comparisons replace the last run's
+        os.environ[SCORECARD_ENV] = rel
+    else:
+        os.environ.pop(SCORECARD_ENV, None)
     try:
         pm.execute_notebook(
             jupytext.read(source), str(tmp), parameters=params, kernel_name="python3", cwd=str(base),

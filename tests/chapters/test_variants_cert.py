@@ -1,0 +1,19 @@
+"""The cert chapters execute, and their own assertions hold, with non-default parameters."""
+
+from __future__ import annotations
+
+import pytest
+
+# chapter -> list of parameter overrides (each one a full execution; keep them small)
+VARIANTS: dict[str, list[dict]] = {
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("chapter", "params"),
+    [(c, p) for c, ps in VARIANTS.items() for p in ps],
+    ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={x}" for k, x in v.items()),
+)
+def test_variant_executes(chapter, params, run_variant):
+    run_variant(chapter, params)
