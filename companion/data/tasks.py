@@ -13,6 +13,7 @@ from the rest, both with a generator seeded by ``seed`` (the certified paper's o
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -50,6 +51,10 @@ class Split:
         Position of each sample in its source set (the training or the test set).
     mean, std : Tensor (C,)
         Normalisation applied batch by batch.
+    input_size : int or None
+        Side of the square model input: each normalised batch is resized to it (bilinear), as the
+        JiT reference code's ``Resize(224)`` for ViT does after ``Normalize``. ``None``: as stored.
+        Set it with :meth:`Task.with_input_size`.
     """
 
     x: torch.Tensor
@@ -58,6 +63,7 @@ class Split:
     std: torch.Tensor
     fine: torch.Tensor | None = None
     index: torch.Tensor | None = None
+    input_size: int | None = None
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -68,6 +74,7 @@ class Split:
             self.x[idx], self.y[idx], self.mean, self.std,
             None if self.fine is None else self.fine[idx],
             idx if self.index is None else self.index[idx],
+            self.input_size,
         )
 
     def prepare(self, x: torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
@@ -75,7 +82,10 @@ class Split:
         x = x.to(device, non_blocking=True)
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        return (x - self.mean.to(x.device).view(shape)) / self.std.to(x.device).view(shape)
+        x = (x - self.mean.to(x.device).view(shape)) / self.std.to(x.device).view(shape)
+        if self.input_size is not None and x.shape[-2:] != (self.input_size, self.input_size):
+            x = torch.nn.functional.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+        return x
 
     def tensors(self, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """The whole split as normalised ``(x, y)`` on ``device`` (small data only)."""
@@ -101,6 +111,9 @@ class Split:
 
     def n_batches(self, batch_size: int, drop_last: bool = False) -> int:
         return len(self) // batch_size if drop_last else -(-len(self) // batch_size)
+
+
+_SPLITS = ("train", "test", "retain", "forget", "val", "retain_test", "forget_test")
 
 
 class RetainAccessError(AttributeError):
@@ -145,6 +158,22 @@ class Task:
             f" (forget-class test {len(self.forget_test)}); {self.num_classes} classes"
         )
         return s + (f". Stand-in: {self.standin}" if self.standin else "")
+
+    def with_input_size(self, size: int | None) -> "Task":
+        """The task with every split resized to ``size`` x ``size`` model inputs (see :attr:`Split.input_size`).
+
+        Resizing happens here, in the data pipeline, so whatever a method draws around an input
+        (JiT's perturbations) is drawn at the model's input resolution. ``None`` returns the task
+        unchanged. Images are resized batch by batch; nothing is stored at the new size.
+        """
+        if size is None:
+            return self
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise bad_value("input_size", size, "None or an integer >= 1")
+        if len(self.input_shape) != 3:
+            raise bad_value("input_size", size, f"None for task {self.name!r} (its samples are not images)")
+        splits = {k: dataclasses.replace(getattr(self, k), input_size=size) for k in _SPLITS}
+        return dataclasses.replace(self, input_shape=(self.input_shape[0], size, size), **splits)
 
     def zero_shot_view(self) -> "ZeroShotTask":
         """The task as a zero-shot method sees it: the forget set and metadata, no retain data."""

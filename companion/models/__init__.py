@@ -11,10 +11,10 @@ from ..config import bad_value
 from ..data.tasks import Task
 from ..training import TrainRecipe, fit, recipe_for
 from .cache import atomic_save, cached_state, config_key, load_checked
-from .nets import ARCHS, available, build, n_params, register_arch
+from .nets import ARCHS, available, build, input_size, n_params, register_arch
 
 __all__ = [
-    "ARCHS", "atomic_save", "available", "build", "cached_state", "config_key", "load_checked", "n_params",
+    "ARCHS", "atomic_save", "available", "build", "cached_state", "config_key", "input_size", "load_checked", "n_params",
     "register_arch", "train_or_load",
 ]
 

@@ -11,7 +11,7 @@ name               architecture                                                 
 ``vgg11``          torchvision vgg11 (no BN, 1000 outputs) + Linear(1000, C)    Foster et al.
 ``resnet18``       torchvision resnet18 with a CIFAR stem (3x3 conv, no pool)   Foster et al.
 ``vit_b16``        torchvision vit_b_16 (ImageNet weights from TORCH_HOME),     Foster et al.
-                   inputs upsampled to 224, new Linear(768, C) head             (FULL, optional)
+                   224 x 224 inputs, new Linear(768, C) head                    (FULL, optional)
 =================  ===========================================================  ==================
 """
 
@@ -127,15 +127,22 @@ VIT_WEIGHTS_HELP = (
 )
 
 
+VIT_SIZE = 224  # the input side of vit_b16 (and of the JiT code's HF ViT)
+
+
 class ViTB16(nn.Module):
     """JiT's ViT, rebuilt from torchvision: ``vit_b_16`` with ImageNet-1k weights and a new head.
 
     The JiT code uses HF ``google/vit-base-patch16-224`` (ImageNet-21k pre-training, 1k fine-tuning)
     with a Linear(768, C) on the CLS token of ``last_hidden_state``. This is torchvision's
     ``ViT_B_16_Weights.IMAGENET1K_V1`` checkpoint (a different training run of the same
-    architecture), with ``heads`` replaced by Linear(768, C) on the (layer-normed) CLS token. As in
-    the JiT code, the already-normalised input is resized to 224 x 224 (bilinear); one-channel
-    inputs are repeated to three channels.
+    architecture), with ``heads`` replaced by Linear(768, C) on the (layer-normed) CLS token.
+    One-channel inputs are repeated to three channels.
+
+    The network takes 224 x 224 inputs and refuses any other size. As in the JiT code, images are
+    resized in the data pipeline (``task.with_input_size(input_size("vit_b16"))``, which resizes the
+    normalised batches), not in ``forward``: a method that perturbs its inputs (JiT) must draw its
+    noise at the resolution the network sees.
 
     The weights are read from ``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub``) only, never
     downloaded: a missing file raises ``FileNotFoundError`` saying where to put it.
@@ -152,8 +159,12 @@ class ViTB16(nn.Module):
 
         from torchvision.models import ViT_B_16_Weights, vit_b_16
 
-        if len(input_shape) != 3 or input_shape[0] not in (1, 3):
-            raise bad_value("input_shape", input_shape, "(1 or 3, H, W) images for vit_b16")
+        if len(input_shape) != 3 or input_shape[0] not in (1, 3) or tuple(input_shape[1:]) != (VIT_SIZE, VIT_SIZE):
+            raise bad_value(
+                "input_shape", input_shape,
+                f"(1 or 3, {VIT_SIZE}, {VIT_SIZE}) images for vit_b16: resize in the data pipeline with "
+                f"task.with_input_size({VIT_SIZE}) (models.input_size('vit_b16'))",
+            )
         weights = ViT_B_16_Weights.IMAGENET1K_V1
         folder = os.path.join(torch.hub.get_dir(), "checkpoints")
         name = os.path.basename(weights.url)
@@ -167,10 +178,13 @@ class ViTB16(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) normalised images -> (B, num_classes) logits."""
+        if x.ndim != 4 or tuple(x.shape[1:]) != (self.channels, VIT_SIZE, VIT_SIZE):
+            raise bad_value(
+                "input", tuple(x.shape),
+                f"a (B, {self.channels}, {VIT_SIZE}, {VIT_SIZE}) batch: resize in the data pipeline (task.with_input_size({VIT_SIZE}))",
+            )
         if self.channels == 1:
             x = x.expand(-1, 3, -1, -1)
-        if x.shape[-2:] != (224, 224):
-            x = nn.functional.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
         return self.backbone(x)
 
 
@@ -186,8 +200,23 @@ ARCHS: dict[str, Callable[[tuple[int, ...], int], nn.Module]] = {
 }
 
 
+#: Architectures that take a fixed input size; the task is resized to it in the data pipeline.
+INPUT_SIZE: dict[str, int] = {"vit_b16": VIT_SIZE}
+
+
 def available() -> list[str]:
     return list(ARCHS)
+
+
+def input_size(arch: str) -> int | None:
+    """The square input side ``arch`` needs (``None``: it takes the task's images as they are).
+
+    Pass it to :meth:`companion.data.Task.with_input_size` before training or unlearning, so the
+    images are resized in the data pipeline (as the JiT reference code's ``Resize(224)`` for ViT).
+    """
+    if arch not in ARCHS:
+        raise bad_value("arch", arch, f"one of {', '.join(ARCHS)}")
+    return INPUT_SIZE.get(arch)
 
 
 def register_arch(name: str, builder: Callable[[tuple[int, ...], int], nn.Module]) -> None:

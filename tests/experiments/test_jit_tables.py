@@ -135,6 +135,57 @@ def test_jit_validation_sweep_applies_the_utility_budget_on_validation():
         jt.jit_validation_sweep("full_class", budget=-1.0)
 
 
+def test_jit_settings_follow_the_architecture():
+    """Issue 8, item 7: a ViT table runs the reference code's ViT (sigma, eta), not the VGG ones."""
+    from companion.methods.jit import paper_settings
+
+    def jit_rows(table, profile, task, arch):
+        kind = jt.TABLES[table].kind
+        return dict((r.label, kw) for r, kw in jt._plan(table, profile, kind, ["JiT", "JiT (as coded)"], {}, None, task, arch))
+
+    for table, kind, task in (("full_class", "class", "cifar100"), ("subclass", "subclass", "cifar20"), ("random", "random", "cifar10")):
+        for arch, family in (("vit_b16", "vit"), ("vgg11", "vgg"), ("resnet18", "vgg")):
+            plan = jit_rows(table, "full", task, arch)
+            want = paper_settings(kind, family)
+            for label in ("JiT", "JiT (as coded)"):
+                assert {k: plan[label][k] for k in want} == want, (table, arch, label)
+        # QUICK: the validation-selected setting on the table's default (task, arch) ...
+        q_task, q_arch, _ = jt.TABLES[table].quick
+        assert {k: jit_rows(table, "quick", q_task, q_arch)["JiT"][k] for k in ("sigma", "lr")} == jt.JIT_QUICK[kind]
+        # ... and no borrowed tuning for another architecture (JitConfig.QUICK applies)
+        assert "lr" not in jit_rows(table, "quick", q_task, "mlp")["JiT"]
+        assert jit_rows(table, "quick", q_task, "vit_b16")["JiT (as coded)"]["sigma"] == paper_settings(kind, "vit")["sigma"]
+    assert paper_settings("subclass", "vit")["sigma"] != paper_settings("subclass", "vgg")["sigma"]
+
+
+def test_run_table_resizes_the_images_for_vit_in_the_data_pipeline(monkeypatch):
+    """Issue 8, item 6: the table's task for ``vit_b16`` has 224 x 224 inputs before any model or
+    method sees it (the reference code resizes in the data transform)."""
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(task, arch, *a, **k):
+        seen.append((arch, task.input_shape, next(task.forget.batches(4))[0].shape, next(task.train.batches(4))[0].shape))
+        raise Stop
+
+    monkeypatch.setattr(jt.models, "train_or_load", spy)
+    with pytest.raises(Stop):
+        jt.run_table("random", "quick", seeds=[0], arch="vit_b16", rows=["BSLN"], show_progress=False)
+    assert seen == [("vit_b16", (1, 224, 224), (4, 1, 224, 224), (4, 1, 224, 224))]
+    t = jt.load_task(jt.table_setting("random", "quick"), 0)
+    assert t.input_shape == (1, 8, 8)  # other architectures keep the images as they are
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", list(jt.TABLES))
+def test_stored_quick_jit_settings_are_what_the_validation_sweep_selects(table):
+    """Issue 8, item 8: the stored QUICK (sigma, eta) are reproducible from code: re-running the
+    validation sweep on its default grid (seeds 0 and 1) selects exactly :data:`JIT_QUICK`."""
+    assert jt.select_jit_quick(table) == jt.JIT_QUICK[jt.TABLES[table].kind]
+
+
 # ----------------------------------------------------------------------------- FULL code path
 
 

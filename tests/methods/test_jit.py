@@ -440,19 +440,63 @@ def hub_dir(tmp_path):
 
 def test_vit_without_weights_says_where_to_put_them(hub_dir):
     with pytest.raises(FileNotFoundError, match="vit_b_16-c867db91.pth.*checkpoints"):
-        models.build("vit_b16", (3, 32, 32), 10, seed=0)
+        models.build("vit_b16", (3, 224, 224), 10, seed=0)
 
 
-def test_vit_loads_weights_from_torch_home_and_classifies_small_images(hub_dir):
+def test_vit_loads_weights_from_torch_home_and_takes_224_inputs_only(hub_dir):
+    """The ViT classifies 224 x 224 inputs and refuses smaller ones: resizing belongs to the data
+    pipeline (``task.with_input_size``), never to ``forward``, or JiT would perturb the small image."""
     from torchvision.models import vit_b_16
 
     torch.manual_seed(0)
     ref = vit_b_16(weights=None)
     (hub_dir / "checkpoints").mkdir(parents=True)
     torch.save(ref.state_dict(), hub_dir / "checkpoints" / "vit_b_16-c867db91.pth")
-    net = models.build("vit_b16", (1, 28, 28), 7, seed=0).eval()
+    with pytest.raises(ValueError, match="input_shape.*with_input_size"):
+        models.build("vit_b16", (1, 28, 28), 7, seed=0)
+    net = models.build("vit_b16", (1, 224, 224), 7, seed=0).eval()
     torch.testing.assert_close(net.backbone.encoder.layers[0].mlp[0].weight, ref.encoder.layers[0].mlp[0].weight)
     assert net.backbone.heads.out_features == 7
     with torch.no_grad():
-        assert net(torch.randn(1, 1, 28, 28)).shape == (1, 7)
+        assert net(torch.randn(1, 1, 224, 224)).shape == (1, 7)
+        with pytest.raises(ValueError, match="input.*with_input_size"):
+            net(torch.randn(1, 1, 28, 28))
     assert paper_settings("class", "vit")["base_lr"] == 1.5
+
+
+class _Recorder(nn.Module):
+    """A small image classifier that keeps every input batch it is given."""
+
+    def __init__(self, channels: int, classes: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * channels, classes))
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.detach().clone())
+        return self.net(x)
+
+
+def test_jit_draws_its_perturbations_at_the_vit_input_resolution(task):
+    """Issue 8, item 6: the reference code resizes to 224 in the data transform, so JiT's noise lives
+    in the 224 x 224 image. A task resized for ``vit_b16`` hands JiT 224 x 224 batches, and every
+    perturbation ``x' - x`` is a 224 x 224 image of norm about ``sigma * sqrt(C * 224 * 224)`` (7x
+    the norm at the 8 x 8 digits' ``sigma * sqrt(64)`` it would be if the model resized inside)."""
+    size = models.input_size("vit_b16")
+    assert size == 224 and models.input_size("small_cnn") is None
+    big = task.with_input_size(size)
+    assert big.input_shape == (1, 224, 224) and big.num_classes == task.num_classes
+    torch.manual_seed(0)
+    rec = _Recorder(1, task.num_classes)
+    sigma, n = 0.3, 3
+    res = methods.unlearn("jit", rec, big, "quick", 0, "cpu", sigma=sigma, n_samples=n, chunk=1, batch_size=64)
+    shapes = {tuple(x.shape[1:]) for x in res.model.seen}  # the harness ran JiT on a copy: read its record
+    assert shapes == {(1, 224, 224)}
+    x0, perturbed = res.model.seen[0], res.model.seen[1 : 1 + n]
+    d = 224 * 224
+    for xp in perturbed:
+        ratio = (xp - x0).flatten(1).norm(dim=1) / (sigma * d ** 0.5)
+        assert torch.allclose(ratio, torch.ones_like(ratio), atol=0.02)
+    # the forget batch itself is the normalised image resized, not a 8 x 8 image padded or tiled
+    want = torch.nn.functional.interpolate(task.forget.prepare(task.forget.x[:64]), size=(224, 224), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(x0, want)
