@@ -199,13 +199,22 @@ def fit(
 ) -> dict:
     """Train ``model`` in place on ``data`` with ``recipe``; returns a log with per-epoch losses.
 
-    Shuffling and augmentation draw from a generator seeded by ``seed``; the same seed on the same
-    device reproduces the same model.
+    Shuffling and augmentation draw from a generator seeded by ``seed``, and the global generators
+    that dropout (and any other layer-level draw) use are seeded by ``seed`` inside a forked RNG
+    state, so the same seed on the same device reproduces the same model bit for bit, whatever ran
+    before, and the caller's random state is left as it was.
     """
     if len(data) == 0:
         raise bad_value("data", "an empty split", "a split with at least one sample")
     dev = resolve_device(device)
     model.to(dev)
+    devices = [dev] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        return _fit(model, data, recipe, seed, dev, desc, on_epoch, show_progress)
+
+
+def _fit(model, data, recipe, seed, dev, desc, on_epoch, show_progress) -> dict:
     gen = torch.Generator().manual_seed(seed)
     opt = make_optimizer(model, recipe)
     steps = data.n_batches(recipe.batch_size)

@@ -73,3 +73,26 @@ def test_augmentation_keeps_shape_and_is_seeded(kind):
     b = training.augment_batch(x, kind, torch.Generator().manual_seed(0))
     assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
     assert math.isclose(float(training.augment_batch(x, "none").sum()), float(x.sum()))
+
+
+@pytest.mark.parametrize("arch", ["mlp", "tiny_mlp", "tiny_cnn", "three_layer", "small_cnn", "vgg11", "resnet18"])
+def test_fit_same_seed_same_bits_whatever_ran_before(arch):
+    """Dropout draws from torch's global generator: ``fit`` must seed it, so the same seed gives the
+    same model whatever random draws happened before, and the caller's random state is not consumed."""
+    from companion import models
+
+    g = torch.Generator().manual_seed(0)
+    data = Split(torch.rand(48, 3, 32, 32, generator=g), torch.randint(0, 4, (48,), generator=g), torch.zeros(3), torch.ones(3))
+    r = TrainRecipe("sgd", 0.05, 2, 16)
+    trained = []
+    for noise in (1, 2):
+        torch.manual_seed(noise)  # different global states before each run
+        model = models.build(arch, (3, 32, 32), 4, seed=0)
+        training.fit(model, data, r, seed=7, show_progress=False)
+        trained.append(model.state_dict())
+    assert all(torch.equal(trained[0][k], trained[1][k]) for k in trained[0])
+    torch.manual_seed(3)
+    before = torch.rand(1)
+    torch.manual_seed(3)
+    training.fit(models.build(arch, (3, 32, 32), 4, seed=0), data, r, seed=7, show_progress=False)
+    assert torch.equal(torch.rand(1), before)
