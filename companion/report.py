@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import platform
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import __version__
 from .config import RunContext
-from .reported import Reported, get
+from .reported import Reported, Setting, get
 
 
 def glue(name: str, value: Any, display: bool = False) -> None:
@@ -74,24 +75,58 @@ def provenance() -> dict[str, str]:
     }
 
 
-def compare(rows: Iterable[tuple[str, float, str | Reported]], fmt=pct, quick: bool = True):
+def _setting(setting) -> Setting | None:
+    if setting is None or isinstance(setting, Setting):
+        return setting
+    if isinstance(setting, dict):
+        return Setting(**setting)
+    raise TypeError(f"setting={setting!r}: expected a companion.reported.Setting, a dict of its fields or None")
+
+
+def _row_setting(base: Setting | None, quick: bool, extra=None) -> Setting:
+    """Our setting for one row: the table's ``base``, updated by the row's ``extra`` (Setting or dict)."""
+    out = base or Setting(scale="quick" if quick else None)
+    if extra:
+        fields = extra.as_dict() if isinstance(extra, Setting) else dict(extra)
+        out = replace(out, **{k: v for k, v in fields.items() if v is not None or not isinstance(extra, Setting)})
+    if quick and out.scale != "quick":
+        out = replace(out, scale="quick")
+    return out
+
+
+def verdict(row: dict) -> str:
+    """A scorecard row's column text: 'yes', 'no', or why it is not judged."""
+    if row.get("match") is None:
+        return row.get("status") or ("not judged (QUICK analogue)" if row.get("quick") else "not comparable")
+    return "yes" if row["match"] else "no"
+
+
+def compare(rows: Iterable[tuple], fmt=pct, quick: bool = True, setting: Setting | dict | None = None):
     """An ours-vs-reported table.
 
-    ``rows`` holds ``(label, ours, reported)`` where ``reported`` is a :class:`Reported` or a key
-    ``"paper:key"`` of :mod:`companion.reported`. In the QUICK profile the column says "QUICK
-    analogue" and the match column is left out: a stand-in is not a reproduction. When the notebook
-    runs under the pipeline, the rows are also recorded for the reproduction scorecard.
+    ``rows`` holds ``(label, ours, reported)`` or ``(label, ours, reported, row_setting)``, where
+    ``reported`` is a :class:`Reported` or a key ``"paper:key"`` of :mod:`companion.reported`.
+    ``setting`` is ours (a :class:`~companion.reported.Setting`, e.g. ``Setting.of(task, model,
+    profile=ctx.profile)``); a row's ``row_setting`` (a dict or Setting, e.g. ``{"variant":
+    "as_coded"}``) updates it for that row. A row is judged only when ours agrees with the reported
+    number's setting (dataset, architecture, variant, forget set, scale); otherwise its "within
+    tolerance" cell says why not ("not comparable: ours vgg11, paper vit_b16"). In the QUICK profile
+    the column says "QUICK analogue" and the match column is left out: a stand-in is not a
+    reproduction. When the notebook runs under the pipeline, the rows are also recorded for the
+    reproduction scorecard.
     """
     import pandas as pd
 
+    base = _setting(setting)
     out, record = [], []
-    for label, ours, rep in rows:
+    for label, ours, rep, *extra in rows:
         r = get(rep) if isinstance(rep, str) else rep
+        rec = scorecard_row(label, ours, rep, quick, fmt, setting=_row_setting(base, quick, extra[0] if extra else None))
         row = {"quantity": label, ("ours (QUICK analogue)" if quick else "ours"): fmt(ours), "paper": fmt(r.value), "source": r.source}
         if not quick:
-            row["within tolerance"] = "yes" if r.matches(ours) else "no"
+            row["within tolerance"] = verdict(rec)
         out.append(row)
-        record.append(scorecard_row(label, ours, rep, quick, fmt))
+        record.append(rec)
     record_scorecard(record)
     return pd.DataFrame(out).set_index("quantity")
 
@@ -103,12 +138,20 @@ def key_of(rep: Reported) -> str | None:
     return next((k for k, v in all_reported().items() if v is rep or v == rep), None)
 
 
-def scorecard_row(label: str, ours: float, rep: str | Reported, quick: bool, fmt=pct) -> dict:
-    """One comparison as the scorecard stores it (see :func:`record_scorecard`)."""
+def scorecard_row(label: str, ours: float, rep: str | Reported, quick: bool, fmt=pct, setting: Setting | dict | None = None) -> dict:
+    """One comparison as the scorecard stores it (see :func:`record_scorecard`).
+
+    ``setting`` is ours (see :func:`compare`). ``match`` is True/False only for a judged row: never
+    in QUICK, and only when ours agrees with the reported number's setting; otherwise it is None and
+    ``status`` says why ("not judged (QUICK analogue)", "not comparable: ours ..., paper ...").
+    """
     key = rep if isinstance(rep, str) else key_of(rep)
     r = get(rep) if isinstance(rep, str) else rep
+    ours_setting = _row_setting(_setting(setting), quick)
+    match, status = r.judge(ours, ours_setting, quick)
     return {"quantity": label, "ours": float(ours), "paper": r.value, "tolerance": r.tolerance, "key": key,
-            "source": r.source, "quick": bool(quick), "match": None if quick else bool(r.matches(ours)),
+            "source": r.source, "quick": bool(quick), "match": match, "status": status,
+            "setting": ours_setting.as_dict(), "paper_setting": (r.setting or Setting()).as_dict(),
             "ours_text": fmt(ours), "paper_text": fmt(r.value)}
 
 

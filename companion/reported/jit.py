@@ -1,6 +1,6 @@
 """Numbers quoted from Foster et al. (arXiv 2402.01401, TMLR 2025) (see companion.reported)."""
 
-from . import Reported
+from . import Level, Reported, Setting
 
 REPORTED: dict[str, Reported] = {}
 
@@ -55,3 +55,44 @@ REPORTED["issue1/vgg_cifar100/original/retain_test_acc"] = Reported(
     0.05, "fraction",
 )
 # --- end method chapters 1-2 ---
+
+# --- settings and levels (see companion.reported) ---
+# The paper's tables come from the authors' code, so its RTRN (head-only reset), SSD ((lambda, alpha) as
+# the scripts pass them) and JiT rows are the 'as_coded' variants (spec jit.md s.10-11); they are
+# judged against our "(as coded)" rows, never against our paper-variant rows. BSLN, AMN and BDSH
+# (not in the code) have one version. The paper's "VGG16" is torchvision's vgg11 (spec s.7). The review
+# gives the CIFAR-10 random table's model only as "probably ViT": not comparable until checked. Upstream
+# Pins has no train/test split (Dr, Df and the MIA are measured on the training images, spec s.11a),
+# unlike the companion's seeded 80/20 split ('pins'), and the forgotten identity is not given.
+_AS_CODED = ("RTRN", "SSD", "JiT")
+SETTINGS: dict[str, Setting] = {
+    "pins_full_class/": Setting("pins_no_split", "vgg11", None, "full", "class:*"),
+    "cifar20_subclass_rocket/": Setting("cifar20", "vit_b16", None, "full", "subclass:69"),
+    "cifar10_random100/": Setting("cifar10", "unknown (probably vit_b16)", None, "full", "random:100"),
+    "cifar100_full_class_rocket/": Setting("cifar100", "vgg11", "as_coded", "full", "class:69"),
+    "issue3/rocket/": Setting("cifar100", "vgg11", "as_coded", "full", "class:69"),
+    "issue3/mushroom/": Setting("cifar100", "vgg11", "as_coded", "full", "class:51"),
+    "issue1/vgg_cifar100/": Setting("cifar100", "vgg11", None, "full"),
+}
+for _table in _TABLES:
+    for _method in _AS_CODED:
+        _base = SETTINGS[f"{_table}/"]
+        SETTINGS[f"{_table}/{_method}/"] = Setting(_base.dataset, _base.arch, "as_coded", _base.scale, _base.forget)
+
+LEVELS: tuple[Level, ...] = (
+    Level("pins_full_class", "Dr", frozenset({"RTRN", "AMN"}), "100.0 and 99.7 %: both fit the retained faces"),
+    Level("pins_full_class", "Df", frozenset({"RTRN", "AMN", "SSD", "JiT"}),
+          "every unlearning row forgets the class (0.0-1.9 %); the paper does not rank them on it"),
+    Level("pins_full_class", "MIA", frozenset({"RTRN", "AMN", "SSD", "JiT"}),
+          "1.4-4.7 %, within the spread the table prints (AMN 1.4 +- 1.33, RTRN 2.6 +- 0.8)"),
+    Level("cifar20_subclass_rocket", "Dr", frozenset({"BSLN", "RTRN", "BDSH"}),
+          "94.6-95.7 %: sub-class forgetting leaves the other classes where they were"),
+    Level("cifar20_subclass_rocket", "MIA", frozenset({"RTRN", "BDSH", "JiT"}),
+          "0.1-14.7 %: JiT's printed spread (14.66 +- 8.8) covers the other two"),
+    Level("cifar10_random100", "Dr", frozenset({"BSLN", "RTRN", "BDSH", "JiT"}),
+          "98.0-98.9 %: forgetting 100 random samples leaves D_r where it was"),
+    Level("cifar10_random100", "Df", frozenset({"BSLN", "RTRN", "BDSH", "JiT"}),
+          "97.9-100 %: random samples are classified as well as unseen ones (spreads up to 1.6 points)"),
+    Level("cifar10_random100", "MIA", frozenset({"BSLN", "RTRN"}), "90.8 +- 3.5 vs 91.8 +- 1.8"),
+    Level("cifar10_random100", "MIA", frozenset({"BDSH", "JiT"}), "both print 78.8"),
+)

@@ -1,6 +1,6 @@
 """Numbers quoted from Xu & Strohmer (arXiv 2502.05684) (see companion.reported)."""
 
-from . import Reported
+from . import Level, Reported, Setting
 
 REPORTED: dict[str, Reported] = {}
 
@@ -36,7 +36,9 @@ REPORTED.update({
     "mnist3/finetune/forget_acc": Reported(0.9724, _MNIST, 0.02, "fraction"),
     "mnist3/finetune/test_acc": Reported(0.9797, _MNIST, 0.01, "fraction"),
     "mnist3/mi_gamma4_5ep/retain_acc": Reported(0.9980, _MNIST, 0.01, "fraction"),
-    "mnist3/mi_gamma4_5ep/forget_acc": Reported(0.9458, _MNIST, 0.03, "fraction"),
+    "mnist3/mi_gamma4_5ep/forget_acc": Reported(0.9458, _MNIST + "; tolerance 2 points as for the other D_u rows (one run; the "
+                                                "README's 10-trial D_u curves read to about 0.02), below the 2.66-point gap to "
+                                                "fine-tuning's 97.24 that this row must be told apart from", 0.02, "fraction"),
     "mnist3/mi_gamma4_5ep/test_acc": Reported(0.9742, _MNIST, 0.01, "fraction"),
     # README curves (approximate)
     "curve/gamma3.5_20ep/mi_start": Reported(0.048, _CURVE, 0.003, "nats"),
@@ -56,9 +58,44 @@ REPORTED.update({
     "gmm/original/train_acc": Reported(0.9334, _GMM, 0.005, "fraction", std=0.0017),
     "gmm/original/p0": Reported(0.968, _GMM, 0.03, "probability", std=0.030),
     "gmm/retrain/train_acc": Reported(0.9334, _GMM, 0.005, "fraction", std=0.0018),
-    "gmm/retrain/p0": Reported(0.785, _GMM, 0.19, "probability", std=0.190),
+    "gmm/retrain/p0": Reported(0.785, _GMM + "; std 0.190 over 100 repetitions, so the mean's standard error is 0.019, but the "
+                               "data draw is unseeded: tolerance 0.09, just under half the 0.183 gap to the original's 0.968, "
+                               "so that no value nearer the original counts as retraining", 0.09, "probability", std=0.190),
     "gmm/mi_unlearning/train_acc": Reported(0.9244, _GMM + "; deterministic, one run", 0.005, "fraction"),
-    "gmm/mi_unlearning/p0": Reported(0.7805, _GMM + "; deterministic, one run", 0.19, "probability"),
+    "gmm/mi_unlearning/p0": Reported(0.7805, _GMM + "; deterministic, one run (one initialisation, one data draw): tolerance "
+                                     "0.09 as for retraining, just under half the 0.1875 gap to the original's 0.968",
+                                     0.09, "probability"),
     "gmm/finetune/train_acc": Reported(0.9452, _GMM + "; one run", 0.005, "fraction"),
     "gmm/finetune/p0": Reported(1.000, _GMM + "; one run", 0.03, "probability"),
 })
+
+# --- settings and levels (see companion.reported) ---
+# MNIST rows: full MNIST, the 784-128-64-10 MLP (companion.models 'mlp'), the protocol as coded (one
+# version). GMM rows: the authors' notebook, whose MI term is not an MI (defect D1) and whose
+# reference models train with a spurious MI gradient (D2): 'as_coded'; the companion's toy fixes both.
+# Zemel points: another method's results (LFR), not a reproduction target.
+SETTINGS: dict[str, Setting] = {
+    "adult_gender/": Setting("adult", None, "zemel_lfr", "full"),
+    "mnist3/": Setting("mnist", "mlp", None, "full", "class:3"),
+    "curve/": Setting("mnist", "mlp", None, "full", "class:3"),
+    "mnist3/protocol/": Setting("mnist", None, None, "full", "class:3"),
+    "gmm/": Setting("gmm", "mlp_10_64_32_2", "as_coded", "full"),
+}
+
+LEVELS: tuple[Level, ...] = (
+    Level("mnist3", "retain_acc", frozenset({"original", "retrain", "finetune", "mi_gamma4_5ep"}),
+          "all four models fit D_r to 99.80-99.96 % (one run each): the table does not separate them"),
+    Level("mnist3", "test_acc", frozenset({"original", "retrain", "finetune", "mi_gamma4_5ep"}),
+          "test accuracies 97.42-97.97 % (one run each): the table does not separate them"),
+    Level("mnist3", "forget_acc", frozenset({"retrain", "mi_gamma4_5ep"}),
+          "94.48 vs 94.58 %: the paper's claim is that MI unlearning reaches the retrained model's D_u accuracy"),
+    Level("curve", "mi_start", frozenset({"gamma3.5_20ep", "gamma1.5_20ep"}),
+          "both curves start from the same original model (0.048 vs 0.0485, read off the plot)"),
+    Level("curve", "forget_acc_start", frozenset({"gamma3.5_20ep", "gamma1.5_20ep"}),
+          "both curves start from the same original model (0.97 vs 0.98, read off the plot to about 0.02)"),
+    Level("curve", "forget_acc_end", frozenset({"gamma1.5_20ep", "gamma3.5_5ep", "gamma5_2ep"}),
+          "the three milder runs end at 0.92-0.94, which the plot reads only to about 0.02"),
+    Level("gmm", "train_acc", frozenset({"original", "retrain"}), "both print 0.9334 (std 0.0017 and 0.0018)"),
+    Level("gmm", "p0", frozenset({"retrain", "mi_unlearning"}),
+          "0.785 vs 0.7805: the notebook's claim is that MI unlearning reaches the retrained models' confidence"),
+)
