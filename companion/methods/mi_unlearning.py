@@ -68,7 +68,9 @@ class MIUnlearningConfig(MethodConfig):
         the monitored accuracy (None: 0.01).
     mi_window : int
         Steps in the moving average that ``target_mi`` watches (0: one epoch); the rule can fire only
-        once the window is full. QUICK uses 5 steps (an epoch there is only about 19 steps).
+        once the window is full (each history row says so in ``mi_window_full``, so a check of the
+        rule must read that flag, not only ``mi_avg``). QUICK uses 5 steps (an epoch there is only
+        about 19 steps).
     check_every : int
         0: check at the end of every epoch; k > 0: every k steps.
     monitor : {'test', 'val', 'retain_test'}
@@ -170,11 +172,16 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     -------
     dict
         ``history`` (per check: epoch, step, ce, mi (mean since the last check), mi_avg (moving
-        average over ``mi_window`` steps), loss, forget_acc, retain_acc (on ``retain_eval``
-        samples), monitor_acc; the
-        first row is the model before unlearning with ``mi`` the mean ``I_hat`` over one pass of
-        batches), ``steps``, ``stopped`` (whether the rule fired), ``stop_reason``, ``stop_value``,
-        ``reference`` (the retrained levels when they were needed).
+        average over the last ``mi_window`` steps, or over the steps so far while fewer have run),
+        mi_window_full (whether ``mi_avg`` covers a full window, the condition under which
+        ``target_mi`` may fire), loss, forget_acc, retain_acc (on ``retain_eval`` samples),
+        monitor_acc; the first row is the model before unlearning with ``mi`` the mean ``I_hat`` over
+        one pass of batches), ``steps``, ``stopped`` (whether the rule fired), ``stop_reason``,
+        ``stop_value``, ``mi_window`` (the window length in steps), ``reference`` (the retrained
+        levels when they were needed).
+
+    :func:`rule_holds` says, for any history row, whether the configured rule's condition held
+    there; the rule fires at the first check where it holds.
     """
     if len(task.forget) == 0 or len(task.retain) == 0:
         raise bad_value("task", task.describe(), "a task with non-empty retain and forget sets")
@@ -214,19 +221,13 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     init_mon = _acc(model, monitor_split, device)
     history = [{
         "epoch": 0.0, "step": 0, "ce": float(np.mean([s[0].item() for s in start])), "mi": float(np.mean([s[1].item() for s in start])),
-        "mi_avg": float(np.mean([s[1].item() for s in start])),
+        "mi_avg": float(np.mean([s[1].item() for s in start])), "mi_window_full": False,
         "loss": float(np.mean([s[2].item() for s in start])), "forget_acc": _acc(model, task.forget, device),
         "retain_acc": _acc(model, retain_log, device), "monitor_acc": init_mon,
     }]
 
     def fired(row: dict) -> bool:
-        if cfg.stop == "forget_acc":
-            return row["forget_acc"] <= stop_value
-        if cfg.stop == "target_mi":
-            return len(window) == window.maxlen and row["mi_avg"] <= stop_value
-        if cfg.stop == "test_drop":
-            return row["monitor_acc"] <= init_mon - stop_value
-        return False
+        return rule_holds(cfg.stop, row, stop_value, init_mon)
 
     stopped = cfg.stop in ("forget_acc", "test_drop") and fired(history[0])
     step = 0
@@ -250,7 +251,8 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
             if (cfg.check_every == 0 and end_of_epoch) or (cfg.check_every > 0 and step % cfg.check_every == 0):
                 row = {
                     "epoch": epoch + (i + 1) / steps_per_epoch, "step": step, "ce": float(np.mean(acc_ce)),
-                    "mi": float(np.mean(acc_mi)), "mi_avg": float(np.mean(window)), "loss": float(np.mean(acc_loss)),
+                    "mi": float(np.mean(acc_mi)), "mi_avg": float(np.mean(window)), "mi_window_full": len(window) == window.maxlen,
+                    "loss": float(np.mean(acc_loss)),
                     "forget_acc": _acc(model, task.forget, device), "retain_acc": _acc(model, retain_log, device),
                     "monitor_acc": _acc(model, monitor_split, device),
                 }
@@ -266,8 +268,29 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     return {
         "history": history, "steps": step, "steps_per_epoch": steps_per_epoch, "stopped": stopped,
         "stop_reason": cfg.stop if stopped else ("budget" if cfg.stop != "none" else "none"),
-        "stop_value": stop_value, "reference": reference,
+        "stop_value": stop_value, "mi_window": window.maxlen, "reference": reference,
     }
+
+
+def rule_holds(stop: str, row: dict, stop_value: float, start_monitor_acc: float | None = None) -> bool:
+    """Whether stopping rule ``stop`` holds at history ``row`` of :func:`mi_unlearning`.
+
+    ``forget_acc``: ``row['forget_acc'] <= stop_value``; ``target_mi``: the moving average covers a
+    full window (``row['mi_window_full']``) and ``row['mi_avg'] <= stop_value``; ``test_drop``:
+    ``row['monitor_acc'] <= start_monitor_acc - stop_value`` (the first row's monitored accuracy);
+    ``none``: never.
+    """
+    if stop not in STOP_RULES:
+        raise bad_value("stop", stop, f"one of {STOP_RULES}")
+    if stop == "forget_acc":
+        return row["forget_acc"] <= stop_value
+    if stop == "target_mi":
+        return bool(row["mi_window_full"]) and row["mi_avg"] <= stop_value
+    if stop == "test_drop":
+        if start_monitor_acc is None:
+            raise bad_value("start_monitor_acc", None, "the monitored accuracy before unlearning for stop='test_drop'")
+        return row["monitor_acc"] <= start_monitor_acc - stop_value
+    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -681,7 +704,7 @@ def mi_unlearning_trials(model: nn.Module, task: Task, seeds: list[int], cfg: MI
     ce0, mi0 = torch.stack([c for c, _ in start]).mean(0), torch.stack([m for _, m in start]).mean(0)
     a = accs()
     wins = [deque(maxlen=cfg.mi_window or spe) for _ in seeds]
-    hist = [[{"epoch": 0.0, "step": 0, "ce": ce0[t].item(), "mi": mi0[t].item(), "mi_avg": mi0[t].item(), "loss": (ce0[t] + cfg.gamma * mi0[t]).item(),
+    hist = [[{"epoch": 0.0, "step": 0, "ce": ce0[t].item(), "mi": mi0[t].item(), "mi_avg": mi0[t].item(), "mi_window_full": False, "loss": (ce0[t] + cfg.gamma * mi0[t]).item(),
               **{k: v[t] for k, v in a.items()}}] for t in range(n_t)]
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -699,7 +722,7 @@ def mi_unlearning_trials(model: nn.Module, task: Task, seeds: list[int], cfg: MI
         a = accs()
         for t in range(n_t):
             hist[t].append({"epoch": float(epoch + 1), "step": (epoch + 1) * spe, "ce": (sums[0, t] / spe).item(), "mi": (sums[1, t] / spe).item(),
-                            "mi_avg": float(np.mean(wins[t])),
+                            "mi_avg": float(np.mean(wins[t])), "mi_window_full": len(wins[t]) == wins[t].maxlen,
                             "loss": (sums[2, t] / spe).item(), **{k: v[t] for k, v in a.items()}})
     return hist
 

@@ -229,3 +229,36 @@ def test_run_stopping_rules(setup):
     assert runs["none"].log["steps"] == 3 * runs["none"].log["steps_per_epoch"]
     with pytest.raises(ValueError, match="rules"):
         mu.run_stopping_rules(model, task, cfg, "quick", 5.0, 1, rules=("sometimes",))
+
+
+@pytest.mark.parametrize("stop,value", [("target_mi", None), ("target_mi", 1.0), ("forget_acc", 0.7), ("test_drop", 0.02)])
+def test_each_rule_stops_at_the_first_row_where_its_condition_holds(setup, stop, value):
+    """A stopped run ends at the first check of the unstopped run (same seed) where ``rule_holds``
+    says the rule's condition holds; for target_mi, rows whose moving window is not yet full never count
+    (a check that reads only ``mi_avg`` wrongly calls an earlier row a missed stop)."""
+    task, model = setup
+    kw = dict(gamma=5.0, epochs=3, check_every=1, mi_window=4)
+    run = methods.unlearn("mi_unlearning", model, task, "quick", 2, stop=stop, stop_value=value, **kw)
+    target = run.log["stop_value"]
+    free = methods.unlearn("mi_unlearning", model, task, "quick", 2, stop="none", **kw).log["history"]
+    assert run.log["mi_window"] == 4
+    assert [r["mi_window_full"] for r in free[:6]] == [False, False, False, False, True, True]
+    holds = [mu.rule_holds(stop, r, target, free[0]["monitor_acc"]) for r in free]
+    first = holds.index(True) if any(holds[1:]) else None
+    if stop == "forget_acc" and holds[0]:
+        assert run.log["stopped"] and run.log["steps"] == 0
+    elif first is None:
+        assert not run.log["stopped"] and run.log["steps"] == free[-1]["step"]
+    else:
+        assert run.log["stopped"] and run.log["steps"] == free[first]["step"]
+    assert not (stop == "target_mi" and any(holds[:4]))  # never before the window is full
+    if stop == "target_mi" and value == 1.0:
+        # every row sits below this target, so reading mi_avg alone would stop after one step; the rule waits
+        assert all(r["mi_avg"] <= 1.0 for r in free[1:]) and run.log["steps"] == 4
+
+
+def test_rule_holds_refuses_unknown_rules():
+    with pytest.raises(ValueError, match="stop"):
+        mu.rule_holds("sometimes", {"forget_acc": 0.0}, 0.5)
+    with pytest.raises(ValueError, match="start_monitor_acc"):
+        mu.rule_holds("test_drop", {"monitor_acc": 0.5}, 0.01)
