@@ -33,7 +33,20 @@ a loop, while an MLP runs faster batched; there ``chunk="auto"`` loops over the 
 network with convolutions and batches :data:`AUTO_ROWS` rows at a time otherwise (see
 :func:`auto_chunk` and ``benchmarks/bench_jit.py``). The rule is deterministic (no timing decides
 it), so the same seed gives bit-identical models. The noise is drawn per perturbation from one seeded generator, so
-the result does not depend on ``chunk``.
+the result does not depend on ``chunk`` (to rounding), with two exceptions:
+
+* **BatchNorm in train mode** (``eval_mode=False`` on a network with BatchNorm layers, e.g.
+  ``resnet18``): a forward of ``chunk * B`` rows normalises with the statistics of all of them,
+  where the reference code's forward of one perturbation normalises with those of ``B`` rows.
+  Chunks therefore never span perturbations there: ``chunk="auto"`` runs one perturbation per
+  forward (the reference code's batches) and an explicit ``chunk > 1`` is refused.
+* **Dropout in train mode** draws one mask per row of each forward call; on the CPU a chunked call
+  draws the same masks as the per-perturbation loop (tested), on other devices this is not
+  guaranteed.
+
+Algorithm 1 of the paper takes one step per forget *sample*; ``per_sample=True`` does exactly that
+(each sample of a batch gets its own loss and its own SGD step, in loader order), while the default
+takes one step per forget batch as the reference code does.
 """
 
 from __future__ import annotations
@@ -144,8 +157,12 @@ class JitConfig(MethodConfig):
     n_samples : int
         N, perturbations per forget sample.
     batch_size : int
-        Forget-loader batch size (128 full-class and random, 64 sub-class). ``1`` gives Algorithm 1
-        literally: one step per forget sample.
+        Forget-loader batch size (128 full-class and random, 64 sub-class).
+    per_sample : bool
+        Algorithm 1 as written: one SGD step per forget sample (each sample's loss over its ``N``
+        perturbations, a step, then the next sample), instead of one step per batch. The same as
+        ``batch_size=1``; a clamp then uses the one sample's own min/max. ``eta`` is per step, so a
+        rate tuned for batch steps takes ``batch_size`` times as many steps.
     accumulate_grads, eval_mode : bool or None
         Override the variant: gradients zeroed once and accumulated (reference) or per step
         (paper); the network in eval mode (paper) or train mode with active dropout (reference).
@@ -165,7 +182,8 @@ class JitConfig(MethodConfig):
     shuffle : bool
         Shuffle the forget loader (the code does not).
     chunk : int or 'auto'
-        Perturbations per forward pass; ``'auto'`` picks by device (see :data:`AUTO_ROWS`).
+        Perturbations per forward pass; ``'auto'`` picks by device (see :data:`AUTO_ROWS`). A network
+        with BatchNorm run in train mode takes one perturbation per forward (see the module notes).
     """
 
     variant: str = "paper"
@@ -175,6 +193,7 @@ class JitConfig(MethodConfig):
     paper_lr: float | None = None
     n_samples: int = 25
     batch_size: int = 128
+    per_sample: bool = False
     accumulate_grads: bool | None = None
     eval_mode: bool | None = None
     reduction: str | None = None
@@ -211,7 +230,7 @@ class JitConfig(MethodConfig):
             v = getattr(self, name)
             if v is not None and not isinstance(v, bool):
                 raise bad_value(name, v, "True, False or None (follow the variant)")
-        for name in ("squared", "grad_through_perturbed", "shuffle"):
+        for name in ("squared", "grad_through_perturbed", "shuffle", "per_sample"):
             if not isinstance(getattr(self, name), bool):
                 raise bad_value(name, getattr(self, name), "True or False")
         if self.reduction is not None and self.reduction not in REDUCTIONS:
@@ -246,13 +265,22 @@ class JitConfig(MethodConfig):
 # --------------------------------------------------------------------------------------------
 
 
+def batchnorm_in_train_mode(model: nn.Module | None) -> bool:
+    """Whether ``model`` has a BatchNorm layer that normalises with batch statistics right now."""
+    return model is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules())
+
+
 def auto_chunk(n_samples: int, x: torch.Tensor, device: torch.device | str, model: nn.Module | None = None) -> int:
     """Perturbations per forward pass for a batch ``x`` of shape (B, ...) on ``device``.
 
-    GPU: all ``n_samples`` within :data:`AUTO_MAX_ELEMENTS`. CPU: 1 (the loop) for a ``model``
-    with convolutions, whose big batches are memory-bound there, otherwise a
-    :data:`AUTO_ROWS`-row bound. Deterministic, so a seed always gives the same model.
+    1 for a ``model`` with BatchNorm in train mode (each perturbation is normalised with the
+    statistics of its own B rows, as in the reference code). GPU: all ``n_samples`` within
+    :data:`AUTO_MAX_ELEMENTS`. CPU: 1 (the loop) for a ``model`` with convolutions, whose big
+    batches are memory-bound there, otherwise a :data:`AUTO_ROWS`-row bound. Deterministic, so a
+    seed always gives the same model.
     """
+    if batchnorm_in_train_mode(model):
+        return 1
     dev = torch.device(device)
     if dev.type == "cpu" and model is not None and any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules()):
         return 1
@@ -358,6 +386,7 @@ def lipschitz_ratios(
     else:
         k = auto_chunk(n_samples, x, x.device, model) if chunk == "auto" else int(chunk)
         groups = [min(k, n_samples - s) for s in range(0, n_samples, k)]
+    _check_chunk_statistics(model, groups)
     fx = _out(model, x, output)  # (B, C)
     source: Iterable[torch.Tensor] = noise if noise is not None else draw_noise(n_samples, x, generator)
     it = iter(source)
@@ -379,6 +408,16 @@ def lipschitz_ratios(
 
 
 
+
+
+def _check_chunk_statistics(model: nn.Module, groups: Sequence[int] | int) -> None:
+    """Refuse chunks of several perturbations where BatchNorm normalises with batch statistics."""
+    biggest = max(groups) if isinstance(groups, (list, tuple)) else groups
+    if biggest > 1 and batchnorm_in_train_mode(model):
+        raise bad_value(
+            "chunk", groups, "'auto' or 1 for a network with BatchNorm in train mode (a chunk of several perturbations "
+            "would normalise them with joint batch statistics, unlike the reference code's one forward per perturbation)",
+        )
 
 
 def jit_loss(
@@ -445,23 +484,26 @@ def jit_unlearn(
     losses: list[float] = []
     norms: list[float] = []
     chunk_used = None
+    if cfg.chunk != "auto":
+        _check_chunk_statistics(model, cfg.chunk)  # before any step
     for xb in batches:
         if isinstance(xb, (tuple, list)):
             xb = xb[0]
         xb = xb.to(dev)
-        if not flags["accumulate_grads"]:
-            opt.zero_grad(set_to_none=False)
-        if chunk_used is None:
-            chunk_used = auto_chunk(cfg.n_samples, xb, dev, model) if cfg.chunk == "auto" else cfg.chunk
-        loss = jit_loss(
-            model, xb, cfg.sigma, cfg.n_samples, gen, reduction=flags["reduction"], clamp=flags["clamp"],
-            squared=cfg.squared, output=cfg.output, grad_through_perturbed=cfg.grad_through_perturbed, chunk=chunk_used,
-        )
-        loss.backward()
-        with torch.no_grad():  # the step SGD is about to take: lr * ||accumulated or fresh gradient||
-            norms.append(lr * float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters() if p.grad is not None))))
-        opt.step()
-        losses.append(float(loss.detach()))
+        for x in xb.split(1) if cfg.per_sample else (xb,):  # Algorithm 1: a step per sample
+            if not flags["accumulate_grads"]:
+                opt.zero_grad(set_to_none=False)
+            if chunk_used is None:
+                chunk_used = auto_chunk(cfg.n_samples, x, dev, model) if cfg.chunk == "auto" else cfg.chunk
+            loss = jit_loss(
+                model, x, cfg.sigma, cfg.n_samples, gen, reduction=flags["reduction"], clamp=flags["clamp"],
+                squared=cfg.squared, output=cfg.output, grad_through_perturbed=cfg.grad_through_perturbed, chunk=chunk_used,
+            )
+            loss.backward()
+            with torch.no_grad():  # the step SGD is about to take: lr * ||accumulated or fresh gradient||
+                norms.append(lr * float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters() if p.grad is not None))))
+            opt.step()
+            losses.append(float(loss.detach()))
     model.eval()
     if losses and not all(math.isfinite(v) for v in losses):
         warnings.warn("JiT loss became non-finite: eta is too large for this model and setting.", stacklevel=2)
@@ -487,5 +529,5 @@ def jit(model: nn.Module, task, cfg: JitConfig, *, seed: int, device, **_) -> di
             for xb, _yb in view.forget.batches(cfg.batch_size, shuffle=cfg.shuffle, generator=gen, device=device):
                 yield xb
 
-    n_steps = cfg.epochs * view.forget.n_batches(cfg.batch_size)
+    n_steps = cfg.epochs * view.forget.n_batches(cfg.batch_size)  # progress counts batches (per_sample: B steps each)
     return jit_unlearn(model, progress(loader(), total=n_steps, desc="jit"), cfg, seed=seed, device=device)

@@ -283,6 +283,168 @@ def test_without_accumulation_the_update_is_the_sum_of_independent_batch_steps()
     torch.testing.assert_close(params(whole) - params(base), total)
 
 
+# ---------------------------------------------------------------- Algorithm 1's per-sample step
+
+
+def test_per_sample_takes_one_fresh_step_per_forget_sample_in_loader_order():
+    """Issue 8, item 10: ``per_sample=True`` is Algorithm 1 line by line: for each forget sample, the
+    mean ratio over its N perturbations, a fresh gradient, one SGD step at rate eta."""
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    batches = [torch.randn(4, 5, dtype=torch.float64) for _ in range(2)]
+    sigma, eta, n = 0.4, 0.05, 3
+    ours = copy.deepcopy(base)
+    log = jit_unlearn(ours, batches, JitConfig(sigma=sigma, lr=eta, n_samples=n, per_sample=True), seed=7)
+    assert log["steps"] == 8
+    # from scratch: one sample at a time, noise from one generator in the same order
+    ref = copy.deepcopy(base)
+    g = torch.Generator().manual_seed(7)
+    for xb in batches:
+        for i in range(xb.shape[0]):
+            x = xb[i : i + 1]
+            ratios = []
+            for _ in range(n):
+                xi = sigma * torch.randn(x.shape, generator=g, dtype=x.dtype)
+                with torch.no_grad():
+                    target = ref(x + xi)
+                ratios.append((ref(x) - target).norm() / xi.norm())
+            grads = torch.autograd.grad(torch.stack(ratios).mean(), list(ref.parameters()))
+            with torch.no_grad():
+                for p_, gr in zip(ref.parameters(), grads):
+                    p_ -= eta * gr
+    torch.testing.assert_close(params(ours), params(ref), rtol=0, atol=1e-12)
+    # the same as batch_size 1, and not the same as one step per batch
+    singles = copy.deepcopy(base)
+    jit_unlearn(singles, [x for xb in batches for x in xb.split(1)], JitConfig(sigma=sigma, lr=eta, n_samples=n), seed=7)
+    torch.testing.assert_close(params(singles), params(ours), rtol=0, atol=1e-12)
+    batched = copy.deepcopy(base)
+    jit_unlearn(batched, batches, JitConfig(sigma=sigma, lr=eta, n_samples=n), seed=7)
+    assert (params(batched) - params(ours)).abs().max() > 1e-4
+    with pytest.raises(ValueError, match="per_sample"):
+        JitConfig(per_sample=1).validate()
+
+
+# ---------------------------------------------------------------- BatchNorm in train mode and chunks
+
+
+def bn_net(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 3)).double()
+
+
+def test_batchnorm_in_train_mode_sees_one_perturbation_per_forward_as_the_reference_code():
+    """Issue 8, item 10: in train mode a BatchNorm layer normalises with the statistics of the rows
+    of one forward. The reference code forwards one perturbation of the B-row batch at a time, so
+    ``chunk='auto'`` must do the same (on a CPU it would otherwise batch this MLP's perturbations),
+    and an explicit chunk of several perturbations is refused before any step."""
+    base = bn_net()
+    batches = [torch.randn(4, 5, dtype=torch.float64) for _ in range(2)]
+    sigma, eta, n = 0.4, 0.05, 6
+    cfg = JitConfig(variant="reference", sigma=sigma, lr=eta, n_samples=n, clamp="none")
+    ours = copy.deepcopy(base)
+    log = jit_unlearn(ours, batches, cfg, seed=3)
+    assert log["chunk"] == 1
+    ref = copy.deepcopy(base).train()
+    g = torch.Generator().manual_seed(3)
+    opt = torch.optim.SGD(ref.parameters(), lr=eta)
+    opt.zero_grad()
+    for x in batches:  # accumulated gradients, summed ratios, one B-row forward per perturbation
+        out = ref(x)
+        loss = 0.0
+        for _ in range(n):
+            xp = x + sigma * torch.randn(x.shape, generator=g, dtype=x.dtype)
+            with torch.no_grad():
+                out2 = ref(xp)
+            loss = loss + ((out - out2).norm(dim=1) / (x - xp).norm(dim=1)).sum()
+        (loss / n).backward()
+        opt.step()
+    torch.testing.assert_close(params(ours), params(ref), rtol=0, atol=1e-12)
+    for a, b in zip(ours.buffers(), ref.buffers()):  # the running statistics too
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    before = params(base)
+    with pytest.raises(ValueError, match="chunk.*BatchNorm"):
+        jit_unlearn(base, batches, JitConfig(variant="reference", n_samples=n, chunk=3), seed=3)
+    assert torch.equal(params(base), before)
+    # eval mode (the paper variant) uses the running statistics: chunks are free again
+    a, b = bn_net(), bn_net()
+    jit_unlearn(a, batches, JitConfig(sigma=sigma, lr=eta, n_samples=n, chunk=3), seed=3)
+    jit_unlearn(b, batches, JitConfig(sigma=sigma, lr=eta, n_samples=n, chunk=1), seed=3)
+    torch.testing.assert_close(params(a), params(b), rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- parity with the reference code
+
+
+class _RefGaussianNoise:
+    """Transcription of the reference code's perturbation transform: add std * N(0, I) drawn from
+    the global generator, then clamp to the min and max of the whole input tensor."""
+
+    def __init__(self, std: float) -> None:
+        self.std = std
+
+    def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
+        hi, lo = tensor.max(), tensor.min()
+        tensor = tensor + torch.randn(tensor.size()) * self.std + 0.0
+        return torch.clamp(tensor, min=lo, max=hi)
+
+
+def _reference_modify_weight(model, forget_dl, sigma, lr, n_samples, train_opt):
+    """Transcription, written from the reference code's ``Lipschitz.modify_weight`` semantics: a new
+    plain SGD, gradients zeroed once (through the training optimiser) and never again, one pass in
+    loader order, logits of the clean batch with gradient, N perturbed batches without, the un-squared
+    ratio summed over the batch, averaged over the N draws, backward and step per batch."""
+    noise = _RefGaussianNoise(sigma)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    train_opt.zero_grad()
+    for x, _, _y in forget_dl:
+        image = x.unsqueeze(0) if x.dim() == 3 else x
+        out = model(image)
+        loss = torch.tensor(0.0)
+        for _ in range(n_samples):
+            img2 = noise(copy.deepcopy(x))
+            image2 = img2.unsqueeze(0) if img2.dim() == 3 else img2
+            with torch.no_grad():
+                out2 = model(image2)
+            flat, flat2 = image.view(image.size()[0], -1), image2.view(image2.size()[0], -1)
+            in_norm = torch.linalg.vector_norm(flat - flat2, dim=1)
+            out_norm = torch.linalg.vector_norm(out - out2, dim=1)
+            loss += (out_norm / in_norm).sum().abs()
+        loss /= n_samples
+        loss.backward()
+        optimizer.step()
+
+
+@pytest.mark.parametrize("chunk", [1, 4, "auto"])
+def test_reference_variant_equals_a_transcription_of_the_reference_update(chunk):
+    """Issue 8, item 11: the "reference" variant's update equals the reference code's, transcribed
+    from scratch, to 1e-12 in float64 on a small CNN in train mode (no dropout, so the global
+    generator the reference draws its noise from is used for nothing else)."""
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 25, 3)).double()
+    # three batches of different ranges, so the batch min/max clamp bites differently in each
+    batches = [s * torch.randn(4, 2, 5, 5, dtype=torch.float64) + m for s, m in ((1.0, 0.0), (0.5, 1.0), (2.0, -1.0))]
+    sigma, eta, n, seed = 0.8, 0.02, 5, 11
+    ours = copy.deepcopy(base)
+    jit_unlearn(ours, batches, JitConfig(variant="reference", sigma=sigma, lr=eta, n_samples=n, chunk=chunk), seed=seed)
+
+    ref = copy.deepcopy(base).train()  # the reference never switches the model to eval mode
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # the reference draws noise in the default dtype
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            loader = [(x, [], torch.zeros(4, dtype=torch.long)) for x in batches]
+            _reference_modify_weight(ref, loader, sigma, eta, n, torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9))
+    finally:
+        torch.set_default_dtype(old)
+    torch.testing.assert_close(params(ours), params(ref), rtol=0, atol=1e-12)
+    assert (params(ours) - params(base)).abs().max() > 1e-3  # the update is not trivially zero
+    # the check has power: the paper variant (fresh gradients, mean, no clamp) is far from it
+    paper = copy.deepcopy(base)
+    jit_unlearn(paper, batches, JitConfig(variant="paper", sigma=sigma, lr=eta, n_samples=n, eval_mode=False), seed=seed)
+    assert (params(paper) - params(ref)).abs().max() > 1e-4
+
+
 # ---------------------------------------------------------------- the variants differ where they should
 
 
