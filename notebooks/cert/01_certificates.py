@@ -214,7 +214,7 @@ report.glue("cert1_delta_T_r2", float(path[-1, 2]))
 # %%
 rows = [("steps to delta <= 1e-5 at r = 2 (eps = 1)", len(acc.mc_delta_path(1.0, 2.0, acc.mc_steps(1.0, 1e-5, 2.0))), "cert:fig1/mc_cifar10_c2_0.5/T"),
         ("delta after 6 steps at r = 2", float(acc.mc_delta_path(1.0, 2.0, 6)[-1, 2]), "cert:mc/worked_example/delta6")]
-table = report.compare(rows, fmt=lambda v: f"{v:.3g}", quick=False)
+table = report.compare(rows, fmt=lambda v: f"{v:.3g}", quick=False, setting=report.Setting(scale="exact"))
 report.glue("cert1_table", table, display=False)
 table
 

@@ -158,7 +158,7 @@ for key, c1 in (("fig1/gc_mnist_c1_10", 10.0), ("fig1/gc_mnist_c1_100", 100.0)):
 mct = df[df.method == "model_clipping"].groupby("group")["T"].first()
 rows += [("MC MNIST C2=0.01: T", float(mct[['"c2": 0.01' in k for k in mct.index]].iloc[0]), "cert:fig1/mc_mnist_c2_0.01/T"),
          ("OP C0=0.01: sigma", float(df[df.method == "output_perturbation"]["sigma"].iloc[0]), "cert:fig1/op/sigma_c0_0.01")]
-comparison = report.compare(rows, fmt=lambda v: f"{v:.4g}", quick=False)
+comparison = report.compare(rows, fmt=lambda v: f"{v:.4g}", quick=False, setting=report.Setting(variant="as_coded", scale="exact"))
 report.glue("cert4_compare", comparison, display=False)
 comparison
 
