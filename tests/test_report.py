@@ -144,3 +144,12 @@ def test_the_issue_cases_are_not_comparable():
     row = _row(0.98, "jit:cifar10_random100/JiT/Dr", setting=Setting("cifar10", "vgg11", "as_coded", "full", "random:100"))
     assert row["match"] is None and "ours vgg11, paper unknown (probably vit_b16)" in row["status"]
     assert get("jit:cifar100_full_class_rocket/JiT/Dr").matches(0.662, Setting("cifar100", "vgg11", "paper", "full", "class:69")) is None
+
+
+def test_full_row_without_our_setting_is_not_judged():
+    """Before settings were recorded, a FULL row was judged whatever it ran: a VGG11 sub-class run
+    'matched' the paper's ViT row."""
+    row = report.scorecard_row("subclass JiT Df", 0.0, "jit:cifar20_subclass_rocket/JiT/Df", False)
+    assert row["match"] is None and row["status"].startswith("not comparable")
+    table = report.compare([("subclass JiT Df", 0.0, "jit:cifar20_subclass_rocket/JiT/Df")], quick=False)
+    assert table.loc["subclass JiT Df", "within tolerance"].startswith("not comparable")
