@@ -99,3 +99,13 @@ LEVELS: tuple[Level, ...] = (
     Level("gmm", "p0", frozenset({"retrain", "mi_unlearning"}),
           "0.785 vs 0.7805: the notebook's claim is that MI unlearning reaches the retrained models' confidence"),
 )
+
+# --- protocol facts and settings quoted in the chapters' prose (not results; matched exactly) ---
+_SPLIT = "Xu & Strohmer code (ca32703), Data_Unlearning_MNIST_1.ipynb split: int(0.75 x 6,131) training 3s forgotten, the rest in D_r (spec xu-strohmer section 6.1)"
+REPORTED.update({
+    "mnist3/protocol/n_forget": Reported(4598, _SPLIT, 0.0, "images"),
+    "mnist3/protocol/n_kept": Reported(1533, _SPLIT, 0.0, "images"),
+    "mnist3/protocol/share_kept": Reported(0.0277, _SPLIT + "; 1,533 of 55,402", 0.0005, "fraction"),
+    "mnist3/protocol/steps_per_epoch": Reported(288, _SPLIT + "; ceil(4,598 / 16)", 0.0, "steps"),
+    "mnist3/protocol/train_epochs": Reported(100, "Xu & Strohmer code (ca32703), Data_Unlearning_MNIST_1.ipynb: Adam 1e-3, 100 epochs, batch 64 (spec xu-strohmer section 6.2)", 0.0, "epochs"),
+})
