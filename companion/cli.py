@@ -90,7 +90,8 @@ def cmd_run(args) -> int:
         overrides[name] = notebooks.parse_value(params_by_name[name], value)
     if args.profile is not None:
         overrides["PROFILE"] = args.profile
-    notebooks.check_parameters(src, dict(overrides))  # refuse before any kernel starts
+    params = notebooks.check_parameters(src, dict(overrides))  # refuse before any kernel starts,
+    notebooks.preflight(src, params)  # including the limits that depend on the task's shape
     print(f"executing {src.relative_to(notebooks.root())} with {overrides or 'its defaults'}", flush=True)
     res = notebooks.execute(src, overrides, args.output)
     print(f"wrote {res['output']} in {res['seconds']:.1f} s")

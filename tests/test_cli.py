@@ -74,3 +74,39 @@ def test_unlearn_json_end_to_end():
 def test_unlearn_refuses_bad_setting(capsys):
     assert cli.main(["unlearn", "--task", "digits", "--method", "finetune", "--set", "lr", "-1"]) == 2
     assert "lr=-1 is not allowed" in capsys.readouterr().err
+
+
+def _task_limit_cases():
+    """For every chapter, an out-of-range value of each task-dependent parameter it has."""
+    bad = {
+        "FORGET_CLASS": [10], "FORGET_SUBCLASS": [99], "N_RANDOM": [100_000], "TASK": ["no_such_task", "cifar10"],
+        "ARCH": ["no_such_arch"],
+        "JIT_FORGET": ["random:100000", "class:50", "subclass:50", "class:3", "subclass:3", "random:5"],
+    }
+    cases = []
+    for src in notebooks.chapters(ROOT):
+        names = {p.name for p in notebooks.parameters(src)}
+        for name, values in bad.items():
+            if name in names:
+                cases += [(src.relative_to(ROOT / "notebooks").with_suffix("").as_posix(), name, v) for v in values]
+    return cases
+
+
+@pytest.mark.parametrize(("chapter", "name", "value"), _task_limit_cases())
+def test_task_dependent_limits_are_checked_before_the_kernel(chapter, name, value, monkeypatch, tmp_path, capsys):
+    """A value the rule table allows but the chapter's task cannot serve (a class beyond the class
+    count, N beyond the training set, a request of the wrong kind, an unknown or absent dataset) is
+    refused with the parameter's name before a kernel starts."""
+    import papermill
+
+    monkeypatch.setenv("COMPANION_DATA_ROOT", str(tmp_path))  # no FULL dataset there
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: pytest.fail("kernel started"))
+    src = notebooks.find(chapter)
+    kind = next((k for k, tag in (("subclass", "subclass"), ("class", "full_class"), ("random", "random")) if tag in chapter), None)
+    if name == "JIT_FORGET" and value.split(":")[0] == kind and int(value.split(":")[1]) < 10:
+        pytest.skip("a valid request for this chapter")
+    code = cli.main(["run", chapter, "-p", name, str(value)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "not allowed" in err or "not found under DATA_ROOT" in err
+    assert name.lower().removeprefix("jit_") in err.lower() or "dataset" in err

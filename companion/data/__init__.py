@@ -8,13 +8,16 @@ from .tasks import (
     RetainAccessError,
     Split,
     Task,
+    TaskShape,
     ZeroShotTask,
     available_tasks,
+    check_forget,
     load_task,
     require_zero_shot,
+    task_shape,
 )
 
 __all__ = [
-    "DIGIT_SUPERCLASSES", "DIGIT_SUPERCLASS_NAMES", "TASKS", "RetainAccessError", "Split", "Task",
-    "ZeroShotTask", "available_tasks", "embedded", "full", "load_task", "require_zero_shot",
+    "DIGIT_SUPERCLASSES", "DIGIT_SUPERCLASS_NAMES", "TASKS", "RetainAccessError", "Split", "Task", "TaskShape",
+    "ZeroShotTask", "available_tasks", "check_forget", "task_shape", "embedded", "full", "load_task", "require_zero_shot",
 ]

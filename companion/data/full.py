@@ -43,6 +43,36 @@ def _missing(name: str, root: Path, err: Exception | None = None) -> FileNotFoun
     )
 
 
+def train_shape(name: str, root: Path) -> tuple[int, int, int | None]:
+    """``(n_train, n_classes, n_fine or None)`` of a FULL dataset, read cheaply from what is on disk
+    (file headers and folder listings, no image decoded). A missing dataset raises the same
+    :class:`FileNotFoundError` as loading it."""
+    root = Path(root)
+    if name == "mnist":
+        labels = root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+        if not labels.is_file() or labels.stat().st_size < 8:
+            raise _missing("mnist", root)
+        with open(labels, "rb") as fh:
+            head = fh.read(8)
+        return int.from_bytes(head[4:8], "big"), 10, None
+    if name == "cifar10":
+        folder = root / "cifar-10-batches-py"
+        if not all((folder / f"data_batch_{i}").is_file() for i in range(1, 6)):
+            raise _missing("cifar10", root)
+        return 50_000, 10, None
+    if name in ("cifar100", "cifar20"):
+        if not (root / "cifar-100-python" / "train").is_file():
+            raise _missing("cifar100", root)
+        return (50_000, 100, None) if name == "cifar100" else (50_000, 20, 100)
+    if name == "pins":
+        folder = root / "105_classes_pins_dataset"
+        if not folder.is_dir():
+            raise _missing("pins", root)
+        counts = [sum(1 for f in d.iterdir() if f.is_file()) for d in sorted(folder.iterdir()) if d.is_dir()]
+        return sum(c - max(1, int(round(0.2 * c))) for c in counts), len(counts), None
+    raise ValueError(f"name={name!r} is not allowed: expected one of mnist, cifar10, cifar100, cifar20, pins.")
+
+
 def _to_uint8_nchw(data: np.ndarray | torch.Tensor) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(data))
     if t.ndim == 3:  # N, H, W

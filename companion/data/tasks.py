@@ -326,6 +326,66 @@ def _raw(name: str, data_root: Path | None, download: bool) -> dict:
     return _CACHE[key]
 
 
+@dataclass(frozen=True)
+class TaskShape:
+    """What a task's limits depend on, known without loading its images.
+
+    ``n_train`` counts the training set before the validation hold-out; ``n_fine`` is the number of
+    fine classes a ``subclass:K`` request may name (None: the task has no sub-classes).
+    """
+
+    name: str
+    n_train: int
+    num_classes: int
+    n_fine: int | None
+
+    def n_forgettable(self, val_fraction: float = 0.1) -> int:
+        """The largest N of a ``random:N`` request (the training set after the hold-out, minus one)."""
+        return self.n_train - int(round(val_fraction * self.n_train)) - 1
+
+
+def _shape_of_raw(raw: dict, name: str = "") -> TaskShape:
+    y_tr, y_te = np.asarray(raw["y_train"]), np.asarray(raw["y_test"])
+    n_fine = None
+    if raw.get("fine_train") is not None:
+        n_fine = int(np.asarray(raw["fine_train"]).max()) + 1
+    elif "superclasses" in raw:
+        n_fine = len(raw["superclasses"])
+    return TaskShape(name, len(y_tr), int(max(y_tr.max(), y_te.max())) + 1, n_fine)
+
+
+def task_shape(name: str, data_root: str | Path | None = None) -> TaskShape:
+    """The :class:`TaskShape` of task ``name``, cheaply: embedded tasks are read (they are small),
+    FULL tasks from file headers and folder listings. A missing FULL dataset raises
+    :class:`FileNotFoundError` with the expected layout, as loading it would."""
+    if name not in TASKS:
+        raise bad_value("task", name, f"one of {', '.join(TASKS)}")
+    if TASKS[name].profile == "quick":
+        return _shape_of_raw(_raw(name, None, False), name)
+    n, classes, fine = full.train_shape(name, Path(data_root) if data_root else default_data_root())
+    return TaskShape(name, n, classes, fine)
+
+
+def check_forget(name: str, forget: str | ForgetSpec, shape: TaskShape, val_fraction: float = 0.1) -> ForgetSpec:
+    """Check a forget request against a task's shape; raise the standard ``ValueError`` if it cannot
+    be served (class or fine class out of range, a task without sub-classes, N beyond the data)."""
+    spec = parse_forget(forget)
+    if spec.kind == "class" and spec.value >= shape.num_classes:
+        raise bad_value("forget", str(spec), f"a class id in [0, {shape.num_classes - 1}] for task {name!r}")
+    if spec.kind == "subclass":
+        if shape.n_fine is None:
+            raise bad_value("forget", str(spec), f"'class:K' or 'random:N' (task {name!r} has no superclasses)")
+        if spec.value >= shape.n_fine:
+            raise bad_value("forget", str(spec), f"a fine class id in [0, {shape.n_fine - 1}] for task {name!r}")
+    if spec.kind == "random" and spec.value > shape.n_forgettable(val_fraction):
+        raise bad_value(
+            "forget", str(spec),
+            f"'random:N' with 1 <= N <= {shape.n_forgettable(val_fraction)} for task {name!r} (training-set size "
+            f"after the validation hold-out, minus one)",
+        )
+    return spec
+
+
 def load_task(
     name: str,
     forget: str | ForgetSpec = "class:0",
@@ -355,6 +415,7 @@ def load_task(
     if not 0.0 <= val_fraction <= 0.5:
         raise bad_value("val_fraction", val_fraction, "a number in [0, 0.5]")
     raw = _raw(name, Path(data_root) if data_root else None, download)
+    check_forget(name, spec, _shape_of_raw(raw), val_fraction)
 
     y_tr = np.asarray(raw["y_train"])
     y_te = np.asarray(raw["y_test"])
@@ -369,14 +430,7 @@ def load_task(
             fine_tr, fine_te = y_tr, y_te
             y_tr, y_te = raw["superclasses"][y_tr], raw["superclasses"][y_te]
             class_names = raw["superclass_names"]
-        n_fine = int(fine_tr.max()) + 1
-        if spec.value >= n_fine:
-            raise bad_value("forget", str(spec), f"a fine class id in [0, {n_fine - 1}] for task {name!r}")
-    elif coarse_only and spec.kind == "class":
-        pass  # class:K refers to the coarse label
     num_classes = int(max(y_tr.max(), y_te.max())) + 1
-    if spec.kind == "class" and spec.value >= num_classes:
-        raise bad_value("forget", str(spec), f"a class id in [0, {num_classes - 1}] for task {name!r}")
 
     g = np.random.default_rng(seed)
     n = len(y_tr)
@@ -389,8 +443,6 @@ def load_task(
     elif spec.kind == "subclass":
         fmask = fine_tr[train_idx] == spec.value
     else:
-        if spec.value > len(train_idx) - 1:
-            raise bad_value("forget", str(spec), f"'random:N' with 1 <= N <= {len(train_idx) - 1} (training-set size minus one)")
         fmask = np.zeros(len(train_idx), dtype=bool)
         fmask[g.choice(len(train_idx), size=spec.value, replace=False)] = True
     if not fmask.any():
