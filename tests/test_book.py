@@ -27,3 +27,26 @@ def test_math_renders_offline():
     html = (HTML / "notebooks" / "intro" / "01_unlearning_problem.html").read_text()
     assert "mathjax" in html.lower() and "https://cdn" not in html.split("mathjax")[0][-300:]
     assert (HTML / "_static").exists()
+
+
+def _checked_cells(executed: Path) -> list:
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    return [c for c in nb.cells if c.cell_type == "code" and "nbval-check-output" in c.get("metadata", {}).get("tags", [])]
+
+
+@pytest.mark.parametrize("src", notebooks.chapters(ROOT), ids=lambda p: p.stem)
+def test_every_chapter_has_result_cells_nbval_checks(src):
+    """Re-execution must prove each chapter's key results: at least one checked cell with output,
+    and nothing in a checked cell that a re-run need not print identically (stderr, progress bars,
+    timings)."""
+    cells = _checked_cells(src.with_suffix(".ipynb"))
+    assert cells, f"{src.name}: no cell is tagged nbval-check-output"
+    for cell in cells:
+        assert cell.outputs, f"{src.name}: a checked cell printed nothing:\n{cell.source[:200]}"
+        for out in cell.outputs:
+            assert not (out.output_type == "stream" and out.name == "stderr"), (
+                f"{src.name}: a checked cell writes to stderr (progress bar or warning):\n{out.text[:300]}")
+            text = out.get("text", "") or "".join(out.get("data", {}).get("text/plain", ""))
+            assert "it/s" not in text and "s/it" not in text, f"{src.name}: a progress bar reached a checked cell"

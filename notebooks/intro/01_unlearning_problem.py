@@ -97,7 +97,7 @@ print(task.describe())
 # gives the same retrained model twice, so in this deterministic setting retraining is exact in the
 # strongest sense: the two models are identical.
 
-# %% tags=["nbval-check-output"]
+# %%
 fi, ri = set(task.forget.index.tolist()), set(task.retain.index.tolist())
 assert not fi & ri and len(fi) + len(ri) == len(task.train), "retain and forget must partition the training set"
 assert len(set(task.val.index.tolist()) & (fi | ri)) == 0, "validation samples are never trained on"
@@ -106,6 +106,8 @@ small = methods.unlearn("retrain", original, task, PROFILE, SEED, ctx.device, re
 again = methods.unlearn("retrain", original, task, PROFILE, SEED, ctx.device)
 same = all(torch.equal(a, b) for a, b in zip(small.model.state_dict().values(), again.model.state_dict().values()))
 assert same, "retraining with the same seed must be reproducible"
+
+# %% tags=["nbval-check-output"]
 print(f"forget {len(fi)} / retain {len(ri)} samples, disjoint; two seeded retrains identical: {same}")
 
 # %% [markdown]
@@ -177,11 +179,23 @@ for key, frame, method, col in [
     ("ga_df", s_cls, "gradient_ascent", "Df"), ("ga_dr", s_cls, "gradient_ascent", "Dr"), ("retrain_dr", s_cls, "retrain", "Dr"),
     ("rnd_retrain_forget", s_rnd, "retrain", "forget_acc"), ("rnd_retrain_mia", s_rnd, "retrain", "mia_entropy"),
     ("rnd_heldout_mia", s_rnd, "retrain", "mia_entropy_heldout"), ("rnd_original_forget", s_rnd, "original", "forget_acc"),
-    ("rnd_ga_forget", s_rnd, "gradient_ascent", "forget_acc"), ("rnd_ga_mia", s_rnd, "gradient_ascent", "mia_entropy"),
+    ("rnd_ga_forget", s_rnd, "gradient_ascent", "forget_acc"), ("rnd_retrain_test", s_rnd, "retrain", "test_acc"), ("rnd_ga_mia", s_rnd, "gradient_ascent", "mia_entropy"),
 ]:
     report.glue(f"intro_{key}", float(frame.loc[method, col]))
 report.glue("intro_speedup_ft", float(s_cls.loc["finetune", "speedup"]))
+# the claims the prose below makes, checked on this run
+assert s_cls.loc["retrain", "Df"] == 0.0, "a model that never saw the class never predicts it"
 assert s_cls.loc["retrain", "Df"] <= s_cls.loc["original", "Df"], "retraining must not remember the class better"
+assert s_cls.loc["finetune", "Df"] > 0.5, "a few epochs of fine-tuning do not erase a whole class"
+assert s_cls.loc["retrain", "mia_entropy"] < s_cls.loc["original", "mia_entropy"], "the entropy attack falls"
+assert abs(s_rnd.loc["retrain", "forget_acc"] - s_rnd.loc["retrain", "test_acc"]) < 0.1, \
+    "randomly removed samples are classified about as well as test samples by the retrained model"
+
+# %% tags=["nbval-check-output"]
+KEY = ["retain_acc", "forget_acc", "test_acc", "Df", "mia_entropy", "mia_loss_auc"]
+for kind in FORGETS:
+    print(f"{kind} ({FORGETS[kind]}), mean over {N_SEEDS} seeds")
+    print(summary[kind][KEY].round(3).to_string())
 
 # %% [markdown]
 # ### Full-class forgetting
@@ -216,8 +230,8 @@ assert s_cls.loc["retrain", "Df"] <= s_cls.loc["original", "Df"], "retraining mu
 # ```
 #
 # Here the retrained model still classifies {glue:text}`intro_rnd_retrain_forget:.1%` of the removed
-# samples correctly (the original: {glue:text}`intro_rnd_original_forget:.1%`), because they look like
-# the rest of their class, and the entropy attack flags {glue:text}`intro_rnd_retrain_mia:.1%` of them
+# samples correctly (the original: {glue:text}`intro_rnd_original_forget:.1%`; held-out test samples:
+# {glue:text}`intro_rnd_retrain_test:.1%`), because they look like the rest of their class, and the entropy attack flags {glue:text}`intro_rnd_retrain_mia:.1%` of them
 # as members against {glue:text}`intro_rnd_heldout_mia:.1%` of held-out test samples. Those are the
 # targets. Gradient ascent has no such target: with its default stopping rule (forget accuracy 0) it
 # ascends for its whole budget and ends at {glue:text}`intro_rnd_ga_forget:.1%` forget accuracy and an
@@ -243,11 +257,13 @@ assert s_cls.loc["retrain", "Df"] <= s_cls.loc["original", "Df"], "retraining mu
 #
 # ```{admonition} Solutions
 # :class: dropdown
-# 1. Digits with distinctive shapes (1) are learnt from few samples and lost slowly under
-#    interference; the retrained model is the reference either way. Compare the Df columns.
-# 2. Removing 1,000 of 3,600 samples lowers the retrained model's overall accuracy slightly; its
-#    forget accuracy stays close to its test accuracy and the MIA rate stays near the held-out rate,
-#    because the removed samples are still typical of their classes.
+# 1. Compare the fine-tuning row's Df column for the two classes, and the retrained model's. The
+#    answer depends on the class and the seed; the question to ask of the numbers is whether the
+#    gap between fine-tuning and retraining is larger for one class than the spread over seeds.
+# 2. The removed samples are still typical of their classes, so the retrained model's forget
+#    accuracy should stay close to its test accuracy (this page asserts that for its own run) and its
+#    MIA rate near the held-out rate; how much the overall accuracy drops with fewer training samples
+#    is what the re-run measures.
 # 3. It only reads $D_f$. Adding a descent step on retain batches gives GradDiff (Foster et al.'s
 #    part lists it among the extra baselines).
 # ```
