@@ -149,6 +149,8 @@ for row in audit.index:
     for col in audit.columns:
         report.glue(f"xs3_{row}_{col}", float(audit.loc[row, col]))
 report.glue("xs3_audit", audit.round(3), display=False)
+
+# %% tags=["nbval-check-output"]
 audit.round(3)
 
 # %%
