@@ -138,6 +138,8 @@ for name, data in tables.items():
 paths = {name: tabular_path(data, cfg, seed=ctx.seed) for name, data in tables.items()}
 cols = ["t", "z_in_features", "auc_lr", "auc_rf", "disc_lr", "disc_rf", "probe_lr", "probe_rf", "mi", "distortion"]
 report.glue("xs2_rows", int(paths["adult-gender"].attrs["rows"]))
+
+# %% tags=["nbval-check-output"]
 paths["adult-gender"].set_index("point")[cols].round(3)
 
 # %%
@@ -157,7 +159,7 @@ report.glue("xs2_pareto", fig, display=False)
 #
 # The other two tables:
 
-# %%
+# %% tags=["nbval-check-output"]
 pd.concat({k: v.set_index("point")[cols] for k, v in paths.items() if k != "adult-gender"}).round(3)
 
 # %%
@@ -178,8 +180,30 @@ for name in paths:
 for name in paths:
     if not at(name, "path", "disc_lr", 1.0) < at(name, "original", "disc_lr"):
         raise AssertionError(f"{name}: the barycenter must lower the discrimination of the original data")
-    if not abs(at(name, "path", "probe_lr", 1.0) - 0.5) < 0.1:
-        raise AssertionError(f"{name}: a linear probe must be near chance on the barycenter features")
+
+
+def null_band(name: str) -> float:
+    """Two standard deviations of a no-information probe's fold-mean AUC: the Mann-Whitney variance
+    (n0 + n1 + 1) / (12 n0 n1) of one test fold's AUC, averaged over the folds (stratified subsample)."""
+    p1, n_fold = float(tables[name].z.mean()), paths[name].attrs["rows"] / cfg.k_folds
+    n0, n1 = (1 - p1) * n_fold, p1 * n_fold
+    return 2 * np.sqrt((n0 + n1 + 1) / (12 * n0 * n1) / cfg.k_folds)
+
+
+probe = pd.DataFrame({name: {"probe_lr at t = 1": at(name, "path", "probe_lr", 1.0), "fold std": at(name, "path", "probe_lr_std", 1.0),
+                             "no-information band (2 sd)": null_band(name), "probe_lr on X (Z dropped)": at(name, "drop_z", "probe_lr")}
+                      for name in paths}).T
+probe["within the band"] = (probe["probe_lr at t = 1"] - 0.5).abs() <= probe["no-information band (2 sd)"]
+g = probe.loc["adult-gender"]
+report.glue("xs2_band", float(g["no-information band (2 sd)"]))
+report.glue("xs2_probe_text", "within the no-information band, so a linear probe finds no gender left in this run" if g["within the band"] else
+            "outside the no-information band, so a linear probe still finds some gender in this run: the maps equalise the means and "
+            "covariances of the rows they were fitted on, not exactly those of the held-out rows, and on one-hot data a linear "
+            "score can also differ in shape between groups with equal moments")
+report.glue("xs2_n_within", int(probe["within the band"].sum()))
+
+# %% tags=["nbval-check-output"]
+probe.round(3)
 
 # %% [markdown]
 # **Adult, $Z$ = gender** ({glue:text}`xs2_rows` rows in this run). With gender as a feature, logistic
@@ -188,8 +212,7 @@ for name in paths:
 # {glue:text}`xs2_adult_gender_drop_auc_lr:.3f` at {glue:text}`xs2_adult_gender_drop_disc_lr:.3f`
 # (age and education still carry gender); the barycenter ($t=1$) gives
 # {glue:text}`xs2_adult_gender_bary_auc_lr:.3f` at {glue:text}`xs2_adult_gender_bary_disc_lr:.3f`.
-# The path in between traces the trade-off the paper plots: discrimination falls steeply at first
-# while AUC barely moves.
+# The path in between traces the trade-off the paper plots (figure above).
 #
 # **Adult, $Z$ = race**: AUC {glue:text}`xs2_adult_race_orig_auc_lr:.3f` /
 # discrimination {glue:text}`xs2_adult_race_orig_disc_lr:.3f` with race as a feature,
@@ -201,7 +224,11 @@ for name in paths:
 # **What is left of $Z$.** A linear probe for gender on Adult goes from AUC
 # {glue:text}`xs2_adult_gender_drop_probe_lr:.3f` on $X$ to {glue:text}`xs2_adult_gender_bary_probe_lr:.3f`
 # on the barycenter features (probes are trained and tested, with cross-validation, inside each
-# test fold, whose rows were mapped by maps fitted without them). A **forest** probe, however, reaches
+# test fold, whose rows were mapped by maps fitted without them). A probe that finds nothing reads
+# 0.5 up to sampling noise, about $\pm${glue:text}`xs2_band:.3f` (two standard deviations) here; the
+# barycenter's value is {glue:text}`xs2_probe_text`. Over the three tables, {glue:}`xs2_n_within` of 3
+# linear probes at $t = 1$ fall within their band (table above). The linear probe is therefore not a
+# reliable certificate of removal on such data, in either direction. A **forest** probe, however, reaches
 # {glue:text}`xs2_adult_gender_bary_probe_rf:.3f` at $t=1$ (and already at $t>0$): the one-hot rows take
 # finitely many values, the affine maps send the cells of the two groups to *different* points, and a
 # forest reads $Z$ off the position exactly. This is the pseudo-barycenter's limitation of chapter 1
