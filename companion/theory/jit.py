@@ -428,7 +428,11 @@ def sigmoid_experiment(jit_cfg, seed: int = 0, n: int = 60, train_steps: int = 8
 
     The steep sample is the training point with the largest |dP/dx| under the original model, the
     flat one the point with the smallest. Returns the grid, the curves, both samples, their
-    curvatures and the largest change of the curve each forgetting causes.
+    curvatures, the largest change of the curve each forgetting causes, and per sample the JiT loss
+    (``ratio``: the mean Lipschitz ratio), the length of the SGD step (``step``) and
+    ``grad_f`` = ``||d P(class 1 | x) / d theta||``, the parameter gradient of the output the step
+    moves (the un-squared ratio's gradient is a unit pull times ``grad_f``: its size does not
+    shrink with the ratio).
     """
     from ..methods.jit import jit_unlearn
 
@@ -438,10 +442,14 @@ def sigmoid_experiment(jit_cfg, seed: int = 0, n: int = 60, train_steps: int = 8
     slope = torch.autograd.grad(torch.softmax(model(xs), 1)[:, 1].sum(), xs)[0].abs().view(-1)
     idx = {"flat": int(slope.argmin()), "steep": int(slope.argmax())}
     grid = torch.linspace(-4.5, 4.5, 400, dtype=torch.float64).view(-1, 1)
-    out = {"x": x, "y": y, "grid": grid, "before": prob1(model, grid), "after": {}, "samples": {}, "max_change": {}, "kappa": {}, "slope": {}}
+    out = {"x": x, "y": y, "grid": grid, "before": prob1(model, grid), "after": {}, "samples": {}, "max_change": {}, "kappa": {}, "slope": {},
+           "ratio": {}, "step": {}, "grad_f": {}}
     for name, i in idx.items():
         m = copy.deepcopy(model)
-        jit_unlearn(m, [x[i : i + 1]], jit_cfg, seed=seed)
+        log = jit_unlearn(m, [x[i : i + 1]], jit_cfg, seed=seed)
+        out["ratio"][name], out["step"][name] = log["losses"][0], log["step_norms"][0]
+        g = torch.autograd.grad(torch.softmax(model(x[i : i + 1]), 1)[0, 1], list(model.parameters()))
+        out["grad_f"][name] = float(torch.sqrt(sum((t**2).sum() for t in g)))
         out["after"][name] = prob1(m, grid)
         out["samples"][name] = (float(x[i, 0]), float(prob1(model, x[i : i + 1])[0]), float(prob1(m, x[i : i + 1])[0]))
         out["max_change"][name] = float((out["after"][name] - out["before"]).abs().max())
