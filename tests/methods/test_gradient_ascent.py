@@ -1,7 +1,8 @@
 """Gradient ascent's documented default behaviour (GradientAscentConfig), over forget classes and seeds.
 
 Full-class forgetting: the ascent drives forget accuracy to the stopping target (0) within the step
-budget and stops there. Random forgetting: the rule cannot fire, so it runs the whole budget.
+budget and stops there. Random forgetting: the rule does not fire; the ascent runs until its budget
+ends or its outputs turn non-finite, and then undoes that step: the model it returns is always finite.
 """
 
 import pytest
@@ -45,3 +46,17 @@ def test_a_brake_stops_the_ascent_earlier(originals):
     brake = methods.unlearn("gradient_ascent", originals[0], task, "quick", seed=0, stop_at_forget_acc=0.5)
     assert brake.log["stopped_early"] and brake.log["steps"] <= full.log["steps"]
     assert 0.0 < training.accuracy(brake.model, task.forget) <= 0.5 or brake.log["steps"] == full.log["steps"]
+
+
+@pytest.mark.parametrize(("forget", "seed"), [("random:100", 0), ("random:100", 1), ("random:500", 0)])
+def test_default_ascent_never_returns_non_finite_outputs(forget, seed):
+    """The full QUICK default budget on MNIST-5k diverges in random forgetting; the returned model must
+    still give finite outputs on every split (metrics and attacks read them)."""
+    import torch
+
+    task = data.load_task("mnist5k", forget=forget, seed=seed)
+    model = models.train_or_load(task, "mlp", "quick", seed, show_progress=False)
+    res = methods.unlearn("gradient_ascent", model, task, "quick", seed=seed)
+    for split in (task.forget, task.retain, task.test):
+        assert torch.isfinite(training.predict(res.model, split)).all(), res.log
+    assert res.log["diverged"] or res.log["steps"] == GradientAscentConfig.resolve("quick").max_steps
