@@ -95,14 +95,21 @@ def random_wrong_labels(y: torch.Tensor, num_classes: int, generator: torch.Gene
     return (y.cpu() + shift) % num_classes
 
 
-def first_per_class(split: Split, per_class: int, exclude: int | None = None) -> torch.Tensor:
+def first_per_class(split: Split, per_class: int, exclude: int | None = None, groups: torch.Tensor | None = None) -> torch.Tensor:
     """Indices of the first ``per_class`` samples of every class of ``split`` (in data order),
-    skipping class ``exclude`` (UNSIR's "first 500 training images of every retained class")."""
+    skipping class ``exclude`` (UNSIR's "first 500 training images of every retained class").
+
+    ``groups`` (N,) replaces the labels as the classes to count in (UNSIR's sub-class script takes
+    the first 500 of every retained *fine* class, ``split.fine``); ``exclude`` then names a group.
+    """
+    key = split.y if groups is None else groups
+    if key.shape[0] != len(split):
+        raise bad_value("groups", f"{key.shape[0]} entries", f"one per sample ({len(split)})")
     idx = []
-    for c in torch.unique(split.y).tolist():
+    for c in torch.unique(key).tolist():
         if c == exclude:
             continue
-        idx.append(torch.nonzero(split.y == c).flatten()[:per_class])
+        idx.append(torch.nonzero(key == c).flatten()[:per_class])
     if not idx:
         raise bad_value("retain set", "without any retained class", "at least one retained class")
     return torch.sort(torch.cat(idx)).values

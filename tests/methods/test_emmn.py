@@ -33,6 +33,22 @@ def test_emmn_needs_a_forget_class(digits_model):
 def test_full_settings_are_the_spec():
     c = EmmnConfig.resolve("full")
     assert (c.noise_batch, c.max_steps, c.min_steps, c.min_lr, c.repeats, c.epochs, c.lr) == (4, 25, 30, 0.1, 80, 2, 1e-4)
+    assert (c.batch_size, c.noise_mode) == (4, "train")  # the reference's impair batch is the noise batch
     assert c.noise_images == "all" and EmmnConfig(noise_images="as_coded").noise_images == "as_coded"
     with pytest.raises(ValueError, match="noise_images"):
         EmmnConfig(noise_images="three")
+
+
+def test_emmn_impairs_in_batches_of_the_configured_size(digits_class_task, digits_model, monkeypatch):
+    from companion.methods import emmn as emmn_mod
+
+    seen = []
+    real = emmn_mod.train_epochs
+
+    def spy(model, x, y, epochs, batch_size, *a, **k):
+        seen.append((len(x), batch_size))
+        return real(model, x, y, epochs, batch_size, *a, **k)
+
+    monkeypatch.setattr(emmn_mod, "train_epochs", spy)
+    res = methods.unlearn("emmn", digits_model, digits_class_task, "quick", seed=0, repeats=2, epochs=1)
+    assert seen == [(10 * 4 * 2, 4)] and len(res.log["impair_loss"]) == 1

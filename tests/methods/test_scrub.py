@@ -22,7 +22,6 @@ def test_scrub_uses_the_passed_alpha_gamma_and_runs_max_then_min_steps(digits_cl
     assert (res.log["alpha"], res.log["gamma"]) == SCRUB_SETTINGS["class"] == (0.001, 0.99)
     n_forget_batches = digits_class_task.forget.n_batches(128)
     assert len(res.log["max_loss"]) == 2 * n_forget_batches
-    assert all(v <= 1e-6 for v in res.log["max_loss"])  # -KL <= 0
     sub = data.load_task("digits", forget="random:40", seed=0)
     res = methods.unlearn("scrub", digits_model, sub, "quick", seed=0, epochs=1)
     assert (res.log["alpha"], res.log["gamma"]) == (1.0, 5.0)
@@ -33,3 +32,19 @@ def test_full_settings_and_validation():
     assert (c.epochs, c.msteps, c.lr, c.momentum, c.weight_decay, c.clip, c.temperature) == (3, 2, 5e-4, 0.9, 5e-4, 1.0, 4.0)
     with pytest.raises(ValueError, match="temperature"):
         ScrubConfig(temperature=0.0)
+
+
+def test_max_steps_push_the_student_away_from_the_teacher_on_the_forget_set(digits_class_task, digits_model):
+    """Each epoch with a max step ends further from the teacher on D_f (KL_T, eval mode) than the
+    same run without it, and the logged max-step losses (-KL) fall as the student moves away."""
+    x, _ = digits_class_task.forget.tensors()
+    with torch.no_grad():
+        t = digits_model(x)
+    kl = {}
+    for msteps in (0, 1, 2):
+        res = methods.unlearn("scrub", digits_model, digits_class_task, "quick", seed=0, msteps=msteps)
+        with torch.no_grad():
+            kl[msteps] = float(distill_kl(res.model(x), t, 4.0))
+        if msteps == 2:
+            assert res.log["max_loss"][-1] < res.log["max_loss"][0] - 0.01
+    assert kl[2] > kl[1] > kl[0]
