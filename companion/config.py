@@ -96,7 +96,7 @@ PARAMETERS: dict[str, Rule] = {
     "ARCH": Rule(str, lambda v: re.fullmatch(r"[a-z0-9_\-]+", v) is not None, "an architecture listed by companion.models.available()", "network"),
     "EPSILON": Rule(float, _pos, "a number > 0", "privacy/unlearning budget epsilon"),
     "DELTA": Rule(float, lambda v: 0 < v < 1, "a number in (0, 1)", "privacy/unlearning budget delta"),
-    "SIGMA": Rule(float, _nonneg, "a number >= 0", "noise scale"),
+    "SIGMA": Rule(float, _pos, "a number > 0", "noise scale"),
     "GAMMA": Rule(float, _nonneg, "a number >= 0", "regularisation weight"),
     "LR": Rule(float, _pos, "a number > 0", "learning rate"),
     "EPOCHS": Rule(int, lambda v: v >= 0, "an integer >= 0", "training or unlearning epochs"),

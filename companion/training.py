@@ -116,9 +116,47 @@ def recipe_for(task: str, arch: str, profile: str) -> TrainRecipe:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None``/``'auto'`` -> CUDA when visible, else the CPU; otherwise the named device, refused with
+    a ``ValueError`` when it is unknown or not available on this machine."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    allowed = "'auto', 'cpu', 'cuda' or 'cuda:N' (a visible GPU), or a torch.device"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise bad_value("device", device, allowed) from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (dev.index is not None and dev.index >= count):
+            raise bad_value("device", device, f"{allowed}; this machine has {count} visible CUDA device(s)")
+    elif dev.type != "cpu":
+        raise bad_value("device", device, allowed)
+    return dev
+
+
+@torch.no_grad()
+def check_model_fits(model: nn.Module, task, name: str = "model") -> None:
+    """Raise ``ValueError`` unless ``model`` maps the task's inputs to ``task.num_classes`` finite
+    logits (checked on one forget sample, in eval mode; the model's mode is restored)."""
+    if not isinstance(model, nn.Module):
+        raise bad_value(name, type(model).__name__, "a torch.nn.Module")
+    if len(task.forget) == 0:
+        raise bad_value("task.forget", "an empty forget set", "a forget set with at least one sample")
+    was_training = model.training
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+    xb, _ = next(task.forget.batches(1, device=dev))
+    model.eval()
+    try:
+        out = model(xb)
+    except RuntimeError as err:
+        raise bad_value(name, type(model).__name__, f"a model that accepts inputs of shape {tuple(task.input_shape)} ({err})") from None
+    finally:
+        model.train(was_training)
+    if out.ndim != 2 or out.shape[1] != task.num_classes:
+        raise bad_value(name, f"{type(model).__name__} with outputs of shape {tuple(out.shape[1:])}",
+                        f"a model with {task.num_classes} outputs (task {task.name!r} has {task.num_classes} classes)")
+    if not torch.isfinite(out).all():
+        raise bad_value(name, f"{type(model).__name__} with non-finite outputs", "a model whose logits are finite")
 
 
 def progress(iterable: Iterable, **kw) -> Iterable:

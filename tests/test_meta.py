@@ -78,3 +78,51 @@ def test_reported_numbers_have_sources():
     for key, r in all_reported().items():
         assert r.source and re.search(r"\w", r.source), key
         assert r.tolerance >= 0, key
+
+
+def _direct_settings(src):
+    """(parameter, method, config field) for every notebook parameter a chapter passes straight to a
+    method: ``methods.unlearn("m", ..., field=PARAM)``, ``XConfig(field=PARAM)``, ``XConfig.resolve(.., field=PARAM)``."""
+    import ast
+
+    from companion.methods.base import REGISTRY
+
+    by_config = {spec.config.__name__: name for name, spec in REGISTRY.items()}
+    out = set()
+    for node in ast.walk(ast.parse(src.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        method = None
+        if isinstance(f, ast.Attribute) and f.attr == "unlearn" and node.args and isinstance(node.args[0], ast.Constant):
+            method = node.args[0].value
+        elif isinstance(f, ast.Name) and f.id in by_config:
+            method = by_config[f.id]
+        elif isinstance(f, ast.Attribute) and f.attr == "resolve" and isinstance(f.value, ast.Name) and f.value.id in by_config:
+            method = by_config[f.value.id]
+        if method is None:
+            continue
+        for kw in node.keywords:
+            if kw.arg not in (None, "seed", "device", "profile") and isinstance(kw.value, ast.Name) and kw.value.id.isupper():
+                out.add((kw.value.id, method, kw.arg))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_notebook_rules_agree_with_the_method_configs_they_feed(src):
+    """A value the notebook's rule accepts must be accepted by the method config it is passed to
+    (else the chapter fails late, inside the kernel): boundary values are probed."""
+    from companion.methods.base import REGISTRY
+
+    probes = {float: [0.0, 1e-12, 1e-3, 0.5, 1.0, 2.0, 1e3], int: [0, 1, 2, 10, 1000]}
+    for param, method, field in _direct_settings(src):
+        rule = config.PARAMETERS[param]
+        for v in probes.get(rule.kind, []):
+            try:
+                rule.validate(param, v)
+            except ValueError:
+                continue
+            try:
+                REGISTRY[method].config.resolve("quick", **{field: v})
+            except ValueError as err:
+                pytest.fail(f"{src.name}: {param}={v!r} passes the notebook rule but {method}'s {field} refuses it: {err}")

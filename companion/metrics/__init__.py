@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from ..data.tasks import Task
-from ..training import accuracy, predict
+from ..config import bad_value
+from ..training import accuracy, check_model_fits, predict
 from .mia import entropy, entropy_lr_mia, loss_threshold_mia, per_sample_loss, tpr_at_fpr
 
 __all__ = [
@@ -51,7 +52,12 @@ def evaluate(
     """
     model = getattr(model_or_result, "model", model_or_result)
     if not isinstance(model, nn.Module):
-        raise ValueError(f"evaluate needs a model or an UnlearnResult, got {type(model_or_result).__name__}")
+        raise bad_value("model_or_result", type(model_or_result).__name__, "a torch.nn.Module or an UnlearnResult")
+    if not isinstance(task, Task):
+        raise bad_value("task", type(task).__name__, "a companion.data.Task with every split")
+    if weighting not in ("sample", "batch"):
+        raise bad_value("weighting", weighting, "'sample' or 'batch'")
+    check_model_fits(model, task)
     out: dict[str, float] = {}
     outs = {}
     for split in ("retain", "forget", "test", "val", "retain_test", "forget_test"):
