@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import mixed_split, random_wrong_labels, split_batches
+from ._zoo import mixed_split, random_wrong_labels, rate, split_batches
 from .base import MethodConfig, positive, register
 
 
@@ -37,7 +37,7 @@ class AmnesiacConfig(MethodConfig):
 
     def validate(self) -> None:
         positive("epochs", self.epochs)
-        positive("lr", self.lr)
+        rate("lr", self.lr)
         positive("batch_size", self.batch_size)
 
 

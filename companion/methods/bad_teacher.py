@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from ..config import bad_value
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import fresh_like, frozen_copy, mixed_split, split_batches
+from ._zoo import fresh_like, frozen_copy, mixed_split, number_in, rate, split_batches
 from .base import MethodConfig, positive, register
 
 
@@ -55,12 +55,11 @@ class BadTeacherConfig(MethodConfig):
     QUICK = {"batch_size": 32, "lr": 1e-3}
 
     def validate(self) -> None:
-        if not 0 < self.retain_fraction <= 1:
-            raise bad_value("retain_fraction", self.retain_fraction, "a number in (0, 1]")
+        number_in("retain_fraction", self.retain_fraction, 0.0, 1.0, high_open=False)
         positive("batch_size", self.batch_size)
-        positive("lr", self.lr)
+        rate("lr", self.lr)
         positive("epochs", self.epochs)
-        positive("temperature", self.temperature)
+        number_in("temperature", self.temperature, 0.0)
         if self.kl_reduction not in ("mean", "batchmean"):
             raise bad_value("kl_reduction", self.kl_reduction, "'mean' (as coded) or 'batchmean'")
 

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from ..config import bad_value
 from ..data.tasks import Split, require_zero_shot
 from ..training import progress
-from ._zoo import FORGET_BATCH, frozen_copy, per_kind, tensor_batches
+from ._zoo import FORGET_BATCH, frozen_copy, momentum, number_in, per_kind, rate, tensor_batches
 from .base import MethodConfig, positive, register
 
 ATTACKS = ("fgsm", "pgd")
@@ -103,15 +103,15 @@ class BoundaryShrinkConfig(MethodConfig):
     QUICK = {"lr": 1e-3}
 
     def validate(self) -> None:
-        positive("epsilon", self.epsilon)
+        number_in("epsilon", self.epsilon, 0.0, 1.0, high_open=False)  # an L-inf radius in [0, 1] pixel space
         if self.attack not in ATTACKS:
             raise bad_value("attack", self.attack, f"one of {ATTACKS}")
         if self.label_rule not in LABEL_RULES:
             raise bad_value("label_rule", self.label_rule, f"one of {LABEL_RULES}")
         positive("pgd_steps", self.pgd_steps)
-        positive("pgd_step_size", self.pgd_step_size)
-        positive("lr", self.lr)
-        positive("momentum", self.momentum, allow_zero=True)
+        rate("pgd_step_size", self.pgd_step_size)
+        rate("lr", self.lr)
+        momentum("momentum", self.momentum)
         positive("epochs", self.epochs)
         if self.batch_size is not None:
             positive("batch_size", self.batch_size)

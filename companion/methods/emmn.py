@@ -25,7 +25,7 @@ from torch import nn
 
 from ..config import bad_value
 from ..data.tasks import require_zero_shot
-from ._zoo import forget_class
+from ._zoo import forget_class, rate, weight
 from .base import MethodConfig, positive, register
 from .unsir import NOISE_IMAGES, NOISE_MODES, error_maximising_noise, train_epochs, used_noise
 
@@ -60,9 +60,9 @@ class EmmnConfig(MethodConfig):
         for name in ("noise_batch", "max_steps", "min_steps", "repeats", "epochs", "batch_size"):
             positive(name, getattr(self, name))
         for name in ("max_lr", "min_lr", "lr"):
-            positive(name, getattr(self, name))
-        positive("max_l2", self.max_l2, allow_zero=True)
-        positive("min_l2", self.min_l2, allow_zero=True)
+            rate(name, getattr(self, name))
+        weight("max_l2", self.max_l2)
+        weight("min_l2", self.min_l2)
         if self.noise_images not in NOISE_IMAGES:
             raise bad_value("noise_images", self.noise_images, f"one of {NOISE_IMAGES}")
         if self.noise_mode not in NOISE_MODES:

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from ..config import bad_value
 from ..data.tasks import require_zero_shot
 from ..training import progress
-from ._zoo import forget_class, frozen_copy
+from ._zoo import forget_class, frozen_copy, momentum, number_in, rate, weight
 from .base import MethodConfig, positive, register
 
 
@@ -132,12 +132,13 @@ class GktConfig(MethodConfig):
     def validate(self) -> None:
         for name in ("n_pseudo_batches", "pseudo_batch", "generator_steps", "student_steps", "z_dim"):
             positive(name, getattr(self, name))
-        if not 0 < self.threshold <= 1:
-            raise bad_value("threshold", self.threshold, "a probability in (0, 1]")
-        for name in ("lr_generator", "lr_student", "max_lr_student", "clip", "temperature"):
-            positive(name, getattr(self, name))
-        positive("momentum", self.momentum, allow_zero=True)
-        positive("beta", self.beta, allow_zero=True)
+        number_in("threshold", self.threshold, 0.0, 1.0, high_open=False)
+        for name in ("lr_generator", "lr_student", "max_lr_student"):
+            rate(name, getattr(self, name))
+        number_in("clip", self.clip, 0.0)
+        number_in("temperature", self.temperature, 0.0)
+        momentum("momentum", self.momentum)
+        weight("beta", self.beta)
 
 
 @register("gkt", GktConfig, zero_shot=True, paper="jit", description="GKT: data-free distillation into a re-initialised student, gated to exclude the forget class (zero-shot)")

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import cycle_batches
+from ._zoo import cycle_batches, momentum, rate, weight
 from .base import MethodConfig, positive, register
 
 
@@ -44,9 +44,9 @@ class GradDiffConfig(MethodConfig):
     def validate(self) -> None:
         positive("epochs", self.epochs)
         positive("batch_size", self.batch_size)
-        positive("lr", self.lr)
-        positive("momentum", self.momentum, allow_zero=True)
-        positive("retain_weight", self.retain_weight, allow_zero=True)
+        rate("lr", self.lr)
+        momentum("momentum", self.momentum)
+        weight("retain_weight", self.retain_weight)
 
 
 @register("graddiff", GradDiffConfig, zero_shot=False, paper="jit", description="GradDiff: ascend CE on forget, descend CE on retain (extra baseline, not in the paper)")

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import cycle_batches, frozen_copy
+from ._zoo import cycle_batches, frozen_copy, momentum, number_in, rate, weight
 from .base import MethodConfig, positive, register
 
 
@@ -46,12 +46,12 @@ class NpoConfig(MethodConfig):
     retain_weight: float = 0.0
 
     def validate(self) -> None:
-        positive("beta", self.beta)
+        number_in("beta", self.beta, 0.0)
         positive("epochs", self.epochs)
         positive("batch_size", self.batch_size)
-        positive("lr", self.lr)
-        positive("momentum", self.momentum, allow_zero=True)
-        positive("retain_weight", self.retain_weight, allow_zero=True)
+        rate("lr", self.lr)
+        momentum("momentum", self.momentum)
+        weight("retain_weight", self.retain_weight)
 
 
 @register("npo", NpoConfig, zero_shot=False, paper="jit", description="NPO: bounded preference-style ascent on forget (extra baseline, not in the paper)")

@@ -110,12 +110,14 @@ class FinetuneConfig(MethodConfig):
     optimizer: str = "sgd"
 
     def validate(self) -> None:
-        positive("lr", self.lr)
+        from ._zoo import momentum, rate, weight
+
+        rate("lr", self.lr)
         positive("epochs", self.epochs)
         if self.batch_size is not None:
             positive("batch_size", self.batch_size)
-        positive("momentum", self.momentum, allow_zero=True)
-        positive("weight_decay", self.weight_decay, allow_zero=True)
+        momentum("momentum", self.momentum)
+        weight("weight_decay", self.weight_decay)
 
 
 @register("finetune", FinetuneConfig, zero_shot=False, paper="all", description="continue training on the retain set")
@@ -153,8 +155,10 @@ class GradientAscentConfig(MethodConfig):
     check_every: int = 1
 
     def validate(self) -> None:
-        positive("lr", self.lr)
-        positive("momentum", self.momentum, allow_zero=True)
+        from ._zoo import momentum, rate
+
+        rate("lr", self.lr)
+        momentum("momentum", self.momentum)
         positive("batch_size", self.batch_size)
         positive("max_steps", self.max_steps)
         if self.max_epochs is not None:

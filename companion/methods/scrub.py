@@ -21,9 +21,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..config import bad_value
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import FORGET_BATCH, frozen_copy, per_kind
+from ._zoo import FORGET_BATCH, frozen_copy, momentum, number_in, per_kind, rate, weight
 from .base import MethodConfig, positive, register
 
 #: (alpha, gamma) per forgetting kind as the scripts pass them (spec 10.6).
@@ -58,14 +59,16 @@ class ScrubConfig(MethodConfig):
     def validate(self) -> None:
         positive("epochs", self.epochs)
         positive("msteps", self.msteps, allow_zero=True)
-        positive("lr", self.lr)
-        positive("momentum", self.momentum, allow_zero=True)
-        positive("weight_decay", self.weight_decay, allow_zero=True)
-        positive("clip", self.clip)
-        positive("temperature", self.temperature)
+        rate("lr", self.lr)
+        momentum("momentum", self.momentum)
+        weight("weight_decay", self.weight_decay)
+        number_in("clip", self.clip, 0.0)
+        number_in("temperature", self.temperature, 0.0)
         for name in ("alpha", "gamma"):
             if getattr(self, name) is not None:
-                positive(name, getattr(self, name), allow_zero=True)
+                weight(name, getattr(self, name))
+        if self.alpha == 0 and self.gamma == 0:
+            raise bad_value("gamma", self.gamma, "> 0 when alpha is 0 (with both 0 the min steps train on nothing)")
         if self.batch_size is not None:
             positive("batch_size", self.batch_size)
 

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from ..config import bad_value
 from ..data.tasks import Split, Task
-from ._zoo import FORGET_BATCH, per_kind
+from ._zoo import FORGET_BATCH, number_in, per_kind
 from .base import MethodConfig, positive, register
 
 #: (lambda = dampening constant, alpha = selection weighting) per forgetting kind as the JiT scripts
@@ -96,9 +96,11 @@ class SsdConfig(MethodConfig):
     def validate(self) -> None:
         if self.variant not in VARIANTS:
             raise bad_value("variant", self.variant, f"one of {VARIANTS}")
-        for name in ("dampening_constant", "selection_weighting", "batch_size"):
+        for name in ("dampening_constant", "selection_weighting"):
             if getattr(self, name) is not None:
-                positive(name, getattr(self, name))
+                number_in(name, getattr(self, name), 0.0)
+        if self.batch_size is not None:
+            positive("batch_size", self.batch_size)
 
 
 def _batches(split: Split, bs: int, seed: int, device, shuffle: bool):

@@ -35,7 +35,7 @@ from torch.nn import functional as F
 from ..config import bad_value
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import first_per_class, forget_class, per_kind, tensor_batches
+from ._zoo import first_per_class, forget_class, per_kind, rate, tensor_batches, weight
 from .base import MethodConfig, positive, register
 
 NOISE_IMAGES = ("all", "as_coded")
@@ -171,8 +171,8 @@ class UnsirConfig(MethodConfig):
             positive("noise_steps", self.noise_steps)
         positive("repair_epochs", self.repair_epochs, allow_zero=True)
         for name in ("noise_lr", "impair_lr", "repair_lr"):
-            positive(name, getattr(self, name))
-        positive("noise_l2", self.noise_l2, allow_zero=True)
+            rate(name, getattr(self, name))
+        weight("noise_l2", self.noise_l2)
         if self.noise_images not in NOISE_IMAGES:
             raise bad_value("noise_images", self.noise_images, f"one of {NOISE_IMAGES}")
         if self.noise_mode not in NOISE_MODES:
