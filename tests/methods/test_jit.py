@@ -651,10 +651,11 @@ def test_jit_draws_its_perturbations_at_the_vit_input_resolution(task):
     torch.manual_seed(0)
     rec = _Recorder(1, task.num_classes)
     sigma, n = 0.3, 3
-    res = methods.unlearn("jit", rec, big, "quick", 0, "cpu", sigma=sigma, n_samples=n, chunk=1, batch_size=64)
-    shapes = {tuple(x.shape[1:]) for x in res.model.seen}  # the harness ran JiT on a copy: read its record
+    cfg = methods.config_of("jit", "quick", sigma=sigma, n_samples=n, chunk=1, batch_size=64)
+    methods.REGISTRY["jit"].fn(rec, big.zero_shot_view(), cfg, seed=0, device="cpu")  # the registered method, no harness checks
+    shapes = {tuple(x.shape[1:]) for x in rec.seen}
     assert shapes == {(1, 224, 224)}
-    x0, perturbed = res.model.seen[0], res.model.seen[1 : 1 + n]
+    x0, perturbed = rec.seen[0], rec.seen[1 : 1 + n]
     d = 224 * 224
     for xp in perturbed:
         ratio = (xp - x0).flatten(1).norm(dim=1) / (sigma * d ** 0.5)
