@@ -23,6 +23,7 @@ from ..data.tasks import Task, require_zero_shot
 from ..models.cache import cached_state
 from ..models.nets import build
 from ..training import TrainRecipe, accuracy, fit, recipe_for
+from ._zoo import FORGET_BATCH, momentum, per_kind, rate, weight
 from .base import MethodConfig, positive, register
 
 
@@ -110,8 +111,6 @@ class FinetuneConfig(MethodConfig):
     optimizer: str = "sgd"
 
     def validate(self) -> None:
-        from ._zoo import momentum, rate, weight
-
         rate("lr", self.lr)
         positive("epochs", self.epochs)
         if self.batch_size is not None:
@@ -122,8 +121,6 @@ class FinetuneConfig(MethodConfig):
 
 @register("finetune", FinetuneConfig, zero_shot=False, paper="all", description="continue training on the retain set")
 def finetune(model: nn.Module, task: Task, cfg: FinetuneConfig, *, seed: int, device, **_) -> dict:
-    from ._zoo import FORGET_BATCH, per_kind
-
     bs = per_kind(cfg.batch_size, FORGET_BATCH, task, "batch_size")
     recipe = TrainRecipe(cfg.optimizer, cfg.lr, cfg.epochs, bs, cfg.momentum, cfg.weight_decay)
     return fit(model, task.retain, recipe, seed=seed, device=device, desc="finetune")
@@ -155,8 +152,6 @@ class GradientAscentConfig(MethodConfig):
     check_every: int = 1
 
     def validate(self) -> None:
-        from ._zoo import momentum, rate
-
         rate("lr", self.lr)
         momentum("momentum", self.momentum)
         positive("batch_size", self.batch_size)
