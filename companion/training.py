@@ -96,7 +96,10 @@ RECIPES: dict[tuple[str, str, str], TrainRecipe] = {
     ("mnist", "tiny_mlp", "full"): TrainRecipe(epochs=30, augment="mnist", **_CERT),
     ("cifar10", "tiny_cnn", "full"): TrainRecipe(epochs=400, augment="cifar", **_CERT),
     ("*", "tiny_mlp", "quick"): TrainRecipe(epochs=30, **_CERT),
-    ("*", "tiny_cnn", "quick"): TrainRecipe(epochs=15, **_CERT),
+    # tiny_cnn (global-average-pooled, 20k parameters) needs the paper's 400 epochs with its SGD
+    # schedule; 15 epochs of it leave ~38 % accuracy on MNIST-5k. The QUICK analogue uses Adam 1e-2:
+    # ~92 % on MNIST-5k and ~90 % on digits in 15 epochs (a departure from the paper's optimiser).
+    ("*", "tiny_cnn", "quick"): TrainRecipe("adam", 1e-2, 15, 64),
     ("*", "three_layer", "full"): TrainRecipe(epochs=100, **_CERT),
 }
 

@@ -101,7 +101,6 @@ def test_task_dependent_limits_are_checked_before_the_kernel(chapter, name, valu
 
     monkeypatch.setenv("COMPANION_DATA_ROOT", str(tmp_path))  # no FULL dataset there
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: pytest.fail("kernel started"))
-    src = notebooks.find(chapter)
     kind = next((k for k, tag in (("subclass", "subclass"), ("class", "full_class"), ("random", "random")) if tag in chapter), None)
     if name == "JIT_FORGET" and value.split(":")[0] == kind and int(value.split(":")[1]) < 10:
         pytest.skip("a valid request for this chapter")

@@ -422,7 +422,6 @@ def load_task(
     fine_tr = raw.get("fine_train")
     fine_te = raw.get("fine_test")
     class_names = raw["class_names"]
-    coarse_only = raw.get("coarse_only", False)
     if spec.kind == "subclass":
         if fine_tr is None:  # digits: predict shape superclasses, keep digits as fine labels
             if "superclasses" not in raw:

@@ -169,6 +169,7 @@ def gradient_ascent(model: nn.Module, task, cfg: GradientAscentConfig, *, seed: 
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     gen = torch.Generator().manual_seed(seed)
     steps, epochs, stopped, diverged = 0, 0, False, False
+    before = [q.detach().clone() for q in model.parameters()]
     acc = accuracy(model, task.forget, device)
     while steps < cfg.max_steps and (cfg.max_epochs is None or epochs < cfg.max_epochs) and not stopped:
         model.train()

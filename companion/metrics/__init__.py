@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.tasks import Task
 from ..config import bad_value
+from ..data.tasks import Task
 from ..training import accuracy, check_model_fits, predict
 from .mia import entropy, entropy_lr_mia, loss_threshold_mia, per_sample_loss, tpr_at_fpr
 
