@@ -34,13 +34,15 @@ book: setup
 
 # `make test` = the book build (notebook execution + jupyter-book -W) then one pytest run:
 # unit tests, meta-tests, checks of the built book and nbval re-execution of every notebook.
+# One intra-op thread per pytest worker (the workers are the parallelism): on 2 cores two torch
+# threads per process run small models many times slower, and papermill's kernels ran with one too.
 test: book
-	$(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    tests $$($(PY) -c "from companion import notebooks as n; print(' '.join(str(p.with_suffix('.ipynb').relative_to(n.root())) for p in n.chapters()))")
 
 unit: setup
-	$(PY) -m pytest -n $(JOBS) --dist loadfile tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile tests
 
 lint: setup
 	$(VENV)/bin/ruff check companion tests notebooks benchmarks

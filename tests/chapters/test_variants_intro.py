@@ -6,6 +6,7 @@ import pytest
 
 # chapter -> list of parameter overrides (each one a full execution; keep them small)
 VARIANTS: dict[str, list[dict]] = {
+    "intro/01_unlearning_problem": [{"SEED": 1, "FORGET_CLASS": 7, "N_RANDOM": 300, "N_SEEDS": 2}],
 }
 
 
