@@ -1,4 +1,5 @@
-"""Gradient ascent's documented default behaviour (GradientAscentConfig), over forget classes and seeds.
+"""Gradient ascent's documented default behaviour (GradientAscentConfig), over forget classes and seeds;
+fine-tuning's reference batch.
 
 Full-class forgetting: the ascent drives forget accuracy to the stopping target (0) within the step
 budget and stops there. Random forgetting: the rule does not fire; the ascent runs until its budget
@@ -60,3 +61,17 @@ def test_default_ascent_never_returns_non_finite_outputs(forget, seed):
     for split in (task.forget, task.retain, task.test):
         assert torch.isfinite(training.predict(res.model, split)).all(), res.log
     assert res.log["diverged"] or res.log["steps"] == GradientAscentConfig.resolve("quick").max_steps
+
+
+@pytest.mark.parametrize("forget, batch", [("class:3", 128), ("subclass:8", 64), ("random:40", 128)])
+def test_finetune_uses_the_reference_scripts_batch_per_kind(monkeypatch, forget, batch):
+    """FNTN trains with the scripts' retain-loader batch (``-b``: 128, sub-class 64) unless one is given."""
+    from companion.methods import reference
+
+    seen = []
+    monkeypatch.setattr(reference, "fit", lambda model, split, recipe, **kw: seen.append(recipe.batch_size) or {"loss": []})
+    task = data.load_task("digits", forget=forget, seed=0)
+    model = models.build("mlp", task.input_shape, task.num_classes)  # training is replaced by the spy
+    methods.unlearn("finetune", model, task, "quick", seed=0)
+    methods.unlearn("finetune", model, task, "quick", seed=0, batch_size=32)
+    assert seen == [batch, 32]
