@@ -217,11 +217,10 @@ class JitConfig(MethodConfig):
         if self.variant not in VARIANTS:
             raise bad_value("variant", self.variant, f"one of {VARIANTS}")
         positive("sigma", self.sigma)
-        if self.lr is not None:
-            positive("lr", self.lr, allow_zero=True)
-        positive("base_lr", self.base_lr, allow_zero=True)
-        if self.paper_lr is not None:
-            positive("paper_lr", self.paper_lr, allow_zero=True)
+        for name in ("lr", "base_lr", "paper_lr"):  # a zero rate makes JiT a no-op
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0):
+                raise bad_value(name, v, "a finite number > 0" + (" or None" if name != "base_lr" else ""))
         for name in ("n_samples", "batch_size", "epochs"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:

@@ -105,9 +105,11 @@ class MIUnlearningConfig(MethodConfig):
             raise bad_value("retain_eval", self.retain_eval, "an integer >= 0 (0: all of D_r)")
         if isinstance(self.gamma, bool) or not isinstance(self.gamma, (int, float)) or not math.isfinite(self.gamma) or self.gamma < 0:
             raise bad_value("gamma", self.gamma, "a finite number >= 0")
+        if not math.isfinite(self.lr):
+            raise bad_value("lr", self.lr, "a finite number > 0")
         positive("lr", self.lr)
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
-            raise bad_value("epochs", self.epochs, "an integer >= 0")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise bad_value("epochs", self.epochs, "an integer >= 1 (0 epochs would return the original)")
         for name in ("retain_batch", "forget_batch"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:

@@ -167,10 +167,11 @@ def test_auto_chunk_bounds_rows_on_cpu():
 # ---------------------------------------------------------------- the update
 
 
-def test_eta_zero_leaves_the_model_unchanged(task, mlp):
+def test_eta_zero_is_refused_as_a_no_op(task, mlp):
     for variant in ("paper", "reference"):
-        r = methods.unlearn("jit", mlp, task, "quick", 0, "cpu", variant=variant, lr=0.0)
-        torch.testing.assert_close(params(r.model), params(mlp), rtol=0, atol=0)
+        for name in ("lr", "base_lr", "paper_lr"):
+            with pytest.raises(ValueError, match=rf"{name}=0.0 is not allowed"):
+                methods.unlearn("jit", mlp, task, "quick", 0, "cpu", variant=variant, **{name: 0.0})
 
 
 def test_one_step_moves_f_x_towards_the_weighted_mean_of_its_perturbations():
