@@ -10,6 +10,17 @@
 #     name: python3
 # ---
 
+# %% tags=["remove-cell"]
+# Colab or Binder: install the companion before anything else (a no-op wherever it is importable).
+# The published copy of this notebook names the repository and commit the book was built from.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("companion") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"], check=True)
+    importlib.invalidate_caches()
+
 # %% [markdown]
 # # The Gaussian-mixture toy
 #
