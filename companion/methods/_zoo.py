@@ -19,6 +19,7 @@ from ..config import bad_value
 from ..data.tasks import Split, Task, ZeroShotTask
 from ..models.nets import build
 
+
 def number_in(name: str, value: Any, low: float, high: float = math.inf, *, low_open: bool = True, high_open: bool = True) -> None:
     """Raise the standard ``ValueError`` naming ``name`` unless ``value`` is a real number (not a
     bool) in the interval from ``low`` to ``high`` (open ends by default; an infinite end is always

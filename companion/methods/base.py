@@ -39,7 +39,7 @@ class MethodConfig:
 
     def _check_types(self) -> None:
         """Every field holds a value of its annotated type: an ``int`` field refuses 1.5 and True, a
-        ``float`` field refuses NaN and non-numbers (an int is stored as a float), ``X | None`` also
+        ``float`` field refuses NaN and non-numbers (an int is accepted), ``X | None`` also
         takes None, a ``tuple[...]`` field a tuple. Runs before :meth:`validate`."""
         hints = typing.get_type_hints(type(self))
         for f in fields(self):
@@ -89,7 +89,7 @@ def _type_ok(value: Any, hint: Any) -> tuple[bool, Any]:
     if hint is float:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
             return False, value
-        return not math.isnan(float(value)), float(value)
+        return not math.isnan(float(value)), value
     if hint is str:
         return isinstance(value, str), value
     if origin is tuple or hint is tuple:
