@@ -22,7 +22,8 @@ def glue(name: str, value: Any, display: bool = False) -> None:
 
     Returns None, so a cell that ends with a glue call does not print the value a second time.
 
-    A matplotlib Figure is glued as a PNG image (independent of the kernel's plotting backend) and
+    A numpy or torch scalar is glued as the plain Python number it holds (myst-nb's ``{glue:text}``
+    formats cannot parse ``np.float64(...)``). A matplotlib Figure is glued as a PNG image (independent of the kernel's plotting backend) and
     closed, so it appears once, where the prose places it.
     """
     try:
@@ -30,6 +31,8 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     except ImportError:  # pragma: no cover - the book extras are not installed
         return None
     payload = value
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy / torch scalars: myst-nb formats
+        payload = value.item()  # only plain Python numbers (it cannot parse 'np.float64(...)')
     if type(value).__name__ == "Figure" and hasattr(value, "savefig"):
         import io
 

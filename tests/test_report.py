@@ -153,3 +153,18 @@ def test_full_row_without_our_setting_is_not_judged():
     assert row["match"] is None and row["status"].startswith("not comparable")
     table = report.compare([("subclass JiT Df", 0.0, "jit:cifar20_subclass_rocket/JiT/Df")], quick=False)
     assert table.loc["subclass JiT Df", "within tolerance"].startswith("not comparable")
+
+
+def test_glue_stores_numpy_and_torch_scalars_as_plain_numbers(monkeypatch):
+    """myst-nb formats a glued number from its text/plain repr: 'np.float64(0.77)' cannot be formatted
+    and fails the -W book build."""
+    import numpy as np
+    import torch
+
+    seen = {}
+    import myst_nb
+
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: seen.update({name: value}))
+    for name, value in {"a": np.float64(0.77), "b": np.int64(3), "c": torch.tensor(2.5), "d": np.float32(1.5)}.items():
+        report.glue(name, value)
+        assert type(seen[name]) in (float, int) and repr(seen[name]) == repr(value.item())
