@@ -164,8 +164,8 @@ print("alpha(x) matches the definition on 5 random clouds of 40 points")
 # u_j = \frac{f(x) - f(x+\xi_j)}{\lVert f(x) - f(x+\xi_j) \rVert}:$$
 #
 # every neighbour pulls with a *unit* direction weighted by $1/\lVert\xi_j\rVert$, however close its
-# output is. With the Taylor expansion $f(x+\xi) - f(x) = J\xi + \tfrac12 \xi^\top \nabla^2 f(x)\,\xi
-# + O(\sigma^3)$: where $f$ is locally linear, $u(-\xi) = -u(\xi)$ and the pulls cancel in
+# output is. With the Taylor expansion
+# $f(x+\xi) - f(x) = J\xi + \tfrac12 \xi^\top \nabla^2 f(x)\,\xi + O(\sigma^3)$: where $f$ is locally linear, $u(-\xi) = -u(\xi)$ and the pulls cancel in
 # expectation; they fail to cancel only where the even, quadratic term competes with the linear one,
 # i.e. the more, the larger the curvature relative to the slope, $\kappa$ below. (The *squared*
 # ratio, which some summaries of the paper write, would instead pull $f(x)$ towards the mean

@@ -91,15 +91,20 @@ rng = np.random.default_rng(ctx.seed)
 # points look like retain points to the model (for instance, the 25 % of the 3s that stay in $D_r$ in
 # chapter 6), nothing has to be removed. Writing $P_z$ for the law of $S'$ given $Z = z$ and
 # $\bar P = \pi_0 P_0 + \pi_1 P_1$,
-# $$ I(S'; Z) = \sum_z \pi_z\, \mathrm{KL}(P_z \,\Vert\, \bar P) \le H(Z) \le \ln 2 . $$
+#
+# $$
+# I(S'; Z) = \sum_z \pi_z\, \mathrm{KL}(P_z \,\Vert\, \bar P) \le H(Z) \le \ln 2 .
+# $$
 #
 # ## Why a small $I(S'; Z)$ defeats every membership test
 #
 # ```{prf:theorem} Detection is bounded by the mutual information (reconstructed)
 # :label: xs-thm-detection
 # Let $I = I(S'; Z)$ with $P(Z = 0) = \pi_0 \in (0, 1)$. For every test $\phi(S') \in \{0, 1\}$,
-# $$ \mathrm{TPR} - \mathrm{FPR} \le \mathrm{TV}(P_0, P_1) \le \sqrt{\frac{I}{2\pi_0\pi_1}}
-#    \le \sqrt{\frac{I}{2\pi_0}} + \sqrt{\frac{I}{2\pi_1}} ,$$
+# $$
+# \mathrm{TPR} - \mathrm{FPR} \le \mathrm{TV}(P_0, P_1) \le \sqrt{\frac{I}{2\pi_0\pi_1}}
+# \le \sqrt{\frac{I}{2\pi_0}} + \sqrt{\frac{I}{2\pi_1}} ,
+# $$
 # so with equal priors no test guesses $Z$ with accuracy above $\tfrac12 + \tfrac12\sqrt{2I}$
 # ($I$ measured with $\pi_0 = \tfrac12$). With prior $\pi_0$, the Bayes accuracy is at most
 # $1 - h^{-1}(H(Z) - I)$, $h$ the binary entropy (Fano).
