@@ -21,7 +21,6 @@ sizes; ``load_task`` draws validation first, then N random forget points).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -207,14 +206,29 @@ def setup(
     return CurveSetup(profile, task, arch, grid, dev, tuple(seeds), originals, op_originals, augment, seed, val_halves(task.val, seed))
 
 
-def _config(method: str, hp: dict, epsilon: float, delta: float, calibration: str, epochs: int):
+def _config(method: str, hp: dict, epsilon: float, delta: float, calibration: str, epochs: int, noise: str = "fresh"):
     from ..methods import certified as M
 
     if method == "gradient_clipping":
-        return M.GradientClippingConfig(epsilon=epsilon, delta=delta, calibration=calibration, epochs=epochs, **hp)
+        return M.GradientClippingConfig(epsilon=epsilon, delta=delta, calibration=calibration, epochs=epochs, noise=noise, **hp)
     if method == "model_clipping":
-        return M.ModelClippingConfig(epsilon=epsilon, delta=delta, epochs=epochs, **hp)
-    return M.OutputPerturbationConfig(epsilon=epsilon, delta=delta, epochs=epochs, **hp)
+        return M.ModelClippingConfig(epsilon=epsilon, delta=delta, epochs=epochs, noise=noise, **hp)
+    return M.OutputPerturbationConfig(epsilon=epsilon, delta=delta, epochs=epochs, noise=noise, **hp)
+
+
+def _row_certificate(cfg, steps_run: int, cache: dict) -> dict:
+    """Certificate columns of a curve row: what the ``steps_run`` noisy steps actually run certify."""
+    from ..methods import certified as M
+
+    if cfg is None:  # retrain: never saw D_f
+        return {"noisy_steps_run": 0, "complete": True, "certified": True, "epsilon": 0.0, "epsilon_as_coded": 0.0, "delta": 0.0}
+    key = (cfg, steps_run)
+    if key not in cache:
+        cert = M.certificate(cfg, steps_run)
+        eps = float(cert.get("epsilon_at_delta", cert["epsilon"]))
+        cache[key] = {"noisy_steps_run": steps_run, "complete": steps_run == cert["T"], "certified": bool(cert["certified"]),
+                      "epsilon": eps, "epsilon_as_coded": float(cert.get("epsilon_as_coded", cfg.epsilon)), "delta": float(cfg.delta)}
+    return cache[key]
 
 
 def run_curves(
@@ -226,8 +240,14 @@ def run_curves(
     Gradient clipping runs once per calibration in ``calibrations`` (``'as_coded'``: eps_R = epsilon,
     the paper's curves; ``'theorem'``: a true (epsilon, delta) certificate); its method label then
     carries the calibration. Returns one row per (method, setting, seed, epoch) with ``val_acc``,
-    ``sel_acc`` / ``rep_acc`` (the two validation halves), ``test_acc`` and the certificate
-    (``T``, ``sigma``, ``epsilon``, ``epsilon_as_coded``).
+    ``sel_acc`` / ``rep_acc`` (the two validation halves), ``test_acc``, the planned ``T`` and
+    ``sigma``, and the certificate **of the steps run by that epoch**: ``noisy_steps_run``
+    (min(T, epoch x steps per epoch)), ``complete`` (all T noisy steps ran), ``certified`` (complete,
+    with fresh noise), ``epsilon`` (the eps
+    the accountant certifies at ``delta`` for those steps: the corrected conversion for gradient
+    clipping, the recursion solved for eps for model clipping, the exact Gaussian eps for output
+    perturbation) and ``epsilon_as_coded`` (what the reference code reports: its conversion for
+    gradient clipping, the target eps for model clipping and output perturbation).
     """
     from ..methods import certified as M
 
@@ -240,7 +260,7 @@ def run_curves(
     epochs = epochs if epochs is not None else (6 if setup.profile == "quick" else FULL_SETTINGS[setup.task.name][1])
     grid = grid or GRIDS[setup.grid]
     methods = [m for m in methods if m == "retrain" or m in grid]  # the feature grids have gradient clipping only
-    plans, starts, meta = [], [], []
+    plans, starts, meta, cfgs = [], [], [], []
     for method in methods:
         variants = [(f"{method} ({c})", c) for c in calibrations] if method == "gradient_clipping" else [(method, "")]
         settings = [{}] if method == "retrain" else grid[method]
@@ -250,32 +270,32 @@ def run_curves(
                     if method == "retrain":
                         plans.append(M.Plan("retrain", init_seed=30_000 + s, label=label))
                         starts.append(setup.originals[s])
-                        cert = {"T": 0, "sigma": 0.0, "epsilon": 0.0, "epsilon_as_coded": 0.0}
+                        cfg, cert = None, {"T": 0, "sigma": 0.0}
                     else:
-                        cfg = _config(method, hp, epsilon, delta, cal or "theorem", epochs)
+                        cfg = _config(method, hp, epsilon, delta, cal or "theorem", epochs, noise)
                         plan, cert = M.plan_for(cfg, label=label)
                         plans.append(plan)
                         starts.append(setup.op_originals[s] if method == "output_perturbation" else setup.originals[s])
                     sig = cert.get("sigma", 0.0)
-                    meta.append({
-                        "method": label, "group": json.dumps(hp, sort_keys=True), "seed": s, "T": cert.get("T", 0),
-                        "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig),
-                        "epsilon": cert.get("epsilon", math.nan), "epsilon_as_coded": cert.get("epsilon_as_coded", cert.get("epsilon", math.nan)),
-                    })
+                    cfgs.append(cfg)
+                    meta.append({"method": label, "group": json.dumps(hp, sort_keys=True), "seed": s, "T": cert.get("T", 0),
+                                 "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig)})
     sel, rep = setup.halves
     task = setup.task
     res = M.run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, noise=noise, augment=setup.augment, device=setup.device,
                         eval_splits={"val": task.val, "sel": sel, "rep": rep, "test": task.test})
-    rows = []
+    rows, cache = [], {}
     for k, m in enumerate(meta):
         for e in range(epochs):
-            rows.append({**m, "epoch": e + 1, "val_acc": res.acc["val"][k, e], "sel_acc": res.acc["sel"][k, e],
-                         "rep_acc": res.acc["rep"][k, e], "test_acc": res.acc["test"][k, e]})
+            run = int(min(m["T"], (e + 1) * res.steps_per_epoch))
+            rows.append({**m, "epoch": e + 1, **_row_certificate(cfgs[k], run, cache), "val_acc": res.acc["val"][k, e],
+                         "sel_acc": res.acc["sel"][k, e], "rep_acc": res.acc["rep"][k, e], "test_acc": res.acc["test"][k, e]})
     return pd.DataFrame(rows)
 
 
 def select(df: pd.DataFrame, how: str = "paper") -> pd.DataFrame:
-    """Per budget and method, the setting with the best mean selection accuracy.
+    """Per budget and method, the setting with the best mean selection accuracy, among the settings
+    whose noisy phase is complete by that budget (``complete``).
 
     ``how='paper'``: chosen and reported on the whole validation set (as coded); ``'heldout'``:
     chosen on one validation half (``sel_acc``), reported on the other (``rep_acc``). Returns one row
@@ -284,6 +304,8 @@ def select(df: pd.DataFrame, how: str = "paper") -> pd.DataFrame:
     if how not in ("paper", "heldout"):
         raise bad_value("how", how, "'paper' or 'heldout'")
     pick, report = ("val_acc", "val_acc") if how == "paper" else ("sel_acc", "rep_acc")
+    if "complete" in df:  # a setting whose noisy phase has not ended by budget e certifies less: not a candidate there
+        df = df[df["complete"].astype(bool)]
     g = df.groupby(["method", "epoch", "group"])
     stats = g[pick].mean().rename("pick").to_frame().join(g[report].agg(["mean", "std", "count"]))
     best = stats.reset_index().sort_values("pick", ascending=False).groupby(["method", "epoch"]).head(1)
@@ -359,13 +381,18 @@ def run_configs(
     settings (e.g. ``epsilon``, ``c0``, ``calibration``); other keys are carried into the rows as
     metadata. ``task`` defaults to the setup's task (a task
     with the same training set but another forget set reuses the same originals). Returns one row
-    per (entry, seed, epoch) with ``val_acc`` and the certificate (``T``, ``sigma``, ``epsilon``).
+    per (entry, seed, epoch) with ``val_acc``, the planned ``T`` and ``sigma``, and the certificate
+    of the steps run by that epoch: ``noisy_steps_run``, ``complete`` (all T ran), ``certified``,
+    ``certified_epsilon`` (the eps the accountant gives at ``certified_delta`` for those steps; for
+    output perturbation the exact eps of the noise drawn) and ``calibration_used`` (output
+    perturbation). A setting whose T exceeds the budget is run and reported with what its steps
+    certify, not with its target.
     """
     from ..methods import certified as M
 
     task = task or setup.task
     seeds = tuple(seeds or setup.seeds)
-    plans, starts, meta = [], [], []
+    plans, starts, meta, cfgs = [], [], [], []
     for entry in entries:
         kw = {k: v for k, v in entry.items() if k not in ("label", "method")}
         method = entry.get("method")
@@ -373,20 +400,35 @@ def run_configs(
             raise bad_value("method", method, f"one of {METHODS}")
         for s in seeds:
             if method == "retrain":
-                plan, cert = M.Plan("retrain", init_seed=30_000 + s), {"T": 0, "sigma": 0.0, "epsilon": 0.0}
+                cfg, plan, cert = None, M.Plan("retrain", init_seed=30_000 + s), {"T": 0, "sigma": 0.0}
             else:
                 cls = {"gradient_clipping": M.GradientClippingConfig, "model_clipping": M.ModelClippingConfig,
                        "output_perturbation": M.OutputPerturbationConfig}[method]
                 names = {f.name for f in fields(cls)}
-                plan, cert = M.plan_for(cls(epochs=epochs, **{k: v for k, v in kw.items() if k in names}))
+                cfg = cls(epochs=epochs, **{k: v for k, v in kw.items() if k in names})
+                plan, cert = M.plan_for(cfg)
             plans.append(plan)
+            cfgs.append(cfg)
             starts.append(setup.op_originals[s] if method == "output_perturbation" else setup.originals[s])
             sig = cert.get("sigma", 0.0)
             meta.append({**entry, "seed": s, "T": cert.get("T", 0), "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig),
-                         "certified_epsilon": cert.get("epsilon", math.nan)})
+                         "calibration_used": cert.get("calibration_used", "")})
     res = M.run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, augment=setup.augment, device=setup.device,
                         eval_splits={"val": task.val})
-    return pd.DataFrame([{**m, "epoch": e + 1, "val_acc": res.acc["val"][k, e]} for k, m in enumerate(meta) for e in range(epochs)])
+    rows, cache = [], {}
+    for k, m in enumerate(meta):
+        for e in range(epochs):
+            c = _row_certificate(cfgs[k], int(min(m["T"], (e + 1) * res.steps_per_epoch)), cache)
+            rows.append({**m, "epoch": e + 1, "noisy_steps_run": c["noisy_steps_run"], "complete": c["complete"], "certified": c["certified"],
+                         "certified_epsilon": c["epsilon"], "certified_delta": c["delta"], "val_acc": res.acc["val"][k, e]})
+    return pd.DataFrame(rows)
+
+
+def budget_steps(setup: CurveSetup, epochs: int, task: "Task | None" = None, batch_size: int = 128) -> int:
+    """Steps in a budget of ``epochs`` epochs over the retain set of ``task`` (default the setup's)."""
+    from ..methods.certified import budget_steps as steps
+
+    return steps(len((task or setup.task).retain), epochs, batch_size)
 
 
 def resnet_features(x: "torch.Tensor", stats: tuple, device: "str | torch.device" = "cpu", weights: str | None = "IMAGENET1K_V1",

@@ -19,6 +19,11 @@ Update rules (spec ``certified.md`` 3.1, 4.1, 5.1, 6), all on the **whole parame
 
 The reference code's frozen noise (one vector reused at every step, defect 1) is available only
 as ``noise='frozen'``; such a run carries no certificate.
+
+A certificate holds only for the noisy steps that ran: the registered methods refuse a budget
+(``epochs`` x steps per epoch) shorter than the noisy phase, and every log reports the steps run
+(``noisy_steps_run``, ``finetune_steps_run``) with the (eps, delta) the accountant gives for them
+(:func:`certificate`). Output perturbation logs the exact eps of the noise it draws.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from ..data.tasks import Split, Task
 from ..models.nets import build
 from ..theory import certified as acc
 from ..training import augment_batch, progress
-from .base import MethodConfig, positive, register
+from .base import MethodConfig, register
 
 KINDS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrain", "finetune")
 NOISE_MODES = ("fresh", "frozen")
@@ -139,14 +144,19 @@ class StackedResult:
 
     params : dict name -> Tensor (K, ...), the final parameters.
     acc : dict split name -> ndarray (K, epochs), accuracy after each epoch.
-    steps_per_epoch : int; noisy_steps : ndarray (K,); noise_draws : list of the first two noise
-        vectors of model 0 (for tests; flattened, CPU), empty if no noisy step ran.
+    steps_per_epoch : int.
+    noisy_steps : ndarray (K,), the noisy steps each model actually ran: min(T, epochs x steps per
+        epoch), fewer than its plan's T when the budget ends first.
+    planned_steps : ndarray (K,), each plan's T.
+    noise_draws : list of the first two noise vectors of model 0 (for tests; flattened, CPU), empty
+        if no noisy step ran.
     """
 
     params: dict[str, torch.Tensor]
     acc: dict[str, np.ndarray]
     steps_per_epoch: int
     noisy_steps: np.ndarray
+    planned_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     noise_draws: list[torch.Tensor] = field(default_factory=list)
 
     def model(self, base: nn.Module, k: int = 0) -> nn.Module:
@@ -187,7 +197,9 @@ def run_stacked(
     starts : module or K modules
         The start models x_hat = A(D) (one shared, or one per plan); all of one architecture.
     plans : K :class:`Plan`
-        What each model does. The noisy steps count toward the budget (spec 6, 12).
+        What each model does. The noisy steps count toward the budget (spec 6, 12); a plan whose T
+        exceeds ``epochs`` x steps per epoch runs only the steps the budget holds (the result's
+        ``noisy_steps`` says how many, and certifies only what they certify).
     retain : Split
         D minus D_f; every model draws its own shuffled mini-batches of ``batch_size`` each epoch.
     epochs : int
@@ -237,8 +249,15 @@ def run_stacked(
 def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_size, noise, augment, dev, show_progress) -> StackedResult:
     K = len(plans)
     base = mods[0]
-    params, _ = stack_module_state([m.to(dev).eval() for m in mods])  # the nets have no dropout or batch norm
-    params = {k: v.detach().clone().float() for k, v in params.items()}
+    slot: dict[int, int] = {}  # a module shared by many plans is stacked once, then indexed
+    unique: list[nn.Module] = []
+    for m in mods:
+        if id(m) not in slot:
+            slot[id(m)] = len(unique)
+            unique.append(m)
+    params, _ = stack_module_state([m.to(dev).eval() for m in unique])  # the nets have no dropout or batch norm
+    which = torch.tensor([slot[id(m)] for m in mods], device=dev)
+    params = {k: v.detach().float()[which].clone() for k, v in params.items()}
     base = base.to(dev)
     gen = torch.Generator(device=dev).manual_seed(seed)
     bgen = torch.Generator().manual_seed(seed + 1)
@@ -325,7 +344,8 @@ def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_
                 for j in range(0, len(ye), 2048):
                     correct += (fwd_all(params, xe[j : j + 2048]).argmax(-1) == ye[j : j + 2048]).float().sum(1)
                 accs[name][:, epoch] = (correct / max(1, len(ye))).cpu().numpy()
-    return StackedResult(params, accs, spe, T.cpu().numpy(), draws)
+    planned = T.cpu().numpy()
+    return StackedResult(params, accs, spe, np.minimum(planned, step), planned, draws)
 
 
 def _num_classes(model: nn.Module, data: Split) -> int:
@@ -344,14 +364,54 @@ def _load(model: nn.Module, res: StackedResult, k: int = 0) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def finite(name: str, value: float, allow_zero: bool = False) -> float:
+    """A finite number > 0 (>= 0 with ``allow_zero``), else the standard ``ValueError`` naming ``name``.
+
+    Every numeric setting of the certified methods goes through it: an infinite radius or budget
+    would pass a plain ``> 0`` check and fail (or certify nothing) only later.
+    """
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        raise bad_value(name, value, "a finite number >= 0" if allow_zero else "a finite number > 0")
+    return float(value)
+
+
+def integer(name: str, value: int, minimum: int = 0) -> int:
+    """An integer >= ``minimum`` (bools and floats such as 1.5 are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise bad_value(name, value, f"an integer >= {minimum}")
+    return int(value)
+
+
+def budget_steps(n_retain: int, epochs: int, batch_size: int) -> int:
+    """Steps in a budget of ``epochs`` epochs over ``n_retain`` samples in batches of ``batch_size``."""
+    return int(epochs) * -(-int(n_retain) // int(batch_size))
+
+
+def check_budget(method: str, T: int, epochs: int, steps_per_epoch: int) -> None:
+    """Refuse a run whose noisy phase (T steps) does not fit the budget: its certificate would not hold.
+
+    The error says how many steps the budget allows and how many epochs the noisy phase needs.
+    """
+    allowed = int(epochs) * int(steps_per_epoch)
+    if T > allowed:
+        need = -(-int(T) // int(steps_per_epoch))
+        raise ValueError(
+            f"epochs={epochs!r} is not allowed for {method}: its noisy phase needs T={T} steps, but a budget of {epochs} "
+            f"epoch(s) x {steps_per_epoch} steps per epoch allows only {allowed} steps; expected epochs >= {need} "
+            f"(or settings with fewer noisy steps)."
+        )
+
+
 def _common_validate(cfg: "_Common") -> None:
-    positive("epsilon", cfg.epsilon)
-    if not (isinstance(cfg.delta, (int, float)) and 0 < cfg.delta < 1):
+    finite("epsilon", cfg.epsilon)
+    finite("delta", cfg.delta)
+    if not 0 < cfg.delta < 1:
         raise bad_value("delta", cfg.delta, "a number in (0, 1)")
-    positive("epochs", cfg.epochs, allow_zero=True)
-    positive("finetune_lr", cfg.finetune_lr)
-    positive("l2", cfg.l2, allow_zero=True)
-    positive("batch_size", cfg.batch_size)
+    integer("epochs", cfg.epochs, 0)
+    finite("finetune_lr", cfg.finetune_lr)
+    finite("l2", cfg.l2, allow_zero=True)
+    integer("batch_size", cfg.batch_size, 1)
     if cfg.noise not in NOISE_MODES:
         raise bad_value("noise", cfg.noise, f"one of {NOISE_MODES}")
     if cfg.augment not in ("none", "cifar", "mnist"):
@@ -379,7 +439,8 @@ class GradientClippingConfig(_Common):
     calibration : 'theorem' (default) picks eps_R so that the alpha-dependent conversion certifies
         (epsilon, delta); 'as_coded' sets eps_R = epsilon as the reference code does (which then
         certifies only about 7.08 at eps_R = 1, delta = 1e-5).
-    steps : T (None: the reference rule :func:`~companion.theory.certified.gc_steps`).
+    steps : T (None: the reference rule :func:`~companion.theory.certified.gc_steps`). The budget
+        ``epochs`` must hold all T noisy steps (the method refuses a shorter one).
     sigma : explicit per-step noise (None: calibrated); the certificate is computed from it.
     schedule : 'constant' or 'decreasing' noise.
     """
@@ -398,10 +459,10 @@ class GradientClippingConfig(_Common):
 
     def validate(self) -> None:
         _common_validate(self)
-        positive("c0", self.c0)
-        positive("c1", self.c1)
-        positive("gamma", self.gamma)
-        positive("lam", self.lam, allow_zero=True)
+        finite("c0", self.c0)
+        finite("c1", self.c1)
+        finite("gamma", self.gamma)
+        finite("lam", self.lam, allow_zero=True)
         if self.gamma * self.lam >= 1:
             raise bad_value("gamma*lam", self.gamma * self.lam, "gamma * lam < 1 (Theorem A needs the contraction 1 - gamma*lambda > 0)")
         if self.calibration not in GC_CALIBRATIONS:
@@ -411,14 +472,16 @@ class GradientClippingConfig(_Common):
         if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
             raise bad_value("steps", self.steps, "None or an integer >= 1")
         if self.sigma is not None:
-            positive("sigma", self.sigma)
+            finite("sigma", self.sigma)
 
 
-def gc_certificate(cfg: GradientClippingConfig) -> dict:
+def gc_certificate(cfg: GradientClippingConfig, steps_run: int | None = None) -> dict:
     """T, the noise and the certificate of a gradient-clipping run with ``cfg`` (spec 3.2-3.3).
 
     The certified eps is the alpha-dependent conversion of the general-sum eps_R of the run's
-    actual (C0, C1, gamma, lambda, sigma_t, T); the reference code's value is reported beside it.
+    actual (C0, C1, gamma, lambda, sigma_t) over the ``steps_run`` noisy steps actually run
+    (default: all T); the reference code's value is reported beside it. ``certified`` is True only
+    when all T steps ran with fresh noise.
     """
     T = cfg.steps or acc.gc_steps(cfg.c0, cfg.c1, cfg.gamma, cfg.lam)
     eps_r_target = acc.required_eps_r(cfg.epsilon, cfg.delta) if cfg.calibration == "theorem" else cfg.epsilon
@@ -427,13 +490,16 @@ def gc_certificate(cfg: GradientClippingConfig) -> dict:
     else:
         s = acc.gc_sigma(eps_r_target, T, cfg.gamma, cfg.lam, cfg.c0, cfg.c1, schedule=cfg.schedule)
         sigma = tuple(float(v) for v in s) if isinstance(s, np.ndarray) else float(s)
-    eps_r = acc.pabi_eps_r(cfg.c0, cfg.c1, cfg.gamma, cfg.lam, sigma, T)
-    eps, alpha = acc.rdp_to_dp(eps_r, cfg.delta)
-    eps_coded = acc.rdp_to_dp(eps_r, cfg.delta, "as_coded")[0]
-    certified = cfg.noise == "fresh"
+    run = T if steps_run is None else integer("steps_run", steps_run, 0)
+    if run > T:
+        raise bad_value("steps_run", steps_run, f"an integer in [0, T={T}]")
+    eps, eps_r = acc.gc_epsilon(cfg.c0, cfg.c1, cfg.gamma, cfg.lam, sigma, run, cfg.delta)
+    alpha = acc.rdp_to_dp(eps_r, cfg.delta)[1] if run else math.nan
+    eps_coded = acc.rdp_to_dp(eps_r, cfg.delta, "as_coded")[0] if run else math.inf
+    fresh = cfg.noise == "fresh"
     return {
-        "T": T, "sigma": sigma, "eps_r": eps_r, "alpha": alpha, "delta": cfg.delta,
-        "epsilon": eps if certified else math.inf, "epsilon_as_coded": eps_coded, "certified": certified,
+        "T": T, "noisy_steps_run": run, "sigma": sigma, "eps_r": eps_r, "alpha": alpha, "delta": cfg.delta,
+        "epsilon": eps if fresh else math.inf, "epsilon_as_coded": eps_coded, "certified": fresh and run == T,
     }
 
 
@@ -443,7 +509,9 @@ class ModelClippingConfig(_Common):
     lambda 100); QUICK: the MNIST setting (C0 7, C2 = sigma = 0.01, gamma 1e-3, lambda 900), 6 epochs.
 
     c1 : optional clip of the update u = g + lambda x; with it the noise is added before the
-        projection and r = 2 (C2 + gamma C1) / sigma, else r = 2 C2 / sigma.
+        projection and r = 2 (C2 + gamma C1) / sigma, except at the first step, which starts in the
+        C0 ball: r_0 = 2 (C0 + gamma C1) / sigma (inf with start noise;
+        :func:`~companion.theory.certified.mc_first_radius`). Without it r = 2 C2 / sigma throughout.
     init_sigma : sigma_0 of a noisy start (delta_0 = theta_eps(2 C0 / sigma_0)); 0 gives delta_0 = 1.
     """
 
@@ -460,29 +528,40 @@ class ModelClippingConfig(_Common):
     def validate(self) -> None:
         _common_validate(self)
         for name in ("c0", "c2", "sigma", "gamma"):
-            positive(name, getattr(self, name))
-        positive("lam", self.lam, allow_zero=True)
-        positive("init_sigma", self.init_sigma, allow_zero=True)
+            finite(name, getattr(self, name))
+        finite("lam", self.lam, allow_zero=True)
+        finite("init_sigma", self.init_sigma, allow_zero=True)
         if self.c1 is not None:
-            positive("c1", self.c1)
+            finite("c1", self.c1)
 
 
-def mc_certificate(cfg: ModelClippingConfig) -> dict:
-    """T (first step with delta_T <= delta), r, delta_0 and the delta reached (spec 4.1)."""
+def mc_certificate(cfg: ModelClippingConfig, steps_run: int | None = None) -> dict:
+    """T (first step with delta_T <= delta), r, r_0, delta_0 and the accountant's certificate for the
+    ``steps_run`` noisy steps actually run (default all T): (epsilon, delta) = (the target eps, the
+    delta the recursion reaches), and ``epsilon_at_delta``, the eps certified at the target delta."""
     r = acc.mc_radius(cfg.c2, cfg.sigma, cfg.gamma, cfg.c1)
+    r0 = acc.mc_first_radius(cfg.c0, cfg.c2, cfg.sigma, cfg.gamma, cfg.c1, cfg.init_sigma)
     d0 = acc.mc_init_delta(cfg.epsilon, cfg.c0, cfg.init_sigma)
-    T = acc.mc_steps(cfg.epsilon, cfg.delta, r, d0)
-    reached = float(acc.mc_delta_path(cfg.epsilon, r, T, d0)[-1, 2]) if T else d0
-    certified = cfg.noise == "fresh"
-    return {"T": T, "r": r, "sigma": cfg.sigma, "delta0": d0, "delta_reached": reached, "delta": cfg.delta,
-            "epsilon": cfg.epsilon if certified else math.inf, "certified": certified}
+    T = acc.mc_steps(cfg.epsilon, cfg.delta, r, d0, r_first=r0)
+    run = T if steps_run is None else integer("steps_run", steps_run, 0)
+    if run > T:
+        raise bad_value("steps_run", steps_run, f"an integer in [0, T={T}]")
+    reached = float(acc.mc_delta_path(cfg.epsilon, r, run, d0, r_first=r0)[-1, 2]) if run else d0
+    at_delta = acc.mc_epsilon(cfg.delta, r, run, cfg.c0, cfg.init_sigma, r_first=r0)
+    fresh = cfg.noise == "fresh"
+    return {"T": T, "noisy_steps_run": run, "r": r, "r_first": r0, "sigma": cfg.sigma, "delta0": d0,
+            "delta_reached": reached, "delta_target": cfg.delta,
+            "epsilon": cfg.epsilon if fresh else math.inf, "delta": reached if fresh else 1.0,
+            "epsilon_at_delta": at_delta if fresh else math.inf, "certified": fresh and run == T}
 
 
 @dataclass(frozen=True)
 class OutputPerturbationConfig(_Common):
     """Output perturbation: clip to C0, one Gaussian draw (sensitivity 2 C0), then fine-tune.
 
-    calibration : 'classic' (sqrt(2 ln(1.25/delta)) 2 C0 / eps, as coded) or 'analytic' (exact).
+    calibration : 'classic' (default, as coded: sqrt(2 ln(1.25/delta)) 2 C0 / eps, applied only for
+        eps <= 1, its range; above that the analytic calibration is used and logged) or 'analytic'
+        (exact, Balle & Wang 2018). The log's ``epsilon`` is the exact eps of the noise drawn.
     The input model should be pretrained with weight decay 0.05 (:data:`OP_PRETRAIN_WEIGHT_DECAY`).
     """
 
@@ -493,7 +572,7 @@ class OutputPerturbationConfig(_Common):
 
     def validate(self) -> None:
         _common_validate(self)
-        positive("c0", self.c0)
+        finite("c0", self.c0)
         if self.calibration not in acc.OP_CALIBRATIONS:
             raise bad_value("calibration", self.calibration, f"one of {acc.OP_CALIBRATIONS}")
 
@@ -502,54 +581,77 @@ class OutputPerturbationConfig(_Common):
 OP_PRETRAIN_WEIGHT_DECAY = 0.05
 
 
-def op_certificate(cfg: OutputPerturbationConfig) -> dict:
-    sigma = acc.op_sigma(cfg.c0, cfg.epsilon, cfg.delta, cfg.calibration)
-    exact = acc.gaussian_epsilon(2 * cfg.c0 / sigma, cfg.delta)
-    return {"sigma": sigma, "epsilon": cfg.epsilon, "epsilon_exact": exact, "delta": cfg.delta, "certified": True}
+def op_certificate(cfg: OutputPerturbationConfig, steps_run: int | None = None) -> dict:
+    """The noise of output perturbation and the exact (eps, delta) of that noise (no noisy steps: T = 0).
+
+    ``epsilon`` is what the drawn noise certifies exactly (at most the requested eps; e.g. 0.751
+    at a requested 1 with the classic formula), ``epsilon_requested`` the config's value.
+    """
+    sigma, used, exact = acc.op_calibrate(cfg.c0, cfg.epsilon, cfg.delta, cfg.calibration)
+    return {"T": 0, "noisy_steps_run": 0, "sigma": sigma, "calibration_used": used, "epsilon": exact,
+            "epsilon_requested": cfg.epsilon, "delta": cfg.delta, "certified": True}
+
+
+def certificate(cfg: MethodConfig, steps_run: int | None = None) -> dict:
+    """The certificate of a certified method's config after ``steps_run`` noisy steps (default: all T)."""
+    if isinstance(cfg, GradientClippingConfig):
+        return gc_certificate(cfg, steps_run)
+    if isinstance(cfg, ModelClippingConfig):
+        return mc_certificate(cfg, steps_run)
+    if isinstance(cfg, OutputPerturbationConfig):
+        return op_certificate(cfg, steps_run)
+    raise bad_value("cfg", type(cfg).__name__, "a GradientClippingConfig, ModelClippingConfig or OutputPerturbationConfig")
+
+
+def epsilon_at(cfg: MethodConfig, steps_run: int | None = None) -> float:
+    """The eps certified at the config's delta after ``steps_run`` noisy steps (inf: no certificate)."""
+    cert = certificate(cfg, steps_run)
+    return float(cert["epsilon_at_delta"] if "epsilon_at_delta" in cert else cert["epsilon"])
 
 
 def plan_for(cfg: MethodConfig, label: str = "") -> tuple[Plan, dict]:
-    """The engine :class:`Plan` and the certificate of a method config."""
+    """The engine :class:`Plan` and the (planned, all T steps) certificate of a method config."""
+    cert = certificate(cfg)
     if isinstance(cfg, GradientClippingConfig):
-        cert = gc_certificate(cfg)
         return Plan("gradient_clipping", c0=cfg.c0, steps=cert["T"], sigma=cert["sigma"], gamma=cfg.gamma, lam=cfg.lam, c1=cfg.c1, label=label), cert
     if isinstance(cfg, ModelClippingConfig):
-        cert = mc_certificate(cfg)
         return Plan(
             "model_clipping", c0=cfg.c0, init_sigma=cfg.init_sigma, steps=cert["T"], sigma=cfg.sigma, gamma=cfg.gamma,
             lam=cfg.lam, c1=math.inf if cfg.c1 is None else cfg.c1, c2=cfg.c2, noise_before_projection=cfg.c1 is not None, label=label,
         ), cert
-    if isinstance(cfg, OutputPerturbationConfig):
-        cert = op_certificate(cfg)
-        return Plan("output_perturbation", c0=cfg.c0, init_sigma=cert["sigma"], label=label), cert
-    raise bad_value("cfg", type(cfg).__name__, "a GradientClippingConfig, ModelClippingConfig or OutputPerturbationConfig")
+    return Plan("output_perturbation", c0=cfg.c0, init_sigma=cert["sigma"], label=label), cert
 
 
-def _run_one(model: nn.Module, task: Task, cfg: _Common, seed: int, device) -> dict:
+def _run_one(model: nn.Module, task: Task, cfg: _Common, seed: int, device, name: str) -> dict:
     plan, cert = plan_for(cfg)
+    spe = -(-len(task.retain) // cfg.batch_size)
+    check_budget(name, plan.steps, cfg.epochs, spe)  # before any work: a cut-short noisy phase certifies less
     res = run_stacked(
         model, [plan], task.retain, cfg.epochs, seed=seed, eval_splits={"val": task.val}, finetune_lr=cfg.finetune_lr,
         l2=cfg.l2, batch_size=cfg.batch_size, noise=cfg.noise, augment=cfg.augment, device=device, show_progress=False,
     )
     _load(model, res)
-    noisy = int(res.noisy_steps[0])
-    return {**cert, "noisy_steps": noisy, "finetune_steps": max(0, cfg.epochs * res.steps_per_epoch - noisy),
+    run = int(res.noisy_steps[0])
+    cert = certificate(cfg, run)  # the accountant's (eps, delta) for the steps that actually ran
+    if run != plan.steps:  # pragma: no cover - check_budget makes the whole noisy phase fit
+        raise AssertionError(f"{name} ran {run} of its T={plan.steps} noisy steps")
+    return {**cert, "noisy_steps_run": run, "finetune_steps_run": cfg.epochs * res.steps_per_epoch - run,
             "steps_per_epoch": res.steps_per_epoch, "val_acc_per_epoch": res.acc["val"][0].tolist()}
 
 
 @register("gradient_clipping", GradientClippingConfig, zero_shot=False, paper="cert",
           description="noisy clipped-gradient fine-tuning on the retain set, then noiseless fine-tuning (Theorem A)")
 def gradient_clipping(model: nn.Module, task: Task, cfg: GradientClippingConfig, *, seed: int, device, **_) -> dict:
-    return _run_one(model, task, cfg, seed, device)
+    return _run_one(model, task, cfg, seed, device, "gradient_clipping")
 
 
 @register("model_clipping", ModelClippingConfig, zero_shot=False, paper="cert",
           description="noisy projected fine-tuning on the retain set, then noiseless fine-tuning (Theorem B)")
 def model_clipping(model: nn.Module, task: Task, cfg: ModelClippingConfig, *, seed: int, device, **_) -> dict:
-    return _run_one(model, task, cfg, seed, device)
+    return _run_one(model, task, cfg, seed, device, "model_clipping")
 
 
 @register("output_perturbation", OutputPerturbationConfig, zero_shot=False, paper="cert",
           description="clip the model, add one Gaussian draw (sensitivity 2 C0), then noiseless fine-tuning")
 def output_perturbation(model: nn.Module, task: Task, cfg: OutputPerturbationConfig, *, seed: int, device, **_) -> dict:
-    return _run_one(model, task, cfg, seed, device)
+    return _run_one(model, task, cfg, seed, device, "output_perturbation")

@@ -23,7 +23,8 @@ from ..config import bad_value
 from ..data.tasks import Task
 from ..models.nets import build
 from ..theory import certified as acc
-from .base import MethodConfig, positive, register
+from .base import MethodConfig, register
+from .certified import finite, integer
 
 #: RDP orders of the reference code's accountant: 1.1..10.9 (step 0.1), then 11..10,239 (step 50).
 ALPHAS_CODED: tuple[float, ...] = tuple(round(1 + x / 10, 1) for x in range(1, 100)) + tuple(range(11, 10_240, 50))
@@ -69,8 +70,9 @@ class DPSGDConfig(MethodConfig):
         return list(ALPHAS if self.orders == "geometric" else ALPHAS_CODED)
 
     def validate(self) -> None:
-        positive("epsilon", self.epsilon)
-        if not (isinstance(self.delta, (int, float)) and 0 < self.delta < 1):
+        finite("epsilon", self.epsilon)
+        finite("delta", self.delta)
+        if not 0 < self.delta < 1:
             raise bad_value("delta", self.delta, "a number in (0, 1)")
         if self.k is not None and (isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1):
             raise bad_value("k", self.k, "None or an integer >= 1")
@@ -78,10 +80,12 @@ class DPSGDConfig(MethodConfig):
             raise bad_value("orders", self.orders, f"one of {ORDERS}")
         if self.group_delta not in GROUP_DELTAS:
             raise bad_value("group_delta", self.group_delta, f"one of {GROUP_DELTAS}")
-        for name in ("max_grad_norm", "lr", "finetune_lr", "batch_size", "train_epochs"):
-            positive(name, getattr(self, name))
-        positive("epochs", self.epochs, allow_zero=True)
-        positive("l2", self.l2, allow_zero=True)
+        for name in ("max_grad_norm", "lr", "finetune_lr"):
+            finite(name, getattr(self, name))
+        integer("batch_size", self.batch_size, 1)
+        integer("train_epochs", self.train_epochs, 1)
+        integer("epochs", self.epochs, 0)
+        finite("l2", self.l2, allow_zero=True)
 
 
 def noise_multiplier(eps1: float, delta1: float, sample_rate: float, steps: int, alphas: list[float] | None = None) -> float:

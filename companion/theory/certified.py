@@ -8,12 +8,15 @@ companion's spec ``specs/certified.md``.
   Thm. 8), :func:`hockey_stick_theta` (the contraction function theta_eps(r), spec 4.2),
   :func:`hockey_stick_gaussians` (a direct numerical integral, used as an independent check).
 * Gradient clipping (Theorem A, PABI): :func:`pabi_eps_r` (the general-sum shifted-Renyi bound),
-  :func:`gc_sigma` (closed-form sigma, spec 3.2), :func:`gc_steps` (the number of noisy steps T).
+  :func:`gc_sigma` (closed-form sigma, spec 3.2), :func:`gc_steps` (the number of noisy steps T),
+  :func:`gc_epsilon` (what the steps actually run certify).
 * Renyi -> (eps, delta): :func:`rdp_to_dp` with ``conversion='alpha_dependent'`` (correct for a
   bound alpha * eps_R) or ``'as_coded'`` (the reference code's constant-in-alpha bound), and its
   inverse :func:`required_eps_r`.
-* Model clipping (Theorem B): :func:`mc_radius`, :func:`mc_delta_path`, :func:`mc_steps`.
-* Output perturbation: :func:`op_sigma`, :func:`analytic_gaussian_sigma`, :func:`gaussian_epsilon`.
+* Model clipping (Theorem B): :func:`mc_radius`, :func:`mc_first_radius`, :func:`mc_delta_path`,
+  :func:`mc_steps`, :func:`mc_epsilon`.
+* Output perturbation: :func:`op_sigma`, :func:`op_calibrate` (the classic formula only where it
+  holds, eps <= 1), :func:`analytic_gaussian_sigma`, :func:`gaussian_epsilon`.
 * DP-SGD with group privacy: :func:`group_privacy_budget`, :func:`group_privacy`.
 """
 
@@ -230,6 +233,29 @@ def gc_steps(c0: float, c1: float, gamma: float, lam: float) -> int:
     return T
 
 
+def gc_epsilon(
+    c0: float, c1: float, gamma: float, lam: float, sigma: float | Sequence[float], steps: int, delta: float,
+) -> tuple[float, float]:
+    """(eps, eps_R) that ``steps`` noisy steps of gradient clipping certify at ``delta``.
+
+    The general-sum bound :func:`pabi_eps_r` over the steps actually run (the first ``steps``
+    values of a schedule), converted with the alpha-dependent :func:`rdp_to_dp`. A run cut short of
+    its planned T certifies this, not the planned eps; ``steps = 0`` certifies nothing (inf, inf).
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise bad_value("steps", steps, "an integer >= 0")
+    _delta("delta", delta)
+    if steps == 0:
+        return math.inf, math.inf
+    sig = np.asarray(sigma, float)
+    if sig.ndim:
+        if len(sig) < steps:
+            raise bad_value("sigma", f"{len(sig)} values", f"at least steps={steps} values")
+        sig = sig[: int(steps)]
+    eps_r = pabi_eps_r(c0, c1, gamma, lam, sig if sig.ndim else float(sig), int(steps))
+    return rdp_to_dp(eps_r, delta)[0], eps_r
+
+
 # --------------------------------------------------------------------------------------------
 # Renyi -> (eps, delta) (spec 3.3)
 # --------------------------------------------------------------------------------------------
@@ -294,18 +320,50 @@ def required_eps_r(epsilon: float, delta: float, conversion: str = "alpha_depend
 
 
 def mc_radius(c2: float, sigma: float, gamma: float = 0.0, c1: float | None = None) -> float:
-    """r of the contraction: 2 C2 / sigma (noise after projection, no gradient clipping) or
-    2 (C2 + gamma C1) / sigma (gradient clipping, noise before projection)."""
+    """r of the contraction from the second step on: 2 C2 / sigma (noise after projection, no
+    gradient clipping) or 2 (C2 + gamma C1) / sigma (gradient clipping, noise before projection).
+
+    The first step of the variant with gradient clipping starts from x_0 in the C0 ball, not the
+    C2 ball: its radius is :func:`mc_first_radius`.
+    """
     c2, sigma = _positive("c2", c2), _positive("sigma", sigma)
     if c1 is None:
         return 2 * c2 / sigma
     return 2 * (c2 + _positive("gamma", gamma, allow_zero=True) * _positive("c1", c1)) / sigma
 
 
-def mc_delta_path(epsilon: float, r: float, steps: int, delta0: float = 1.0) -> np.ndarray:
+def mc_first_radius(c0: float, c2: float, sigma: float, gamma: float = 0.0, c1: float | None = None, init_sigma: float = 0.0) -> float:
+    """r of the **first** noisy step of model clipping (may be ``inf``: no contraction at step 0).
+
+    * Noise after projection (no ``c1``): x_1 = clip(y, C2) + xi whatever x_0 was, so r = 2 C2 / sigma,
+      the same as every later step.
+    * Noise before projection (``c1`` given): the noisy point is y + xi with y = x_0 - gamma u,
+      ||u|| <= C1. From step 1 on ||x_t|| <= C2 (the previous projection), but x_0 = clip(x_hat, C0)
+      lies only in the C0 ball, so the first step has r_0 = 2 (C0 + gamma C1) / sigma. With start
+      noise (``init_sigma`` > 0) x_0 is unbounded and the first step contracts nothing (r_0 = inf,
+      theta = 1: plain post-processing).
+    """
+    c0, c2, sigma = _positive("c0", c0), _positive("c2", c2), _positive("sigma", sigma)
+    if c1 is None:
+        return 2 * c2 / sigma
+    if _positive("init_sigma", init_sigma, allow_zero=True) > 0:
+        return math.inf
+    return 2 * (c0 + _positive("gamma", gamma, allow_zero=True) * _positive("c1", c1)) / sigma
+
+
+def _r_first(r: float, r_first: float | None) -> float:
+    if r_first is None:
+        return r
+    if isinstance(r_first, bool) or not isinstance(r_first, (int, float, np.integer, np.floating)) or math.isnan(r_first) or r_first <= 0:
+        raise bad_value("r_first", r_first, "None, a number > 0 or inf")
+    return float(r_first)
+
+
+def mc_delta_path(epsilon: float, r: float, steps: int, delta0: float = 1.0, r_first: float | None = None) -> np.ndarray:
     """The model-clipping delta recursion for ``steps`` steps (spec 4.1, step 4).
 
-    eps~_t = ln(1 + (e^eps - 1)/delta_t), delta_{t+1} = theta_{eps~_t}(r) * delta_t.
+    eps~_t = ln(1 + (e^eps - 1)/delta_t), delta_{t+1} = theta_{eps~_t}(r_t) * delta_t, with
+    r_0 = ``r_first`` (default ``r``; see :func:`mc_first_radius`) and r_t = ``r`` for t >= 1.
 
     Returns
     -------
@@ -314,11 +372,12 @@ def mc_delta_path(epsilon: float, r: float, steps: int, delta0: float = 1.0) -> 
     """
     eps = _positive("epsilon", epsilon)
     r = _positive("r", r)
+    r0 = _r_first(r, r_first)
     T = _steps("steps", steps)
     d = _delta0(delta0)
     out = np.zeros((T, 3))
     for t in range(T):
-        out[t] = _mc_step(eps, r, d)
+        out[t] = _mc_step(eps, r0 if t == 0 else r, d)
         d = out[t, 2]
     return out
 
@@ -331,9 +390,16 @@ def _delta0(delta0: float) -> float:
 
 
 def _mc_step(eps: float, r: float, d: float) -> tuple[float, float, float]:
-    """One step of the recursion: (eps~_t, theta_t, delta_{t+1}) from delta_t = ``d``."""
-    et = math.log1p(math.expm1(eps) / d) if d > 0 else math.inf
-    th = hockey_stick_theta(et, r) if math.isfinite(et) else 0.0
+    """One step of the recursion: (eps~_t, theta_t, delta_{t+1}) from delta_t = ``d`` (r = inf: theta = 1)."""
+    if d > 0:  # ln(1 + (e^eps - 1)/d) in log space (no overflow for tiny d)
+        a = math.log(math.expm1(eps)) - math.log(d)
+        et = a + math.log1p(math.exp(-a)) if a > 0 else math.log1p(math.exp(a))
+    else:
+        et = math.inf
+    if math.isinf(r):
+        th = 1.0
+    else:
+        th = hockey_stick_theta(et, r) if math.isfinite(et) else 0.0
     return et, th, th * d
 
 
@@ -344,22 +410,54 @@ def mc_init_delta(epsilon: float, c0: float, init_sigma: float) -> float:
     return hockey_stick_theta(_positive("epsilon", epsilon), 2 * _positive("c0", c0) / init_sigma)
 
 
-def mc_steps(epsilon: float, delta: float, r: float, delta0: float = 1.0, max_steps: int = 100_000) -> int:
+def mc_steps(epsilon: float, delta: float, r: float, delta0: float = 1.0, max_steps: int = 100_000, r_first: float | None = None) -> int:
     """Noisy steps model clipping needs: the first T with delta_T <= ``delta`` (0 if delta0 already is).
 
-    O(log(1/delta)) steps; e.g. T = 6 for r = 2, eps = 1, delta = 1e-5 (spec 4.2).
+    O(log(1/delta)) steps; e.g. T = 6 for r = 2, eps = 1, delta = 1e-5 (spec 4.2). ``r_first``:
+    the radius of the first step (:func:`mc_first_radius`; default ``r``).
     """
     eps = _positive("epsilon", epsilon)
     target = _delta("delta", delta)
     r = _positive("r", r)
+    r0 = _r_first(r, r_first)
     d = _delta0(delta0)
     t = 0
     while d > target:
         if t >= max_steps:
             raise ValueError(f"model clipping does not reach delta={delta} within {max_steps} steps at r={r}: lower C2/sigma.")
-        d = _mc_step(eps, r, d)[2]
+        d = _mc_step(eps, r0 if t == 0 else r, d)[2]
         t += 1
     return t
+
+
+def mc_epsilon(delta: float, r: float, steps: int, c0: float | None = None, init_sigma: float = 0.0, r_first: float | None = None) -> float:
+    """The smallest eps whose recursion reaches delta_T <= ``delta`` after ``steps`` noisy steps.
+
+    The model-clipping certificate at a fixed ``delta`` (used to report partial runs on an eps
+    axis). delta_0 is 1, or theta_eps(2 C0 / sigma_0) with start noise (``c0``, ``init_sigma``).
+    ``steps = 0`` certifies only what the start does (inf without start noise).
+    """
+    target = _delta("delta", delta)
+    r = _positive("r", r)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise bad_value("steps", steps, "an integer >= 0")
+
+    def reached(e: float) -> float:
+        d0 = mc_init_delta(e, c0, init_sigma) if init_sigma > 0 else 1.0
+        return float(mc_delta_path(e, r, int(steps), d0, r_first)[-1, 2]) if steps else d0
+
+    if init_sigma > 0 and c0 is None:
+        raise bad_value("c0", c0, "the start radius C0 (a number > 0) when init_sigma > 0")
+    if steps == 0 and init_sigma <= 0:
+        return math.inf
+    hi = 1.0
+    while reached(hi) > target:
+        hi *= 2
+        if hi > 1e6:
+            return math.inf
+    if reached(1e-12) <= target:
+        return 0.0
+    return float(optimize.brentq(lambda e: reached(e) - target, 1e-12, hi, xtol=1e-10, rtol=1e-10))
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,11 +476,19 @@ def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) ->
     return float(s / mu)
 
 
-def op_sigma(c0: float, epsilon: float, delta: float, calibration: str = "classic") -> float:
-    """Output-perturbation noise for sensitivity 2 C0 (spec 5.1).
+#: The classic Gaussian mechanism (Dwork & Roth, Thm. A.1) is proved for eps < 1; the paper runs it at
+#: eps = 1, where its noise certifies 0.751 exactly. Above this value :func:`op_calibrate` uses the
+#: analytic calibration instead (the classic noise certifies only 10.39 at a requested 10).
+CLASSIC_MAX_EPSILON = 1.0
 
-    ``'classic'`` (as coded): sigma = sqrt(2 ln(1.25/delta)) 2 C0 / eps (Dwork & Roth, Thm. A.1; stated
-    for eps < 1). ``'analytic'``: the exact Gaussian mechanism, :func:`analytic_gaussian_sigma`.
+
+def op_sigma(c0: float, epsilon: float, delta: float, calibration: str = "classic") -> float:
+    """Output-perturbation noise for sensitivity 2 C0 (spec 5.1): the formula, wherever it is valid or not.
+
+    ``'classic'`` (as coded): sigma = sqrt(2 ln(1.25/delta)) 2 C0 / eps (Dwork & Roth, Thm. A.1; proved
+    for eps < 1, too little noise above eps ~ 8.4). ``'analytic'``: the exact Gaussian mechanism,
+    :func:`analytic_gaussian_sigma`. The method uses :func:`op_calibrate`, which never applies the
+    classic formula outside its range.
     """
     c0, eps, delta = _positive("c0", c0), _positive("epsilon", epsilon), _delta("delta", delta)
     if calibration not in OP_CALIBRATIONS:
@@ -390,6 +496,24 @@ def op_sigma(c0: float, epsilon: float, delta: float, calibration: str = "classi
     if calibration == "classic":
         return math.sqrt(2 * math.log(1.25 / delta)) * 2 * c0 / eps
     return analytic_gaussian_sigma(2 * c0, eps, delta)
+
+
+def op_calibrate(c0: float, epsilon: float, delta: float, calibration: str = "classic") -> tuple[float, str, float]:
+    """The output-perturbation noise a run draws, the calibration used and the exact eps it certifies.
+
+    ``'classic'`` applies the classic formula only for eps <= :data:`CLASSIC_MAX_EPSILON` and the
+    analytic calibration above it; ``'analytic'`` always uses the analytic one. Returns
+    (sigma, calibration used, eps certified at ``delta`` by sensitivity 2 C0 and that sigma, exactly).
+    """
+    c0, eps, delta = _positive("c0", c0), _positive("epsilon", epsilon), _delta("delta", delta)
+    if calibration not in OP_CALIBRATIONS:
+        raise bad_value("calibration", calibration, f"one of {OP_CALIBRATIONS}")
+    used = "classic" if calibration == "classic" and eps <= CLASSIC_MAX_EPSILON else "analytic"
+    sigma = op_sigma(c0, eps, delta, used)
+    exact = gaussian_epsilon(2 * c0 / sigma, delta)
+    if exact > eps * (1 + 1e-6):  # cannot happen: classic is sufficient for eps <= 1, analytic is exact
+        raise AssertionError(f"output perturbation noise {sigma} certifies only eps={exact}, not {eps}")
+    return sigma, used, min(exact, eps)
 
 
 def gaussian_epsilon(mu: float, delta: float) -> float:

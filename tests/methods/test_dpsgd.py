@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from companion import data, methods, models
@@ -56,3 +58,16 @@ def test_bad_settings_are_refused(kw, setting):
     task, model = setting
     with pytest.raises(ValueError, match=list(kw)[0]):
         methods.unlearn("dpsgd", model, task, "quick", **kw)
+
+
+@pytest.mark.parametrize("field", ["epsilon", "delta", "max_grad_norm", "lr", "finetune_lr", "l2"])
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_non_finite_settings_are_refused_up_front(field, bad):
+    with pytest.raises(ValueError, match=rf"^{field}="):
+        D.DPSGDConfig(**{field: bad})
+
+
+@pytest.mark.parametrize("field,bad", [("epochs", 1.5), ("epochs", -1), ("train_epochs", 0), ("train_epochs", 2.0), ("batch_size", 0), ("batch_size", True)])
+def test_counts_must_be_integers(field, bad):
+    with pytest.raises(ValueError, match=f"{field}="):
+        D.DPSGDConfig(**{field: bad})

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from companion.theory import certified as C
 
@@ -171,3 +172,72 @@ def test_error_names_parameter():
         C.gc_sigma(1, 10, 0.1, 10, 1, 1)
     with pytest.raises(ValueError, match="delta"):
         C.op_sigma(0.1, 1, 2.0)
+
+
+# ---- issue 8: what the steps actually run certify, the first model-clipping step, output perturbation
+
+
+def test_gc_epsilon_of_a_cut_short_run():
+    c0, c1, g, lam = 1.0, 1.0, 1e-3, 50.0
+    T = C.gc_steps(c0, c1, g, lam)
+    s = C.gc_sigma(C.required_eps_r(1.0, 1e-5), T, g, lam, c0, c1)
+    assert T == 93 and C.gc_epsilon(c0, c1, g, lam, s, T, 1e-5)[0] == pytest.approx(1.0, rel=1e-8)
+    eps10, er10 = C.gc_epsilon(c0, c1, g, lam, s, 10, 1e-5)
+    assert eps10 == pytest.approx(52.0, abs=0.05) and er10 == pytest.approx(C.pabi_eps_r(c0, c1, g, lam, s, 10))
+    assert C.gc_epsilon(c0, c1, g, lam, s, 0, 1e-5) == (math.inf, math.inf)
+    sched = C.gc_sigma(1.0, 7, 1e-2, 10, 0.5, 3, schedule="decreasing")
+    assert C.gc_epsilon(0.5, 3, 1e-2, 10, sched, 4, 1e-5)[1] == pytest.approx(C.pabi_eps_r(0.5, 3, 1e-2, 10, sched[:4], 4))
+    eps = [C.gc_epsilon(c0, c1, g, lam, s, t, 1e-5)[0] for t in (1, 10, 50, 93)]
+    assert np.all(np.diff(eps) < 0)  # every further noisy step certifies more
+
+
+def test_model_clipping_first_step_starts_in_the_c0_ball():
+    """Noise before projection: two point masses at +-C0 (C0 >> C2) both project to opposite ends
+    after one step almost surely, E_{e^eps} ~ 1; a radius 2(C2 + gamma C1)/sigma from step 0 says 0.51."""
+    c0, c2, sigma, g, c1, eps = 30.0, 0.5, 0.5, 1e-2, 1.0, 1.0
+    p_a = stats.norm.sf((c2 - (c0 - g * c1)) / sigma)  # P(x_1 = +C2 | start +C0): y >= C0 - gamma C1
+    p_b = stats.norm.sf((c2 + c0 - g * c1) / sigma)  # P(x_1 = +C2 | start -C0): y <= -C0 + gamma C1
+    divergence_at_least = p_a - math.exp(eps) * p_b  # E_{e^eps} >= P_a(O) - e^eps P_b(O), O = {+C2}
+    r = C.mc_radius(c2, sigma, g, c1)
+    r0 = C.mc_first_radius(c0, c2, sigma, g, c1)
+    assert r0 == pytest.approx(2 * (c0 + g * c1) / sigma)
+    assert divergence_at_least > 0.99 > C.mc_delta_path(eps, r, 1)[0, 2]  # r from step 0 undercounts
+    assert C.mc_delta_path(eps, r, 1, r_first=r0)[0, 2] >= divergence_at_least
+    assert (C.mc_steps(eps, 1e-5, r), C.mc_steps(eps, 1e-5, r, r_first=r0)) == (6, 7)
+    assert C.mc_first_radius(c0, c2, sigma, g, c1, init_sigma=0.3) == math.inf
+    assert C.mc_delta_path(eps, r, 1, r_first=math.inf)[0, 2] == 1.0  # theta = 1: post-processing only
+    assert C.mc_first_radius(c0, c2, sigma) == C.mc_radius(c2, sigma) == 2.0  # noise after projection
+
+
+def test_mc_epsilon_inverts_the_recursion():
+    for r, T in [(2.0, 6), (2.0, 10), (3.9, 36), (2.0, 3)]:
+        e = C.mc_epsilon(1e-5, r, T)
+        assert C.mc_delta_path(e, r, T)[-1, 2] == pytest.approx(1e-5, rel=1e-6)
+    assert C.mc_epsilon(1e-5, 2.0, 6) < 1.0 < C.mc_epsilon(1e-5, 2.0, 5)  # T = 6 is the first step count certifying eps = 1
+    assert C.mc_epsilon(1e-5, 2.0, 0) == math.inf
+    d0_eps = C.mc_epsilon(1e-5, 2.0, 0, c0=1.0, init_sigma=1.0)  # start noise alone: the Gaussian mechanism
+    assert d0_eps == pytest.approx(C.gaussian_epsilon(2.0, 1e-5), rel=1e-6)
+
+
+def test_op_calibrate_uses_classic_only_where_it_holds():
+    assert C.op_calibrate(0.01, 1.0, 1e-5)[1:] == ("classic", pytest.approx(0.7510, abs=1e-4))
+    assert C.op_calibrate(0.01, 0.5, 1e-5)[1] == "classic"
+    for eps in (1.5, 8.5, 10.0, 100.0):
+        sigma, used, exact = C.op_calibrate(0.01, eps, 1e-5)
+        assert used == "analytic" and exact == pytest.approx(eps, rel=1e-8)
+    # the classic formula past its range: what its noise really certifies (issue 8, item 2)
+    assert C.gaussian_epsilon(2 / C.op_sigma(1.0, 10, 1e-5), 1e-5) == pytest.approx(10.39, abs=0.005)
+    assert C.gaussian_epsilon(2 / C.op_sigma(1.0, 100, 1e-5), 1e-5) == pytest.approx(300.1, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: C.gc_epsilon(1, 1, 1e-3, 1, 0.1, -1, 1e-5), lambda: C.gc_epsilon(1, 1, 1e-3, 1, [0.1, 0.1], 3, 1e-5),
+        lambda: C.mc_delta_path(1, 2, 3, r_first=0.0), lambda: C.mc_epsilon(1e-5, 2.0, 2, init_sigma=1.0),
+        lambda: C.op_calibrate(0.01, math.inf, 1e-5), lambda: C.mc_first_radius(math.inf, 0.5, 0.5, 0.1, 1.0),
+    ],
+)
+def test_new_accountants_refuse_bad_input(call):
+    with pytest.raises(ValueError):
+        call()
