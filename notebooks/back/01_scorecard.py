@@ -44,6 +44,8 @@ if importlib.util.find_spec("companion") is None:
 # (each such group is declared, with the reason, next to the numbers; a test checks this).
 
 # %%
+from pathlib import Path
+
 import pandas as pd
 
 from companion import config, report
@@ -58,7 +60,8 @@ DATA_ROOT = ""
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT)
 print(report.banner(ctx))
-rows = report.scorecard()
+rows = report.scorecard_rows()
+records = report.full_records()
 quoted = all_reported()
 PAPERS = {"xs": "Xu & Strohmer", "jit": "Foster et al.", "cert": "Koloskova et al."}
 
@@ -102,7 +105,9 @@ def status(r) -> str:
 
 
 def kind(s: str) -> str:
-    return "not comparable" if s.startswith("not comparable") else ("QUICK analogue" if s == QUICK_REASON else s)
+    if s.startswith("not comparable"):
+        return "not comparable"
+    return "QUICK analogue" if s == QUICK_REASON else ("no record" if s == report.NO_RECORD else s)
 
 
 def describe(d) -> str:
@@ -118,17 +123,31 @@ for key, name in PAPERS.items():
     mine = rows[rows["key"].fillna("").str.startswith(key + ":")] if len(rows) else pd.DataFrame(columns=["kind"])
     n = mine["kind"].value_counts()
     judged = int(n.get("within tolerance", 0) + n.get("outside tolerance", 0))
+    full = mine[mine["profile"] == "FULL"] if len(mine) else mine
+    nf = full["kind"].value_counts() if len(full) else pd.Series(dtype=int)
     summary.append({"paper": name, "compared in a chapter": len({k for k in used if k.startswith(key + ":")}),
                     "rows": len(mine), "QUICK analogue": int(n.get("QUICK analogue", 0)),
                     "not comparable": int(n.get("not comparable", 0)), "judged": judged,
-                    "within tolerance": int(n.get("within tolerance", 0)), "outside tolerance": int(n.get("outside tolerance", 0))})
+                    "within tolerance": int(n.get("within tolerance", 0)), "outside tolerance": int(n.get("outside tolerance", 0)),
+                    "judged at the paper's scale": int(nf.get("within tolerance", 0) + nf.get("outside tolerance", 0)),
+                    "within tolerance at the paper's scale": int(nf.get("within tolerance", 0))})
 summary = pd.DataFrame(summary).set_index("paper")
 for key, name in PAPERS.items():
     report.glue(f"scorecard_{key}_judged", int(summary.loc[name, "judged"]))
     report.glue(f"scorecard_{key}_within", int(summary.loc[name, "within tolerance"]))
     report.glue(f"scorecard_{key}_rows", int(summary.loc[name, "rows"]))
+    report.glue(f"scorecard_{key}_full_judged", int(summary.loc[name, "judged at the paper's scale"]))
+    report.glue(f"scorecard_{key}_full_within", int(summary.loc[name, "within tolerance at the paper's scale"]))
 report.glue("scorecard_summary", summary)
 report.glue("scorecard_n_rows", len(rows))
+report.glue("scorecard_n_records", len(records))
+report.glue("scorecard_full_judged", int(summary["judged at the paper's scale"].sum()))
+report.glue("scorecard_full_within", int(summary["within tolerance at the paper's scale"].sum()))
+report.glue("scorecard_no_record", int((rows["kind"] == "no record").sum()) if len(rows) else 0)
+records_table = pd.DataFrame([{"record": f"full/{Path(rec['notebook']).parent.name}/{Path(rec['notebook']).stem}.json",
+                               "provenance": report.provenance_line(rec)} for _, rec in records],
+                             columns=["record", "provenance"]).set_index("record")
+report.glue("scorecard_records", records_table)
 print(f"{len(rows)} comparisons recorded by {rows['notebook'].nunique() if len(rows) else 0} chapters; "
       f"{len(quoted)} numbers quoted from the papers")
 summary
@@ -146,7 +165,17 @@ summary
 # - Koloskova et al.: {glue:}`scorecard_cert_judged` of {glue:}`scorecard_cert_rows` rows judged,
 #   {glue:}`scorecard_cert_within` within tolerance.
 #
-# "Judged" rows are comparisons in the same setting as the paper's number: FULL-profile runs whose
+# At the paper's scale, from the {glue:}`scorecard_n_records` committed FULL records:
+# {glue:}`scorecard_full_judged` rows judged, {glue:}`scorecard_full_within` within tolerance
+# (Xu & Strohmer {glue:}`scorecard_xs_full_judged` judged, {glue:}`scorecard_xs_full_within` within;
+# Foster et al. {glue:}`scorecard_jit_full_judged` judged, {glue:}`scorecard_jit_full_within` within;
+# Koloskova et al. {glue:}`scorecard_cert_full_judged` judged, {glue:}`scorecard_cert_full_within` within).
+# {glue:}`scorecard_no_record` FULL rows of this build have no record and are not judged.
+#
+# ```{glue:} scorecard_records
+# ```
+#
+# "Judged" rows are comparisons in the same setting as the paper's number: recorded FULL runs whose
 # dataset, architecture, variant and forget set agree, and exact quantities that do not depend on
 # the profile. Their "within tolerance" count is the reproduction score. "Not comparable" rows were
 # run at the paper's scale but in another setting; "QUICK analogue" rows are smaller stand-ins.
@@ -157,9 +186,9 @@ summary
 if len(rows):
     table = rows.assign(ours_setting=rows["setting"].map(describe) if "setting" in rows else "—",
                         paper_setting=rows["paper_setting"].map(describe) if "paper_setting" in rows else "—")
-    table = table[["notebook", "quantity", "ours_text", "paper_text", "status", "ours_setting", "paper_setting", "source"]]
+    table = table[["notebook", "profile", "quantity", "ours_text", "paper_text", "status", "ours_setting", "paper_setting", "source"]]
     table = table.rename(columns={"ours_text": "ours", "paper_text": "paper", "ours_setting": "our setting",
-                                  "paper_setting": "paper's setting"}).set_index(["notebook", "quantity"])
+                                  "paper_setting": "paper's setting"}).set_index(["notebook", "profile", "quantity"])
 else:
     table = pd.DataFrame(columns=["ours", "paper", "status", "our setting", "paper's setting", "source"])
 report.glue("scorecard_table", table)

@@ -398,6 +398,31 @@ cmp
 # - **Test accuracy** here includes the test images of the forgotten digit, as in the paper; the
 #   held-out columns above show how much of a change in test accuracy comes from them.
 #
+# ## At the paper's scale
+#
+# The same comparison at the paper's scale: full MNIST, the 784-128-64-10 MLP trained for the
+# paper's epochs, the whole (gamma, epochs) grid with its trials.
+#
+# The table is read from the chapter's committed FULL record (`results/full/xs/06_digit_removal.json`): each row is
+# judged again against the number quoted now, like with like (dataset, architecture, variant, forget
+# set), beside this run's value of the same quantity. {glue:}`xs6_paper_scale_judged` rows are
+# judged, {glue:}`xs6_paper_scale_within` within tolerance.
+#
+# {glue:text}`xs6_paper_scale_line`.
+
+# %%
+scale = report.paper_scale_section("xs/06_digit_removal", "xs6", quick=cmp)
+
+# %% tags=["nbval-check-output"]
+scale
+
+# %% [markdown]
+# ```{glue:} xs6_paper_scale
+# ```
+#
+# Without a record the table says so. The record is written by `make reproduce PART=xs DEVICE=cpu` (see the status page:
+# it resumes, and skips a chapter whose record is up to date).
+#
 # ## Summary
 #
 # - The protocol runs as coded (batch construction, zipped loaders, fresh Adam), with the spec's fixes:
