@@ -350,7 +350,18 @@ def load_full_record(chapter: str, results: Path | None = None) -> tuple[dict | 
         return None, f"The FULL record {path.name} cannot be read ({err}): run {reproduce_command(chapter)} again"
 
 
-def paper_scale(chapter: str, quick=None, results: Path | None = None):
+NOT_QUOTED = "not quoted by the papers"
+
+
+def _recorded_text(record: dict, name: str) -> str:
+    v = record.get("values", {}).get(name)
+    if v is None:
+        return "—"
+    x = v.get("value")
+    return num(x, 4) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
+
+
+def paper_scale(chapter: str, quick=None, results: Path | None = None, values: dict | None = None):
     """The ours-vs-paper rows of a chapter's committed FULL record, beside this run's QUICK analogue.
 
     ``chapter``: ``'<part>/<NN_slug>'``; ``quick``: this run's :func:`compare` table (or a dict
@@ -359,6 +370,10 @@ def paper_scale(chapter: str, quick=None, results: Path | None = None):
     ``(table, line)``: a DataFrame indexed by quantity with columns 'ours (FULL)', 'paper',
     'tolerance', 'within tolerance' and 'ours (QUICK, this run)', and the provenance line
     (:func:`provenance_line`).
+
+    ``values`` adds rows for glued values the papers do not quote: ``{label: (glue name, this run's
+    value)}``; their FULL value is the record's value of that glue name, their verdict
+    :data:`NOT_QUOTED`.
     """
     import pandas as pd
 
@@ -374,11 +389,14 @@ def paper_scale(chapter: str, quick=None, results: Path | None = None):
         out.append({"quantity": j.get("quantity", "?"), "ours (FULL)": j.get("ours_text", "—"),
                      "paper": j.get("paper_text", "—"), "tolerance": num(j["tolerance"], 3) if "tolerance" in j else "—",
                      "within tolerance": verdict(j), here: texts.get(str(j.get("quantity")), "—")})
+    for label, (name, mine) in (values or {}).items():
+        out.append({"quantity": label, "ours (FULL)": _recorded_text(record, name), "paper": "—", "tolerance": "—",
+                    "within tolerance": NOT_QUOTED, here: mine if isinstance(mine, str) else num(mine, 4)})
     cols = ["quantity", "ours (FULL)", "paper", "tolerance", "within tolerance", here]
     return pd.DataFrame(out, columns=cols).set_index("quantity"), provenance_line(record)
 
 
-def paper_scale_section(chapter: str, prefix: str, quick=None, results: Path | None = None):
+def paper_scale_section(chapter: str, prefix: str, quick=None, results: Path | None = None, values: dict | None = None):
     """Glue a chapter's "At the paper's scale" section and return its table for display.
 
     Glues ``<prefix>_paper_scale`` (the :func:`paper_scale` table; without a record, a one-row table
@@ -388,7 +406,7 @@ def paper_scale_section(chapter: str, prefix: str, quick=None, results: Path | N
     """
     import pandas as pd
 
-    got = paper_scale(chapter, quick, results)
+    got = paper_scale(chapter, quick, results, values)
     if got is None:
         _, why = load_full_record(chapter, results)
         table = pd.DataFrame([{"FULL record": why}]).set_index("FULL record")

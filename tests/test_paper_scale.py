@@ -74,6 +74,13 @@ def test_paper_scale_reads_the_record_and_judges_like_with_like(results):
     assert "wall time 20.6 min" in line and "date 2025-01-02" in line
 
 
+def test_paper_scale_shows_recorded_values_the_papers_do_not_quote(results):
+    _write(results, [])
+    table, _ = report.paper_scale(CHAPTER, values={"correlation": ("xs6_corr", 0.5), "absent": ("nope", 0.1)})
+    assert table.loc["correlation", "ours (FULL)"] == "0.9" and table.loc["correlation", "ours (QUICK, this run)"] == "0.5"
+    assert table.loc["absent", "ours (FULL)"] == "—" and (table["within tolerance"] == report.NOT_QUOTED).all()
+
+
 def test_paper_scale_rejudges_with_the_number_quoted_now(results):
     row = _row("original: test accuracy", get(KEY).value, KEY)
     row.update(paper=0.1, match=False, status="outside tolerance")  # stale quotation in an old record

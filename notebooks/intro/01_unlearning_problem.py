@@ -251,6 +251,36 @@ for kind in FORGETS:
 # MIA score of {glue:text}`intro_rnd_ga_mia:.1%`; any distance from the retrained values, in either
 # direction, is a signal an auditor can use.
 
+# ## At the paper's scale
+#
+# The same reference points on full MNIST (the whole training and test sets), read from the chapter's committed
+# FULL record (`results/full/intro/01_unlearning_problem.json`) beside this run's values. The papers
+# quote no number for this chapter, so nothing here is judged.
+#
+# {glue:text}`intro_paper_scale_line`.
+
+# %%
+scale = report.paper_scale_section("intro/01_unlearning_problem", "intro", values={
+    "full class, retrain: Df (JiT)": ("intro_retrain_df", float(s_cls.loc["retrain", "Df"])),
+    "full class, original: Df (JiT)": ("intro_original_df", float(s_cls.loc["original", "Df"])),
+    "full class, fine-tune: Df (JiT)": ("intro_finetune_df", float(s_cls.loc["finetune", "Df"])),
+    "full class, gradient ascent: Df (JiT)": ("intro_ga_df", float(s_cls.loc["gradient_ascent", "Df"])),
+    "random, retrain: forget acc": ("intro_rnd_retrain_forget", float(s_rnd.loc["retrain", "forget_acc"])),
+    "random, original: forget acc": ("intro_rnd_original_forget", float(s_rnd.loc["original", "forget_acc"])),
+    "random, retrain: test acc": ("intro_rnd_retrain_test", float(s_rnd.loc["retrain", "test_acc"])),
+    "random, retrain: entropy MIA": ("intro_rnd_retrain_mia", float(s_rnd.loc["retrain", "mia_entropy"])),
+})
+
+# %% tags=["nbval-check-output"]
+scale
+
+# %% [markdown]
+# ```{glue:} intro_paper_scale
+# ```
+#
+# Without a record the table says so. The record is written by `make reproduce PART=intro DEVICE=cpu`
+# after `python -m companion data mnist` (see the status page).
+#
 # ## Summary
 #
 # - Retraining is the reference: every later table shows the retrained model's value next to each
