@@ -285,7 +285,16 @@ def device_info(params: dict[str, Any]) -> tuple[str, str]:
     return device, f"{name} ({os.cpu_count()} cores)"
 
 
-def provenance(notebook: Path, params: dict[str, Any], wall_seconds: float, tasks: list[str], data_root: Path) -> dict:
+def code_state(notebook: Path) -> dict:
+    """The commit, whether the tree is dirty and the package+notebook digest, *now*: taken before a run
+    starts, so a record names the code that ran even when the tree changes while it runs."""
+    commit, dirty = git_state()
+    return {"commit": commit, "dirty": dirty, "code_sha256": code_digest(notebook)}
+
+
+def provenance(notebook: Path, params: dict[str, Any], wall_seconds: float, tasks: list[str], data_root: Path,
+               code: dict | None = None) -> dict:
+    """Provenance of a run; ``code`` is :func:`code_state` taken before it started (default: now)."""
     import datetime
     import platform
 
@@ -293,10 +302,11 @@ def provenance(notebook: Path, params: dict[str, Any], wall_seconds: float, task
 
     from . import __version__
 
-    commit, dirty = git_state()
+    code = code or code_state(notebook)
     device, name = device_info(params)
     return {
-        "commit": commit, "dirty": dirty, "code_sha256": code_digest(notebook), "device": device, "device_name": name,
+        "commit": code["commit"], "dirty": code["dirty"], "code_sha256": code["code_sha256"], "device": device,
+        "device_name": name,
         "torch": torch.__version__, "python": platform.python_version(), "companion": __version__,
         "data": data_checksums(tasks, data_root), "wall_seconds": round(float(wall_seconds), 3),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -352,7 +362,8 @@ def _decode_value(v: dict) -> dict:
 
 
 def build_record(executed: Path, notebook: Path, params: dict[str, Any], wall_seconds: float, tasks: list[str],
-                 data_root: Path, comparisons: list[dict] | None = None) -> tuple[dict, dict[str, tuple[str, bytes]]]:
+                 data_root: Path, comparisons: list[dict] | None = None,
+                 code: dict | None = None) -> tuple[dict, dict[str, tuple[str, bytes]]]:
     """The record of one executed notebook and its figures (``{name: (ext, bytes)}``, not yet written)."""
     base = project_root()
     nb = Path(notebook).resolve()
@@ -366,7 +377,7 @@ def build_record(executed: Path, notebook: Path, params: dict[str, Any], wall_se
         "tables": g["tables"],
         "figures": {},
         "comparisons": comparisons or [],
-        "provenance": provenance(nb, params, wall_seconds, tasks, data_root),
+        "provenance": provenance(nb, params, wall_seconds, tasks, data_root, code),
     }
     return rec, g["images"]
 
@@ -597,6 +608,7 @@ def record_run(source: Path, overrides: dict[str, Any], output: Path | None = No
     rel = src.relative_to(base).as_posix() if src.is_relative_to(base) else src.name
     sc = scorecard_file(rel)
     backup = sc.read_bytes() if sc.exists() else None
+    code = code_state(src)  # before the run: the tree may change while it runs
     try:
         res = notebooks.execute(src, overrides, Path(output) if output else None, record=True)
         comparisons = json.loads(sc.read_text()).get("rows", []) if sc.exists() else []
@@ -607,7 +619,7 @@ def record_run(source: Path, overrides: dict[str, Any], output: Path | None = No
             else:
                 _atomic_write(sc, backup)
     rec, images = build_record(Path(res["output"]), src, res["parameters"], res["seconds"], shape["tasks"],
-                               _data_root(res["parameters"]), comparisons)
+                               _data_root(res["parameters"]), comparisons, code)
     path = write_record(rec, record_path(src, rec["profile"], results), images)
     return path, read_record(path)
 

@@ -186,3 +186,22 @@ def test_reproduce_skips_a_chapter_whose_data_is_missing(tmp_path, monkeypatch):
 def test_record_path_layout(tmp_path):
     src = Path("notebooks/xs/06_digit_removal.py")
     assert records.record_path(src, "full", tmp_path) == tmp_path / "full" / "xs" / "06_digit_removal.json"
+
+
+def test_provenance_names_the_code_that_ran_not_the_code_after_it(tmp_path, monkeypatch):
+    """A commit made while a long run executes must not be written into its record."""
+    from companion import notebooks, records
+
+    state = {"commit": "before"}
+    monkeypatch.setattr(records, "git_state", lambda: (state["commit"], False))
+    real = notebooks.execute
+
+    def execute_and_commit(src, ov, out, record=True):
+        res = real(src, ov, tmp_path / "run.ipynb", record=False)
+        state["commit"] = "after"  # the tree moved on while the notebook ran
+        return res
+
+    monkeypatch.setattr(notebooks, "execute", execute_and_commit)
+    _, rec = records.record_run(notebooks.find("cert/01_certificates"), {"N_SAMPLES": 2000}, results=tmp_path / "results",
+                                scorecard=False)
+    assert rec["provenance"]["commit"] == "before"

@@ -132,7 +132,12 @@ def hockey_stick_gaussians(epsilon: float, mean_p: float, mean_q: float, sigma: 
         return max(norm * (math.exp(-0.5 * ((x - mp) / s) ** 2) - g * math.exp(-0.5 * ((x - mq) / s) ** 2)), 0.0)
 
     lo, hi = min(mp, mq) - 12 * s, max(mp, mq) + 12 * s
-    val, _ = integrate.quad(f, lo, hi, points=[mp, mq], limit=400, epsabs=1e-14, epsrel=1e-12)
+    points = [mp, mq]
+    if mp != mq:  # the integrand's kink, where p = e^eps q: quadrature is inaccurate across it otherwise
+        kink = eps * s * s / (mp - mq) + (mp + mq) / 2
+        if lo < kink < hi:
+            points.append(kink)
+    val, _ = integrate.quad(f, lo, hi, points=sorted(points), limit=400, epsabs=1e-14, epsrel=1e-12)
     return float(val)
 
 
