@@ -120,8 +120,9 @@ def pretrain(
     augment: str = "none", device: str | torch.device = "cpu", cache_dir: str | None = None, batch_size: int = 128,
 ) -> dict[tuple[int, float], nn.Module]:
     """The originals A(D) for every (seed, weight decay) (spec 8: SGD, momentum 0, Optax linear
-    one-cycle, weight decay), trained together with vmap on ``task.train`` and cached per model
-    (atomic, hash-keyed). Returns a dict keyed by (seed, weight_decay)."""
+    one-cycle, weight decay), each trained from its own seed on ``task.train`` (so a cached model does
+    not depend on which other models were trained in the same call) and cached per model (atomic,
+    hash-keyed). Returns a dict keyed by (seed, weight_decay)."""
     from ..methods import certified as M
     from ..models.cache import atomic_save, config_key, load_checked
     from ..models.nets import build
@@ -148,18 +149,18 @@ def pretrain(
                 continue
             m.load_state_dict(blob["state_dict"])
             out[(s, wd)] = m.to(dev).eval()
-    if missing:
-        base = build(arch, task.input_shape, task.num_classes, missing[0][0])
-        plans = [M.Plan("retrain", init_seed=s, l2=wd) for s, wd in missing]
-        res = M.run_stacked(base, plans, task.train, epochs, seed=missing[0][0], finetune_lr=peak,
+    for sw in missing:  # one run per model: its batch order and noise depend on its own seed only, so the
+        # cached model is the same whichever other seeds happened to be missing with it
+        s, wd = sw
+        base = build(arch, task.input_shape, task.num_classes, s)
+        res = M.run_stacked(base, [M.Plan("retrain", init_seed=s, l2=wd)], task.train, epochs, seed=s, finetune_lr=peak,
                             batch_size=batch_size, augment=augment, device=dev, show_progress=True)
-        for k, sw in enumerate(missing):
-            m = res.model(base.to(dev), k)
-            m.companion_arch = arch
-            key, path, cfg = keys[sw]
-            state = {n: v.detach().cpu() for n, v in m.state_dict().items()}
-            atomic_save({"key": key, "state_dict": state, "config": json.dumps(cfg), "log": "{}"}, path)
-            out[sw] = m
+        m = res.model(base.to(dev), 0)
+        m.companion_arch = arch
+        key, path, cfg = keys[sw]
+        state = {n: v.detach().cpu() for n, v in m.state_dict().items()}
+        atomic_save({"key": key, "state_dict": state, "config": json.dumps(cfg), "log": "{}"}, path)
+        out[sw] = m
     return out
 
 

@@ -57,3 +57,16 @@ def test_run_configs_reports_the_certificate_of_a_cut_short_run(setup):
     assert row.loc["mc", "noisy_steps_run"] == 10 and row.loc["mc", "certified_epsilon"] == pytest.approx(mc_cut["epsilon_at_delta"])
     assert row.loc["mc", "certified_epsilon"] > 1.0 and math.isfinite(row.loc["mc", "certified_epsilon"])
     assert row.loc["re", "complete"] and row.loc["re", "certified_epsilon"] == 0.0
+
+
+def test_a_pretrained_original_does_not_depend_on_which_others_were_missing(tmp_path):
+    """The cache key is (task, arch, seed, weight decay, recipe): the model stored under it must be the
+    same whether it was trained alone or alongside other seeds (two chapters filling one cache in
+    parallel used to store different weights under one key, and nbval's re-run then disagreed)."""
+    import torch
+
+    task = data.load_task("digits", "random:20", seed=0)
+    together = cert_curves.pretrain(task, "tiny_mlp", [0, 1], 5e-4, 2, cache_dir=tmp_path / "a")
+    alone = cert_curves.pretrain(task, "tiny_mlp", [1], 5e-4, 2, cache_dir=tmp_path / "b")
+    a, b = together[(1, 5e-4)].state_dict(), alone[(1, 5e-4)].state_dict()
+    assert all(torch.equal(a[k].cpu(), b[k].cpu()) for k in a)
