@@ -37,7 +37,8 @@ if importlib.util.find_spec("companion") is None:
 # table comes from its code's variant). In the QUICK profile the chapters run smaller analogues
 # (embedded data, small networks, a CPU): their rows are shown for orientation and are **never**
 # judged. Quantities that do not depend on the scale (an accountant's $T$ and $\sigma$, a closed form)
-# are judged in any profile. Build with `PROFILE=full` on a GPU to judge the measured rows.
+# are judged in any profile. Measured rows are judged at the paper's scale from the committed FULL
+# records (`results/full/`, written by `make reproduce`), listed at the end of this page.
 #
 # Tolerances are chosen to separate the rows of a table they are meant to separate: no other row of
 # the same table and column falls inside a row's tolerance, except rows the paper prints at one level
