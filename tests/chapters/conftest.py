@@ -1,9 +1,11 @@
 """Execute chapters with non-default seeds and parameter values.
 
 A chapter's assertions must hold for every allowed parameter value, not only the defaults. Each
-part lists a few variants (small settings are fine) in ``tests/chapters/test_variants_<part>.py``;
-:func:`run_variant` executes the chapter with papermill into a temporary folder, so the build's
-executed notebooks and the scorecard records are never touched.
+part lists a few variants (small settings are fine) in a ``VARIANTS`` dict in
+``tests/chapters/test_variants_<part>.py`` (one file per part, so pytest-xdist spreads them);
+:func:`pytest_generate_tests` turns each into a ``(chapter, params)`` case and ``run_variant``
+executes the chapter with papermill into a temporary folder, so the build's executed notebooks and
+the scorecard records are never touched.
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ from pathlib import Path
 import pytest
 
 from companion import notebooks
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize a test that asks for ``chapter`` and ``params`` with its module's ``VARIANTS``."""
+    if {"chapter", "params"} <= set(metafunc.fixturenames):
+        variants = getattr(metafunc.module, "VARIANTS", {})
+        cases = [(c, p) for c, ps in variants.items() for p in ps]
+        ids = [f"{c}-" + "-".join(f"{k}={x}" for k, x in p.items()) for c, p in cases]
+        metafunc.parametrize(("chapter", "params"), cases, ids=ids)
 
 
 @pytest.fixture

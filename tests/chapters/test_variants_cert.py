@@ -20,10 +20,5 @@ VARIANTS: dict[str, list[dict]] = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("chapter", "params"),
-    [(c, p) for c, ps in VARIANTS.items() for p in ps],
-    ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={x}" for k, x in v.items()),
-)
-def test_variant_executes(chapter, params, run_variant):
+def test_variant_executes(chapter, params, run_variant):  # parametrized from VARIANTS by conftest.py
     run_variant(chapter, params)
