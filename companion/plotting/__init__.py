@@ -1,4 +1,7 @@
-"""Figure builders return matplotlib Figures; :func:`house_style` sets the book's look."""
+"""Figure builders (arrays and frames in, matplotlib Figures out); :func:`house_style` sets the book's look.
+
+One module a part (:mod:`companion.plotting.xs`, ...); the shared helpers live here.
+"""
 
 from __future__ import annotations
 
