@@ -111,12 +111,7 @@ def cmd_run(args) -> int:
     from . import notebooks
 
     src = notebooks.find(args.notebook)
-    params_by_name = {p.name: p for p in notebooks.parameters(src)}
-    overrides = {}
-    for name, value in args.parameter:
-        if name not in params_by_name:
-            raise ValueError(f"unknown parameter {name!r} for {src.name}: its parameters are {', '.join(params_by_name)}.")
-        overrides[name] = notebooks.parse_value(params_by_name[name], value)
+    overrides = notebooks.parse_overrides(src, args.parameter)
     if args.profile is not None:
         overrides["PROFILE"] = args.profile
     params = notebooks.check_parameters(src, dict(overrides))  # refuse before any kernel starts,
@@ -223,12 +218,7 @@ def cmd_verify(args) -> int:
     tolerances = _tolerances(args.tolerance)
     rec = records.read_record(args.record)
     src = notebooks.find(rec["notebook"])
-    params = {p.name: p for p in notebooks.parameters(src)}
-    overrides = {}
-    for name, value in args.parameter:
-        if name not in params:
-            raise ValueError(f"unknown parameter {name!r} for {src.name}: its parameters are {', '.join(params)}.")
-        overrides[name] = notebooks.parse_value(params[name], value)
+    overrides = notebooks.parse_overrides(src, args.parameter)
     prov = rec["provenance"]
     print(f"re-executing {rec['notebook']} ({rec['profile']}) recorded at {prov['commit'][:10]} on "
           f"{prov['device']} ({prov['device_name']}) ...", flush=True)

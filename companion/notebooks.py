@@ -114,6 +114,18 @@ def parse_value(param: Param, text: str) -> Any:
     return value
 
 
+def parse_overrides(source: Path, pairs) -> dict[str, Any]:
+    """``-p NAME VALUE`` pairs from the command line as typed values of ``source``'s parameters;
+    an unknown name or a value of the wrong type raises ``ValueError``."""
+    params = {p.name: p for p in parameters(source)}
+    overrides = {}
+    for name, value in pairs:
+        if name not in params:
+            raise ValueError(f"unknown parameter {name!r} for {source.name}: its parameters are {', '.join(params)}.")
+        overrides[name] = parse_value(params[name], value)
+    return overrides
+
+
 def check_parameters(source: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     """Validate overrides (typed values) for ``source``: names, types and allowed values.
 

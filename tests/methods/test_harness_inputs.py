@@ -7,15 +7,15 @@ import typing
 import pytest
 import torch
 
-from companion import data, methods, metrics, models
+from companion import methods, metrics, models
 from companion.methods.base import REGISTRY
 
 NAMES = sorted(REGISTRY)
 
 
 @pytest.fixture(scope="module")
-def task():
-    return data.load_task("digits", forget="class:3", seed=0)
+def task(digits_class_task):
+    return digits_class_task
 
 
 @pytest.fixture(scope="module")
