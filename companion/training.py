@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from .config import bad_value
-from .data.tasks import Split
+from .data.splits import Split
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "onecycle", "onecycle_linear", "multistep")

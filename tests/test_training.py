@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from companion import training
-from companion.data.tasks import Split
+from companion.data.splits import Split
 from companion.training import TrainRecipe
 
 

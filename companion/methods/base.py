@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..config import PROFILES, bad_value
-from ..data.tasks import Task, ZeroShotTask
+from ..data.splits import Task, ZeroShotTask
 from ..training import check_model_fits, resolve_device
 
 

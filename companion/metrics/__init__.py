@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..config import bad_value
-from ..data.tasks import Task
+from ..data.splits import Task
 from ..training import accuracy, check_model_fits, predict
 from .mia import entropy, entropy_lr_mia, loss_threshold_mia, per_sample_loss, tpr_at_fpr
 

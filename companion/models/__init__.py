@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..config import bad_value
-from ..data.tasks import Task
+from ..data.splits import Task
 from ..training import TrainRecipe, fit, recipe_for
 from .cache import atomic_save, cached_state, config_key, load_checked
 from .nets import ARCHS, available, build, input_size, n_params, register_arch
