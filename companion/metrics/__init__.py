@@ -93,7 +93,7 @@ def evaluate(
 
 
 def speedup(retrain_seconds: float, method_seconds: float) -> float:
-    """T_retrain / T_unlearn (evaluation spec, section 7)."""
+    """T_retrain / T_unlearn: both wall-clock times exclude the metrics (deviations.md#eval-runtime)."""
     return float(retrain_seconds / method_seconds) if method_seconds > 0 else float("inf")
 
 

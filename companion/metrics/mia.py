@@ -1,4 +1,4 @@
-"""Population membership-inference attacks (evaluation spec, section 3).
+"""Population membership-inference attacks (Foster et al. (2025), Sec. 5; Yeom et al. (2018)).
 
 * :func:`entropy_lr_mia`: the entropy attack exactly as the JiT / SSD / bad-teacher code computes it.
 * :func:`loss_threshold_mia`: Yeom et al.'s loss attack, reported as ROC-AUC, balanced accuracy at

@@ -120,8 +120,8 @@ class Reported:
     """One number from a paper.
 
     value : the number as printed (fractions in [0, 1] where the paper prints percent).
-    source : where it is printed (paper, version, table/figure, row/column) or which spec section,
-        and how the tolerance was chosen.
+    source : where it is printed (paper, version, table/figure, row/column) or which deviation entry
+        of the book (``deviations.md#<label>``), and how the tolerance was chosen.
     tolerance : absolute difference within which a reproduction counts as matching.
     unit : e.g. 'fraction', 'seconds', 'epsilon'.
     std : the spread the paper prints with it (over seeds or repetitions), if any.
