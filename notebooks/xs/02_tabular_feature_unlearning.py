@@ -51,7 +51,8 @@ import pandas as pd
 
 from companion import config, report
 from companion.data import tabular
-from companion.methods.barycenter import TabularPathConfig, label_scales, pareto_figure, tabular_path, transport_labels
+from companion.experiments.xs_tabular import TabularPathConfig, label_scales, tabular_path, transport_labels
+from companion.plotting.xs import pareto_figure
 from companion.reported import get
 from companion.theory.transport import FeatureBarycenter
 

@@ -48,7 +48,9 @@ import pandas as pd
 import torch
 
 from companion import config, report
-from companion.methods.barycenter import NeuralOTConfig, image_audit, image_feature_unlearning, image_grid, image_groups
+from companion.data.attributes import image_groups
+from companion.experiments.xs_images import NeuralOTConfig, image_audit, image_feature_unlearning
+from companion.plotting.xs import image_grid
 from companion.theory import transport as tr
 
 # %% tags=["parameters"]

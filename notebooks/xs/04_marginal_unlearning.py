@@ -57,7 +57,7 @@ import pandas as pd
 import torch
 
 from companion import config, data, plotting, report
-from companion.methods import mi_unlearning as mu
+from companion.experiments import digit_removal as dr
 from companion.reported import get
 from companion.theory import information as inf
 
@@ -258,8 +258,8 @@ bias.round(4)
 # population value and the mean batch estimate over `N_BOOT` random batches of 64 + 16.
 
 # %%
-cfg6 = mu.DigitRemovalConfig.resolve(ctx.profile)
-task = mu.digit_removal_task(data.load_task(cfg6.task, f"class:{cfg6.forget_class}", ctx.seed, 0.0, data_root=ctx.data_root), cfg6.share, ctx.seed)
+cfg6 = dr.DigitRemovalConfig.resolve(ctx.profile)
+task = dr.digit_removal_task(data.load_task(cfg6.task, f"class:{cfg6.forget_class}", ctx.seed, 0.0, data_root=ctx.data_root), cfg6.share, ctx.seed)
 m_r = np.bincount(task.retain.y.numpy(), minlength=10) / len(task.retain)
 p_r = torch.nn.functional.one_hot(task.retain.y, 10).double()
 

@@ -57,7 +57,7 @@ import pandas as pd
 import torch
 
 from companion import config, plotting, report
-from companion.methods import mi_unlearning as mu
+from companion.experiments import gmm_toy
 from companion.reported import get
 from companion.theory import information as inf
 
@@ -73,7 +73,7 @@ N_BOOT = 400
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, GAMMA=GAMMA, N_REPS=N_REPS, N_BOOT=N_BOOT)
 print(report.banner(ctx))
-cfg = mu.gmm_toy_config(ctx.profile, N_REPS, gamma=GAMMA)
+cfg = gmm_toy.gmm_toy_config(ctx.profile, N_REPS, gamma=GAMMA)
 pd.Series({k: getattr(cfg, k) for k in ("dim", "n_per_component", "variance", "point_variance", "hidden", "lr", "train_steps", "gamma", "unlearn_steps", "finetune_steps", "n_reps")}, name="setting").to_frame()
 
 # %% [markdown]
@@ -94,9 +94,9 @@ pd.Series({k: getattr(cfg, k) for k in ("dim", "n_per_component", "variance", "p
 # mixture, known here) between 0.1 and 0.9. The selection looks at the data only, never at a model.
 
 # %%
-data_seed = mu.gmm_ambiguous_seed(cfg, ctx.seed)
-d = mu.gmm_toy_data(cfg, data_seed)
-bayes_p0 = float(1 / (1 + np.exp(-mu.gmm_bayes_logit(d["x_point"], d["means"], cfg.variance)[0])))
+data_seed = gmm_toy.gmm_ambiguous_seed(cfg, ctx.seed)
+d = gmm_toy.gmm_toy_data(cfg, data_seed)
+bayes_p0 = float(1 / (1 + np.exp(-gmm_toy.gmm_bayes_logit(d["x_point"], d["means"], cfg.variance)[0])))
 report.glue("xs5_data_seed", data_seed)
 paper = {k: get(f"xs:gmm/{k}").value for k in ("original/train_acc", "retrain/p0", "mi_unlearning/p0", "finetune/p0")}
 report.glue("xs5_paper_p0_retrain", paper["retrain/p0"])
@@ -120,12 +120,12 @@ print(f"data seed {data_seed}: Bayes posterior P(y=0 | x) = {bayes_p0:.3f}")
 # per component should approach it from above as $n$ grows.
 
 # %%
-exact = mu.gmm_bayes_output_mi(d["means"], cfg.variance)
+exact = gmm_toy.gmm_bayes_output_mi(d["means"], cfg.variance)
 rng = np.random.default_rng(ctx.seed)
 rows = []
 for n in (8, 72, 500):
     x = d["means"].numpy()[None, :, None, :] + np.sqrt(cfg.variance) * rng.standard_normal((ctx.params["N_BOOT"], 2, n, cfg.dim))
-    lo = torch.as_tensor(mu.gmm_bayes_logit(x.reshape(-1, cfg.dim), d["means"], cfg.variance)).view(ctx.params["N_BOOT"], 2 * n)
+    lo = torch.as_tensor(gmm_toy.gmm_bayes_logit(x.reshape(-1, cfg.dim), d["means"], cfg.variance)).view(ctx.params["N_BOOT"], 2 * n)
     est = inf.mi_softmax_plugin(torch.stack([lo, torch.zeros_like(lo)], -1), torch.arange(2).repeat_interleave(n), formulation="stable").numpy()
     rows.append({"n per group": n, "exact I": exact, "mean estimate": est.mean(), "std": est.std(), "bias": est.mean() - exact})
 bias = pd.DataFrame(rows).set_index("n per group")
@@ -156,7 +156,7 @@ bias.round(5)
 # MI unlearning and fine-tuning start from each repetition's original with a fresh Adam.
 
 # %%
-res = mu.gmm_toy_experiment(cfg, data_seed, ctx.device)
+res = gmm_toy.gmm_toy_experiment(cfg, data_seed, ctx.device)
 names = {"original": "original", "retrain": "retrain without x", "mi_unlearning": f"MI unlearning (gamma {cfg.gamma}, {cfg.unlearn_steps} steps)",
          "finetune": f"fine-tune without x ({cfg.finetune_steps} steps)", "ce_only": f"control: {cfg.unlearn_steps} steps, gamma 0"}
 summary = pd.DataFrame({names[k]: {"train acc": res["train_acc"][k].mean(), "train acc std": res["train_acc"][k].std(ddof=1),
@@ -214,7 +214,7 @@ plt.close(fig)
 orig = res["original"]
 xr, yr, xp = d["x_retain"].to(ctx.device), d["y_retain"].to(ctx.device), d["x_point"].to(ctx.device)
 out = orig(torch.cat([xr, xp]))
-g_ce = torch.autograd.grad(mu._ce_stacked(out[:, :-1], yr), list(orig.parameters()), retain_graph=True)
+g_ce = torch.autograd.grad(gmm_toy.ce_stacked(out[:, :-1], yr), list(orig.parameters()), retain_graph=True)
 g_mi = torch.autograd.grad(cfg.gamma * inf.marginal_mi(out[:, :-1], out[:, -1:]).sum(), list(orig.parameters()))
 ratio = float(torch.sqrt(sum((g**2).sum() for g in g_mi)) / torch.sqrt(sum((g**2).sum() for g in g_ce)))
 gap = float(np.abs(res["p0"]["mi_unlearning"] - res["p0"]["ce_only"]).max())

@@ -61,6 +61,7 @@ import pandas as pd
 import torch
 
 from companion import config, metrics, plotting, report
+from companion.experiments import digit_removal as dr
 from companion.methods import mi_unlearning as mu
 from companion.theory import information as inf
 from companion.reported import get
@@ -80,8 +81,8 @@ EPOCHS = 5
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, FORGET_CLASS=FORGET_CLASS, FORGET_SHARE=FORGET_SHARE, N_TRIALS=N_TRIALS, GAMMA=GAMMA, EPOCHS=EPOCHS)
 print(report.banner(ctx))
-cfg = mu.digit_removal_config(ctx.profile, N_TRIALS, forget_class=FORGET_CLASS, share=FORGET_SHARE, table_gamma=GAMMA, table_epochs=EPOCHS)
-refs = mu.digit_removal_references(cfg, ctx.profile, ctx.seed, ctx.device, ctx.data_root)
+cfg = dr.digit_removal_config(ctx.profile, N_TRIALS, forget_class=FORGET_CLASS, share=FORGET_SHARE, table_gamma=GAMMA, table_epochs=EPOCHS)
+refs = dr.digit_removal_references(cfg, ctx.profile, ctx.seed, ctx.device, ctx.data_root)
 task = refs["task"]
 print(task.describe())
 
@@ -209,7 +210,7 @@ for name in ref_scores:
 # its largest epoch count and the shorter settings are read off the curves.
 
 # %%
-grid = mu.run_grid(refs["original"], task, cfg, ctx.profile, ctx.seed, ctx.device)
+grid = dr.run_grid(refs["original"], task, cfg, ctx.profile, ctx.seed, ctx.device)
 curves = grid.groupby(["gamma", "epoch"])[["mi", "forget_acc", "retain_acc", "test_acc"]].agg(["mean", "std"])
 with plotting.house_style():
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
@@ -248,17 +249,17 @@ corr = float(np.corrcoef(grid["mi"], grid["forget_acc"])[0, 1])
 if not corr > 0.5:
     raise AssertionError(f"I_hat and the forget accuracy should move together (correlation {corr:.2f})")
 report.glue("xs6_corr", corr)
-early = {gm: float(mu.at_epoch(grid, gm, 2)["forget_acc"].mean()) for gm in sorted({g for g, _ in cfg.grid})}
+early = {gm: float(dr.at_epoch(grid, gm, 2)["forget_acc"].mean()) for gm in sorted({g for g, _ in cfg.grid})}
 ordered = all(early[a] >= early[b] for a, b in zip(list(early), list(early)[1:]))
 early_txt = ", ".join(f"{v:.3f} at gamma {g}" for g, v in early.items())
 report.glue("xs6_speed_text", f"A larger gamma falls faster: after 2 epochs the mean forget accuracy is {early_txt}." if ordered else
             f"A larger gamma does not fall faster at every step of this run: after 2 epochs the mean forget accuracy is {early_txt}.")
-end35 = float(mu.at_epoch(grid, 3.5, 20)["forget_acc"].mean())
+end35 = float(dr.at_epoch(grid, 3.5, 20)["forget_acc"].mean())
 report.glue("xs6_end35", end35)
 report.glue("xs6_over_text", "it falls far below the retrained model's level: this is over-unlearning." if end35 < ref_scores["retrain"]["forget_acc"] - 0.05
             else "it does not fall clearly below the retrained model's level in this run.")
-setting = pd.DataFrame([{"gamma": gm, "epochs": e, **{c: mu.at_epoch(grid, gm, e)[c].mean() for c in ("mi", "forget_acc", "retain_acc", "test_acc")},
-                         "forget_acc std": mu.at_epoch(grid, gm, e)["forget_acc"].std()} for gm, e in cfg.grid]).set_index(["gamma", "epochs"])
+setting = pd.DataFrame([{"gamma": gm, "epochs": e, **{c: dr.at_epoch(grid, gm, e)[c].mean() for c in ("mi", "forget_acc", "retain_acc", "test_acc")},
+                         "forget_acc std": dr.at_epoch(grid, gm, e)["forget_acc"].std()} for gm, e in cfg.grid]).set_index(["gamma", "epochs"])
 
 # %% tags=["nbval-check-output"]
 setting.round(4)
@@ -277,7 +278,7 @@ setting.round(4)
 
 # %%
 report.glue("xs6_check_every", cfg.rule_check_every)
-runs = mu.run_stopping_rules(refs["original"], task, cfg, ctx.profile, cfg.table_gamma, 2 * cfg.table_epochs, ctx.seed, ctx.device)
+runs = dr.run_stopping_rules(refs["original"], task, cfg, ctx.profile, cfg.table_gamma, 2 * cfg.table_epochs, ctx.seed, ctx.device)
 rule_rows, rule_scores = {}, {}
 for rule, r in runs.items():
     s = rule_scores[rule] = metrics.evaluate(r, task, ctx.device, seed=ctx.seed)
@@ -350,18 +351,18 @@ mia.round(3)
 
 # %%
 ours = {"original": ref_scores["original"], "retrain": ref_scores["retrain"], "finetune": ref_scores["finetune"],
-        "mi_gamma4_5ep": mu.at_epoch(grid, cfg.table_gamma, cfg.table_epochs).mean(numeric_only=True).to_dict()}
+        "mi_gamma4_5ep": dr.at_epoch(grid, cfg.table_gamma, cfg.table_epochs).mean(numeric_only=True).to_dict()}
 label = {"original": "original", "retrain": "retrain", "finetune": "fine-tune", "mi_gamma4_5ep": f"MI unlearning (gamma {cfg.table_gamma}, {cfg.table_epochs} epochs)"}
 rows = [(f"{label[m]}: accuracy on {cols[c]}", float(ours[m][c]), f"xs:mnist3/{m}/{c}") for m in ours for c in ("retain_acc", "forget_acc", "test_acc")]
 for gm, e, tag in ((3.5, 20, "gamma3.5_20ep"), (1.5, 20, "gamma1.5_20ep")):
-    first, last = mu.at_epoch(grid, gm, 1).mean(numeric_only=True), mu.at_epoch(grid, gm, e).mean(numeric_only=True)
+    first, last = dr.at_epoch(grid, gm, 1).mean(numeric_only=True), dr.at_epoch(grid, gm, e).mean(numeric_only=True)
     rows += [(f"gamma {gm}: I_hat after epoch 1", first["mi"], f"xs:curve/{tag}/mi_start"), (f"gamma {gm}: I_hat after epoch {e}", last["mi"], f"xs:curve/{tag}/mi_end"),
              (f"gamma {gm}: D_u accuracy after epoch 1", first["forget_acc"], f"xs:curve/{tag}/forget_acc_start"),
              (f"gamma {gm}: D_u accuracy after epoch {e}", last["forget_acc"], f"xs:curve/{tag}/forget_acc_end"),
              (f"gamma {gm}: test accuracy after epoch {e}", last["test_acc"], f"xs:curve/{tag}/test_acc_end")]
-rows += [("gamma 3.5: D_r accuracy after epoch 20", mu.at_epoch(grid, 3.5, 20)["retain_acc"].mean(), "xs:curve/gamma3.5_20ep/retain_acc_end"),
-         ("gamma 3.5: D_u accuracy after epoch 5", mu.at_epoch(grid, 3.5, 5)["forget_acc"].mean(), "xs:curve/gamma3.5_5ep/forget_acc_end"),
-         ("gamma 5: D_u accuracy after epoch 2", mu.at_epoch(grid, 5.0, 2)["forget_acc"].mean(), "xs:curve/gamma5_2ep/forget_acc_end")]
+rows += [("gamma 3.5: D_r accuracy after epoch 20", dr.at_epoch(grid, 3.5, 20)["retain_acc"].mean(), "xs:curve/gamma3.5_20ep/retain_acc_end"),
+         ("gamma 3.5: D_u accuracy after epoch 5", dr.at_epoch(grid, 3.5, 5)["forget_acc"].mean(), "xs:curve/gamma3.5_5ep/forget_acc_end"),
+         ("gamma 5: D_u accuracy after epoch 2", dr.at_epoch(grid, 5.0, 2)["forget_acc"].mean(), "xs:curve/gamma5_2ep/forget_acc_end")]
 cmp = report.compare(rows, fmt=lambda v: f"{v:.4f}", quick=ctx.quick, setting=report.Setting.of(task, cfg.arch, profile=ctx.profile))
 report.glue("xs6_compare", cmp, display=False)
 table_forget, retrain_forget = float(ours["mi_gamma4_5ep"]["forget_acc"]), ref_scores["retrain"]["forget_acc"]

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from companion import data, methods, models
+from companion.data import attributes
 from companion.data.tabular import TabularData
+from companion.experiments import xs_images, xs_tabular
 from companion.methods import barycenter as bc
 
 
@@ -91,12 +93,12 @@ def test_pixel_attributes_known_answers():
     img[1, 2:7, 3:6] = 1.0  # thick bar: more ink
     for i, j in enumerate(range(2, 7)):
         img[2, j, 6 - i] = 1.0  # leaning diagonal
-    ink = bc.pixel_attribute(img, "ink")
+    ink = attributes.pixel_attribute(img, "ink")
     assert ink[1] > ink[0] > 0
-    slant = bc.pixel_attribute(img, "slant")
+    slant = attributes.pixel_attribute(img, "slant")
     assert abs(slant[0]) < 1e-12 and slant[2] == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="feature="):
-        bc.pixel_attribute(img, "colour")
+        attributes.pixel_attribute(img, "colour")
 
 
 def _synthetic_table(n: int = 400, seed: int = 0) -> TabularData:
@@ -108,8 +110,8 @@ def _synthetic_table(n: int = 400, seed: int = 0) -> TabularData:
 
 
 def test_tabular_path_trades_utility_for_leakage():
-    cfg = bc.TabularPathConfig(n_t=3, k_folds=2, rf_trees=5, probe_cv=2, mi_bins=4)
-    df = bc.tabular_path(_synthetic_table(), cfg, seed=0)
+    cfg = xs_tabular.TabularPathConfig(n_t=3, k_folds=2, rf_trees=5, probe_cv=2, mi_bins=4)
+    df = xs_tabular.tabular_path(_synthetic_table(), cfg, seed=0)
     path = df[df.point == "path"].set_index("t")
     assert list(df.point) == ["path"] * 3 + ["original", "drop_z"]
     assert path.loc[1.0, "probe_lr"] < 0.65 < path.loc[0.0, "probe_lr"]
@@ -121,16 +123,16 @@ def test_tabular_path_trades_utility_for_leakage():
 def test_label_transport_identity_at_t0():
     y = np.array([0, 1, 1, 0, 1])
     z = np.array([0, 0, 1, 1, 1])
-    out = bc.transport_labels(y, z, np.array([0, 1]), np.array([2.0, 0.5]), np.array([0.5, 0.67]), 0.6, 0.0, np.random.default_rng(0))
+    out = xs_tabular.transport_labels(y, z, np.array([0, 1]), np.array([2.0, 0.5]), np.array([0.5, 0.67]), 0.6, 0.0, np.random.default_rng(0))
     np.testing.assert_array_equal(out, y)
 
 
 def test_tabular_config_validation():
     with pytest.raises(ValueError, match="fit_on="):
-        bc.TabularPathConfig(fit_on="test")
+        xs_tabular.TabularPathConfig(fit_on="test")
     with pytest.raises(ValueError, match="n_t="):
-        bc.TabularPathConfig(n_t=1)
-    assert bc.TabularPathConfig.resolve("quick").n_t < bc.TabularPathConfig.resolve("full").n_t
+        xs_tabular.TabularPathConfig(n_t=1)
+    assert xs_tabular.TabularPathConfig.resolve("quick").n_t < xs_tabular.TabularPathConfig.resolve("full").n_t
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,17 +159,17 @@ def _fake_celeba(root, n: int = 12, seed: int = 0):
 
 def test_celeba_reader_and_full_conv_path(tmp_path):
     smile = _fake_celeba(tmp_path)
-    x, z = bc.celeba_attribute_images(tmp_path, "Smiling", size=16, split="train")
+    x, z = attributes.celeba_attribute_images(tmp_path, "Smiling", size=16, split="train")
     assert x.shape == (10, 3, 16, 16) and x.dtype == torch.float32 and 0 <= float(x.min()) <= float(x.max()) <= 1
     np.testing.assert_array_equal(z, [s == 1 for s in smile[:10]])
-    _, zm = bc.celeba_attribute_images(tmp_path, "Male", size=16, split="test")
+    _, zm = attributes.celeba_attribute_images(tmp_path, "Male", size=16, split="test")
     np.testing.assert_array_equal(zm, [0, 1])
     with pytest.raises(FileNotFoundError, match="celeba"):
-        bc.celeba_attribute_images(tmp_path / "nowhere")
+        attributes.celeba_attribute_images(tmp_path / "nowhere")
     with pytest.raises(ValueError, match="attr="):
-        bc.celeba_attribute_images(tmp_path, "Eyeglasses")
-    cfg = bc.NeuralOTConfig(arch="conv", steps=2, t_iters=1, batch_size=4, width=8)
-    res = bc.image_feature_unlearning(x, z, 4, cfg, seed=0)
+        attributes.celeba_attribute_images(tmp_path, "Eyeglasses")
+    cfg = xs_images.NeuralOTConfig(arch="conv", steps=2, t_iters=1, batch_size=4, width=8)
+    res = xs_images.image_feature_unlearning(x, z, 4, cfg, seed=0)
     for key in ("gauss", "neural", "neural_mid", "t_ab"):
         assert res[key].shape == x.shape and torch.isfinite(res[key]).all()
     assert res["p1"] == pytest.approx(float(np.mean(z)))
@@ -177,15 +179,15 @@ def test_neural_ot_learns_a_translation():
     gen = torch.Generator().manual_seed(0)
     src = torch.randn(400, 2, generator=gen)
     tgt = torch.randn(400, 2, generator=gen) + torch.tensor([3.0, 0.0])
-    cfg = bc.NeuralOTConfig(arch="mlp", steps=150, t_iters=5, lr=3e-3, batch_size=64, width=32)
-    t_net, log = bc.neural_ot_map(src, tgt, cfg, seed=0)
-    moved = bc.apply_map(t_net, src)
+    cfg = xs_images.NeuralOTConfig(arch="mlp", steps=150, t_iters=5, lr=3e-3, batch_size=64, width=32)
+    t_net, log = xs_images.neural_ot_map(src, tgt, cfg, seed=0)
+    moved = xs_images.apply_map(t_net, src)
     assert abs(float(moved[:, 0].mean()) - 3.0) < 0.6 and abs(float(moved[:, 1].mean())) < 0.6
     assert len(log["t_loss"]) == 150
     with pytest.raises(ValueError, match="x_src"):
-        bc.neural_ot_map(src, tgt[:, :1], cfg)
+        xs_images.neural_ot_map(src, tgt[:, :1], cfg)
     with pytest.raises(ValueError, match="arch="):
-        bc.NeuralOTConfig(arch="transformer")
+        xs_images.NeuralOTConfig(arch="transformer")
 
 
 def test_two_group_barycenter_images_weights():
@@ -193,27 +195,27 @@ def test_two_group_barycenter_images_weights():
     z = np.array([0] * 7 + [1] * 3)
     shift = torch.nn.Identity()
     plus = type("Plus", (torch.nn.Module,), {"forward": lambda self, v: v + 1.0})()
-    out, p1 = bc.two_group_barycenter_images(x, z, plus, shift, "proportional")
+    out, p1 = xs_images.two_group_barycenter_images(x, z, plus, shift, "proportional")
     assert p1 == pytest.approx(0.3)
     torch.testing.assert_close(out[:7], torch.full((7, 2), 0.3))  # A moves by p_B towards T(x) = x + 1
-    mid, _ = bc.two_group_barycenter_images(x, z, plus, shift, "midpoint")
+    mid, _ = xs_images.two_group_barycenter_images(x, z, plus, shift, "midpoint")
     torch.testing.assert_close(mid[:7], torch.full((7, 2), 0.5))
 
 
 def test_image_groups_quick_and_audit():
-    g = bc.image_groups("quick", feature="ink", quantile=0.8, max_images=600)
+    g = attributes.image_groups("quick", feature="ink", quantile=0.8, max_images=600)
     assert g["x"].shape == (600, 1, 28, 28) and g["z"].mean() == pytest.approx(0.2, abs=0.01)
     with pytest.raises(ValueError, match="quantile="):
-        bc.image_groups("quick", quantile=1.0)
+        attributes.image_groups("quick", quantile=1.0)
     with pytest.raises(ValueError, match="profile="):
-        bc.image_groups("medium")
-    audit = bc.image_audit({"x": g["x"]}, g["z"], g["y"], n_components=8, max_pixels_rows=300)
+        attributes.image_groups("medium")
+    audit = xs_images.image_audit({"x": g["x"]}, g["z"], g["y"], n_components=8, max_pixels_rows=300)
     assert audit.loc["x", "probe_auc_pca"] > 0.9 and 0 < audit.loc["x", "digit_acc"] <= 1
 
 
 def test_image_groups_full_reads_celeba(tmp_path):
     _fake_celeba(tmp_path, n=8)
-    g = bc.image_groups("full", tmp_path, celeba_attr="Male")
+    g = attributes.image_groups("full", tmp_path, celeba_attr="Male")
     assert g["x"].shape[1:] == (3, 64, 64) and g["y"] is None and "CelebA" in g["description"]
 
 
@@ -237,8 +239,8 @@ def test_install_on_a_non_sequential_model(task):
 
 
 def test_tabular_path_baselines_reuse_the_right_rows():
-    cfg = bc.TabularPathConfig(n_t=3, k_folds=2, rf_trees=5, probe_cv=2, mi_bins=4, label_transport="none")
-    df, per_fold = bc.tabular_path(_synthetic_table(300, seed=1), cfg, seed=0, return_folds=True)
+    cfg = xs_tabular.TabularPathConfig(n_t=3, k_folds=2, rf_trees=5, probe_cv=2, mi_bins=4, label_transport="none")
+    df, per_fold = xs_tabular.tabular_path(_synthetic_table(300, seed=1), cfg, seed=0, return_folds=True)
     for fold in (0, 1):
         f = per_fold[per_fold.fold == fold].set_index(["point", "t"])
         assert f.loc[("original", 0.0), "auc_lr"] == f.loc[("path", 0.0), "auc_lr"]
