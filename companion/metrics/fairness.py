@@ -1,4 +1,7 @@
-"""Leakage and fairness audits for feature unlearning (Xu & Strohmer, spec 4.2 step 7 and 4.4).
+"""Leakage and fairness audits for feature unlearning (Xu & Strohmer).
+
+The discrimination score is the authors' (``test Adult.py``, xushizhou/fair_data_representation,
+e080944); the leakage measures are the companion's additions (deviations.md#xs-leakage-audits).
 
 * :func:`probe_auc`: cross-validated ROC-AUC of a classifier that tries to recover Z from X_hat
   (0.5 = no recoverable information for that probe family);
@@ -118,7 +121,7 @@ def mi_discrete(codes: np.ndarray, z: np.ndarray, correction: str = "none") -> f
 
 
 def mi_binned(x: np.ndarray, z: np.ndarray, n_bins: int = 16, seed: int = 0, correction: str = "none") -> float:
-    """Plug-in I(X_hat; Z) in nats after discretising X_hat into ``n_bins`` k-means cells (spec 4.4).
+    """Plug-in I(X_hat; Z) in nats after discretising X_hat into ``n_bins`` k-means cells (deviations.md#xs-leakage-audits).
 
     The cells are fitted on the pooled standardised data (seeded), so the estimate is the MI between Z
     and the cell index; it is a lower bound on I(X_hat; Z) up to the plug-in's positive finite-sample bias.
@@ -135,7 +138,7 @@ def mi_binned(x: np.ndarray, z: np.ndarray, n_bins: int = 16, seed: int = 0, cor
 
 
 def discrimination(pred: np.ndarray, z: np.ndarray) -> float:
-    """The authors' discrimination score (spec 4.2 step 7).
+    """The authors' discrimination score (``test Adult.py``, xushizhou/fair_data_representation, e080944).
 
     ``max_{z != z'} |1 - mean_pred_z / mean_pred_z'|`` with ``mean_pred_z`` the mean predicted positive
     probability in group z. 0 means equal mean predictions (demographic parity of scores).
@@ -184,7 +187,8 @@ def group_w2(x: np.ndarray, z: np.ndarray, method: str = "gaussian", max_samples
 
 
 def distortion(x: np.ndarray, x_hat: np.ndarray) -> float:
-    """Realised L2 distortion ``mean_i ||x_i - x_hat_i||^2`` (the utility loss of spec 3.1)."""
+    """Realised L2 distortion ``mean_i ||x_i - x_hat_i||^2`` (the L2 utility loss of the barycenter theorem,
+    deviations.md#xs-barycenter-theorem)."""
     x, x_hat = np.asarray(x, float), np.asarray(x_hat, float)
     if x.shape != x_hat.shape:
         raise bad_value("x_hat", f"an array of shape {x_hat.shape}", f"the shape of x {x.shape}")

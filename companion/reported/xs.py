@@ -8,9 +8,9 @@ REPORTED: dict[str, Reported] = {}
 # The paper prints no tabular numbers (AUC-versus-discrimination plots only) and only qualitative
 # CelebA grids. The one set of numbers in the authors' tabular code is the Zemel et al. comparison
 # points, hard-coded in `test Adult.py` of xushizhou/fair_data_representation (e080944) and plotted
-# next to the barycenter path on Adult with Z = gender (spec xu-strohmer section 4.2 step 8). They
+# next to the barycenter path on Adult with Z = gender (deviations.md#xs-tabular-protocol). They
 # are another method's results, shown as reference points, not numbers we reproduce.
-_ZEMEL = "Zemel et al. (2013) points hard-coded in the authors' `test Adult.py` (fair_data_representation e080944), Adult, Z = gender; spec xu-strohmer s.4.2"
+_ZEMEL = "Zemel et al. (2013) points hard-coded in the authors' `test Adult.py` (fair_data_representation e080944), Adult, Z = gender (the Pareto plot's comparison points)"
 REPORTED.update({
     "adult_gender/zemel_1/auc": Reported(0.821, _ZEMEL, 0.0, "AUC"),
     "adult_gender/zemel_2/auc": Reported(0.819, _ZEMEL, 0.0, "AUC"),
@@ -21,9 +21,9 @@ REPORTED.update({
 })
 
 # --- data-point (marginal) unlearning, chapters 4-6 ---
-_MNIST = "Xu & Strohmer code (ca32703), Data_Unlearning_MNIST_1.ipynb printed output, one run (spec xu-strohmer section 8)"
-_CURVE = "Xu & Strohmer README plot, 10 trials, mean read off the figure, approximate (spec xu-strohmer section 8)"
-_GMM = "Xu & Strohmer code (ca32703), Data_Unlearning_GMM.ipynb printed output (spec xu-strohmer section 8)"
+_MNIST = "Xu & Strohmer code (ca32703), Data_Unlearning_MNIST_1.ipynb printed output, one run"
+_CURVE = "Xu & Strohmer code (ca32703), README plot, 10 trials, mean read off the figure, approximate"
+_GMM = "Xu & Strohmer code (ca32703), Data_Unlearning_GMM.ipynb printed output"
 REPORTED.update({
     # MNIST digit-3 removal: accuracy on D_r, D_u (the forgotten 3s) and the test set
     "mnist3/original/retain_acc": Reported(0.9989, _MNIST, 0.01, "fraction"),
@@ -71,8 +71,9 @@ REPORTED.update({
 
 # --- settings and levels (see companion.reported) ---
 # MNIST rows: full MNIST, the 784-128-64-10 MLP (companion.models 'mlp'), the protocol as coded (one
-# version). GMM rows: the authors' notebook, whose MI term is not an MI (defect D1) and whose
-# reference models train with a spurious MI gradient (D2): 'as_coded'; the companion's toy fixes both.
+# version). GMM rows: the authors' notebook, whose MI term is not an MI (deviations.md#xs-mi-term) and
+# whose reference models train with a spurious MI gradient (deviations.md#xs-gmm-reference): 'as_coded'; the
+# companion's toy fixes both.
 # Zemel points: another method's results (LFR), not a reproduction target.
 SETTINGS: dict[str, Setting] = {
     "adult_gender/": Setting("adult", None, "zemel_lfr", "full"),
@@ -101,11 +102,11 @@ LEVELS: tuple[Level, ...] = (
 )
 
 # --- protocol facts and settings quoted in the chapters' prose (not results; matched exactly) ---
-_SPLIT = "Xu & Strohmer code (ca32703), Data_Unlearning_MNIST_1.ipynb split: int(0.75 x 6,131) training 3s forgotten, the rest in D_r (spec xu-strohmer section 6.1)"
+_SPLIT = "Xu & Strohmer code (ca32703), Data_Unlearning_MNIST_1.ipynb split: int(0.75 x 6,131) training 3s forgotten, the rest in D_r"
 REPORTED.update({
     "mnist3/protocol/n_forget": Reported(4598, _SPLIT, 0.0, "images"),
     "mnist3/protocol/n_kept": Reported(1533, _SPLIT, 0.0, "images"),
     "mnist3/protocol/share_kept": Reported(0.0277, _SPLIT + "; 1,533 of 55,402", 0.0005, "fraction"),
     "mnist3/protocol/steps_per_epoch": Reported(288, _SPLIT + "; ceil(4,598 / 16)", 0.0, "steps"),
-    "mnist3/protocol/train_epochs": Reported(100, "Xu & Strohmer code (ca32703), Data_Unlearning_MNIST_1.ipynb: Adam 1e-3, 100 epochs, batch 64 (spec xu-strohmer section 6.2)", 0.0, "epochs"),
+    "mnist3/protocol/train_epochs": Reported(100, "Xu & Strohmer code (ca32703), Data_Unlearning_MNIST_1.ipynb: Adam 1e-3, 100 epochs, batch 64", 0.0, "epochs"),
 })

@@ -1,17 +1,19 @@
 """Information measures for Xu & Strohmer's marginal data-point unlearning (arXiv 2502.05684).
 
-Everything is in nats (natural logarithms) and follows the spec ``xu-strohmer.md``:
+Everything is in nats (natural logarithms):
 
 * exact quantities for discrete variables: :func:`entropy`, :func:`binary_entropy`,
   :func:`kl_divergence`, :func:`mutual_information` (from a joint table) and
-  :func:`mi_from_conditionals` (``I(Y; Z) = sum_z pi_z KL(P_{Y|Z=z} || P_Y)``, spec 3.4);
-* the paper's plug-in "softmax averaging" estimator :func:`mi_softmax_plugin` (spec 6.4), the
-  paper's batch construction :func:`marginal_batch` / :func:`marginal_mi` (spec 6.3) and the
-  population value of that construction :func:`marginal_mi_population` (spec 6.5);
+  :func:`mi_from_conditionals` (``I(Y; Z) = sum_z pi_z KL(P_{Y|Z=z} || P_Y)``);
+* the paper's plug-in "softmax averaging" estimator :func:`mi_softmax_plugin` and its batch
+  construction :func:`marginal_batch` / :func:`marginal_mi`, as the authors' MNIST code
+  (``Data_Unlearning_MNIST_Plot.py``, xushizhou/Machine_Unlearn_via_Info_Reg, ca32703) computes them
+  (deviations.md#xs-mi-estimator), and the population value of that construction
+  :func:`marginal_mi_population` (deviations.md#xs-mi-population);
 * the guarantee: bounds on any detector's advantage and accuracy given ``I(S'; Z)``
   (:func:`tv_bound`, :func:`detection_accuracy_bound`, :func:`fano_accuracy_bound`), next to the
   exact Bayes quantities they bound (:func:`total_variation`, :func:`bayes_accuracy`). The statement
-  is reconstructed from standard inequalities (spec 3.4, flagged "[analysis]"); the paper's exact
+  is reconstructed from standard inequalities (deviations.md#xs-mi-guarantee); the paper's exact
   proposition has not been seen;
 * estimator bias studies: :func:`plugin_mi_hard_labels`, :func:`bootstrap_marginal_mi` and the
   Miller-Madow first-order bias :func:`miller_madow_bias`.
@@ -107,7 +109,7 @@ def mutual_information(joint: np.ndarray | list) -> float:
 
 
 def mi_from_conditionals(cond: np.ndarray | list, prior: np.ndarray | list) -> float:
-    """``I(Y; Z) = sum_z pi_z KL(P_{Y|Z=z} || P_Y)`` with ``P_Y = sum_z pi_z P_{Y|Z=z}`` (spec 3.4).
+    """``I(Y; Z) = sum_z pi_z KL(P_{Y|Z=z} || P_Y)`` with ``P_Y = sum_z pi_z P_{Y|Z=z}``.
 
     Parameters
     ----------
@@ -136,7 +138,7 @@ def bayes_accuracy(cond: np.ndarray | list, prior: np.ndarray | list) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# The guarantee: I(S'; Z) bounds every membership test  [reconstructed; spec 3.4]
+# The guarantee: I(S'; Z) bounds every membership test  [reconstructed; deviations.md#xs-mi-guarantee]
 # --------------------------------------------------------------------------------------------
 
 
@@ -152,11 +154,11 @@ def _check_mi_prior(mi: np.ndarray | float, prior0: float) -> tuple[np.ndarray, 
 def tv_bound(mi: np.ndarray | float, prior0: float = 0.5, form: str = "tight") -> np.ndarray | float:
     """Upper bound on ``TV(P_{S'|Z=0}, P_{S'|Z=1})`` given ``I(S'; Z) = mi`` and ``P(Z=0) = prior0``.
 
-    ``form='triangle'`` is the spec's statement (3.4): Pinsker on each ``KL(P_z || P) <= I / pi_z`` plus
-    the triangle inequality, ``TV <= sqrt(I / (2 pi_0)) + sqrt(I / (2 pi_1))``.
+    ``form='triangle'`` is the reconstructed statement (deviations.md#xs-mi-guarantee): Pinsker on
+    each ``KL(P_z || P) <= I / pi_z`` plus the triangle inequality, ``TV <= sqrt(I / (2 pi_0)) + sqrt(I / (2 pi_1))``.
     ``form='tight'`` (default) uses that ``P - P_0 = pi_1 (P_1 - P_0)`` makes the triangle an equality,
     ``TV = TV(P_0, P) + TV(P_1, P) <= sqrt(KL_0 / 2) + sqrt(KL_1 / 2)``, and Cauchy-Schwarz under
-    ``pi_0 KL_0 + pi_1 KL_1 = I`` gives ``TV <= sqrt(I / (2 pi_0 pi_1))`` [analysis]. Both are clipped at 1.
+    ``pi_0 KL_0 + pi_1 KL_1 = I`` gives ``TV <= sqrt(I / (2 pi_0 pi_1))`` (our sharper constant). Both are clipped at 1.
     Any membership test's advantage ``TPR - FPR`` is at most this TV.
     """
     if form not in TV_FORMS:
@@ -193,14 +195,15 @@ def fano_accuracy_bound(mi: np.ndarray | float, prior0: float = 0.5) -> np.ndarr
 
 
 # --------------------------------------------------------------------------------------------
-# The plug-in "softmax averaging" estimator (torch, differentiable)  [spec 6.4]
+# The plug-in "softmax averaging" estimator (torch, differentiable)  [authors' MNIST code]
 # --------------------------------------------------------------------------------------------
 
 
 def mi_softmax_plugin(
     logits: torch.Tensor, z: torch.Tensor, eps: float = 1e-10, formulation: str = "clamped"
 ) -> torch.Tensor:
-    """Plug-in estimate ``I_hat(Y_hat; Z)`` from logits and binary group labels (spec 6.4).
+    """Plug-in estimate ``I_hat(Y_hat; Z)`` from logits and binary group labels (the authors'
+    ``Data_Unlearning_MNIST_Plot.py``; deviations.md#xs-mi-estimator).
 
     ``I_hat = sum_z pi_z KL(P_bar_z || P_bar)`` with ``P_bar_z`` the mean softmax over group ``z``,
     ``pi_z`` the group share and ``P_bar = pi_0 P_bar_0 + pi_1 P_bar_1``; bounded by ``H(Z) <= ln 2``.
@@ -259,7 +262,7 @@ def mi_softmax_plugin(
 
 
 def marginal_batch(logits_r: torch.Tensor, logits_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The paper's MI batch (spec 6.3): ``Z = 0`` for ``[D_r batch; D_u batch]``, ``Z = 1`` for the D_r batch.
+    """The paper's MI batch (the authors' MNIST code): ``Z = 0`` for ``[D_r batch; D_u batch]``, ``Z = 1`` for the D_r batch.
 
     The retain outputs appear once in each group (the reference code forwards ``x_r`` twice; for a
     network without dropout that is the same tensor). The reference code's random permutation of
@@ -291,7 +294,7 @@ def marginal_mi(
 
 
 def marginal_mi_population(mean_r: np.ndarray | list, mean_u: np.ndarray | list, n_r: int = 64, n_u: int = 16) -> float:
-    """Population value of the paper's construction (spec 6.5) given the mean softmax outputs.
+    """Population value of the paper's construction (deviations.md#xs-mi-population) given the mean softmax outputs.
 
     Group 0 has law ``m0 = (n_r m_r + n_u m_u) / (n_r + n_u)``, group 1 law ``m_r``, priors
     ``((n_r + n_u), n_r) / (2 n_r + n_u)``. It is 0 iff ``m_u = m_r``: the penalty pulls the
@@ -363,7 +366,7 @@ def bootstrap_marginal_mi(
 
     Batches of ``n_r`` retain and ``n_u`` unlearn outputs are drawn as a shuffling data loader draws
     them (consecutive chunks of random permutations of each pool); compare with
-    :func:`marginal_mi_population` of the pools' means (spec 10.2, estimator bias).
+    :func:`marginal_mi_population` of the pools' means (estimator bias, deviations.md#xs-estimator-bias).
 
     Parameters
     ----------

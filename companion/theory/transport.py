@@ -1,15 +1,17 @@
 """Optimal transport for feature unlearning (Xu & Strohmer, arXiv 2502.05684, feature part).
 
-The feature-unlearning theorem (spec section 3.1, *reconstructed*) says that, for the L2 utility
+The feature-unlearning theorem of Xu & Strohmer (2025), in the form the package states it
+(deviations.md#xs-barycenter-theorem), says that, for the L2 utility
 ``E||X - X_hat||^2``, the best outcome ``X_hat = f(X, Z)`` independent of the feature ``Z`` is the
 Wasserstein-2 barycenter of the conditional laws ``mu_z = L(X | Z=z)`` with weights ``p_z = P(Z=z)``,
 reached by pushing each group through its optimal (Brenier) map ``T_z``. This module holds:
 
-* the Gaussian closed form (spec 3.3): :func:`gaussian_barycenter` (the provably convergent
-  fixed point of Alvarez-Esteban et al. 2016 and the iteration as coded upstream),
+* the Gaussian closed form (Agueh & Carlier 2011): :func:`gaussian_barycenter` (the provably convergent
+  fixed point of Alvarez-Esteban et al. 2016 and the iteration as coded upstream,
+  deviations.md#xs-barycenter-iteration),
   :func:`gaussian_ot_map`, :func:`w2_gaussian`;
 * the data-level transform :class:`FeatureBarycenter` (fit group moments, maps ``T_z``, the McCann
-  path ``X_t = (1 - t) X + t T_Z(X)``; spec 3.2) that the chapters and the ``barycenter`` method use;
+  path ``X_t = (1 - t) X + t T_Z(X)``; McCann 1997) that the chapters and the ``barycenter`` method use;
   applied to non-Gaussian data it is the authors' *pseudo-barycenter*;
 * the non-Gaussian comparison: :func:`free_support_barycenter_transform` (POT's free-support
   barycenter, each group mapped by the barycentric projection of its OT plan) and
@@ -91,7 +93,7 @@ def check_t(t: float, name: str = "t") -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Gaussian closed forms (spec 3.3)
+# Gaussian closed forms (Agueh & Carlier 2011; Alvarez-Esteban et al. 2016)
 # --------------------------------------------------------------------------------------------
 
 
@@ -113,7 +115,8 @@ def w2_gaussian(m1: np.ndarray, s1: np.ndarray, m2: np.ndarray, s2: np.ndarray, 
 def gaussian_ot_map(s_from: np.ndarray, s_to: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
     """Matrix ``A`` of the Brenier map between centred Gaussians N(0, S_from) -> N(0, S_to).
 
-    ``A = S_from^{-1/2} (S_from^{1/2} S_to S_from^{1/2})^{1/2} S_from^{-1/2}`` (spec 3.3), symmetric
+    ``A = S_from^{-1/2} (S_from^{1/2} S_to S_from^{1/2})^{1/2} S_from^{-1/2}`` (the Brenier map between
+    Gaussians), symmetric
     PSD, with ``A S_from A = S_to`` when ``S_from`` is invertible. For singular ``S_from`` the
     pseudo-inverse square root is used (the map is then defined on the range of ``S_from``).
 
@@ -137,7 +140,7 @@ def gaussian_barycenter(
     seed: int = 0,
     return_log: bool = False,
 ):
-    """Wasserstein-2 barycenter of Gaussians N(m_z, S_z) with weights p_z (spec 3.3).
+    """Wasserstein-2 barycenter of Gaussians N(m_z, S_z) with weights p_z (Agueh & Carlier 2011).
 
     The mean is ``m_bar = sum_z p_z m_z``; the covariance is the unique PD solution of
     ``S = sum_z p_z (S^{1/2} S_z S^{1/2})^{1/2}``.
@@ -153,7 +156,8 @@ def gaussian_barycenter(
         ``sum_z p_z S_z``; default ``tol`` 1e-10. 'as_coded': the authors' update
         ``S <- sum_z p_z (S^{1/2} S_z S^{1/2})^{1/2}`` with ``tol`` 1e-4 on the Frobenius change, from
         a seeded random start (upstream uses ``numpy.random.rand``, which is not symmetric; we use
-        ``R R^T / d`` with ``R`` uniform, the nearest well-defined reading). Both have the same fixed point.
+        ``R R^T / d`` with ``R`` uniform, the nearest well-defined reading). Both have the same fixed point
+        (deviations.md#xs-barycenter-iteration).
     tol : float, optional
         Stop when ``||S_new - S||_F < tol``.
     init : (d, d) array, optional
@@ -219,12 +223,13 @@ def gaussian_barycenter(
 
 
 def gaussian_barycenter_cost(means: np.ndarray, covs: np.ndarray, weights: np.ndarray, m_bar: np.ndarray, s_bar: np.ndarray) -> float:
-    """Minimal distortion ``sum_z p_z W2^2(N(m_z, S_z), N(m_bar, S_bar))`` (spec 3.1)."""
+    """Minimal distortion ``sum_z p_z W2^2(N(m_z, S_z), N(m_bar, S_bar))`` (the barycenter theorem's
+    distortion, deviations.md#xs-barycenter-theorem)."""
     return float(sum(p * w2_gaussian(m, c, m_bar, s_bar) for p, m, c in zip(weights, means, covs)))
 
 
 def mccann(x: np.ndarray, tx: np.ndarray, t: float) -> np.ndarray:
-    """McCann (displacement) interpolation ``(1 - t) x + t T(x)`` (spec 3.2); shapes (n, d)."""
+    """McCann (displacement) interpolation ``(1 - t) x + t T(x)`` (McCann 1997); shapes (n, d)."""
     t = check_t(t)
     return (1.0 - t) * np.asarray(x, float) + t * np.asarray(tx, float)
 
@@ -262,7 +267,8 @@ def _check_xz(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class FeatureBarycenter:
-    """Gaussian (pseudo-)barycenter transform fitted on data (spec 3.3, 4.2, 4.4).
+    """Gaussian (pseudo-)barycenter transform fitted on data (the Gaussian maps the authors'
+    ``test Adult.py`` applies to data, with a ridge for singular covariances).
 
     Attributes
     ----------
@@ -302,8 +308,8 @@ class FeatureBarycenter:
         x : (n, d) features; z : (n,) group labels (at least 2 groups, 2 samples each)
         weights : 'proportional' (default, P(Z=z) as in the theorem), 'equal', or an array
         ridge : float >= 0
-            ``ridge * I`` is added to each group covariance (spec 4.4: one-hot covariances are
-            singular). With ``singular='pinv'`` the maps use pseudo-inverses on the range instead.
+            ``ridge * I`` is added to each group covariance (one-hot covariances are singular;
+            deviations.md#xs-singular-covariance). With ``singular='pinv'`` the maps use pseudo-inverses on the range instead.
         method : barycenter iteration, see :func:`gaussian_barycenter`
         """
         x, z = _check_xz(x, z)
@@ -344,7 +350,7 @@ class FeatureBarycenter:
         return out
 
     def transform(self, x: np.ndarray, z: np.ndarray, t: float = 1.0) -> np.ndarray:
-        """McCann path point ``X_t = (1 - t) X + t T_Z(X)`` (spec 3.2); t=1 is the barycenter."""
+        """McCann path point ``X_t = (1 - t) X + t T_Z(X)``; t=1 is the barycenter."""
         t = check_t(t)
         x, z = _check_xz(x, z)
         return mccann(x, self.push(x, z), t)
@@ -379,7 +385,7 @@ def feature_barycenter(
 
 
 def two_group_barycenter_map(x0: np.ndarray, s_x0: np.ndarray, p1: float) -> np.ndarray:
-    """Two groups (spec 3.2, [analysis]): group 0's map onto the barycenter is ``p0 x + p1 S(x)``.
+    """Two groups (our derivation, deviations.md#xs-celeba-midpoint): group 0's map onto the barycenter is ``p0 x + p1 S(x)``.
 
     ``x0`` (n, d) are group-0 samples and ``s_x0`` (n, d) their images under the OT map S from group
     0 to group 1; the barycenter image is the McCann point at ``t = p1``, the *other* group's weight.
