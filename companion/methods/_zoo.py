@@ -1,4 +1,5 @@
-"""Helpers shared by the JiT baseline zoo (Foster et al., spec ``jit.md`` section 10).
+"""Helpers shared by the JiT baseline zoo (Foster et al. (2025); the baselines as
+jwf40/Information-Theoretic-Unlearning runs them).
 
 Not a method module (the leading underscore keeps it out of the registry's auto-import): the
 in-memory mini-batching the baselines need (mixtures of retain and forget samples, relabelled
@@ -116,7 +117,7 @@ def frozen_copy(model: nn.Module) -> nn.Module:
 def random_wrong_labels(y: torch.Tensor, num_classes: int, generator: torch.Generator) -> torch.Tensor:
     """For each label ``y_i`` a label drawn uniformly from the other ``num_classes - 1`` classes.
 
-    ``(y + U{1..C-1}) mod C`` is uniform over the classes different from ``y_i`` (Amnesiac, spec 10.3:
+    ``(y + U{1..C-1}) mod C`` is uniform over the classes different from ``y_i`` (Amnesiac as the reference code relabels:
     any class except the forget class / the forget superclass / the sample's own label, which are
     all ``y_i``). Shape (N,) -> (N,).
     """

@@ -1,4 +1,5 @@
-"""Amnesiac unlearning (AMN; Graves et al. 2021) as the JiT reference code runs it (spec ``jit.md`` 10.3).
+"""Amnesiac unlearning (AMN; Graves et al. 2021) as the JiT reference code runs it
+(``amnesiac`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``).
 
 Every forget sample gets a random *wrong* label: any class but the forget class (full class), any
 superclass but the forget superclass (sub-class), any class but the sample's own (random); all three
@@ -23,7 +24,7 @@ from .base import MethodConfig, positive, register
 
 @dataclass(frozen=True)
 class AmnesiacConfig(MethodConfig):
-    """AMN settings (spec 10.3): ``epochs`` 3, ``lr`` 1e-4 (Adam), ``batch_size`` 128.
+    """AMN settings (the reference code's): ``epochs`` 3, ``lr`` 1e-4 (Adam), ``batch_size`` 128.
 
     QUICK: the 8x8 digits retain set gives ~10 steps per epoch instead of ~390 on CIFAR, so the
     rate is raised to 1e-3 to make the same three epochs move the model.

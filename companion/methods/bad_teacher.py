@@ -1,4 +1,5 @@
-"""Bad Teacher (BT; Chundawat et al., AAAI 2023) as the JiT reference code runs it (spec ``jit.md`` 10.2).
+"""Bad Teacher (BT; Chundawat et al., AAAI 2023) as the JiT reference code runs it
+(``blindspot`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``; deviations.md#jit-bad-teacher).
 
 The student (the model) is distilled from two teachers at once: the original model on retain
 samples and an *incompetent* teacher, a freshly initialised network of the same architecture, on
@@ -29,7 +30,7 @@ from .base import MethodConfig, positive, register
 
 @dataclass(frozen=True)
 class BadTeacherConfig(MethodConfig):
-    """BT settings (spec 10.2).
+    """BT settings (the reference code's; deviations.md#jit-bad-teacher).
 
     Parameters
     ----------

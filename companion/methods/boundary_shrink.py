@@ -1,7 +1,7 @@
 """Boundary Shrink (BDSH; Chen et al., "Boundary Unlearning", CVPR 2023). Zero-shot.
 
-Not in the JiT reference code (its tables include it; spec ``jit.md`` 10.9 gives the original
-authors' settings as public re-implementations run them):
+Not in the JiT reference code, though the JiT paper's tables include it; the settings are the
+original authors' as public re-implementations run them (deviations.md#jit-bdsh):
 
 1. *Neighbour search.* For each forget image, an adversarial example of the **original** model in
    [0, 1] pixel space: FGSM with L-inf bound 0.1 (or PGD, ``attack='pgd'``: 5 steps of 2/255),
@@ -82,7 +82,7 @@ def neighbour_labels(
 
 @dataclass(frozen=True)
 class BoundaryShrinkConfig(MethodConfig):
-    """BDSH settings (spec 10.9). ``batch_size`` None = the scripts' forget batch (128, sub-class 64).
+    """BDSH settings (Chen et al. (2023); deviations.md#jit-bdsh). ``batch_size`` None = the scripts' forget batch (128, sub-class 64).
     ``label_rule``: 'adv_pred' (the authors' code, default) or 'nearest_wrong' (forced wrong).
     ``pgd_steps`` and ``pgd_step_size`` apply to ``attack='pgd'`` only.
 

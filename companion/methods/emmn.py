@@ -1,5 +1,6 @@
 """Error-minimising/-maximising noise (EMMN; Chundawat et al., "Zero-shot machine unlearning",
-IEEE TIFS 2023) as the JiT reference code runs it (spec ``jit.md`` 10.8). Zero-shot.
+IEEE TIFS 2023) as the JiT reference code runs it (``emmn`` in jwf40/Information-Theoretic-Unlearning,
+``src/forget_full_class_strategies.py``; deviations.md#jit-unsir-noise). Zero-shot.
 
 * Forget class: UNSIR's error-*maximising* noise (:func:`~companion.methods.unsir.error_maximising_noise`),
   a batch of 4 images, 25 Adam steps (lr 0.1, L2 weight 0.1).
@@ -32,7 +33,7 @@ from .unsir import NOISE_IMAGES, NOISE_MODES, error_maximising_noise, train_epoc
 
 @dataclass(frozen=True)
 class EmmnConfig(MethodConfig):
-    """EMMN settings (spec 10.8). ``batch_size`` (4) is the reference's impair batch, the noise batch
+    """EMMN settings (deviations.md#jit-unsir-noise). ``batch_size`` (4) is the reference's impair batch, the noise batch
     size it passes to the noisy loader. ``min_l2``: L2 weight of the error-minimising noise (0).
     ``noise_mode``: 'train' (the reference) or 'eval', see :func:`~companion.methods.unsir.error_maximising_noise`.
 

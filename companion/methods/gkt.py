@@ -1,5 +1,5 @@
 """Gated Knowledge Transfer (GKT; Chundawat et al., "Zero-shot machine unlearning", IEEE TIFS 2023)
-as the JiT reference code runs it (spec ``jit.md`` 10.7). Zero-shot: only the model and the forget
+as the JiT reference code runs it (``gkt`` in jwf40/Information-Theoretic-Unlearning, ``code/gkt.py``). Zero-shot: only the model and the forget
 class are used.
 
 A generator ``G(z)`` (z_dim 128) and a student (the original with every Conv2d weight re-initialised,
@@ -109,7 +109,7 @@ def reinit_convs(model: nn.Module, generator: torch.Generator) -> int:
 
 @dataclass(frozen=True)
 class GktConfig(MethodConfig):
-    """GKT settings (spec 10.7; reference VGG values). QUICK: 10 pseudo-batches of 32 with 1 generator
+    """GKT settings (the reference code's VGG values; deviations.md#jit-gkt-budget). QUICK: 10 pseudo-batches of 32 with 1 generator
     and 5 student steps (the FULL schedule is 17,000 steps of batch 128); a CPU-budget cut, so the
     re-initialised student cannot recover in QUICK."""
 

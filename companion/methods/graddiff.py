@@ -1,5 +1,5 @@
 """Gradient difference (GradDiff), an extra baseline from the LLM-unlearning literature listed by a
-review of the JiT paper (spec ``jit.md`` 10.10; **not in the paper's tables or code**).
+review of the JiT paper (deviations.md#jit-extra-baselines; **not in the paper's tables or code**).
 
 Each step pairs a forget batch with a retain batch and minimises
 

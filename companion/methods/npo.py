@@ -1,5 +1,5 @@
 """Negative Preference Optimisation (NPO; Zhang et al. 2024), an extra baseline from the LLM-unlearning
-literature listed by a review of the JiT paper (spec ``jit.md`` 10.10; **not in the paper's tables
+literature listed by a review of the JiT paper (deviations.md#jit-extra-baselines; **not in the paper's tables
 or code**). For classification, with ``p(y|x)`` the softmax probability of the true label and
 ``p_ref`` that of the frozen original model:
 

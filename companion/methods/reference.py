@@ -3,7 +3,8 @@
 * ``original``: no change (JiT's BSLN).
 * ``retrain``: a fresh initialisation trained on the retain set with the original recipe (the gold
   standard of exact unlearning). ``init='head_only'`` reproduces the JiT reference code, which
-  resets only the direct children that have ``reset_parameters`` (the classifier head).
+  resets only the direct children that have ``reset_parameters`` (the classifier head;
+  deviations.md#jit-retrain).
 * ``finetune``: continue training on the retain set (JiT's FNTN: 5 epochs, SGD lr 0.02, momentum 0.9,
   weight decay 5e-4, the scripts' batch).
 * ``gradient_ascent``: ascend the cross-entropy on the forget set until forget accuracy falls to a

@@ -1,4 +1,5 @@
-"""SCRUB (Kurmanji et al., NeurIPS 2023) as the JiT reference code runs it (spec ``jit.md`` 10.6).
+"""SCRUB (Kurmanji et al., NeurIPS 2023) as the JiT reference code runs it
+(``scrub`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py`` and ``code/scrub.py``).
 
 Teacher: a frozen copy of the original; student: the model. With the temperature-scaled distillation
 divergence ``KL_T(s, t) = T^2 / B * sum KL(softmax(t/T) || softmax(s/T))`` (T = 4):
@@ -27,7 +28,7 @@ from ..training import progress
 from ._zoo import FORGET_BATCH, frozen_copy, momentum, number_in, per_kind, rate, weight
 from .base import MethodConfig, positive, register
 
-#: (alpha, gamma) per forgetting kind as the scripts pass them (spec 10.6).
+#: (alpha, gamma) per forgetting kind as the scripts pass them (deviations.md#jit-scrub-params).
 SCRUB_SETTINGS = {"class": (0.001, 0.99), "subclass": (1.0, 5.0), "random": (1.0, 5.0)}
 
 
@@ -40,7 +41,7 @@ def distill_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float)
 
 @dataclass(frozen=True)
 class ScrubConfig(MethodConfig):
-    """SCRUB settings (spec 10.6). ``alpha``/``gamma``/``batch_size`` None = as the scripts pass them
+    """SCRUB settings (deviations.md#jit-scrub-params). ``alpha``/``gamma``/``batch_size`` None = as the scripts pass them
     for the forgetting kind. QUICK: lr 5e-3 (the digits retain set gives ~10 steps per epoch)."""
 
     epochs: int = 3

@@ -1,5 +1,5 @@
 """Selective Synaptic Dampening (SSD; Foster et al., AAAI 2024) as the JiT reference code runs it
-(spec ``jit.md`` 10.5). Retrain-free, but not zero-shot: it needs importances on the training set.
+(``ssd_tuning`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``). Retrain-free, but not zero-shot: it needs importances on the training set.
 
 Importances are diagonal Fisher estimates: for a loader, the mean over mini-batches of the
 element-wise **squared** gradient of the batch-mean cross-entropy, with the model in eval mode.
@@ -29,7 +29,7 @@ from ._zoo import FORGET_BATCH, number_in, per_kind
 from .base import MethodConfig, positive, register
 
 #: (lambda = dampening constant, alpha = selection weighting) per forgetting kind as the JiT scripts
-#: pass them for VGG (spec 10.5), and the SSD paper's values.
+#: pass them for VGG (deviations.md#jit-ssd-params), and the SSD paper's values.
 SSD_SETTINGS = {"class": (1.0, 1.0), "subclass": (6.0, 5.0), "random": (4.0, 10.0)}
 SSD_PAPER = (1.0, 10.0)
 VARIANTS = ("paper", "as_coded")
@@ -75,7 +75,7 @@ def dampen(model: nn.Module, imp_f: dict[str, torch.Tensor], imp_d: dict[str, to
 
 @dataclass(frozen=True)
 class SsdConfig(MethodConfig):
-    """SSD settings (spec 10.5).
+    """SSD settings (Foster et al. (AAAI 2024) as the default; deviations.md#jit-ssd-params).
 
     Parameters
     ----------

@@ -1,4 +1,5 @@
-"""UNSIR (Tarun et al., IEEE TNNLS 2023) as the JiT reference code runs it (spec ``jit.md`` 10.4).
+"""UNSIR (Tarun et al., IEEE TNNLS 2023) as the JiT reference code runs it
+(``UNSIR`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``; deviations.md#jit-unsir-noise).
 
 1. **Error-maximising noise.** A learnable batch ``N`` of shape (32, C, H, W), initialised N(0, 1)
    in the model's (normalised) input space, minimises
@@ -40,7 +41,7 @@ from .base import MethodConfig, positive, register
 
 NOISE_IMAGES = ("all", "as_coded")
 NOISE_MODES = ("train", "eval")
-#: Noise-optimisation steps per forgetting kind as the reference scripts run them (spec 10.4).
+#: Noise-optimisation steps per forgetting kind as the reference scripts run them (deviations.md#jit-unsir-noise).
 NOISE_STEPS = {"class": 25, "subclass": 250}
 
 
@@ -137,7 +138,7 @@ def train_epochs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int
 
 @dataclass(frozen=True)
 class UnsirConfig(MethodConfig):
-    """UNSIR settings (spec 10.4); every default is the reference code's.
+    """UNSIR settings; every default is the reference code's (deviations.md#jit-unsir-noise).
 
     ``noise_steps`` None = the scripts' count for the forgetting kind (25 full-class, 250 sub-class).
     ``noise_mode``: 'train' (the scripts: the model optimises the noise in train mode) or 'eval'.

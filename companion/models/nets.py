@@ -95,7 +95,8 @@ def small_cnn(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
 
 
 class VGG11Head(nn.Module):
-    """JiT's "VGG16": torchvision ``vgg11()`` (random init, no BN, 1000 outputs) then Linear(1000, C)."""
+    """JiT's "VGG16": torchvision ``vgg11()`` (random init, no BN, 1000 outputs) then Linear(1000, C)
+    (the reference code's ``src/models.py``; deviations.md#jit-vgg11)."""
 
     def __init__(self, input_shape: tuple[int, ...], num_classes: int) -> None:
         super().__init__()
@@ -136,7 +137,8 @@ class ViTB16(nn.Module):
     The JiT code uses HF ``google/vit-base-patch16-224`` (ImageNet-21k pre-training, 1k fine-tuning)
     with a Linear(768, C) on the CLS token of ``last_hidden_state``. This is torchvision's
     ``ViT_B_16_Weights.IMAGENET1K_V1`` checkpoint (a different training run of the same
-    architecture), with ``heads`` replaced by Linear(768, C) on the (layer-normed) CLS token.
+    architecture), with ``heads`` replaced by Linear(768, C) on the (layer-normed) CLS token
+    (deviations.md#jit-vit).
     One-channel inputs are repeated to three channels.
 
     The network takes 224 x 224 inputs and refuses any other size. As in the JiT code, images are

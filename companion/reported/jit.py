@@ -6,10 +6,10 @@ REPORTED: dict[str, Reported] = {}
 
 # --- baseline tables (chapters 3-5; companion/experiments/jit_tables.py) ---
 # Values in [0, 1] (the paper prints percent), mean with the printed std over seeds. Source for all
-# but the first: a third-party review's copy of the TMLR tables (spec jit.md section 12), not yet
-# checked against the PDF; the review labels models loosely. Tolerance: 2 points for accuracies,
+# but the first: a third-party review's copy of the TMLR tables (deviations.md#jit-review-numbers),
+# not yet checked against the PDF; the review labels models loosely. Tolerance: 2 points for accuracies,
 # 5 points for the entropy MIA, or twice the printed std when that is larger.
-_REVIEW = "third-party review (July 2025) of Foster et al. TMLR v4, {}; spec jit.md s.12 [unverified against the PDF]"
+_REVIEW = "third-party review (July 2025) of Foster et al. TMLR v4, {}; deviations.md#jit-review-numbers [unverified against the PDF]"
 _TABLES = {
     "pins_full_class": ("VGG, PinsFaceRecognition, full class", {
         "BSLN": ((0.940, 0.0), (0.939, 0.0), (0.1382, 0.0)),
@@ -44,25 +44,27 @@ REPORTED["cifar100_full_class_rocket/JiT/Dr"] = Reported(
 # --- end baseline tables ---
 
 # --- method chapters 1-2 (notebooks/jit/01-02) ---
-# What users of the reference code report when they run it as coded (spec jit.md section 13): not
-# the paper's numbers, but the numbers the paper's own code produced for them.
-_ISSUE3 = "jwf40/Information-Theoretic-Unlearning issue #3: authors' Google-Drive VGG16Cifar100 weights, script settings (as coded), forget {}; {} (spec jit.md s.13)"
+# What users of the reference code report when they run it as coded (jwf40/Information-Theoretic-Unlearning
+# issues #1 and #3; deviations.md#jit-variants): not the paper's numbers, but the numbers the paper's
+# own code produced for them.
+_ISSUE3 = "jwf40/Information-Theoretic-Unlearning issue #3: authors' Google-Drive VGG16Cifar100 weights, script settings (as coded), forget {}; {}"
 REPORTED["issue3/rocket/reference/retain_test_acc"] = Reported(0.383, _ISSUE3.format("rocket", "RetainTestAcc 38.3"), 0.05, "fraction")
 REPORTED["issue3/rocket/reference/test_acc"] = Reported(0.381, _ISSUE3.format("rocket", "TestAcc 38.1"), 0.05, "fraction")
 REPORTED["issue3/mushroom/reference/retain_test_acc"] = Reported(0.321, _ISSUE3.format("mushroom", "RetainTestAcc 32.1"), 0.05, "fraction")
 REPORTED["issue1/vgg_cifar100/original/retain_test_acc"] = Reported(
-    0.649, "jwf40/Information-Theoretic-Unlearning issue #1: a user's VGG on CIFAR-100 before unlearning, RetainTestAcc 64.9 (spec jit.md s.13)",
+    0.649, "jwf40/Information-Theoretic-Unlearning issue #1: a user's VGG on CIFAR-100 before unlearning, RetainTestAcc 64.9",
     0.05, "fraction",
 )
 # --- end method chapters 1-2 ---
 
 # --- settings and levels (see companion.reported) ---
 # The paper's tables come from the authors' code, so its RTRN (head-only reset), SSD ((lambda, alpha) as
-# the scripts pass them) and JiT rows are the 'as_coded' variants (spec jit.md s.10-11); they are
-# judged against our "(as coded)" rows, never against our paper-variant rows. BSLN, AMN and BDSH
-# (not in the code) have one version. The paper's "VGG16" is torchvision's vgg11 (spec s.7). The review
-# gives the CIFAR-10 random table's model only as "probably ViT": not comparable until checked. Upstream
-# Pins has no train/test split (Dr, Df and the MIA are measured on the training images, spec s.11a),
+# the scripts pass them) and JiT rows are the 'as_coded' variants (deviations.md#jit-retrain,
+# deviations.md#jit-ssd-params, deviations.md#jit-variants); they are judged against our "(as coded)"
+# rows, never against our paper-variant rows. BSLN, AMN and BDSH (not in the code) have one version.
+# The paper's "VGG16" is torchvision's vgg11 (deviations.md#jit-vgg11). The review gives the CIFAR-10
+# random table's model only as "probably ViT": not comparable until checked. Upstream Pins has no
+# train/test split (Dr, Df and the MIA are measured on the training images, deviations.md#jit-pins-split),
 # unlike the companion's seeded 80/20 split ('pins'), and the forgotten identity is not given.
 _AS_CODED = ("RTRN", "SSD", "JiT")
 SETTINGS: dict[str, Setting] = {
