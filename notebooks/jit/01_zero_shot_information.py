@@ -51,7 +51,9 @@ import torch
 from scipy.stats import spearmanr
 
 from companion import config, data, methods, models, report
-from companion.methods.jit import JitConfig, settings_for
+from companion.methods.jit_config import JitConfig, settings_for
+from companion.experiments import jit_geometry as jg
+from companion.plotting import jit as pj
 from companion.theory import jit as tj
 
 # %% tags=["parameters"]
@@ -225,7 +227,7 @@ print("un-squared pull |g| for curvature c = 0, 0.5, 2, 8:", [f"{p:.3g}" for p i
 
 # %%
 toy_cfg = JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1)
-sig = tj.sigmoid_experiment(JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1, output="probs"), seed=ctx.seed)
+sig = jg.sigmoid_experiment(JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1, output="probs"), seed=ctx.seed)
 pull = {name: sig["step"][name] / (LR * sig["grad_f"][name]) for name in ("flat", "steep")}  # step / (eta ||grad P||)
 for name in ("flat", "steep"):
     report.glue(f"jit01_sig_change_{name}", sig["max_change"][name])
@@ -236,7 +238,7 @@ for name in ("flat", "steep"):
     report.glue(f"jit01_sig_pull_{name}", pull[name])
 report.glue("jit01_sig_ratio_rel", sig["ratio"]["flat"] / sig["ratio"]["steep"])
 report.glue("jit01_sig_step_rel", sig["step"]["flat"] / sig["step"]["steep"])
-report.glue("jit01_sigmoid", tj.figure_sigmoid(sig), display=False)
+report.glue("jit01_sigmoid", pj.figure_sigmoid(sig), display=False)
 # the flat sample moves the curve less; its step is small because grad P is, not because its ratio is:
 # the pull factor step / (eta ||grad P||) is of the same size for both samples
 assert sig["max_change"]["flat"] < sig["max_change"]["steep"] and sig["grad_f"]["flat"] < sig["grad_f"]["steep"]
@@ -285,7 +287,7 @@ pd.DataFrame({k: sig[k] for k in ("slope", "kappa", "ratio", "grad_f", "step", "
 # `N_SAMPLES`; mislabelling runs 50 SGD steps at rate 0.05.
 
 # %%
-geo = tj.boundary_experiment(toy_cfg, seed=ctx.seed, r=ctx.params["RADIUS"])
+geo = jg.boundary_experiment(toy_cfg, seed=ctx.seed, r=ctx.params["RADIUS"])
 rows = {}
 for name in ("high", "low"):
     o = geo[name]
@@ -295,7 +297,7 @@ for name in ("high", "low"):
     report.glue(f"jit01_alpha_{name}", o.alpha)
     for k, v in o.disagreement.items():
         report.glue(f"jit01_dis_{name}_{k}", v)
-report.glue("jit01_boundaries", tj.figure_boundaries(geo), display=False)
+report.glue("jit01_boundaries", pj.figure_boundaries(geo), display=False)
 
 # %% tags=["nbval-check-output"]
 pd.DataFrame(rows).T.map(lambda v: v if isinstance(v, (bool, np.bool_)) else f"{v:.3g}")

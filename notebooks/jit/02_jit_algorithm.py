@@ -51,7 +51,8 @@ import torch
 from companion import config, data, methods, models, report, training
 from companion.reported import get
 from companion.plotting import house_style
-from companion.methods.jit import JitConfig, jit_unlearn, lipschitz_ratios, settings_for
+from companion.methods.jit import jit_unlearn, lipschitz_ratios
+from companion.methods.jit_config import JitConfig, settings_for
 
 # %% tags=["parameters"]
 PROFILE = "quick"

@@ -46,7 +46,9 @@ import pandas as pd
 
 from companion import config, data, methods, models, report
 from companion.reported import get
+from companion.experiments import jit_settings as js
 from companion.experiments import jit_tables as jt
+from companion.plotting import jit as pj
 
 pd.set_option("display.max_colwidth", 90)
 
@@ -63,7 +65,7 @@ JIT_FORGET = "auto"
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS=N_SEEDS, TASK=TASK, ARCH=ARCH, JIT_FORGET=JIT_FORGET)
 print(report.banner(ctx))
-SETTING = jt.table_setting("full_class", ctx.profile, TASK, ARCH, JIT_FORGET)
+SETTING = js.table_setting("full_class", ctx.profile, TASK, ARCH, JIT_FORGET)
 SEEDS = list(range(SEED, SEED + N_SEEDS))
 print(SETTING, "seeds", SEEDS)
 
@@ -101,7 +103,7 @@ print(SETTING, "seeds", SEEDS)
 # gives hundreds, so some learning rates or step counts are scaled up.
 
 # %%
-jt.describe_rows("full_class")
+js.describe_rows("full_class")
 
 # %% [markdown]
 # ## A numerical check of the protocol
@@ -114,7 +116,7 @@ jt.describe_rows("full_class")
 
 # %%
 task = data.load_task(SETTING["task"], forget=SETTING["forget"], seed=SEED, data_root=ctx.data_root)
-rows = [r for r in jt.table_rows("full_class") if not r.extra and r.method != "original"]
+rows = [r for r in js.table_rows("full_class") if not r.extra and r.method != "original"]
 zero_shot = sorted({r.method for r in rows if methods.REGISTRY[r.method].zero_shot})
 for name in zero_shot:
     try:
@@ -171,7 +173,7 @@ for key in ("pins_full_class/SSD/Dr", "pins_full_class/BSLN/MIA", "cifar100_full
     report.glue("paper_" + key.replace("/", "_"), report.pct(get(f"jit:{key}").value))
 
 # %%
-fig = jt.figure(result, f"Full-class forgetting ({SETTING['task']}, {SETTING['arch']})")
+fig = pj.table_figure(result.summary, f"Full-class forgetting ({SETTING['task']}, {SETTING['arch']})")
 report.glue("fc_figure", fig, display=False)
 
 # %% [markdown]
@@ -294,7 +296,7 @@ ranking.round(3)
 # ## Exercises
 #
 # 1. Re-run the chapter with `JIT_FORGET="class:8"`. Does the ordering of the methods change?
-# 2. Run JiT's validation sweep (`jt.jit_validation_sweep("full_class")`) and check which
+# 2. Run JiT's validation sweep (`js.jit_validation_sweep("full_class")`) and check which
 #    $(\sigma, \eta)$ it selects. Why must the selection use the validation split?
 # 3. SSD: sweep `selection_weighting` over 10, 30, 100, 300 and plot $D_r$ and $D_f$.
 #

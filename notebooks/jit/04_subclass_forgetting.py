@@ -41,7 +41,9 @@ import pandas as pd
 from companion import config, data, report
 from companion.reported import get
 from companion.data.tasks import DIGIT_SUPERCLASS_NAMES, DIGIT_TO_SUPER
+from companion.experiments import jit_settings as js
 from companion.experiments import jit_tables as jt
+from companion.plotting import jit as pj
 
 pd.set_option("display.max_colwidth", 90)
 
@@ -58,7 +60,7 @@ JIT_FORGET = "auto"
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS=N_SEEDS, TASK=TASK, ARCH=ARCH, JIT_FORGET=JIT_FORGET)
 print(report.banner(ctx))
-SETTING = jt.table_setting("subclass", ctx.profile, TASK, ARCH, JIT_FORGET)
+SETTING = js.table_setting("subclass", ctx.profile, TASK, ARCH, JIT_FORGET)
 SEEDS = list(range(SEED, SEED + N_SEEDS))
 print(SETTING, "seeds", SEEDS)
 
@@ -122,7 +124,7 @@ for key in ("RTRN/Df", "JiT/Df"):
     report.glue("paper_sc_" + key.replace("/", "_"), report.pct(get(f"jit:cifar20_subclass_rocket/{key}").value))
 gap = jt.gap_to_retrain(result, "Df")
 report.glue("sc_closest_Df", ", ".join(i for i in gap.index[1:4]))
-fig = jt.figure(result, f"Sub-class forgetting ({SETTING['task']}, {SETTING['forget']})")
+fig = pj.table_figure(result.summary, f"Sub-class forgetting ({SETTING['task']}, {SETTING['forget']})")
 report.glue("sc_figure", fig, display=False)
 report.glue("sc_jitc_drop", report.pct(float(s.loc["BSLN", "Dr"] - s.loc["JiT (as coded)", "Dr"])))
 # the summary's two readings of JiT, checked on this run

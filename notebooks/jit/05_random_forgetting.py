@@ -42,7 +42,9 @@ import pandas as pd
 
 from companion import config, data, report
 from companion.reported import get
+from companion.experiments import jit_settings as js
 from companion.experiments import jit_tables as jt
+from companion.plotting import jit as pj
 
 pd.set_option("display.max_colwidth", 90)
 
@@ -59,7 +61,7 @@ JIT_FORGET = "auto"
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS=N_SEEDS, TASK=TASK, ARCH=ARCH, JIT_FORGET=JIT_FORGET)
 print(report.banner(ctx))
-SETTING = jt.table_setting("random", ctx.profile, TASK, ARCH, JIT_FORGET)
+SETTING = js.table_setting("random", ctx.profile, TASK, ARCH, JIT_FORGET)
 SEEDS = list(range(SEED, SEED + N_SEEDS))
 print(SETTING, "seeds", SEEDS)
 
@@ -122,7 +124,7 @@ for key in ("RTRN/MIA", "JiT/MIA"):
 gaps.map(lambda v: f"{100 * v:.1f}")
 
 # %%
-fig = jt.figure(result, f"Random forgetting ({SETTING['task']}, {SETTING['forget']})")
+fig = pj.table_figure(result.summary, f"Random forgetting ({SETTING['task']}, {SETTING['forget']})")
 report.glue("rf_figure", fig, display=False)
 
 # %% [markdown]

@@ -11,6 +11,7 @@ import torch
 
 from companion import methods
 from companion.data import tasks
+from companion.experiments import jit_settings as js
 from companion.experiments import jit_tables as jt
 from companion.training import TrainRecipe
 
@@ -25,11 +26,11 @@ def _fresh_loader_cache():
 
 
 def test_profile_defaults_are_the_papers_in_full_and_digits_in_quick():
-    assert jt.table_setting("full_class", "full") == {"task": "cifar100", "arch": "vgg11", "forget": "class:69", "kind": "class"}
-    assert jt.table_setting("subclass", "full")["task"] == "cifar20" and jt.table_setting("subclass", "full")["forget"] == "subclass:69"
-    assert jt.table_setting("random", "full")["forget"] == "random:100"
-    assert jt.table_setting("full_class", "quick", task="pins", forget="class:5")["task"] == "pins"
-    q = jt.table_setting("random", "quick")
+    assert js.table_setting("full_class", "full") == {"task": "cifar100", "arch": "vgg11", "forget": "class:69", "kind": "class"}
+    assert js.table_setting("subclass", "full")["task"] == "cifar20" and js.table_setting("subclass", "full")["forget"] == "subclass:69"
+    assert js.table_setting("random", "full")["forget"] == "random:100"
+    assert js.table_setting("full_class", "quick", task="pins", forget="class:5")["task"] == "pins"
+    q = js.table_setting("random", "quick")
     assert q["task"] == "digits" and q["arch"] == "small_cnn"
 
 
@@ -38,37 +39,37 @@ def test_profile_defaults_are_the_papers_in_full_and_digits_in_quick():
 def test_bad_settings_raise_naming_the_parameter(kw, name):
     args = {"table": "full_class", "profile": "quick", **kw}
     with pytest.raises(ValueError, match=name):
-        jt.table_setting(args.pop("table"), args.pop("profile"), **args)
+        js.table_setting(args.pop("table"), args.pop("profile"), **args)
 
 
 def test_rows_follow_the_reference_scripts():
-    labels = lambda t: {r.label for r in jt.table_rows(t)}  # noqa: E731
+    labels = lambda t: {r.label for r in js.table_rows(t)}  # noqa: E731
     assert {"GKT", "EMMN", "UNSIR"} <= labels("full_class") and "RTRN (head only, as coded)" not in labels("full_class")
-    assert jt.table_rows("full_class", ["RTRN (head only, as coded)"])[0].settings() == {"init": "head_only"}
+    assert js.table_rows("full_class", ["RTRN (head only, as coded)"])[0].settings() == {"init": "head_only"}
     with pytest.raises(ValueError, match="rows"):
-        jt.table_rows("subclass", ["RTRN (head only, as coded)"])
+        js.table_rows("subclass", ["RTRN (head only, as coded)"])
     assert "UNSIR" in labels("subclass") and not {"GKT", "EMMN"} & labels("subclass")
     assert not {"UNSIR", "GKT", "EMMN"} & labels("random")
     paper = {"BSLN", "RTRN", "FNTN", "BT", "AMN", "UNSIR", "SSD", "SCRUB", "GKT", "EMMN", "BDSH", "JiT"}
     assert paper <= labels("full_class") and {"GA", "GradDiff", "NPO"} <= labels("full_class")
-    for r in jt.table_rows("full_class"):
+    for r in js.table_rows("full_class"):
         assert r.method in methods.REGISTRY
     with pytest.raises(ValueError, match="rows"):
-        jt.table_rows("random", ["UNSIR"])
+        js.table_rows("random", ["UNSIR"])
     with pytest.raises(ValueError, match="overrides"):
         jt.run_table("random", rows=["BSLN"], overrides={"GKT": {}})
 
 
 def test_head_only_row_uses_the_reference_retrain_schedule_in_full():
-    plan = dict((r.label, kw) for r, kw in jt._plan("full_class", "full", "class", ["RTRN", "RTRN (head only, as coded)"], {}, None, "cifar100"))
+    plan = dict((r.label, kw) for r, kw in js._plan("full_class", "full", "class", ["RTRN", "RTRN (head only, as coded)"], {}, None, "cifar100"))
     rec = plan["RTRN (head only, as coded)"]["recipe"]
     assert (rec.optimizer, rec.lr, rec.epochs, rec.milestones, rec.gamma, rec.warmup_epochs) == ("sgd", 0.01, 200, (60, 120, 160), 0.2, 2)
     assert "recipe" not in plan["RTRN"]  # the fresh retrain uses the pretraining recipe
-    assert jt.reference_retrain_recipe("digits") is None
+    assert js.reference_retrain_recipe("digits") is None
 
 
 def test_describe_rows_lists_full_settings_and_quick_changes():
-    d = jt.describe_rows("full_class")
+    d = js.describe_rows("full_class")
     assert "lr=0.0001" in d.loc["AMN", "FULL settings"] and d.loc["FNTN", "QUICK changes"] == "none"
     assert d.loc["GradDiff", "in the paper"] == ""
 
@@ -125,23 +126,23 @@ def test_reported_numbers_are_registered_with_sources():
 
 
 def test_jit_validation_sweep_applies_the_utility_budget_on_validation():
-    df = jt.jit_validation_sweep("full_class", seeds=[0], sigmas=[0.5], lrs=[1e-6, 3.0], budget=0.05)
+    df = js.jit_validation_sweep("full_class", seeds=[0], sigmas=[0.5], lrs=[1e-6, 3.0], budget=0.05)
     assert list(df.columns[:2]) == ["sigma", "lr"] and len(df) == 2 and df.score.is_monotonic_decreasing
     best, worst = df.iloc[0], df.iloc[1]
     assert best.lr == 1e-6 and best.within_budget and best.score == -best.val_forgotten
     assert abs(best.val_retained - best.val_retained_original) < 0.01  # a tiny step changes nothing
     assert not worst.within_budget and worst.score == -np.inf  # a huge step breaks the retained classes
     with pytest.raises(ValueError, match="budget"):
-        jt.jit_validation_sweep("full_class", budget=-1.0)
+        js.jit_validation_sweep("full_class", budget=-1.0)
 
 
 def test_jit_settings_follow_the_architecture():
     """Issue 8, item 7: a ViT table runs the reference code's ViT (sigma, eta), not the VGG ones."""
-    from companion.methods.jit import paper_settings
+    from companion.methods.jit_config import paper_settings
 
     def jit_rows(table, profile, task, arch):
-        kind = jt.TABLES[table].kind
-        return dict((r.label, kw) for r, kw in jt._plan(table, profile, kind, ["JiT", "JiT (as coded)"], {}, None, task, arch))
+        kind = js.TABLES[table].kind
+        return dict((r.label, kw) for r, kw in js._plan(table, profile, kind, ["JiT", "JiT (as coded)"], {}, None, task, arch))
 
     for table, kind, task in (("full_class", "class", "cifar100"), ("subclass", "subclass", "cifar20"), ("random", "random", "cifar10")):
         for arch, family in (("vit_b16", "vit"), ("vgg11", "vgg"), ("resnet18", "vgg")):
@@ -150,8 +151,8 @@ def test_jit_settings_follow_the_architecture():
             for label in ("JiT", "JiT (as coded)"):
                 assert {k: plan[label][k] for k in want} == want, (table, arch, label)
         # QUICK: the validation-selected setting on the table's default (task, arch) ...
-        q_task, q_arch, _ = jt.TABLES[table].quick
-        assert {k: jit_rows(table, "quick", q_task, q_arch)["JiT"][k] for k in ("sigma", "lr")} == jt.JIT_QUICK[kind]
+        q_task, q_arch, _ = js.TABLES[table].quick
+        assert {k: jit_rows(table, "quick", q_task, q_arch)["JiT"][k] for k in ("sigma", "lr")} == js.JIT_QUICK[kind]
         # ... and no borrowed tuning for another architecture (JitConfig.QUICK applies)
         assert "lr" not in jit_rows(table, "quick", q_task, "mlp")["JiT"]
         assert jit_rows(table, "quick", q_task, "vit_b16")["JiT (as coded)"]["sigma"] == paper_settings(kind, "vit")["sigma"]
@@ -174,16 +175,16 @@ def test_run_table_resizes_the_images_for_vit_in_the_data_pipeline(monkeypatch):
     with pytest.raises(Stop):
         jt.run_table("random", "quick", seeds=[0], arch="vit_b16", rows=["BSLN"], show_progress=False)
     assert seen == [("vit_b16", (1, 224, 224), (4, 1, 224, 224), (4, 1, 224, 224))]
-    t = jt.load_task(jt.table_setting("random", "quick"), 0)
+    t = js.load_task(js.table_setting("random", "quick"), 0)
     assert t.input_shape == (1, 8, 8)  # other architectures keep the images as they are
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("table", list(jt.TABLES))
+@pytest.mark.parametrize("table", list(js.TABLES))
 def test_stored_quick_jit_settings_are_what_the_validation_sweep_selects(table):
     """Issue 8, item 8: the stored QUICK (sigma, eta) are reproducible from code: re-running the
     validation sweep on its default grid (seeds 0 and 1) selects exactly :data:`JIT_QUICK`."""
-    assert jt.select_jit_quick(table) == jt.JIT_QUICK[jt.TABLES[table].kind]
+    assert js.select_jit_quick(table) == js.JIT_QUICK[js.TABLES[table].kind]
 
 
 # ----------------------------------------------------------------------------- FULL code path
@@ -199,7 +200,7 @@ CHEAP_FULL = {  # FULL configs with the step counts cut so a CPU test finishes
 
 def test_full_profile_full_class_on_cifar100_format(tmp_path, fake_cifar):
     fake_cifar(tmp_path, "cifar100", n_train=200, n_test=100)
-    rows = [r.label for r in jt.table_rows("full_class")]
+    rows = [r.label for r in js.table_rows("full_class")]
     res = jt.run_table("full_class", "full", seeds=[0], device="cpu", arch="small_cnn", rows=rows, data_root=str(tmp_path),
                        recipe=TrainRecipe("sgd", 0.01, 1, 32), overrides={k: v for k, v in CHEAP_FULL.items() if k in rows},
                        show_progress=False)

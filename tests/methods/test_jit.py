@@ -10,16 +10,8 @@ import torch
 from torch import nn
 
 from companion import data, methods, models
-from companion.methods.jit import (
-    JitConfig,
-    auto_chunk,
-    jit_loss,
-    jit_unlearn,
-    lipschitz_ratios,
-    paper_settings,
-    perturb,
-    settings_for,
-)
+from companion.methods.jit import auto_chunk, jit_loss, jit_unlearn, lipschitz_ratios, perturb
+from companion.methods.jit_config import JitConfig, paper_settings, settings_for
 
 torch.set_num_threads(1)
 

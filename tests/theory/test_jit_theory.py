@@ -1,14 +1,13 @@
-"""Tests of companion.theory.jit: alpha(x), curvature and the geometry toys (Foster et al.)."""
+"""Tests of companion.theory.jit: alpha(x) and curvature (Foster et al.)."""
 
 from __future__ import annotations
 
-import copy
 import math
 
 import pytest
 import torch
-from torch import nn
 
+from companion.experiments import jit_geometry as jg
 from companion.theory import jit as tj
 
 torch.set_num_threads(1)
@@ -80,7 +79,7 @@ def test_curvature_known_answers():
 
 
 def test_curvature_of_a_model_output_and_bad_input():
-    net = tj.tanh_mlp(3, (8,), seed=0)
+    net = jg.tanh_mlp(3, (8,), seed=0)
     fn = tj.scalar_output(net, (3,), "margin", cls=1)
     x = torch.randn(4, 3, dtype=torch.float64)
     k = tj.curvature(fn, x)["kappa"]
@@ -89,43 +88,3 @@ def test_curvature_of_a_model_output_and_bad_input():
         tj.curvature(fn, x, method="lanczos")
     with pytest.raises(ValueError, match="kind"):
         tj.scalar_output(net, (3,), "entropy")
-
-
-def test_fit_many_equals_independent_runs():
-    x, y, hi, _ = tj.blobs_with_outlier(20, seed=1)
-    init = tj.tanh_mlp(2, (8,), seed=1)
-    w = torch.ones(2, len(y))
-    w[1, hi] = 0
-    many = tj.fit_many(init, x, y, w, steps=60)
-    keep = w[1].bool()
-    solo = tj.fit_full_batch(copy.deepcopy(init), x[keep], y[keep], steps=60)
-    pts, _, _ = tj.grid_2d(x, n=20)
-    torch.testing.assert_close(tj.prob1(many[1], pts), tj.prob1(solo, pts))
-    assert not torch.allclose(tj.prob1(many[0], pts), tj.prob1(many[1], pts))
-
-
-def test_toy_data_outlier_and_deep_point():
-    x, y, hi, lo = tj.blobs_with_outlier(30, seed=0)
-    assert y[hi] == 1 and x[hi, 0] < 0  # a class-1 point on class 0's side
-    assert y[lo] == 1 and x[lo, 0] > 0
-    a, _ = tj.neighbourhood_agreement(x[[hi, lo]], y[[hi, lo]], x, y, r=0.5)
-    assert a[0] < 0.5 <= a[1]
-
-
-def test_sigmoid_experiment_flat_sample_barely_moves():
-    from companion.methods.jit import JitConfig
-
-    cfg = JitConfig(sigma=0.5, lr=0.05, n_samples=10, batch_size=1, output="probs")
-    res = tj.sigmoid_experiment(cfg, n=30, train_steps=300)
-    assert res["slope"]["flat"] < res["slope"]["steep"]
-    assert res["max_change"]["flat"] < res["max_change"]["steep"]
-
-
-def test_mislabel_flips_the_sample():
-    x = torch.tensor([[0.0, 1.0]], dtype=torch.float64)
-    net = nn.Sequential(nn.Linear(2, 2)).double()
-    with torch.no_grad():
-        net[0].weight.zero_()
-        net[0].bias.copy_(torch.tensor([0.0, 2.0], dtype=torch.float64))
-    out = tj.mislabel(copy.deepcopy(net), x, torch.tensor([0]), steps=200, lr=0.5)
-    assert out(x).argmax(1).item() == 0 and net(x).argmax(1).item() == 1
