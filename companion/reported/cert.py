@@ -1,16 +1,17 @@
 """Numbers quoted from Koloskova et al. (arXiv 2506.06985, ICML 2025) (see companion.reported).
 
 The paper prints few numbers: its figures are curves. What can be compared exactly are the
-accountant values its configurations imply (T and sigma per configuration, recomputed from the
-reference code in the spec ``certified.md`` section 10), the conversions of section 3.3 and the
-Figure 3 curves printed in the authors' visualisation notebook (spec section 11).
+accountant values its configurations imply (T and sigma of every setting of Figures 1-4, recomputed
+from the authors' run configs and formulas: deviations.md#cert-recomputed-accountant), the Renyi ->
+(eps, delta) conversions (deviations.md#cert-rdp-conversion) and the Figure 3 curves printed in the
+authors' visualisation notebook.
 """
 
 from . import Level, Reported, Setting
 
-_S10 = "Koloskova et al. 2025, reference configs; T and sigma recomputed in spec certified.md §10"
-_S33 = "spec certified.md §3.3 (computed from the reference code's conversion)"
-_NB = "Koloskova et al. 2025, Figure 3, values printed in visualisation/final.ipynb (spec certified.md §11)"
+_S10 = "Koloskova et al. 2025, the authors' run configs; T and sigma recomputed (deviations.md#cert-recomputed-accountant)"
+_S33 = "Koloskova et al. 2025, Theorem A's Renyi bound; the authors' conversion, recomputed (deviations.md#cert-rdp-conversion)"
+_NB = "Koloskova et al. 2025, Figure 3, values printed in the authors' visualisation/final.ipynb"
 
 REPORTED: dict[str, Reported] = {
     # Figure 1 / 2: gradient clipping configurations (eps_R = 1)
@@ -28,7 +29,7 @@ REPORTED: dict[str, Reported] = {
     "fig1/mc_cifar10_c2_0.975/T": Reported(36, f"{_S10}, model clipping C2 0.975, sigma 0.5", 0, "steps"),
     "fig1/mc_mnist_c2_0.001/T": Reported(1, f"{_S10}, model clipping MNIST C2 0.001, sigma 0.01", 0, "steps"),
     "fig1/mc_mnist_c2_0.01/T": Reported(6, f"{_S10}, model clipping MNIST C2 0.01, sigma 0.01", 0, "steps"),
-    "mc/worked_example/delta6": Reported(2.65e-8, "spec certified.md §4.2 worked example (C2 = sigma = 0.5, eps 1), delta after step 6", 5e-11, "delta"),
+    "mc/worked_example/delta6": Reported(2.65e-8, "Koloskova et al. 2025, Theorem B recursion at C2 = sigma = 0.5 (Figure 1), eps 1, delta after step 6; recomputed (deviations.md#cert-recomputed-accountant)", 5e-11, "delta"),
     # Output perturbation
     "fig1/op/sigma_c0_0.01": Reported(0.0969, f"{_S10}, output perturbation C0 0.01 (classic calibration)", 5e-5, "sigma"),
     # Renyi -> (eps, delta)
@@ -36,8 +37,8 @@ REPORTED: dict[str, Reported] = {
     "conv/alpha_dependent/eps_r_1": Reported(7.077, f"{_S33}: eps certified by eps_R = 1 when the bound is alpha eps_R", 5e-4, "epsilon"),
     "conv/required_eps_r/eps_1": Reported(0.03056, f"{_S33}: eps_R needed for a true eps = 1, delta 1e-5", 5e-6, "eps_R"),
     # DP-SGD group privacy (k = 225, eps = 50, delta = 1e-5)
-    "dpsgd/delta1_as_coded": Reported(2.41e-27, "spec certified.md §5.2: the reference code's per-example delta", 5e-30, "delta"),
-    "dpsgd/delta1_corrected": Reported(1.07e-29, "spec certified.md §5.2: delta / (k e^((k-1) eps1))", 5e-32, "delta"),
+    "dpsgd/delta1_as_coded": Reported(2.41e-27, "Koloskova et al. 2025, Figure 3 DP-SGD (k 225, eps 50): the authors' per-example delta, recomputed (deviations.md#cert-group-delta)", 5e-30, "delta"),
+    "dpsgd/delta1_corrected": Reported(1.07e-29, "Koloskova et al. 2025, Figure 3 DP-SGD (k 225, eps 50): delta / (k e^((k-1) eps1)) (deviations.md#cert-group-delta)", 5e-32, "delta"),
     # Figure 3 (ResNet-18 features), printed validation accuracies
     "fig3/cifar10/retrain/e1": Reported(0.683, f"{_NB}, CIFAR-10 retrain, 1 epoch", 0.032, "fraction"),
     "fig3/cifar10/retrain/e5": Reported(0.827, f"{_NB}, CIFAR-10 retrain, 5 epochs", 0.005, "fraction"),
@@ -52,9 +53,9 @@ REPORTED: dict[str, Reported] = {
 # --- settings and levels (see companion.reported) ---
 # Accountant values and conversions are exact (no data, no model): judged in any profile, their
 # tolerance only absorbs the rounding of the printed value. The gradient-clipping T and sigma are
-# those of the reference code's conversion (eps_R = 1 read as eps = 1): 'as_coded'. Figure 3's
+# those of the authors' conversion (eps_R = 1 read as eps = 1): 'as_coded'. Figure 3's
 # accuracies: ResNet-18 features of CIFAR-10/100 with the three-layer network; DP-SGD as coded
-# (the reference code's per-example delta, spec section 5.2).
+# (the authors' per-example delta, deviations.md#cert-group-delta).
 _EXACT = Setting(scale="exact")
 SETTINGS: dict[str, Setting] = {
     "fig1/": _EXACT, "mc/": _EXACT, "conv/": _EXACT, "dpsgd/": _EXACT,
@@ -71,8 +72,9 @@ LEVELS: tuple[Level, ...] = (
           "at 50 epochs the two curves meet (87.8 vs 87.2 %): the figure shows DP-SGD catching up with retraining"),
 )
 
-#: Spec section 10: every gradient-clipping configuration of Figures 1-4 as
-#: (figure, C0, C1, gamma, lambda, eps_R, T, sigma) with T and sigma as printed there.
+#: Every gradient-clipping configuration of Figures 1-4 (the authors' run configs) as
+#: (figure, C0, C1, gamma, lambda, eps_R, T, sigma), with T and sigma recomputed from the authors'
+#: formulas (deviations.md#cert-recomputed-accountant).
 GC_TABLE_SOURCE = _S10
 GC_TABLE: tuple[tuple[str, float, float, float, float, float, int, float], ...] = (
     ("Fig. 1 CIFAR-10", 0.1, 10, 1e-3, 1, 1, 10, 0.0892), ("Fig. 1 CIFAR-10", 0.1, 10, 1e-3, 50, 1, 10, 0.0773),
@@ -105,14 +107,15 @@ GC_TABLE: tuple[tuple[str, float, float, float, float, float, int, float], ...] 
     ("Fig. 4 CIFAR-10", 20, 1, 0.1, 1, 100, 37, 0.0854),
 )
 
-#: Spec section 10: model-clipping settings (figure, C2, sigma, T to delta <= 1e-5 at eps = 1, delta_0 = 1).
+#: Model-clipping settings of Figure 1 (figure, C2, sigma, T to delta <= 1e-5 at eps = 1, delta_0 = 1), T
+#: recomputed (deviations.md#cert-recomputed-accountant).
 MC_TABLE: tuple[tuple[str, float, float, int], ...] = (
     ("Fig. 1 CIFAR-10", 0.2, 0.2, 6), ("Fig. 1 CIFAR-10", 0.5, 0.5, 6), ("Fig. 1 CIFAR-10", 0.625, 0.5, 9),
     ("Fig. 1 CIFAR-10", 0.975, 0.5, 36), ("Fig. 1 MNIST", 0.001, 0.01, 1), ("Fig. 1 MNIST", 0.01, 0.01, 6),
 )
 
-#: Spec section 3.3: (eps_R, eps as coded, eps with the alpha-dependent bound, optimal alpha) at delta = 1e-5,
-#: and (target eps, required eps_R).
+#: (eps_R, eps as coded, eps with the alpha-dependent bound, optimal alpha) at delta = 1e-5, and (target
+#: eps, required eps_R), recomputed (deviations.md#cert-rdp-conversion).
 CONVERSION_TABLE: tuple[tuple[float, float, float, float], ...] = (
     (0.1, 0.1036, 1.914, 10.6), (1, 1.0036, 7.077, 4.20), (10, 10.0036, 30.13, 2.00), (100, 100.0036, 166.0, 1.30),
 )
