@@ -54,10 +54,10 @@ def main() -> None:
             emit(f"intro/01 FULL mnist {forget} seed 0", time.perf_counter() - t,
                  table={m: {k: round(float(s.loc[m, k]), 4) for k in keep} for m in s.index})
     if "cert" in args.stages:
-        from companion.experiments import cert_curves
+        from companion.experiments import cert_curves, cert_setup
 
         t = time.perf_counter()
-        st = cert_curves.setup("full", seed=0, data_root=args.data_root, device=args.device, seeds=(0,), task_name="mnist")
+        st = cert_setup.setup("full", seed=0, data_root=args.data_root, device=args.device, seeds=(0,), task_name="mnist")
         emit("cert/04 FULL mnist: pretrain tiny_mlp", time.perf_counter() - t)
         t = time.perf_counter()
         df = cert_curves.run_curves(st, epsilon=1.0, delta=1e-5)

@@ -1,42 +1,36 @@
 """Budget curves of Koloskova et al. (Figures 1, 3, 4): validation accuracy against the unlearning
 budget in epochs, for gradient clipping, model clipping, output perturbation and retrain.
 
-All settings x seeds of all methods run as **one** vectorised batch (:func:`~companion.methods.certified.run_stacked`),
-so each model's noise is an independent draw and every model sees its own mini-batches. The protocol
-(spec ``certified.md`` 10, 12):
+All settings x seeds of all methods run as **one** vectorised batch (:func:`~companion.stacked.run_stacked`),
+so each model's noise is an independent draw and every model sees its own mini-batches. The task
+and the pretrained originals come from :func:`companion.experiments.cert_setup.setup`. The protocol
+is the paper's (Figure 1: noisy and noiseless steps count together toward the budget) with the
+settings and selection rule of the authors' code, plus a held-out selection
+(deviations.md#cert-budget-protocol):
 
-* the originals A(D) are pretrained per seed (weight decay 5e-4; 0.05 for output perturbation),
-  themselves vectorised and cached;
 * one run of ``epochs`` epochs per setting; accuracy "at budget e" is read after epoch e (as coded);
 * **paper's selection**: for each budget and method, the setting with the best mean validation
   accuracy at that budget, reported on the same validation set (mean +- 1.96 std / sqrt(n));
 * **held-out selection**: the validation set is split in two seeded halves; the setting is chosen
   on one half and reported on the other.
-
-QUICK runs the paper's MNIST settings on the embedded 5k MNIST subset with the 784-5-10 network;
-the forget set is ``random:N`` with N = 10 % of the non-validation training set (the paper's
-sizes; ``load_task`` draws validation first, then N random forget points).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import fields
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..config import bad_value, default_cache_dir
+from ..config import bad_value
+from .cert_setup import FULL_SETTINGS, CurveSetup
 
-if TYPE_CHECKING:  # torch and the method registry are imported lazily: the accountant figures need neither
-    import torch
-    from torch import nn
+if TYPE_CHECKING:
+    from ..data.tasks import Task
 
-    from ..data.tasks import Split, Task
-
-#: Hyperparameter grids of Figure 1 (spec 10), per dataset: one dict per setting.
+#: Hyperparameter grids of Figures 1 and 3 (the authors' run configs), per dataset: one dict per setting.
 GRIDS: dict[str, dict[str, list[dict]]] = {
     "mnist": {
         "gradient_clipping": [dict(c0=0.01, c1=10.0, gamma=1e-4, lam=750.0), dict(c0=0.01, c1=100.0, gamma=1e-4, lam=10.0)],
@@ -70,141 +64,7 @@ _FEAT100_GC = [(0.01, 0.1, 1e-3, 10), (0.01, 1, 1e-3, 0.5), (0.01, 1, 1e-3, 10),
                (1, 0.1, 1e-2, 10), (1, 1, 1e-3, 100), (1, 10, 1e-3, 500)]
 GRIDS["cifar10_features"] = {"gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT_GC]}
 GRIDS["cifar100_features"] = {"gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT100_GC]}
-#: Dataset -> (architecture, budget epochs of Figure 1 / 3, augmentation of the training transform).
-FULL_SETTINGS = {"mnist": ("tiny_mlp", 10, "mnist"), "cifar10": ("tiny_cnn", 50, "cifar"),
-                 "cifar10_features": ("three_layer", 50, "none"), "cifar100_features": ("three_layer", 50, "none")}
-#: Normalisation the reference code applies before the ImageNet ResNet-18 (CIFAR statistics, spec 7).
-FEATURE_STATS = {"cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
-                 "cifar100": ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761))}
-QUICK_TASK, QUICK_ARCH, QUICK_GRID = "mnist5k", "tiny_mlp", "mnist"
 METHODS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrain")
-PRETRAIN = dict(epochs=30, peak=0.06, weight_decay=5e-4)  # spec 8 (MNIST); CIFAR-10: 400 epochs
-#: QUICK pretrains for 15 epochs (a 3,600-image set; the 60 s notebook budget), FULL for the paper's.
-QUICK_PRETRAIN_EPOCHS = 15
-OP_WEIGHT_DECAY = 0.05  # = companion.methods.certified.OP_PRETRAIN_WEIGHT_DECAY (spec 8)
-
-
-@dataclass
-class CurveSetup:
-    """A task, its architecture and the pretrained originals of each seed."""
-
-    profile: str
-    task: Task
-    arch: str
-    grid: str
-    device: torch.device
-    seeds: tuple[int, ...]
-    originals: dict[int, nn.Module]
-    op_originals: dict[int, nn.Module]
-    augment: str = "none"
-    seed: int = 0
-    halves: tuple[Split, Split] = field(default=None)  # type: ignore[assignment]
-
-
-def _forget_n(name: str, seed: int, data_root: str | None) -> int:
-    from .. import data as cdata
-
-    probe = cdata.load_task(name, forget="random:1", seed=seed, data_root=data_root)
-    return max(1, round(0.1 * len(probe.train)))
-
-
-def val_halves(val: Split, seed: int) -> tuple[Split, Split]:
-    """Two seeded halves of the validation set: (selection, report)."""
-    perm = np.random.default_rng(10_007 + seed).permutation(len(val))
-    h = len(val) // 2
-    return val.subset(np.sort(perm[:h])), val.subset(np.sort(perm[h:]))
-
-
-def pretrain(
-    task: Task, arch: str, seeds: Sequence[int], weight_decay: float | Sequence[float], epochs: int, peak: float = 0.06,
-    augment: str = "none", device: str | torch.device = "cpu", cache_dir: str | None = None, batch_size: int = 128,
-) -> dict[tuple[int, float], nn.Module]:
-    """The originals A(D) for every (seed, weight decay) (spec 8: SGD, momentum 0, Optax linear
-    one-cycle, weight decay), each trained from its own seed on ``task.train`` (so a cached model does
-    not depend on which other models were trained in the same call) and cached per model (atomic,
-    hash-keyed). Returns a dict keyed by (seed, weight_decay)."""
-    from ..methods import certified as M
-    from ..models.cache import atomic_save, config_key, load_checked
-    from ..models.nets import build
-    from ..training import resolve_device
-
-    dev = resolve_device(device)
-    root = Path(cache_dir or default_cache_dir()) / "checkpoints"
-    wds = [float(weight_decay)] if isinstance(weight_decay, (int, float)) else [float(w) for w in weight_decay]
-    out: dict[tuple[int, float], nn.Module] = {}
-    missing: list[tuple[int, float]] = []
-    keys: dict[tuple[int, float], tuple[str, Path, dict]] = {}
-    for s in seeds:
-        for wd in wds:
-            cfg = {"task": task.name, "task_seed": task.seed, "n": len(task.train), "val": len(task.val), "arch": arch, "seed": s,
-                   "epochs": epochs, "peak": peak, "weight_decay": wd, "augment": augment, "batch": batch_size,
-                   "recipe": "cert-optax-linear-onecycle"}
-            key = config_key(cfg)
-            path = root / f"{task.name}-{arch}-certpre-{key}.pt"
-            keys[(s, wd)] = (key, path, cfg)
-            m = build(arch, task.input_shape, task.num_classes, s)
-            blob = load_checked(path, key)
-            if blob is None:
-                missing.append((s, wd))
-                continue
-            m.load_state_dict(blob["state_dict"])
-            out[(s, wd)] = m.to(dev).eval()
-    for sw in missing:  # one run per model: its batch order and noise depend on its own seed only, so the
-        # cached model is the same whichever other seeds happened to be missing with it
-        s, wd = sw
-        base = build(arch, task.input_shape, task.num_classes, s)
-        res = M.run_stacked(base, [M.Plan("retrain", init_seed=s, l2=wd)], task.train, epochs, seed=s, finetune_lr=peak,
-                            batch_size=batch_size, augment=augment, device=dev, show_progress=True)
-        m = res.model(base.to(dev), 0)
-        m.companion_arch = arch
-        key, path, cfg = keys[sw]
-        state = {n: v.detach().cpu() for n, v in m.state_dict().items()}
-        atomic_save({"key": key, "state_dict": state, "config": json.dumps(cfg), "log": "{}"}, path)
-        out[sw] = m
-    return out
-
-
-def setup(
-    profile: str = "quick", seed: int = 0, data_root: str | None = None, device: str = "auto", seeds: Sequence[int] = (0, 1, 2, 3),
-    task_name: str | None = None, cache_dir: str | None = None, pretrain_epochs: int | None = None, forget: str | None = None,
-) -> CurveSetup:
-    """Load the task and pretrain the originals.
-
-    QUICK: mnist5k. FULL: ``task_name`` in {'mnist', 'cifar10'} (Figure 1) or {'cifar10_features',
-    'cifar100_features'} (Figure 3: 512-d ImageNet ResNet-18 features, :func:`feature_task`).
-    """
-    from ..training import resolve_device
-
-    if profile not in ("quick", "full"):
-        raise bad_value("profile", profile, "'quick' or 'full'")
-    if not seeds:
-        raise bad_value("seeds", seeds, "at least one seed")
-    if profile == "quick":
-        if task_name not in (None, QUICK_TASK):
-            raise bad_value("task_name", task_name, f"None or {QUICK_TASK!r} in the QUICK profile")
-        name, arch, grid, augment, pre_epochs = QUICK_TASK, QUICK_ARCH, QUICK_GRID, "none", QUICK_PRETRAIN_EPOCHS
-    else:
-        name = task_name or "mnist"
-        if name not in FULL_SETTINGS:
-            raise bad_value("task_name", name, f"one of {', '.join(FULL_SETTINGS)}")
-        arch, _, augment = FULL_SETTINGS[name]
-        grid = name
-        pre_epochs = {"cifar10": 400, "cifar10_features": 100, "cifar100_features": 100}.get(name, PRETRAIN["epochs"])
-    from .. import data as cdata
-
-    dev = resolve_device(device)
-    image_name = name.removesuffix("_features")
-    forget = forget or f"random:{_forget_n(image_name, seed, data_root)}"
-    if name.endswith("_features"):
-        task = feature_task(image_name, forget=forget, seed=seed, data_root=data_root, device=dev, cache_dir=cache_dir)
-    else:
-        task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
-    ep = pretrain_epochs if pretrain_epochs is not None else pre_epochs
-    kw = dict(epochs=ep, peak=PRETRAIN["peak"], augment=augment, device=dev, cache_dir=cache_dir)
-    both = pretrain(task, arch, seeds, (PRETRAIN["weight_decay"], OP_WEIGHT_DECAY), **kw)
-    originals = {s: both[(s, PRETRAIN["weight_decay"])] for s in seeds}
-    op_originals = {s: both[(s, OP_WEIGHT_DECAY)] for s in seeds}
-    return CurveSetup(profile, task, arch, grid, dev, tuple(seeds), originals, op_originals, augment, seed, val_halves(task.val, seed))
 
 
 def _config(method: str, hp: dict, epsilon: float, delta: float, calibration: str, epochs: int, noise: str = "fresh"):
@@ -247,10 +107,11 @@ def run_curves(
     with fresh noise), ``epsilon`` (the eps
     the accountant certifies at ``delta`` for those steps: the corrected conversion for gradient
     clipping, the recursion solved for eps for model clipping, the exact Gaussian eps for output
-    perturbation) and ``epsilon_as_coded`` (what the reference code reports: its conversion for
+    perturbation) and ``epsilon_as_coded`` (what the authors' code reports: its conversion for
     gradient clipping, the target eps for model clipping and output perturbation).
     """
     from ..methods import certified as M
+    from ..stacked import Plan, run_stacked
 
     bad = sorted(set(methods) - set(METHODS))
     if bad:
@@ -269,7 +130,7 @@ def run_curves(
             for hp in settings:
                 for s in setup.seeds:
                     if method == "retrain":
-                        plans.append(M.Plan("retrain", init_seed=30_000 + s, label=label))
+                        plans.append(Plan("retrain", init_seed=30_000 + s, label=label))
                         starts.append(setup.originals[s])
                         cfg, cert = None, {"T": 0, "sigma": 0.0}
                     else:
@@ -283,7 +144,7 @@ def run_curves(
                                  "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig)})
     sel, rep = setup.halves
     task = setup.task
-    res = M.run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, noise=noise, augment=setup.augment, device=setup.device,
+    res = run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, noise=noise, augment=setup.augment, device=setup.device,
                         eval_splits={"val": task.val, "sel": sel, "rep": rep, "test": task.test})
     rows, cache = [], {}
     for k, m in enumerate(meta):
@@ -350,12 +211,13 @@ def theta_figure(epsilons: Sequence[float] = (0.5, 1.0, 2.0, 4.0), delta0: float
 
     from ..plotting import house_style
     from ..theory import certified as acc
+    from ..theory import privacy
 
     r = np.linspace(0.02, 8, 300)
     with house_style():
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
         for e in epsilons:
-            a.plot(r, [acc.hockey_stick_theta(e, x) for x in r], label=f"eps = {e:g}")
+            a.plot(r, [privacy.hockey_stick_theta(e, x) for x in r], label=f"eps = {e:g}")
         a.set_xlabel("r = diameter / sigma")
         a.set_ylabel("theta_eps(r)")
         a.set_title("contraction coefficient of project-then-noise")
@@ -390,6 +252,7 @@ def run_configs(
     certify, not with its target.
     """
     from ..methods import certified as M
+    from ..stacked import Plan, run_stacked
 
     task = task or setup.task
     seeds = tuple(seeds or setup.seeds)
@@ -401,7 +264,7 @@ def run_configs(
             raise bad_value("method", method, f"one of {METHODS}")
         for s in seeds:
             if method == "retrain":
-                cfg, plan, cert = None, M.Plan("retrain", init_seed=30_000 + s), {"T": 0, "sigma": 0.0}
+                cfg, plan, cert = None, Plan("retrain", init_seed=30_000 + s), {"T": 0, "sigma": 0.0}
             else:
                 cls = {"gradient_clipping": M.GradientClippingConfig, "model_clipping": M.ModelClippingConfig,
                        "output_perturbation": M.OutputPerturbationConfig}[method]
@@ -414,7 +277,7 @@ def run_configs(
             sig = cert.get("sigma", 0.0)
             meta.append({**entry, "seed": s, "T": cert.get("T", 0), "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig),
                          "calibration_used": cert.get("calibration_used", "")})
-    res = M.run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, augment=setup.augment, device=setup.device,
+    res = run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, augment=setup.augment, device=setup.device,
                         eval_splits={"val": task.val})
     rows, cache = [], {}
     for k, m in enumerate(meta):
@@ -430,75 +293,3 @@ def budget_steps(setup: CurveSetup, epochs: int, task: "Task | None" = None, bat
     from ..methods.certified import budget_steps as steps
 
     return steps(len((task or setup.task).retain), epochs, batch_size)
-
-
-def resnet_features(x: "torch.Tensor", stats: tuple, device: "str | torch.device" = "cpu", weights: str | None = "IMAGENET1K_V1",
-                    batch_size: int = 256, size: int = 224) -> "torch.Tensor":
-    """512-d features of the torchvision ResNet-18 (``weights``; eval mode, up to the global average
-    pool) for uint8 images (N, 3, H, W) resized to ``size`` (224) and normalised with ``stats`` (the reference
-    code uses CIFAR statistics, not ImageNet's; spec 7). Returns (N, 512) float32 on the CPU.
-
-    ``weights=None`` builds a randomly initialised network (tests); the ImageNet weights must be in
-    torch's hub cache (``TORCH_HOME``) when the machine has no internet.
-    """
-    import torch
-    from torch.nn import functional as F
-    from torchvision.models import resnet18
-
-    from ..training import progress
-
-    net = resnet18(weights=weights)
-    net.fc = torch.nn.Identity()
-    net.eval().to(device)
-    mean = torch.tensor(stats[0], device=device).view(1, 3, 1, 1)
-    std = torch.tensor(stats[1], device=device).view(1, 3, 1, 1)
-    out = []
-    with torch.no_grad():
-        for i in progress(range(0, len(x), batch_size), desc="ResNet-18 features"):
-            xb = x[i : i + batch_size].to(device).float() / 255.0
-            xb = F.interpolate(xb, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-            out.append(net((xb - mean) / std).float().cpu())
-    return torch.cat(out) if out else torch.empty(0, 512)
-
-
-def feature_task(
-    name: str, forget: str, seed: int = 0, data_root: str | None = None, device: "str | torch.device" = "cpu",
-    weights: str | None = "IMAGENET1K_V1", cache_dir: str | None = None, size: int = 224,
-) -> "Task":
-    """The CIFAR-10/100 task of Figure 3 with every image replaced by its ResNet-18 feature vector.
-
-    Same splits as ``load_task(name, forget, seed)``; features are extracted once per (dataset,
-    weights) without augmentation and cached (atomic, hash-keyed).
-    """
-    import dataclasses
-
-    import torch
-
-    from .. import data as cdata
-    from ..data.tasks import Split
-    from ..models.cache import atomic_save, config_key, load_checked
-
-    if name not in FEATURE_STATS:
-        raise bad_value("name", name, f"one of {', '.join(FEATURE_STATS)}")
-    task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
-    full_train = cdata.tasks._raw(name, Path(data_root) if data_root else None, False)
-    feats = {}
-    for part, x in (("train", full_train["x_train"]), ("test", full_train["x_test"])):
-        cfg = {"dataset": name, "part": part, "n": int(len(x)), "weights": weights, "stats": FEATURE_STATS[name], "size": size}
-        key = config_key(cfg)
-        path = Path(cache_dir or default_cache_dir()) / "features" / f"{name}-{part}-{key}.pt"
-        blob = load_checked(path, key)
-        if blob is None:
-            f = resnet_features(torch.as_tensor(x), FEATURE_STATS[name], device, weights, size=size)
-            atomic_save({"key": key, "state_dict": {"features": f}}, path)
-        else:
-            f = blob["state_dict"]["features"]
-        feats[part] = f
-    zero, one = torch.zeros(feats["train"].shape[1]), torch.ones(feats["train"].shape[1])
-
-    def swap(split: Split, part: str) -> Split:
-        return Split(feats[part][split.index], split.y, zero, one, split.fine, split.index)
-
-    splits = {k: swap(getattr(task, k), "test" if k in ("test", "retain_test", "forget_test") else "train")
-              for k in ("train", "retain", "forget", "val", "test", "retain_test", "forget_test")}
-    return dataclasses.replace(task, name=f"{name}_features", input_shape=(int(feats["train"].shape[1]),), **splits)

@@ -1,11 +1,12 @@
-"""DP-SGD with group privacy, the certified baseline of Koloskova et al. (spec ``certified.md`` 5.2).
+"""DP-SGD with group privacy, the certified baseline of Koloskova et al. (ICML 2025, Figure 3).
 
 The original model is itself trained with DP-SGD (Opacus, Poisson sampling so that its RDP
-accountant holds) at the per-example budget (eps1, delta1) that group privacy over k = |D_f| points
-turns into the target (eps, delta): eps1 = eps / k, delta1 = delta / (k e^((k-1) eps1)). Unlearning
-is then a no-op, followed by noiseless fine-tuning on the retain set (post-processing). The
-reference code's delta1 = delta e^(-(k-1) eps1), which certifies only k * delta (defect 4), is
-``group_delta='as_coded'``.
+accountant holds; the authors' code shuffles instead: deviations.md#cert-dpsgd-sampling) at the
+per-example budget (eps1, delta1) that group privacy over k = |D_f| points turns into the target
+(eps, delta): eps1 = eps / k, delta1 = delta / (k e^((k-1) eps1)). Unlearning is then a no-op,
+followed by noiseless fine-tuning on the retain set (post-processing). The authors' code's
+delta1 = delta e^(-(k-1) eps1), which certifies only k * delta, is ``group_delta='as_coded'``
+(deviations.md#cert-group-delta).
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from ..config import bad_value
 from ..data.tasks import Task
 from ..models.nets import build
 from ..theory import certified as acc
+from ..theory import privacy
 from .base import MethodConfig, register
 from .certified import finite, integer
 
-#: RDP orders of the reference code's accountant: 1.1..10.9 (step 0.1), then 11..10,239 (step 50).
+#: RDP orders of the authors' accountant: 1.1..10.9 (step 0.1), then 11..10,239 (step 50).
 ALPHAS_CODED: tuple[float, ...] = tuple(round(1 + x / 10, 1) for x in range(1, 100)) + tuple(range(11, 10_240, 50))
 #: The default orders: the same range with 40 geometrically spaced integer orders above 11 (Opacus
 #: evaluates an integer order alpha in O(alpha) Python steps, so the coded list makes each
@@ -40,11 +42,11 @@ ORDERS = ("geometric", "as_coded")
 
 @dataclass(frozen=True)
 class DPSGDConfig(MethodConfig):
-    """DP-SGD training of A(D) with group privacy, then fine-tuning (spec 5.2).
+    """DP-SGD training of A(D) with group privacy, then fine-tuning (the paper's Figure 3 baseline).
 
     epsilon, delta : the group guarantee for removing k points (paper: 50, 1e-5).
     k : group size (None: |D_f| of the task).
-    group_delta : 'corrected' (default) or 'as_coded' (defect 4).
+    group_delta : 'corrected' (default) or 'as_coded' (deviations.md#cert-group-delta).
     max_grad_norm : per-example clip norm (0.5); train_epochs, lr, batch_size : DP training (SGD,
         momentum 0, Optax linear one-cycle with peak ``lr``); epochs, finetune_lr, l2 : the noiseless
         fine-tuning budget on the retain set (the post-unlearning optimizer).
@@ -140,19 +142,19 @@ def train_dp(model: nn.Module, task: Task, cfg: DPSGDConfig, seed: int, device) 
         warnings.filterwarnings("ignore", message="Full backward hook")
         step = _dp_loop(dp_model, dp_opt, dp_loader, cfg, steps, dev)
     eps_spent = float(engine.accountant.get_epsilon(delta=delta1, alphas=cfg.alphas))
-    group_eps, group_delta = acc.group_privacy(eps_spent, delta1, k)
+    group_eps, group_delta = privacy.group_privacy(eps_spent, delta1, k)
     if hasattr(dp_model, "remove_hooks"):
         dp_model.remove_hooks()
     return {
         "k": k, "epsilon1_target": eps1, "delta1": delta1, "noise_multiplier": z, "sample_rate": q, "dp_steps": step,
         "epsilon1": eps_spent, "epsilon": group_eps, "delta": group_delta,
-        "delta_certified_as_coded": acc.group_privacy(eps1, acc.group_privacy_budget(cfg.epsilon, cfg.delta, k, as_coded=True)[1], k)[1],
+        "delta_certified_as_coded": privacy.group_privacy(eps1, acc.group_privacy_budget(cfg.epsilon, cfg.delta, k, as_coded=True)[1], k)[1],
     }
 
 
 def _dp_loop(dp_model: nn.Module, dp_opt, dp_loader, cfg: DPSGDConfig, steps: int, dev: torch.device) -> int:
     """The DP-SGD epochs (SGD, momentum 0, Optax linear one-cycle); returns the steps taken."""
-    from .certified import optax_linear_onecycle
+    from ..stacked import optax_linear_onecycle
 
     step = 0
     for _ in range(cfg.train_epochs):
@@ -173,7 +175,7 @@ def _dp_loop(dp_model: nn.Module, dp_opt, dp_loader, cfg: DPSGDConfig, steps: in
 @register("dpsgd", DPSGDConfig, zero_shot=False, paper="cert",
           description="train the original with DP-SGD at the group-privacy budget for |D_f| points (Opacus), then fine-tune")
 def dpsgd(model: nn.Module, task: Task, cfg: DPSGDConfig, *, seed: int, device, **_) -> dict:
-    from .certified import Plan, _load, run_stacked
+    from ..stacked import Plan, load_into, run_stacked
 
     arch = getattr(model, "companion_arch", None)
     if arch is None:
@@ -182,7 +184,7 @@ def dpsgd(model: nn.Module, task: Task, cfg: DPSGDConfig, *, seed: int, device, 
     log = train_dp(net, task, cfg, seed, device)
     res = run_stacked(net, [Plan("finetune")], task.retain, cfg.epochs, seed=seed, eval_splits={"val": task.val},
                       finetune_lr=cfg.finetune_lr, l2=cfg.l2, batch_size=cfg.batch_size, device=device, show_progress=False)
-    _load(model, res)
+    load_into(model, res)
     log["val_acc_per_epoch"] = res.acc["val"][0].tolist()
     log["certified"] = bool(np.isfinite(log["epsilon"])) and not math.isnan(log["delta"])
     return log

@@ -1,23 +1,18 @@
 """Accountants of Koloskova et al., *Certified Unlearning for Neural Networks* (ICML 2025).
 
-Pure functions (NumPy/SciPy), one per formula of the paper or of its reference code
-(``stair-lab/certified-unlearning-neural-networks-icml-2025``); section numbers refer to the
-companion's spec ``specs/certified.md``.
+Pure functions (NumPy/SciPy), one per formula of the paper or of the authors' code
+(``stair-lab/certified-unlearning-neural-networks-icml-2025``); the closed forms of differential
+privacy they rest on (hockey-stick divergence, Gaussian mechanism, Renyi -> (eps, delta), group
+privacy) are in :mod:`companion.theory.privacy`.
 
-* Hockey-stick divergence and the Gaussian mechanism: :func:`gaussian_delta` (Balle & Wang 2018,
-  Thm. 8), :func:`hockey_stick_theta` (the contraction function theta_eps(r), spec 4.2),
-  :func:`hockey_stick_gaussians` (a direct numerical integral, used as an independent check).
 * Gradient clipping (Theorem A, PABI): :func:`pabi_eps_r` (the general-sum shifted-Renyi bound),
-  :func:`gc_sigma` (closed-form sigma, spec 3.2), :func:`gc_steps` (the number of noisy steps T),
+  :func:`gc_sigma` (closed-form sigma), :func:`gc_steps` (the number of noisy steps T),
   :func:`gc_epsilon` (what the steps actually run certify).
-* Renyi -> (eps, delta): :func:`rdp_to_dp` with ``conversion='alpha_dependent'`` (correct for a
-  bound alpha * eps_R) or ``'as_coded'`` (the reference code's constant-in-alpha bound), and its
-  inverse :func:`required_eps_r`.
 * Model clipping (Theorem B): :func:`mc_radius`, :func:`mc_first_radius`, :func:`mc_delta_path`,
   :func:`mc_steps`, :func:`mc_epsilon`.
 * Output perturbation: :func:`op_sigma`, :func:`op_calibrate` (the classic formula only where it
-  holds, eps <= 1), :func:`analytic_gaussian_sigma`, :func:`gaussian_epsilon`.
-* DP-SGD with group privacy: :func:`group_privacy_budget`, :func:`group_privacy`.
+  holds, eps <= 1).
+* DP-SGD with group privacy: :func:`group_privacy_budget`.
 """
 
 from __future__ import annotations
@@ -26,46 +21,13 @@ import math
 from typing import Sequence
 
 import numpy as np
-from scipy import integrate, optimize, stats
+from scipy import optimize
 
 from ..config import bad_value
+from .privacy import _delta, _num, _positive, _steps, analytic_gaussian_sigma, gaussian_epsilon, hockey_stick_theta, rdp_to_dp
 
-CONVERSIONS = ("alpha_dependent", "as_coded")
 SCHEDULES = ("constant", "decreasing")
 OP_CALIBRATIONS = ("classic", "analytic")
-#: The reference code's grid of Renyi orders for the RDP -> DP conversion (spec 3.3).
-CODED_ALPHAS = np.linspace(1.001, 1000.0, 10_000)
-
-
-# --------------------------------------------------------------------------------------------
-# input checks (one ValueError naming the parameter, before any work)
-# --------------------------------------------------------------------------------------------
-
-
-def _num(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
-        raise bad_value(name, value, "a finite number")
-    return float(value)
-
-
-def _positive(name: str, value: float, allow_zero: bool = False) -> float:
-    v = _num(name, value)
-    if v < 0 or (v == 0 and not allow_zero):
-        raise bad_value(name, value, "a number >= 0" if allow_zero else "a number > 0")
-    return v
-
-
-def _delta(name: str, value: float) -> float:
-    v = _num(name, value)
-    if not 0 < v < 1:
-        raise bad_value(name, value, "a number in (0, 1)")
-    return v
-
-
-def _steps(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise bad_value(name, value, "an integer >= 1")
-    return int(value)
 
 
 def _contraction(gamma: float, lam: float) -> float:
@@ -75,88 +37,13 @@ def _contraction(gamma: float, lam: float) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Hockey-stick divergence and the Gaussian mechanism (spec 1-2, 4.2)
-# --------------------------------------------------------------------------------------------
-
-
-def gaussian_delta(epsilon: float, mu: float) -> float:
-    """Privacy profile of the Gaussian mechanism (Balle & Wang 2018, Theorem 8).
-
-    delta(eps) = Phi(-eps/mu + mu/2) - e^eps * Phi(-eps/mu - mu/2), the hockey-stick divergence
-    E_{e^eps}(N(mu, 1) || N(0, 1)) for a mechanism of sensitivity/sigma = ``mu``.
-
-    Parameters
-    ----------
-    epsilon : float
-        eps >= 0.
-    mu : float
-        Sensitivity divided by the noise standard deviation, >= 0 (mu = 0 gives delta = 0).
-    """
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    mu = _positive("mu", mu, allow_zero=True)
-    if mu == 0:
-        return 0.0
-    a = stats.norm.cdf(-eps / mu + mu / 2)
-    b = math.exp(eps + stats.norm.logcdf(-eps / mu - mu / 2))
-    return float(max(a - b, 0.0))
-
-
-def hockey_stick_theta(epsilon: float, r: float) -> float:
-    """The contraction function theta_eps(r) = Phibar(eps/r - r/2) - e^eps Phibar(eps/r + r/2) (spec 4.2).
-
-    The E_{e^eps} contraction coefficient of the kernel "project onto a ball of diameter
-    ``r * sigma``, then add N(0, sigma^2 I)": the largest hockey-stick divergence between two of its
-    outputs. Computed with the survival function in log space (stable for large eps/r).
-    """
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    r = _positive("r", r, allow_zero=True)
-    if r == 0:
-        return 0.0
-    a = stats.norm.sf(eps / r - r / 2)
-    b = math.exp(eps + stats.norm.logsf(eps / r + r / 2))
-    return float(max(a - b, 0.0))
-
-
-def hockey_stick_gaussians(epsilon: float, mean_p: float, mean_q: float, sigma: float = 1.0) -> float:
-    """E_{e^eps}(N(mean_p, sigma^2) || N(mean_q, sigma^2)) = int max(p - e^eps q, 0) dx, by quadrature.
-
-    An implementation independent of the closed forms above (used to check them).
-    """
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    s = _positive("sigma", sigma)
-    mp, mq = _num("mean_p", mean_p), _num("mean_q", mean_q)
-    g = math.exp(eps)
-    norm = 1.0 / (s * math.sqrt(2 * math.pi))
-
-    def f(x: float) -> float:
-        return max(norm * (math.exp(-0.5 * ((x - mp) / s) ** 2) - g * math.exp(-0.5 * ((x - mq) / s) ** 2)), 0.0)
-
-    lo, hi = min(mp, mq) - 12 * s, max(mp, mq) + 12 * s
-    points = [mp, mq]
-    if mp != mq:  # the integrand's kink, where p = e^eps q: quadrature is inaccurate across it otherwise
-        kink = eps * s * s / (mp - mq) + (mp + mq) / 2
-        if lo < kink < hi:
-            points.append(kink)
-    val, _ = integrate.quad(f, lo, hi, points=sorted(points), limit=400, epsabs=1e-14, epsrel=1e-12)
-    return float(val)
-
-
-def hockey_stick(p: np.ndarray, q: np.ndarray, epsilon: float) -> float:
-    """E_{e^eps}(P || Q) = sum max(p - e^eps q, 0) for two probability vectors (shape (n,))."""
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    p, q = np.asarray(p, float), np.asarray(q, float)
-    if p.shape != q.shape:
-        raise bad_value("q", q.shape, f"a probability vector of the same shape as p {p.shape}")
-    return float(np.clip(p - math.exp(eps) * q, 0, None).sum())
-
-
-# --------------------------------------------------------------------------------------------
-# Gradient clipping: the shifted-Renyi (PABI) accountant (Theorem A, spec 3.2)
+# Gradient clipping: the shifted-Renyi (PABI) accountant (Theorem A)
 # --------------------------------------------------------------------------------------------
 
 
 def pabi_eps_r(c0: float, c1: float, gamma: float, lam: float, sigma: float | Sequence[float], steps: int) -> float:
-    """The general-sum Renyi bound eps_R of T noisy clipped-gradient steps (spec 3.2).
+    """The general-sum Renyi bound eps_R of T noisy clipped-gradient steps (Theorem A; the form the
+    authors' code computes, deviations.md#cert-pabi-bound).
 
     eps_R = 1/2 [rho^T 2 C0 + sum_t rho^(T-1-t) 2 gamma C1]^2 / sum_t rho^(2(T-1-t)) sigma_t^2,
     rho = 1 - gamma*lambda; the Renyi divergence of order alpha between the two chains (started
@@ -189,12 +76,12 @@ def gc_sigma(
     eps_r: float, steps: int, gamma: float, lam: float, c0: float, c1: float,
     as_coded: bool = False, schedule: str = "constant",
 ) -> float | np.ndarray:
-    """Noise for a target Renyi bound eps_R after T steps: the closed forms of spec 3.2.
+    """Noise for a target Renyi bound eps_R after T steps: the closed forms of the authors' code.
 
     lambda > 0, c = (1 - gamma lambda)^T:
     sigma^2 = [2 C0 c + (2 C1/lambda)(1 - c)]^2 gamma lambda (2 - gamma lambda) / (2 eps_R (1 - c^2)).
     lambda = 0: sigma^2 = (2 C0 + 2 gamma C1 T)^2 / (2 eps_R T); ``as_coded=True`` reproduces the
-    reference code's 4 eps_R T (sqrt 2 too little noise; defect 2).
+    authors' 4 eps_R T (sqrt 2 too little noise; deviations.md#cert-lambda-zero).
     ``schedule='decreasing'`` returns the T per-step values
     sigma_t^2 = [2 C0 c + (2 C1/lambda)(1 - c)]^2 / (2 eps_R T rho^(2(T-t-1))) (lambda > 0 only).
     """
@@ -218,7 +105,7 @@ def gc_sigma(
 
 
 def gc_steps(c0: float, c1: float, gamma: float, lam: float) -> int:
-    """Number of noisy steps T of gradient clipping (the reference code's rule, spec 3.2).
+    """Number of noisy steps T of gradient clipping (the rule of the authors' code).
 
     T = ceil(C0 / (gamma C1)), the minimiser of the lambda = 0 noise (2 C0 + 2 gamma C1 T)^2 / T;
     with lambda > 0, T' = ceil(log(2 lambda C0 / C1) / (gamma lambda)) replaces it when positive
@@ -262,65 +149,7 @@ def gc_epsilon(
 
 
 # --------------------------------------------------------------------------------------------
-# Renyi -> (eps, delta) (spec 3.3)
-# --------------------------------------------------------------------------------------------
-
-
-def _conv(alpha: np.ndarray, rdp: np.ndarray, delta: float) -> np.ndarray:
-    """Balle et al. (2020) / Canonne et al. conversion at order alpha (vectorised)."""
-    return rdp - (math.log(delta) + np.log(alpha)) / (alpha - 1) + np.log((alpha - 1) / alpha)
-
-
-def rdp_to_dp(eps_r: float, delta: float, conversion: str = "alpha_dependent", alphas: np.ndarray | None = None) -> tuple[float, float]:
-    """(eps, optimal alpha) certified at ``delta`` by a Renyi bound (spec 3.3).
-
-    eps = min_alpha [D(alpha) - (ln delta + ln alpha)/(alpha - 1) + ln((alpha - 1)/alpha)], with
-    D(alpha) = alpha * eps_R (``'alpha_dependent'``, correct for Gaussian shifts and PABI) or
-    D(alpha) = eps_R (``'as_coded'``: the reference code, minimised over its grid
-    linspace(1.001, 1000, 10^4), which gives about eps_R + 0.0036 at delta = 1e-5).
-    """
-    eps_r = _positive("eps_r", eps_r)
-    delta = _delta("delta", delta)
-    if conversion not in CONVERSIONS:
-        raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
-    if conversion == "as_coded":
-        a = CODED_ALPHAS if alphas is None else np.asarray(alphas, float)
-        vals = _conv(a, np.full_like(a, eps_r), delta)
-        i = int(np.argmin(vals))
-        return float(vals[i]), float(a[i])
-    a = np.geomspace(1.0 + 1e-6, 1e6, 4001) if alphas is None else np.asarray(alphas, float)
-    vals = _conv(a, a * eps_r, delta)
-    i = int(np.argmin(vals))
-    if alphas is not None:
-        return float(vals[i]), float(a[i])
-    lo, hi = a[max(i - 1, 0)], a[min(i + 1, len(a) - 1)]
-    res = optimize.minimize_scalar(lambda x: float(_conv(np.array(x), np.array(x) * eps_r, delta)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
-    if res.fun < vals[i]:
-        return float(res.fun), float(res.x)
-    return float(vals[i]), float(a[i])
-
-
-def required_eps_r(epsilon: float, delta: float, conversion: str = "alpha_dependent") -> float:
-    """The Renyi bound eps_R whose conversion certifies exactly (``epsilon``, ``delta``) (spec 3.3).
-
-    The inverse of :func:`rdp_to_dp` (monotone in eps_R), by Brent's method; e.g. 0.03056 for
-    eps = 1, delta = 1e-5 with the alpha-dependent conversion.
-    """
-    eps = _positive("epsilon", epsilon)
-    delta = _delta("delta", delta)
-    if conversion not in CONVERSIONS:
-        raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
-    floor = rdp_to_dp(1e-12, delta, conversion)[0]
-    if eps <= floor:
-        raise bad_value("epsilon", epsilon, f"a value above {floor:.4g}, the smallest eps this conversion certifies at delta={delta}")
-    hi = 1.0
-    while rdp_to_dp(hi, delta, conversion)[0] < eps:
-        hi *= 2
-    return float(optimize.brentq(lambda x: rdp_to_dp(x, delta, conversion)[0] - eps, 1e-12, hi, xtol=1e-14, rtol=1e-12))
-
-
-# --------------------------------------------------------------------------------------------
-# Model clipping: the delta recursion (Theorem B, spec 4)
+# Model clipping: the delta recursion (Theorem B)
 # --------------------------------------------------------------------------------------------
 
 
@@ -346,7 +175,8 @@ def mc_first_radius(c0: float, c2: float, sigma: float, gamma: float = 0.0, c1: 
       ||u|| <= C1. From step 1 on ||x_t|| <= C2 (the previous projection), but x_0 = clip(x_hat, C0)
       lies only in the C0 ball, so the first step has r_0 = 2 (C0 + gamma C1) / sigma. With start
       noise (``init_sigma`` > 0) x_0 is unbounded and the first step contracts nothing (r_0 = inf,
-      theta = 1: plain post-processing).
+      theta = 1: plain post-processing). The authors' code uses r from step 0 and so counts one
+      step too few (deviations.md#cert-mc-first-radius).
     """
     c0, c2, sigma = _positive("c0", c0), _positive("c2", c2), _positive("sigma", sigma)
     if c1 is None:
@@ -365,7 +195,7 @@ def _r_first(r: float, r_first: float | None) -> float:
 
 
 def mc_delta_path(epsilon: float, r: float, steps: int, delta0: float = 1.0, r_first: float | None = None) -> np.ndarray:
-    """The model-clipping delta recursion for ``steps`` steps (spec 4.1, step 4).
+    """The model-clipping delta recursion for ``steps`` steps (Theorem B).
 
     eps~_t = ln(1 + (e^eps - 1)/delta_t), delta_{t+1} = theta_{eps~_t}(r_t) * delta_t, with
     r_0 = ``r_first`` (default ``r``; see :func:`mc_first_radius`) and r_t = ``r`` for t >= 1.
@@ -418,7 +248,8 @@ def mc_init_delta(epsilon: float, c0: float, init_sigma: float) -> float:
 def mc_steps(epsilon: float, delta: float, r: float, delta0: float = 1.0, max_steps: int = 100_000, r_first: float | None = None) -> int:
     """Noisy steps model clipping needs: the first T with delta_T <= ``delta`` (0 if delta0 already is).
 
-    O(log(1/delta)) steps; e.g. T = 6 for r = 2, eps = 1, delta = 1e-5 (spec 4.2). ``r_first``:
+    O(log(1/delta)) steps; e.g. T = 6 for r = 2, eps = 1, delta = 1e-5 (the settings C2 = sigma = 0.5
+    of Figure 1). ``r_first``:
     the radius of the first step (:func:`mc_first_radius`; default ``r``).
     """
     eps = _positive("epsilon", epsilon)
@@ -466,19 +297,8 @@ def mc_epsilon(delta: float, r: float, steps: int, c0: float | None = None, init
 
 
 # --------------------------------------------------------------------------------------------
-# Output perturbation (spec 5.1) and the exact Gaussian certificate
+# Output perturbation (the paper's baseline; the Gaussian mechanism with sensitivity 2 C0)
 # --------------------------------------------------------------------------------------------
-
-
-def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) -> float:
-    """Smallest sigma with gaussian_delta(eps, sensitivity/sigma) <= delta (Balle & Wang 2018)."""
-    s = _positive("sensitivity", sensitivity)
-    eps, delta = _positive("epsilon", epsilon), _delta("delta", delta)
-    hi = 1.0
-    while gaussian_delta(eps, hi) < delta:
-        hi *= 2
-    mu = optimize.brentq(lambda m: gaussian_delta(eps, m) - delta, 1e-12, hi, xtol=1e-15, rtol=1e-13)
-    return float(s / mu)
 
 
 #: The classic Gaussian mechanism (Dwork & Roth, Thm. A.1) is proved for eps < 1; the paper runs it at
@@ -488,7 +308,7 @@ CLASSIC_MAX_EPSILON = 1.0
 
 
 def op_sigma(c0: float, epsilon: float, delta: float, calibration: str = "classic") -> float:
-    """Output-perturbation noise for sensitivity 2 C0 (spec 5.1): the formula, wherever it is valid or not.
+    """Output-perturbation noise for sensitivity 2 C0: the formula, wherever it is valid or not.
 
     ``'classic'`` (as coded): sigma = sqrt(2 ln(1.25/delta)) 2 C0 / eps (Dwork & Roth, Thm. A.1; proved
     for eps < 1, too little noise above eps ~ 8.4). ``'analytic'``: the exact Gaussian mechanism,
@@ -507,7 +327,8 @@ def op_calibrate(c0: float, epsilon: float, delta: float, calibration: str = "cl
     """The output-perturbation noise a run draws, the calibration used and the exact eps it certifies.
 
     ``'classic'`` applies the classic formula only for eps <= :data:`CLASSIC_MAX_EPSILON` and the
-    analytic calibration above it; ``'analytic'`` always uses the analytic one. Returns
+    analytic calibration above it (deviations.md#cert-op-calibration); ``'analytic'`` always uses the
+    analytic one. Returns
     (sigma, calibration used, eps certified at ``delta`` by sensitivity 2 C0 and that sigma, exactly).
     """
     c0, eps, delta = _positive("c0", c0), _positive("epsilon", epsilon), _delta("delta", delta)
@@ -521,71 +342,18 @@ def op_calibrate(c0: float, epsilon: float, delta: float, calibration: str = "cl
     return sigma, used, min(exact, eps)
 
 
-def gaussian_epsilon(mu: float, delta: float) -> float:
-    """The exact eps a Gaussian mechanism with sensitivity/sigma = ``mu`` certifies at ``delta``
-    (0 if it certifies eps = 0)."""
-    mu, delta = _positive("mu", mu), _delta("delta", delta)
-    if gaussian_delta(0.0, mu) <= delta:
-        return 0.0
-    hi = 1.0
-    while gaussian_delta(hi, mu) > delta:
-        hi *= 2
-    return float(optimize.brentq(lambda e: gaussian_delta(e, mu) - delta, 0.0, hi, xtol=1e-13, rtol=1e-12))
-
-
 # --------------------------------------------------------------------------------------------
-# DP-SGD with group privacy (spec 5.2)
+# DP-SGD with group privacy (the paper's Figure 3 baseline)
 # --------------------------------------------------------------------------------------------
-
-
-def group_privacy(eps1: float, delta1: float, k: int) -> tuple[float, float]:
-    """(eps, delta) for groups of ``k`` from a per-example (eps1, delta1) guarantee:
-    (k eps1, k e^((k-1) eps1) delta1) (Dwork & Roth, Thm. 2.2 / Vadhan Lemma 2.2)."""
-    eps1 = _positive("eps1", eps1)
-    d1 = _num("delta1", delta1)
-    if not 0 <= d1 < 1:
-        raise bad_value("delta1", delta1, "a number in [0, 1)")
-    k = _steps("k", k)
-    return k * eps1, float(k * math.exp((k - 1) * eps1) * d1)
-
 
 def group_privacy_budget(epsilon: float, delta: float, k: int, as_coded: bool = False) -> tuple[float, float]:
     """Per-example budget (eps1, delta1) that group privacy over ``k`` forget points turns into (eps, delta).
 
     eps1 = eps / k and delta1 = delta / (k e^((k-1) eps1)) (correct); ``as_coded=True`` gives the
-    reference code's delta1 = delta e^(-(k-1) eps1), which certifies only k * delta (defect 4).
+    authors' delta1 = delta e^(-(k-1) eps1), which certifies only k * delta
+    (deviations.md#cert-group-delta).
     """
     eps, delta, k = _positive("epsilon", epsilon), _delta("delta", delta), _steps("k", k)
     eps1 = eps / k
     d1 = delta * math.exp(-(k - 1) * eps1)
     return eps1, (d1 if as_coded else d1 / k)
-
-
-def projected_gaussian_kernel_1d(
-    mean_p: float, mean_q: float, s: float, radius: float, sigma: float, epsilon: float, grid: int = 801
-) -> tuple[float, float]:
-    """Hockey-stick divergences before and after the model-clipping kernel, in one dimension.
-
-    P = N(mean_p, s^2) and Q = N(mean_q, s^2) are pushed through K(x) = clip(x, radius) + N(0, sigma^2)
-    (projection onto [-radius, radius], then Gaussian noise). Returns
-    (E_{e^eps}(P || Q), E_{e^eps}(PK || QK)); the first in closed form (:func:`gaussian_delta`), the
-    second by quadrature on a grid of ``grid`` points (the projection puts atoms at +-radius).
-    Used to check the contraction E(PK || QK) <= theta_{eps~}(2 radius / sigma) E(P || Q).
-    """
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    s, c, sg = _positive("s", s), _positive("radius", radius), _positive("sigma", sigma)
-    mp, mq = _num("mean_p", mean_p), _num("mean_q", mean_q)
-    before = gaussian_delta(eps, abs(mp - mq) / s)
-    x = np.linspace(-c, c, grid)
-    dx = x[1] - x[0]
-    y = np.linspace(-c - 12 * sg, c + 12 * sg, 3 * grid)
-    dy = y[1] - y[0]
-    kern = np.exp(-0.5 * ((y[:, None] - x[None, :]) / sg) ** 2) / (sg * math.sqrt(2 * math.pi))  # (len(y), len(x))
-
-    def pushed(m: float) -> np.ndarray:
-        w = np.exp(-0.5 * ((x - m) / s) ** 2) / (s * math.sqrt(2 * math.pi)) * dx
-        w[0] = stats.norm.cdf(-c, m, s)  # atom of the projection at -radius
-        w[-1] = stats.norm.sf(c, m, s)  # and at +radius
-        return kern @ w * dy
-
-    return before, hockey_stick(pushed(mp), pushed(mq), eps)

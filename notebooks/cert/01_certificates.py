@@ -43,10 +43,12 @@ if importlib.util.find_spec("companion") is None:
 import math
 
 import numpy as np
+from scipy import stats
 
 from companion import config, report
 from companion.experiments import cert_curves
 from companion.theory import certified as acc
+from companion.theory import privacy as priv
 
 # %% tags=["parameters"]
 PROFILE = "quick"
@@ -130,8 +132,8 @@ rng = np.random.default_rng(SEED)
 
 # %%
 eps_r = np.column_stack([rng.uniform(0, 6, N_SAMPLES), rng.uniform(0.05, 6, N_SAMPLES)])
-gaps = [max(abs(acc.hockey_stick_theta(e, r) - acc.gaussian_delta(e, r)),
-            abs(acc.hockey_stick_theta(e, r) - acc.hockey_stick_gaussians(e, r, 0.0))) for e, r in eps_r]
+gaps = [max(abs(priv.hockey_stick_theta(e, r) - priv.gaussian_delta(e, r)),
+            abs(priv.hockey_stick_theta(e, r) - priv.hockey_stick_gaussians(e, r, 0.0))) for e, r in eps_r]
 if max(gaps) > 1e-9:
     raise AssertionError(f"theta differs from the Gaussian privacy profile by {max(gaps):.2e}")
 report.glue("cert1_theta_gap", float(max(gaps)))
@@ -171,10 +173,10 @@ ratios = []
 for _ in range(N_SAMPLES):
     a, b = rng.normal(0, 2, 2)
     s, c, sig, e = rng.uniform(0.2, 2), rng.uniform(0.1, 2), rng.uniform(0.2, 2), rng.uniform(0.1, 3)
-    before, after = acc.projected_gaussian_kernel_1d(a, b, s, c, sig, e, grid=401)
+    before, after = priv.projected_gaussian_kernel_1d(a, b, s, c, sig, e, grid=401)
     if before < 1e-9:
         continue
-    bound = acc.hockey_stick_theta(math.log1p(math.expm1(e) / before), 2 * c / sig) * before
+    bound = priv.hockey_stick_theta(math.log1p(math.expm1(e) / before), 2 * c / sig) * before
     if after > bound * (1 + 1e-3) + 1e-9 or after > before * (1 + 1e-3) + 1e-9:
         raise AssertionError(f"contraction violated: {after:.3g} > {bound:.3g} (before {before:.3g})")
     if bound > 1e-12:  # a bound that underflows to 0 is checked above (after ~ 0) but gives no ratio
@@ -244,7 +246,7 @@ table
 
 # %%
 r_grid = np.linspace(0.05, 6, 60)
-tv_gap = max(abs(acc.hockey_stick_theta(0.0, r) - (2 * acc.stats.norm.cdf(r / 2) - 1)) for r in r_grid)
+tv_gap = max(abs(priv.hockey_stick_theta(0.0, r) - (2 * stats.norm.cdf(r / 2) - 1)) for r in r_grid)
 T01, T1 = acc.mc_steps(0.1, 1e-5, 2.0), acc.mc_steps(1.0, 1e-5, 2.0)
 if tv_gap > 1e-12 or not T1 < T01 < 3 * T1:
     raise AssertionError(f"exercise answers: TV gap {tv_gap}, steps at eps 0.1 / 1: {T01} / {T1}")
@@ -266,7 +268,7 @@ report.glue("cert1_T_eps1", T1)
 # ## Exercises
 #
 # 1. Show that $\theta_0(r) = 2\Phi(r/2) - 1$, the total-variation distance between two unit
-#    Gaussians $r$ apart, and check it with `acc.hockey_stick_theta(0, r)`.
+#    Gaussians $r$ apart, and check it with `priv.hockey_stick_theta(0, r)`.
 # 2. Re-run with `EPSILON = 0.1`. How many model-clipping steps does $r = 2$ need now, and why does
 #    the count grow so slowly as $\varepsilon$ shrinks?
 # 3. Why is the post-processing inequality $E(PK\|QK) \le E(P\|Q)$ not enough to *create* a

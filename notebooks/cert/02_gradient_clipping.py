@@ -49,10 +49,10 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from companion import config, data, models, plotting, report
-from companion.methods import certified as M
+from companion import config, data, models, plotting, report, stacked
 from companion.reported import cert as rep
 from companion.theory import certified as acc
+from companion.theory import privacy as priv
 
 # %% tags=["parameters"]
 PROFILE = "quick"
@@ -218,9 +218,9 @@ print(f"{len(gc_table)} configurations, T and sigma as in the spec: {bool(gc_tab
 # %% tags=["nbval-check-output"]
 conv = []
 for er, coded, alpha_dep, alpha in rep.CONVERSION_TABLE:
-    ours_coded = acc.rdp_to_dp(er, DELTA, "as_coded")[0]
-    ours_grid, a_grid = acc.rdp_to_dp(er, DELTA, alphas=acc.CODED_ALPHAS)  # the spec's values use the code's alpha grid
-    ours_cont, a_cont = acc.rdp_to_dp(er, DELTA)
+    ours_coded = priv.rdp_to_dp(er, DELTA, "as_coded")[0]
+    ours_grid, a_grid = priv.rdp_to_dp(er, DELTA, alphas=priv.CODED_ALPHAS)  # the spec's values use the code's alpha grid
+    ours_cont, a_cont = priv.rdp_to_dp(er, DELTA)
     conv.append({"eps_R": er, "as coded (spec)": coded, "as coded (ours)": round(ours_coded, 4), "alpha-dependent (spec)": alpha_dep,
                  "alpha-dependent, code's grid (ours)": round(ours_grid, 3), "alpha-dependent, exact min (ours)": round(ours_cont, 3),
                  "best alpha (spec)": alpha, "best alpha, code's grid (ours)": round(a_grid, 2), "best alpha, exact (ours)": round(a_cont, 2)})
@@ -228,14 +228,14 @@ for er, coded, alpha_dep, alpha in rep.CONVERSION_TABLE:
         raise AssertionError(f"conversion differs from the spec at eps_R = {er}")
 conv = pd.DataFrame(conv).set_index("eps_R")
 report.glue("cert2_conv_table", conv, display=False)
-true_eps = acc.rdp_to_dp(EPSILON_R, DELTA)[0]
-coded_eps, coded_alpha = acc.rdp_to_dp(EPSILON_R, DELTA, "as_coded")
-if coded_alpha != acc.CODED_ALPHAS.max():
+true_eps = priv.rdp_to_dp(EPSILON_R, DELTA)[0]
+coded_eps, coded_alpha = priv.rdp_to_dp(EPSILON_R, DELTA, "as_coded")
+if coded_alpha != priv.CODED_ALPHAS.max():
     raise AssertionError("the code's constant-in-alpha conversion should sit at the edge of its grid")
 report.glue("cert2_true_eps", true_eps)
 report.glue("cert2_coded_eps", coded_eps)
 report.glue("cert2_coded_offset", coded_eps - EPSILON_R)
-report.glue("cert2_alpha_max", float(acc.CODED_ALPHAS.max()))
+report.glue("cert2_alpha_max", float(priv.CODED_ALPHAS.max()))
 print(f"eps_R = {EPSILON_R:g}: the code reports eps = {coded_eps:.4f} (alpha = {coded_alpha:g}); the bound certifies {true_eps:.3f}")
 
 # %% [markdown]
@@ -249,18 +249,18 @@ print(f"eps_R = {EPSILON_R:g}: the code reports eps = {coded_eps:.4f} (alpha = {
 # much more noise that is.
 
 # %%
-req = pd.DataFrame([{"target eps": e, "eps_R needed (spec)": r, "eps_R needed (ours)": acc.required_eps_r(e, DELTA),
-                     "sigma multiplier vs eps_R = 1": math.sqrt(1 / acc.required_eps_r(e, DELTA))} for e, r in rep.REQUIRED_EPS_R]).set_index("target eps")
+req = pd.DataFrame([{"target eps": e, "eps_R needed (spec)": r, "eps_R needed (ours)": priv.required_eps_r(e, DELTA),
+                     "sigma multiplier vs eps_R = 1": math.sqrt(1 / priv.required_eps_r(e, DELTA))} for e, r in rep.REQUIRED_EPS_R]).set_index("target eps")
 if not np.allclose(req.iloc[:, 1], req.iloc[:, 0], rtol=6e-4):
     raise AssertionError("required eps_R differs from the spec")
 report.glue("cert2_req_table", req.round(5), display=False)
-report.glue("cert2_needed_eps_r", acc.required_eps_r(EPSILON, DELTA))
-report.glue("cert2_sigma_mult", math.sqrt(EPSILON_R / acc.required_eps_r(EPSILON, DELTA)))
+report.glue("cert2_needed_eps_r", priv.required_eps_r(EPSILON, DELTA))
+report.glue("cert2_sigma_mult", math.sqrt(EPSILON_R / priv.required_eps_r(EPSILON, DELTA)))
 er_grid = np.geomspace(1e-3, 100, 60)
 with plotting.house_style():
     fig, ax = plt.subplots()
-    ax.loglog(er_grid, [acc.rdp_to_dp(x, DELTA)[0] for x in er_grid], label="bound alpha * eps_R (correct)")
-    ax.loglog(er_grid, [acc.rdp_to_dp(x, DELTA, "as_coded")[0] for x in er_grid], "--", label="constant eps_R (reference code)")
+    ax.loglog(er_grid, [priv.rdp_to_dp(x, DELTA)[0] for x in er_grid], label="bound alpha * eps_R (correct)")
+    ax.loglog(er_grid, [priv.rdp_to_dp(x, DELTA, "as_coded")[0] for x in er_grid], "--", label="constant eps_R (reference code)")
     ax.set(xlabel="Renyi bound eps_R", ylabel=f"certified eps at delta = {DELTA:g}")
     ax.legend()
 report.glue("cert2_fig_conversion", fig, display=False)
@@ -290,8 +290,8 @@ report.glue("cert2_fig_conversion", fig, display=False)
 task = data.load_task("digits", forget="random:100", seed=SEED)
 net = models.build("tiny_mlp", task.input_shape, task.num_classes, seed=SEED)
 c0, c1, g, lam, T, sig = 1.0, 0.5, 0.05, 2.0, 4, 0.01
-engine = M.run_stacked(net, [M.Plan("gradient_clipping", c0=c0, c1=c1, gamma=g, lam=lam, steps=T, sigma=sig)],
-                       task.retain, epochs=T, seed=SEED, batch_size=len(task.retain), show_progress=False)
+engine = stacked.run_stacked(net, [stacked.Plan("gradient_clipping", c0=c0, c1=c1, gamma=g, lam=lam, steps=T, sigma=sig)],
+                             task.retain, epochs=T, seed=SEED, batch_size=len(task.retain), show_progress=False)
 
 # %%
 x, y = task.retain.tensors()
@@ -320,8 +320,8 @@ report.glue("cert2_ex1_sigma_first", float(sig_lam[0]))
 report.glue("cert2_ex1_sigma_min", float(sig_lam.min()))
 report.glue("cert2_ex1_lam", float(lams[-1]))
 report.glue("cert2_ex1_limit", limit_sigma)
-report.glue("cert2_ex3_eps_r", acc.required_eps_r(5.0, DELTA))
-report.glue("cert2_ex3_mult", math.sqrt(1.0 / acc.required_eps_r(5.0, DELTA)))
+report.glue("cert2_ex3_eps_r", priv.required_eps_r(5.0, DELTA))
+report.glue("cert2_ex3_mult", math.sqrt(1.0 / priv.required_eps_r(5.0, DELTA)))
 
 # %% [markdown]
 # The two agree to {glue:text}`cert2_scratch_gap:.1e`.
@@ -358,7 +358,7 @@ report.glue("cert2_ex3_mult", math.sqrt(1.0 / acc.required_eps_r(5.0, DELTA)))
 #    $\sigma \to 2\gamma C_1/\sqrt{2\varepsilon_R} = $ {glue:text}`cert2_ex1_limit:.4f`.
 # 2. With $D(\alpha)$ constant, $-(\log\delta + \log\alpha)/(\alpha - 1)$ keeps falling as $\alpha$
 #    grows, so the minimum is at the largest order offered, $\alpha = $ {glue:text}`cert2_alpha_max:.0f` (asserted above).
-# 3. `acc.required_eps_r(5, 1e-5)` is {glue:text}`cert2_ex3_eps_r:.3f`, so $\varepsilon_R = 1$ has only
+# 3. `priv.required_eps_r(5, 1e-5)` is {glue:text}`cert2_ex3_eps_r:.3f`, so $\varepsilon_R = 1$ has only
 #    {glue:text}`cert2_ex3_mult:.2f` times less noise than a true $\varepsilon = 5$ needs: the paper's runs are
 #    close to a $(5, 10^{-5})$ certificate, far from $(1, 10^{-5})$.
 # ```

@@ -47,6 +47,7 @@ from scipy import optimize, stats
 from companion import config, plotting, report
 from companion.reported import cert as rep
 from companion.theory import certified as acc
+from companion.theory import privacy as priv
 
 # %% tags=["parameters"]
 PROFILE = "quick"
@@ -132,7 +133,7 @@ def chain_divergences(c0: float, c2: float, sigma: float, gamma: float, lam: flo
     out = []
     for _ in range(steps):
         p, q = kern @ p, kern @ q
-        out.append(acc.hockey_stick(p, q, eps))
+        out.append(priv.hockey_stick(p, q, eps))
     return np.array(out)
 
 
@@ -181,10 +182,10 @@ def chain_divergences_c1(c0: float, c2: float, sigma: float, gamma: float, lam: 
         return np.diff(stats.norm.cdf((edges[:, None] - m[None, :]) / sigma), axis=0)
 
     p, q = kernel(np.array([c0]))[:, 0], kernel(np.array([-c0]))[:, 0]
-    out, kern = [acc.hockey_stick(p, q, eps)], kernel(y)
+    out, kern = [priv.hockey_stick(p, q, eps)], kernel(y)
     for _ in range(steps - 1):
         p, q = kern @ p, kern @ q
-        out.append(acc.hockey_stick(p, q, eps))
+        out.append(priv.hockey_stick(p, q, eps))
     return np.array(out)
 
 
@@ -290,12 +291,12 @@ if not acc.mc_steps(1.0, 1e-5, 4.0) > acc.mc_steps(1.0, 1e-5, 2.0):
 _ = report.glue("cert3_op_over_mc", acc.op_sigma(7.0, 1.0, 1e-5) / (2 * 0.01 / 2.0))
 
 # %%
-ex1_sigma = optimize.brentq(lambda s: acc.hockey_stick_theta(1.0, 2 * 0.5 / s) - 1e-5, 0.05, 50.0)
+ex1_sigma = optimize.brentq(lambda s: priv.hockey_stick_theta(1.0, 2 * 0.5 / s) - 1e-5, 0.05, 50.0)
 ex2_delta0 = acc.mc_init_delta(1.0, 7.0, 7.0)
 ex2_T = acc.mc_steps(1.0, 1e-5, 2.0, delta0=ex2_delta0)
 if acc.mc_steps(1.0, 1e-5, acc.mc_radius(0.5, ex1_sigma * 1.0001)) != 1 or ex2_T != acc.mc_steps(1.0, 1e-5, 2.0) - 1:
     raise AssertionError("exercise answers do not hold")
-if abs(2 * 0.5 / ex1_sigma - 2 * 0.5 / acc.analytic_gaussian_sigma(1.0, 1.0, 1e-5)) > 1e-6:
+if abs(2 * 0.5 / ex1_sigma - 2 * 0.5 / priv.analytic_gaussian_sigma(1.0, 1.0, 1e-5)) > 1e-6:
     raise AssertionError("one model-clipping step from delta_0 = 1 is the Gaussian mechanism")
 report.glue("cert3_ex1_sigma", ex1_sigma)
 report.glue("cert3_ex1_r", 1.0 / ex1_sigma)
@@ -341,7 +342,7 @@ report.glue("cert3_ex2_T", ex2_T)
 # ```{admonition} Solutions
 # :class: dropdown
 # 1. One step needs $\theta_1(r) \le 10^{-5}$: solve with `scipy.optimize.brentq` on
-#    `lambda s: acc.hockey_stick_theta(1, 2 * 0.5 / s) - 1e-5`; $\sigma \approx$ {glue:text}`cert3_ex1_sigma:.2f`
+#    `lambda s: priv.hockey_stick_theta(1, 2 * 0.5 / s) - 1e-5`; $\sigma \approx$ {glue:text}`cert3_ex1_sigma:.2f`
 #    ($r = 1/\sigma \approx$ {glue:text}`cert3_ex1_r:.3f`, the sensitivity-over-noise of the analytic Gaussian
 #    mechanism at $(1, 10^{-5})$: one step from $\delta_0 = 1$ is a single Gaussian mechanism).
 # 2. $\delta_0 = \theta_1(2) \approx$ {glue:text}`cert3_ex2_delta0:.2f` saves exactly one step:

@@ -47,8 +47,9 @@ import numpy as np
 import pandas as pd
 
 from companion import config, models, report
-from companion.experiments import cert_curves
+from companion.experiments import cert_curves, cert_setup
 from companion.theory import certified as acc
+from companion.theory import privacy as priv
 
 # %% tags=["parameters"]
 PROFILE = "quick"
@@ -65,13 +66,13 @@ N_SEEDS = 3
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, EPSILON=EPSILON, DELTA=DELTA, EPOCHS=EPOCHS, N_SEEDS=N_SEEDS)
 print(report.banner(ctx))
 TASK_NAME = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
-setup = cert_curves.setup(PROFILE, seed=SEED, data_root=DATA_ROOT or None, device=ctx.device,
-                          seeds=tuple(range(SEED, SEED + N_SEEDS)), task_name=TASK_NAME)
+setup = cert_setup.setup(PROFILE, seed=SEED, data_root=DATA_ROOT or None, device=ctx.device,
+                         seeds=tuple(range(SEED, SEED + N_SEEDS)), task_name=TASK_NAME)
 print(setup.task.describe())
-report.glue("cert4_coded_true_eps", acc.rdp_to_dp(EPSILON, DELTA)[0])
-report.glue("cert4_coded_reported_eps", acc.rdp_to_dp(EPSILON, DELTA, "as_coded")[0])
-report.glue("cert4_pretrain_full", cert_curves.PRETRAIN["epochs"])
-report.glue("cert4_pretrain_quick", cert_curves.QUICK_PRETRAIN_EPOCHS)
+report.glue("cert4_coded_true_eps", priv.rdp_to_dp(EPSILON, DELTA)[0])
+report.glue("cert4_coded_reported_eps", priv.rdp_to_dp(EPSILON, DELTA, "as_coded")[0])
+report.glue("cert4_pretrain_full", cert_setup.PRETRAIN["epochs"])
+report.glue("cert4_pretrain_quick", cert_setup.QUICK_PRETRAIN_EPOCHS)
 
 # %% [markdown]
 # ## Protocol
@@ -216,11 +217,11 @@ report.glue("cert4_n_retain", len(setup.task.retain))
 report.glue("cert4_spe", spe)
 report.glue("cert4_paper_retain", paper_retain)
 report.glue("cert4_paper_spe", -(-paper_retain // 128))
-report.glue("cert4_eps_r1_true", acc.rdp_to_dp(1.0, 1e-5)[0])
+report.glue("cert4_eps_r1_true", priv.rdp_to_dp(1.0, 1e-5)[0])
 report.glue("cert4_d_cifar", sum(p.numel() for p in models.build("tiny_cnn", (3, 32, 32), 10, SEED).parameters()))
 for m, key in (("gradient_clipping", "gc"), ("model_clipping", "mc"), ("output_perturbation", "op")):
     report.glue(f"cert4_n_{key}_cifar", len(cert_curves.GRIDS["cifar10"][m]))
-report.glue("cert4_cifar_epochs", cert_curves.FULL_SETTINGS["cifar10"][1])
+report.glue("cert4_cifar_epochs", cert_setup.FULL_SETTINGS["cifar10"][1])
 max_T = int(df["T"].max())
 report.glue("cert4_max_T", max_T)
 report.glue("cert4_noisy_epochs", max(1, math.ceil(max_T / spe)))
@@ -229,7 +230,7 @@ mc_T = {e: max(acc.mc_steps(e, DELTA, acc.mc_radius(hp["c2"], hp["sigma"])) for 
 report.glue("cert4_ex1_mc_T1", mc_T[1.0])
 report.glue("cert4_ex1_mc_T10", mc_T[10.0])
 gc_hp = cert_curves.GRIDS["mnist"]["gradient_clipping"][1]
-gc_sig = {e: acc.gc_sigma(acc.required_eps_r(e, DELTA), acc.gc_steps(gc_hp["c0"], gc_hp["c1"], gc_hp["gamma"], gc_hp["lam"]), gc_hp["gamma"],
+gc_sig = {e: acc.gc_sigma(priv.required_eps_r(e, DELTA), acc.gc_steps(gc_hp["c0"], gc_hp["c1"], gc_hp["gamma"], gc_hp["lam"]), gc_hp["gamma"],
                           gc_hp["lam"], gc_hp["c0"], gc_hp["c1"]) for e in (1.0, 10.0)}
 report.glue("cert4_ex1_gc_ratio", gc_sig[1.0] / gc_sig[10.0])
 if not mc_T[10.0] <= mc_T[1.0]:

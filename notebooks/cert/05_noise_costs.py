@@ -47,9 +47,10 @@ import numpy as np
 import pandas as pd
 
 from companion import config, data, methods, models, plotting, report
-from companion.experiments import cert_curves
+from companion.experiments import cert_curves, cert_setup
 from companion.methods import dpsgd
 from companion.theory import certified as acc
+from companion.theory import privacy as priv
 
 # %% tags=["parameters"]
 PROFILE = "quick"
@@ -65,8 +66,8 @@ N_SEEDS = 2
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, DELTA=DELTA, EPOCHS=EPOCHS, N_SEEDS=N_SEEDS)
 print(report.banner(ctx))
 TASK_NAME = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
-setup = cert_curves.setup(PROFILE, seed=SEED, data_root=DATA_ROOT or None, device=ctx.device,
-                          seeds=tuple(range(SEED, SEED + N_SEEDS)), task_name=TASK_NAME)
+setup = cert_setup.setup(PROFILE, seed=SEED, data_root=DATA_ROOT or None, device=ctx.device,
+                         seeds=tuple(range(SEED, SEED + N_SEEDS)), task_name=TASK_NAME)
 GC = dict(method="gradient_clipping", calibration="theorem", **cert_curves.GRIDS["mnist"]["gradient_clipping"][1])
 MC = dict(method="model_clipping", **cert_curves.GRIDS["mnist"]["model_clipping"][3])
 OP = dict(method="output_perturbation", **cert_curves.GRIDS["mnist"]["output_perturbation"][0])
@@ -86,9 +87,9 @@ report.glue("cert5_n_retain", len(setup.task.retain))
 # %% tags=["nbval-check-output"]
 EPSILONS = (0.1, 1.0, 10.0, 100.0)
 op = [acc.op_calibrate(OP["c0"], e, DELTA) for e in EPSILONS]  # what output_perturbation draws (classic only for eps <= 1)
-classic_eps = [acc.gaussian_epsilon(2 * OP["c0"] / acc.op_sigma(OP["c0"], e, DELTA), DELTA) for e in EPSILONS]
+classic_eps = [priv.gaussian_epsilon(2 * OP["c0"] / acc.op_sigma(OP["c0"], e, DELTA), DELTA) for e in EPSILONS]
 noise = pd.DataFrame({
-    "GC sigma (true eps)": [acc.gc_sigma(acc.required_eps_r(e, DELTA), 1, 1e-4, 10.0, 0.01, 100.0) for e in EPSILONS],
+    "GC sigma (true eps)": [acc.gc_sigma(priv.required_eps_r(e, DELTA), 1, 1e-4, 10.0, 0.01, 100.0) for e in EPSILONS],
     "GC sigma (eps_R = eps, as coded)": [acc.gc_sigma(e, 1, 1e-4, 10.0, 0.01, 100.0) for e in EPSILONS],
     "MC noisy steps (sigma fixed)": [acc.mc_steps(e, DELTA, 2.0) for e in EPSILONS],
     "OP sigma, classic formula": [acc.op_sigma(OP["c0"], e, DELTA) for e in EPSILONS],

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from companion import data, models
-from companion.experiments import cert_curves
+from companion.experiments import cert_curves, cert_setup
 from companion.methods import certified as M
 from companion.theory import certified as C
 
@@ -21,8 +21,8 @@ SHORT = dict(c0=0.01, c1=100.0, gamma=1e-4, lam=10.0)  # T = 1
 def setup():
     task = data.load_task("digits", forget="random:100", seed=0)  # 1,193 retain samples: 10 steps per epoch
     nets = {s: models.build("tiny_mlp", task.input_shape, task.num_classes, seed=s) for s in (0, 1)}
-    return cert_curves.CurveSetup("quick", task, "tiny_mlp", "mnist", "cpu", (0, 1), nets, nets, "none", 0,
-                                  cert_curves.val_halves(task.val, 0))
+    return cert_setup.CurveSetup("quick", task, "tiny_mlp", "mnist", "cpu", (0, 1), nets, nets, "none", 0,
+                                 cert_setup.val_halves(task.val, 0))
 
 
 def test_run_curves_certifies_only_the_steps_run_and_select_skips_unfinished_settings(setup):
@@ -66,7 +66,7 @@ def test_a_pretrained_original_does_not_depend_on_which_others_were_missing(tmp_
     import torch
 
     task = data.load_task("digits", "random:20", seed=0)
-    together = cert_curves.pretrain(task, "tiny_mlp", [0, 1], 5e-4, 2, cache_dir=tmp_path / "a")
-    alone = cert_curves.pretrain(task, "tiny_mlp", [1], 5e-4, 2, cache_dir=tmp_path / "b")
+    together = cert_setup.pretrain(task, "tiny_mlp", [0, 1], 5e-4, 2, cache_dir=tmp_path / "a")
+    alone = cert_setup.pretrain(task, "tiny_mlp", [1], 5e-4, 2, cache_dir=tmp_path / "b")
     a, b = together[(1, 5e-4)].state_dict(), alone[(1, 5e-4)].state_dict()
     assert all(torch.equal(a[k].cpu(), b[k].cpu()) for k in a)

@@ -12,8 +12,10 @@ import torch
 from torch.nn import functional as F
 
 from companion import data, methods, models
+from companion import stacked as S
 from companion.methods import certified as M
 from companion.theory import certified as C
+from companion.theory import privacy as P
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +36,8 @@ def test_global_clip_norm_and_direction():
     g = torch.Generator().manual_seed(0)
     t = {"a": torch.randn(4, 3, 5, generator=g), "b": torch.randn(4, 7, generator=g)}
     radius = torch.tensor([0.1, 1.0, 100.0, math.inf])
-    out = M.clip_global(t, radius)
-    before, after = M.global_norm(t), M.global_norm(out)
+    out = S.clip_global(t, radius)
+    before, after = S.global_norm(t), S.global_norm(out)
     torch.testing.assert_close(after, torch.minimum(before, radius))
     flat_in = torch.cat([t["a"].flatten(1), t["b"]], 1)
     flat_out = torch.cat([out["a"].flatten(1), out["b"]], 1)
@@ -44,7 +46,7 @@ def test_global_clip_norm_and_direction():
 
 
 def test_optax_linear_onecycle_known_values():
-    s = M.optax_linear_onecycle(torch.tensor([0.0, 30.0, 85.0, 100.0, 150.0]), 100, 0.1)
+    s = S.optax_linear_onecycle(torch.tensor([0.0, 30.0, 85.0, 100.0, 150.0]), 100, 0.1)
     torch.testing.assert_close(s, torch.tensor([0.004, 0.1, 0.004, 4e-7, 4e-7], dtype=torch.float64))
 
 
@@ -62,9 +64,9 @@ def test_methods_run_and_report_the_accountants_certificate(name, task, model):
         T = C.gc_steps(cfg.c0, cfg.c1, cfg.gamma, cfg.lam)
         er = C.pabi_eps_r(cfg.c0, cfg.c1, cfg.gamma, cfg.lam, log["sigma"], T)
         assert log["T"] == T
-        assert log["epsilon"] == pytest.approx(C.rdp_to_dp(er, cfg.delta)[0])
+        assert log["epsilon"] == pytest.approx(P.rdp_to_dp(er, cfg.delta)[0])
         assert log["epsilon"] == pytest.approx(cfg.epsilon, rel=1e-6)  # 'theorem' calibration hits the target
-        assert log["epsilon_as_coded"] == pytest.approx(C.rdp_to_dp(er, cfg.delta, "as_coded")[0])
+        assert log["epsilon_as_coded"] == pytest.approx(P.rdp_to_dp(er, cfg.delta, "as_coded")[0])
     elif name == "model_clipping":
         r = C.mc_radius(cfg.c2, cfg.sigma)
         assert log["T"] == C.mc_steps(cfg.epsilon, cfg.delta, r)
@@ -73,7 +75,7 @@ def test_methods_run_and_report_the_accountants_certificate(name, task, model):
     else:
         assert log["T"] == log["noisy_steps_run"] == 0
         assert log["sigma"] == pytest.approx(C.op_sigma(cfg.c0, cfg.epsilon, cfg.delta))  # eps = 1: the classic formula
-        assert log["epsilon"] == pytest.approx(C.gaussian_epsilon(2 * cfg.c0 / log["sigma"], cfg.delta))
+        assert log["epsilon"] == pytest.approx(P.gaussian_epsilon(2 * cfg.c0 / log["sigma"], cfg.delta))
         assert log["epsilon"] == pytest.approx(0.751, abs=1e-3) and log["epsilon_requested"] == cfg.epsilon
 
 
@@ -103,7 +105,7 @@ def test_a_cut_short_noisy_phase_reports_what_its_steps_certify(task, model):
     the issue quotes: eps ~ 52 for 10 of GC's 93 steps, delta ~ 0.37 for 10 of MC's 36."""
     gc = M.GradientClippingConfig(c0=1.0, c1=1.0, gamma=1e-3, lam=50.0, epochs=1)
     plan, planned = M.plan_for(gc)
-    res = M.run_stacked(model, [plan, M.Plan("finetune")], task.retain, 1, show_progress=False)
+    res = S.run_stacked(model, [plan, S.Plan("finetune")], task.retain, 1, show_progress=False)
     assert res.planned_steps.tolist() == [93, 0] and res.noisy_steps.tolist() == [10, 0]
     cut = M.certificate(gc, 10)
     assert planned["epsilon"] == pytest.approx(1.0, rel=1e-6) and planned["certified"]
@@ -123,7 +125,7 @@ def test_a_cut_short_noisy_phase_reports_what_its_steps_certify(task, model):
 @pytest.mark.parametrize("calibration", ["classic", "analytic"])
 def test_output_perturbation_certifies_its_drawn_noise(eps, calibration):
     cert = M.op_certificate(M.OutputPerturbationConfig(epsilon=eps, calibration=calibration))
-    exact = C.gaussian_epsilon(2 * 0.01 / cert["sigma"], 1e-5)
+    exact = P.gaussian_epsilon(2 * 0.01 / cert["sigma"], 1e-5)
     assert cert["epsilon"] == pytest.approx(exact, rel=1e-9, abs=1e-12)
     assert exact <= eps * (1 + 1e-9)  # the classic formula at eps = 10 certified only 10.39 (at 100: 300.1)
     assert cert["calibration_used"] == ("classic" if calibration == "classic" and eps <= 1 else "analytic")
@@ -186,13 +188,13 @@ def test_as_coded_calibration_reproduces_paper_sigma_and_true_epsilon(task, mode
 
 
 def test_two_noisy_steps_draw_different_independent_noise(task, model):
-    plan = M.Plan("gradient_clipping", c0=1.0, steps=5, sigma=0.1, gamma=1e-3, lam=1.0, c1=1.0)
-    res = M.run_stacked(model, [plan], task.retain, 1, seed=0, show_progress=False)
+    plan = S.Plan("gradient_clipping", c0=1.0, steps=5, sigma=0.1, gamma=1e-3, lam=1.0, c1=1.0)
+    res = S.run_stacked(model, [plan], task.retain, 1, seed=0, show_progress=False)
     a, b = res.noise_draws
     assert not torch.equal(a, b)
     assert abs(float(torch.corrcoef(torch.stack([a, b]))[0, 1])) < 4 / math.sqrt(a.numel())
     assert float(a.std()) == pytest.approx(1.0, abs=0.1)
-    frozen = M.run_stacked(model, [plan], task.retain, 1, seed=0, noise="frozen", show_progress=False)
+    frozen = S.run_stacked(model, [plan], task.retain, 1, seed=0, noise="frozen", show_progress=False)
     assert torch.equal(*frozen.noise_draws)
     log = methods.unlearn("gradient_clipping", model, task, "quick", seed=0, epochs=1, noise="frozen").log
     assert log["epsilon"] == math.inf and not log["certified"]
@@ -200,20 +202,20 @@ def test_two_noisy_steps_draw_different_independent_noise(task, model):
 
 def test_start_clip_and_output_perturbation_noise(task, model):
     c0 = 0.05
-    res = M.run_stacked(model, [M.Plan("gradient_clipping", c0=c0, steps=1)], task.retain, 0, show_progress=False)
-    assert float(M.global_norm(res.params)) == pytest.approx(c0, rel=1e-5)
+    res = S.run_stacked(model, [S.Plan("gradient_clipping", c0=c0, steps=1)], task.retain, 0, show_progress=False)
+    assert float(S.global_norm(res.params)) == pytest.approx(c0, rel=1e-5)
     sigma = 0.3
-    op = M.run_stacked(model, [M.Plan("output_perturbation", c0=c0, init_sigma=sigma)], task.retain, 0, show_progress=False)
+    op = S.run_stacked(model, [S.Plan("output_perturbation", c0=c0, init_sigma=sigma)], task.retain, 0, show_progress=False)
     z = torch.cat([(op.params[k][0] - res.params[k][0]).flatten() for k in op.params]) / sigma
     assert float(z.mean()) == pytest.approx(0.0, abs=0.1) and float(z.std()) == pytest.approx(1.0, abs=0.1)
 
 
 def test_model_clipping_projection_is_respected(task, model):
     c2 = 0.2
-    plans = [M.Plan("model_clipping", c0=7.0, steps=10**6, sigma=0.0, gamma=1e-2, lam=1.0, c2=c2),
-             M.Plan("model_clipping", c0=7.0, steps=10**6, sigma=0.01, gamma=1e-2, lam=1.0, c2=c2, c1=1.0, noise_before_projection=True)]
-    res = M.run_stacked(model, plans, task.retain, 1, show_progress=False)
-    norms = M.global_norm(res.params)
+    plans = [S.Plan("model_clipping", c0=7.0, steps=10**6, sigma=0.0, gamma=1e-2, lam=1.0, c2=c2),
+             S.Plan("model_clipping", c0=7.0, steps=10**6, sigma=0.01, gamma=1e-2, lam=1.0, c2=c2, c1=1.0, noise_before_projection=True)]
+    res = S.run_stacked(model, plans, task.retain, 1, show_progress=False)
+    norms = S.global_norm(res.params)
     assert float(norms[0]) <= c2 * (1 + 1e-5)  # noise 0 after projection: inside the ball
     assert float(norms[1]) <= c2 * (1 + 1e-5)  # noise before projection: projected last
 
@@ -222,11 +224,11 @@ def test_from_scratch_update_and_vectorisation_agree(task, model):
     """The engine's gradient-clipping steps (noise off, full batch) equal a plain loop; K plans at
     once equal each plan alone."""
     n = len(task.retain)
-    plans = [M.Plan("gradient_clipping", c0=c0, steps=3, sigma=0.0, gamma=0.05, lam=2.0, c1=c1) for c0, c1 in [(2.0, 0.5), (0.5, 5.0)]]
-    together = M.run_stacked(model, plans, task.retain, 2, batch_size=n, show_progress=False)
+    plans = [S.Plan("gradient_clipping", c0=c0, steps=3, sigma=0.0, gamma=0.05, lam=2.0, c1=c1) for c0, c1 in [(2.0, 0.5), (0.5, 5.0)]]
+    together = S.run_stacked(model, plans, task.retain, 2, batch_size=n, show_progress=False)
     x, y = task.retain.tensors()
     for k, p in enumerate(plans):
-        alone = M.run_stacked(model, [p], task.retain, 2, batch_size=n, show_progress=False)
+        alone = S.run_stacked(model, [p], task.retain, 2, batch_size=n, show_progress=False)
         for name in alone.params:
             torch.testing.assert_close(together.params[name][k], alone.params[name][0], rtol=1e-5, atol=1e-6)
         m = models.build("tiny_mlp", task.input_shape, task.num_classes, seed=0)
@@ -243,7 +245,7 @@ def test_from_scratch_update_and_vectorisation_agree(task, model):
                     for q, v in zip(ps, g):
                         q.sub_(p.gamma * (gs * v + p.lam * q))
                 else:
-                    lr = float(M.optax_linear_onecycle(step - p.steps, 2, 0.1))
+                    lr = float(S.optax_linear_onecycle(step - p.steps, 2, 0.1))
                     for q, v in zip(ps, g):
                         q.sub_(lr * (v + 5e-4 * q))
         ref = torch.cat([q.flatten() for q in ps])
@@ -252,7 +254,7 @@ def test_from_scratch_update_and_vectorisation_agree(task, model):
 
 
 def test_retrain_plan_starts_fresh(task, model):
-    res = M.run_stacked(model, [M.Plan("retrain", init_seed=5)], task.retain, 0, show_progress=False)
+    res = S.run_stacked(model, [S.Plan("retrain", init_seed=5)], task.retain, 0, show_progress=False)
     fresh = models.build("tiny_mlp", task.input_shape, task.num_classes, seed=5)
     torch.testing.assert_close(torch.cat([res.params[k][0].flatten() for k in res.params]), _vec(fresh))
 
@@ -274,10 +276,10 @@ def test_bad_settings_are_refused(name, kw, task, model):
 
 def test_full_profile_path_on_fake_mnist_idx(tmp_path, fake_mnist):
     """FULL code path: a real MNIST IDX layout (tiny, synthetic) through load_task, pretraining and the curve runner."""
-    from companion.experiments import cert_curves
+    from companion.experiments import cert_curves, cert_setup
 
     fake_mnist(tmp_path, n_train=300, n_test=100)
-    setup = cert_curves.setup("full", data_root=str(tmp_path), device="cpu", seeds=(0,), cache_dir=str(tmp_path / "cache"), pretrain_epochs=1)
+    setup = cert_setup.setup("full", data_root=str(tmp_path), device="cpu", seeds=(0,), cache_dir=str(tmp_path / "cache"), pretrain_epochs=1)
     assert setup.task.name == "mnist" and len(setup.task.forget) == 27
     df = cert_curves.run_curves(setup, epochs=1, methods=("gradient_clipping", "retrain"))
     assert set(df["method"]) == {"gradient_clipping (as_coded)", "gradient_clipping (theorem)", "retrain"}
@@ -289,21 +291,21 @@ def test_full_profile_path_on_fake_mnist_idx(tmp_path, fake_mnist):
 def test_full_feature_task_on_fake_cifar10(tmp_path, fake_cifar):
     """Figure 3's path: CIFAR-10 in its real pickle layout (tiny, synthetic) -> ResNet-18 features ->
     the three-layer network through the vectorised engine (random ResNet weights, small resize)."""
-    from companion.experiments import cert_curves
+    from companion.experiments import cert_features, cert_setup
 
     fake_cifar(tmp_path, "cifar10", n_train=100, n_test=20)
-    task = cert_curves.feature_task("cifar10", forget="random:9", seed=0, data_root=str(tmp_path), weights=None,
-                                    cache_dir=str(tmp_path / "cache"), size=32)
+    task = cert_features.feature_task("cifar10", forget="random:9", seed=0, data_root=str(tmp_path), weights=None,
+                                      cache_dir=str(tmp_path / "cache"), size=32)
     assert task.name == "cifar10_features" and task.input_shape == (512,)
     assert len(task.forget) == 9 and len(task.retain) + len(task.forget) == len(task.train) == 90
     x, _ = task.retain.tensors()
     assert x.shape == (81, 512) and torch.isfinite(x).all()
-    again = cert_curves.feature_task("cifar10", forget="random:9", seed=0, data_root=str(tmp_path), weights=None,
-                                     cache_dir=str(tmp_path / "cache"), size=32)  # from the feature cache
+    again = cert_features.feature_task("cifar10", forget="random:9", seed=0, data_root=str(tmp_path), weights=None,
+                                       cache_dir=str(tmp_path / "cache"), size=32)  # from the feature cache
     torch.testing.assert_close(again.train.x, task.train.x)
-    originals = cert_curves.pretrain(task, "three_layer", (0,), 5e-4, epochs=1, cache_dir=str(tmp_path / "cache"))
-    res = M.run_stacked(originals[(0, 5e-4)], [M.Plan("gradient_clipping", c0=0.01, c1=1.0, gamma=1e-3, lam=10.0, steps=1, sigma=0.0087),
-                                                M.Plan("retrain", init_seed=3)], task.retain, 1, eval_splits={"val": task.val}, show_progress=False)
+    originals = cert_setup.pretrain(task, "three_layer", (0,), 5e-4, epochs=1, cache_dir=str(tmp_path / "cache"))
+    res = S.run_stacked(originals[(0, 5e-4)], [S.Plan("gradient_clipping", c0=0.01, c1=1.0, gamma=1e-3, lam=10.0, steps=1, sigma=0.0087),
+                                                S.Plan("retrain", init_seed=3)], task.retain, 1, eval_splits={"val": task.val}, show_progress=False)
     assert res.acc["val"].shape == (2, 1)
 
 
@@ -345,13 +347,13 @@ class _Quadratic(torch.nn.Module):
         return torch.stack([z * 0, z]).expand(x.shape[0], 2)
 
 
-def _released(plan: M.Plan, h: float, c0: float, n: int, epochs: int, noise: str = "fresh") -> tuple[np.ndarray, np.ndarray]:
+def _released(plan: S.Plan, h: float, c0: float, n: int, epochs: int, noise: str = "fresh") -> tuple[np.ndarray, np.ndarray]:
     """n releases from each antipodal start (+c0, -c0); one retain sample, one step per epoch."""
     from companion.data.tasks import Split
 
     one = Split(torch.zeros(1, 1), torch.zeros(1, dtype=torch.long), torch.zeros(1), torch.ones(1))
     a, b = _Quadratic(c0, h), _Quadratic(-c0, h)
-    res = M.run_stacked([a] * n + [b] * n, [plan] * (2 * n), one, epochs, seed=0, batch_size=1, noise=noise, show_progress=False)
+    res = S.run_stacked([a] * n + [b] * n, [plan] * (2 * n), one, epochs, seed=0, batch_size=1, noise=noise, show_progress=False)
     assert res.noisy_steps.min() == plan.steps  # the whole noisy phase ran
     w = res.params["w"][:, 0].double().numpy()
     return w[:n], w[n:]
@@ -402,8 +404,8 @@ def _case(kind: str):
         eps = cert["epsilon"]  # what the log certifies
     else:
         sigma = C.op_sigma(1.0, eps, _DELTA, "classic" if "classic" in kind else "analytic")
-        plan = M.Plan("output_perturbation", c0=1.0, init_sigma=sigma)
-    return plan, 0.0, 1.0, 100_000, "fresh", 2.0 / C.analytic_gaussian_sigma(2.0, eps, _DELTA)
+        plan = S.Plan("output_perturbation", c0=1.0, init_sigma=sigma)
+    return plan, 0.0, 1.0, 100_000, "fresh", 2.0 / P.analytic_gaussian_sigma(2.0, eps, _DELTA)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from companion.theory import certified as C
+from companion.theory import privacy as P
 
 # Spec section 10: (C0, C1, gamma, lambda, eps_R) -> (T, sigma), as printed (4 significant digits).
 GC_TABLE = [
@@ -86,37 +87,37 @@ def test_T_minimises_lambda_zero_noise():
 
 
 def test_rdp_to_dp_known_answers():
-    assert C.rdp_to_dp(1.0, 1e-5, "as_coded")[0] == pytest.approx(1.0036, abs=5e-5)
-    assert C.rdp_to_dp(1.0, 1e-5)[0] == pytest.approx(7.077, abs=5e-4)
+    assert P.rdp_to_dp(1.0, 1e-5, "as_coded")[0] == pytest.approx(1.0036, abs=5e-5)
+    assert P.rdp_to_dp(1.0, 1e-5)[0] == pytest.approx(7.077, abs=5e-4)
     # spec 3.3 table, alpha-dependent, on the reference code's alpha grid
     for er, eps, alpha in [(0.1, 1.914, 10.6), (1, 7.077, 4.20), (10, 30.13, 2.00), (100, 166.0, 1.30)]:
-        e, a = C.rdp_to_dp(er, 1e-5, alphas=C.CODED_ALPHAS)
+        e, a = P.rdp_to_dp(er, 1e-5, alphas=P.CODED_ALPHAS)
         assert _sig_round(e, 4) == pytest.approx(eps) and a == pytest.approx(alpha, abs=0.01)
-        assert C.rdp_to_dp(er, 1e-5)[0] <= e + 1e-12  # the continuous optimum is never worse
-        assert C.rdp_to_dp(er, 1e-5, "as_coded")[0] == pytest.approx(er + 0.0036, abs=1e-4)
+        assert P.rdp_to_dp(er, 1e-5)[0] <= e + 1e-12  # the continuous optimum is never worse
+        assert P.rdp_to_dp(er, 1e-5, "as_coded")[0] == pytest.approx(er + 0.0036, abs=1e-4)
     # zCDP comparison of the spec: rho + 2 sqrt(rho ln(1/delta)) is looser
-    assert C.rdp_to_dp(1.0, 1e-5)[0] < 1 + 2 * math.sqrt(math.log(1e5))
+    assert P.rdp_to_dp(1.0, 1e-5)[0] < 1 + 2 * math.sqrt(math.log(1e5))
 
 
 def test_required_eps_r_inverse():
     for eps, er in [(0.5, 0.00851), (1, 0.03056), (2, 0.1083), (5, 0.5510), (10, 1.783)]:
-        got = C.required_eps_r(eps, 1e-5)
+        got = P.required_eps_r(eps, 1e-5)
         assert _sig_round(got, _digits(er)) == pytest.approx(er)
-        assert C.rdp_to_dp(got, 1e-5)[0] == pytest.approx(eps, abs=1e-8)
-    assert math.sqrt(1 / C.required_eps_r(1, 1e-5)) == pytest.approx(5.72, abs=0.005)
+        assert P.rdp_to_dp(got, 1e-5)[0] == pytest.approx(eps, abs=1e-8)
+    assert math.sqrt(1 / P.required_eps_r(1, 1e-5)) == pytest.approx(5.72, abs=0.005)
 
 
 def test_theta_is_the_gaussian_privacy_profile():
     rng = np.random.default_rng(0)
     for _ in range(30):
         eps, r = rng.uniform(0, 6), rng.uniform(0.05, 6)
-        th = C.hockey_stick_theta(eps, r)
-        assert th == pytest.approx(C.gaussian_delta(eps, r), abs=1e-12)
-        assert th == pytest.approx(C.hockey_stick_gaussians(eps, r, 0.0), abs=1e-9)
-    vals = [C.hockey_stick_theta(e, 1.5) for e in np.linspace(0, 8, 50)]
+        th = P.hockey_stick_theta(eps, r)
+        assert th == pytest.approx(P.gaussian_delta(eps, r), abs=1e-12)
+        assert th == pytest.approx(P.hockey_stick_gaussians(eps, r, 0.0), abs=1e-9)
+    vals = [P.hockey_stick_theta(e, 1.5) for e in np.linspace(0, 8, 50)]
     assert np.all(np.diff(vals) < 0)
     # eps = 0: total variation 2 Phi(r/2) - 1
-    assert C.hockey_stick_theta(0, 1.3) == pytest.approx(2 * C.stats.norm.cdf(0.65) - 1)
+    assert P.hockey_stick_theta(0, 1.3) == pytest.approx(2 * P.stats.norm.cdf(0.65) - 1)
 
 
 def test_model_clipping_worked_example_and_steps():
@@ -128,7 +129,7 @@ def test_model_clipping_worked_example_and_steps():
     assert C.mc_radius(0.5, 0.5, gamma=0.1, c1=1.0) == pytest.approx(2 * 0.6 / 0.5)
     assert C.mc_init_delta(1.0, 7.0, 0.0) == 1.0
     d0 = C.mc_init_delta(1.0, 0.5, 0.5)
-    assert d0 == pytest.approx(C.hockey_stick_theta(1.0, 2.0))
+    assert d0 == pytest.approx(P.hockey_stick_theta(1.0, 2.0))
     assert C.mc_steps(1.0, 1e-5, 2.0, delta0=d0) == 5
 
 
@@ -137,9 +138,9 @@ def test_output_perturbation_sigma():
         assert C.op_sigma(c0, 1.0, 1e-5) == pytest.approx(0.0969 * c0 / 0.01, rel=1e-3)
     s = C.op_sigma(0.5, 1.0, 1e-5, "analytic")
     assert s / 1.0 == pytest.approx(3.731, abs=5e-4)
-    assert C.gaussian_delta(1.0, 1.0 / s) == pytest.approx(1e-5, rel=1e-8)
-    assert C.gaussian_epsilon(1.0 / s, 1e-5) == pytest.approx(1.0, abs=1e-8)
-    assert C.gaussian_epsilon(1e-3, 0.5) == 0.0
+    assert P.gaussian_delta(1.0, 1.0 / s) == pytest.approx(1e-5, rel=1e-8)
+    assert P.gaussian_epsilon(1.0 / s, 1e-5) == pytest.approx(1.0, abs=1e-8)
+    assert P.gaussian_epsilon(1e-3, 0.5) == 0.0
 
 
 def test_group_privacy_deltas():
@@ -147,18 +148,18 @@ def test_group_privacy_deltas():
     assert e1 == pytest.approx(0.2222, abs=1e-4) and d1 == pytest.approx(2.41e-27, rel=2e-3)
     e1, d1c = C.group_privacy_budget(50, 1e-5, 225)
     assert d1c == pytest.approx(1.07e-29, rel=3e-3)
-    assert C.group_privacy(e1, d1c, 225) == pytest.approx((50.0, 1e-5))
-    assert C.group_privacy(e1, d1, 225)[1] == pytest.approx(2.25e-3)
+    assert P.group_privacy(e1, d1c, 225) == pytest.approx((50.0, 1e-5))
+    assert P.group_privacy(e1, d1, 225)[1] == pytest.approx(2.25e-3)
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: C.rdp_to_dp(1.0, 0.0), lambda: C.rdp_to_dp(1.0, 1.0), lambda: C.rdp_to_dp(-1.0, 1e-5),
-        lambda: C.required_eps_r(0.0, 1e-5), lambda: C.required_eps_r(-2, 1e-5), lambda: C.op_sigma(0.1, 0, 1e-5),
+        lambda: P.rdp_to_dp(1.0, 0.0), lambda: P.rdp_to_dp(1.0, 1.0), lambda: P.rdp_to_dp(-1.0, 1e-5),
+        lambda: P.required_eps_r(0.0, 1e-5), lambda: P.required_eps_r(-2, 1e-5), lambda: C.op_sigma(0.1, 0, 1e-5),
         lambda: C.gc_sigma(1, 10, 0.1, 10, 1, 1), lambda: C.pabi_eps_r(1, 1, 0.5, 3, 0.1, 5),
         lambda: C.gc_sigma(1, 0, 1e-3, 1, 1, 1), lambda: C.mc_steps(1, 1.5, 2.0), lambda: C.mc_steps(-1, 1e-5, 2.0),
-        lambda: C.group_privacy_budget(1, 1e-5, 0), lambda: C.rdp_to_dp(1, 1e-5, "nope"),
+        lambda: C.group_privacy_budget(1, 1e-5, 0), lambda: P.rdp_to_dp(1, 1e-5, "nope"),
         lambda: C.gc_sigma(1, 10, 1e-3, 1, 1, 1, schedule="nope"), lambda: C.op_sigma(1, 1, 1e-5, "nope"),
     ],
 )
@@ -180,7 +181,7 @@ def test_error_names_parameter():
 def test_gc_epsilon_of_a_cut_short_run():
     c0, c1, g, lam = 1.0, 1.0, 1e-3, 50.0
     T = C.gc_steps(c0, c1, g, lam)
-    s = C.gc_sigma(C.required_eps_r(1.0, 1e-5), T, g, lam, c0, c1)
+    s = C.gc_sigma(P.required_eps_r(1.0, 1e-5), T, g, lam, c0, c1)
     assert T == 93 and C.gc_epsilon(c0, c1, g, lam, s, T, 1e-5)[0] == pytest.approx(1.0, rel=1e-8)
     eps10, er10 = C.gc_epsilon(c0, c1, g, lam, s, 10, 1e-5)
     assert eps10 == pytest.approx(52.0, abs=0.05) and er10 == pytest.approx(C.pabi_eps_r(c0, c1, g, lam, s, 10))
@@ -216,7 +217,7 @@ def test_mc_epsilon_inverts_the_recursion():
     assert C.mc_epsilon(1e-5, 2.0, 6) < 1.0 < C.mc_epsilon(1e-5, 2.0, 5)  # T = 6 is the first step count certifying eps = 1
     assert C.mc_epsilon(1e-5, 2.0, 0) == math.inf
     d0_eps = C.mc_epsilon(1e-5, 2.0, 0, c0=1.0, init_sigma=1.0)  # start noise alone: the Gaussian mechanism
-    assert d0_eps == pytest.approx(C.gaussian_epsilon(2.0, 1e-5), rel=1e-6)
+    assert d0_eps == pytest.approx(P.gaussian_epsilon(2.0, 1e-5), rel=1e-6)
 
 
 def test_op_calibrate_uses_classic_only_where_it_holds():
@@ -226,8 +227,8 @@ def test_op_calibrate_uses_classic_only_where_it_holds():
         sigma, used, exact = C.op_calibrate(0.01, eps, 1e-5)
         assert used == "analytic" and exact == pytest.approx(eps, rel=1e-8)
     # the classic formula past its range: what its noise really certifies (issue 8, item 2)
-    assert C.gaussian_epsilon(2 / C.op_sigma(1.0, 10, 1e-5), 1e-5) == pytest.approx(10.39, abs=0.005)
-    assert C.gaussian_epsilon(2 / C.op_sigma(1.0, 100, 1e-5), 1e-5) == pytest.approx(300.1, abs=0.05)
+    assert P.gaussian_epsilon(2 / C.op_sigma(1.0, 10, 1e-5), 1e-5) == pytest.approx(10.39, abs=0.005)
+    assert P.gaussian_epsilon(2 / C.op_sigma(1.0, 100, 1e-5), 1e-5) == pytest.approx(300.1, abs=0.05)
 
 
 @pytest.mark.parametrize(
@@ -248,9 +249,9 @@ def test_quadrature_hockey_stick_agrees_with_the_closed_form_on_many_random_poin
     integrand has a kink where p = e^eps q (missing it cost up to 1.5e-5 on 1 point in 3,000)."""
     import numpy as np
 
-    from companion.theory import certified as acc
+    from companion.theory import privacy as priv
 
     rng = np.random.default_rng(1)
     pts = np.column_stack([rng.uniform(0, 6, 3000), rng.uniform(0.05, 6, 3000)])
-    worst = max(abs(acc.hockey_stick_theta(e, r) - acc.hockey_stick_gaussians(e, r, 0.0)) for e, r in pts)
+    worst = max(abs(priv.hockey_stick_theta(e, r) - priv.hockey_stick_gaussians(e, r, 0.0)) for e, r in pts)
     assert worst < 1e-12

@@ -1,0 +1,267 @@
+"""Closed forms of differential privacy that the certified-unlearning accountants rest on.
+
+Pure functions (NumPy/SciPy):
+
+* the hockey-stick divergence E_{e^eps}(P || Q): between two probability vectors
+  (:func:`hockey_stick`), between two Gaussians by quadrature (:func:`hockey_stick_gaussians`, an
+  independent check of the closed forms), and before and after the "project, then add noise" kernel
+  in one dimension (:func:`projected_gaussian_kernel_1d`);
+* the Gaussian mechanism: its privacy profile :func:`gaussian_delta` (Balle & Wang 2018, Thm. 8),
+  which is the contraction function theta_eps(r) of Koloskova et al.'s Theorem B
+  (:func:`hockey_stick_theta`), its exact eps (:func:`gaussian_epsilon`) and its exact noise
+  (:func:`analytic_gaussian_sigma`);
+* Renyi -> (eps, delta): :func:`rdp_to_dp` with ``conversion='alpha_dependent'`` (correct for a
+  bound alpha * eps_R) or ``'as_coded'`` (the authors' constant-in-alpha bound), and its inverse
+  :func:`required_eps_r`;
+* group privacy (:func:`group_privacy`).
+
+The accountants of the paper's methods are in :mod:`companion.theory.certified`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import integrate, optimize, stats
+
+from ..config import bad_value
+
+CONVERSIONS = ("alpha_dependent", "as_coded")
+#: The authors' grid of Renyi orders for the RDP -> DP conversion (deviations.md#cert-rdp-conversion).
+CODED_ALPHAS = np.linspace(1.001, 1000.0, 10_000)
+
+
+# --------------------------------------------------------------------------------------------
+# input checks (one ValueError naming the parameter, before any work)
+# --------------------------------------------------------------------------------------------
+
+
+def _num(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+        raise bad_value(name, value, "a finite number")
+    return float(value)
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> float:
+    v = _num(name, value)
+    if v < 0 or (v == 0 and not allow_zero):
+        raise bad_value(name, value, "a number >= 0" if allow_zero else "a number > 0")
+    return v
+
+
+def _delta(name: str, value: float) -> float:
+    v = _num(name, value)
+    if not 0 < v < 1:
+        raise bad_value(name, value, "a number in (0, 1)")
+    return v
+
+
+def _steps(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise bad_value(name, value, "an integer >= 1")
+    return int(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Hockey-stick divergence and the Gaussian mechanism
+# --------------------------------------------------------------------------------------------
+
+
+def gaussian_delta(epsilon: float, mu: float) -> float:
+    """Privacy profile of the Gaussian mechanism (Balle & Wang 2018, Theorem 8).
+
+    delta(eps) = Phi(-eps/mu + mu/2) - e^eps * Phi(-eps/mu - mu/2), the hockey-stick divergence
+    E_{e^eps}(N(mu, 1) || N(0, 1)) for a mechanism of sensitivity/sigma = ``mu``.
+
+    Parameters
+    ----------
+    epsilon : float
+        eps >= 0.
+    mu : float
+        Sensitivity divided by the noise standard deviation, >= 0 (mu = 0 gives delta = 0).
+    """
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    mu = _positive("mu", mu, allow_zero=True)
+    if mu == 0:
+        return 0.0
+    a = stats.norm.cdf(-eps / mu + mu / 2)
+    b = math.exp(eps + stats.norm.logcdf(-eps / mu - mu / 2))
+    return float(max(a - b, 0.0))
+
+
+def hockey_stick_theta(epsilon: float, r: float) -> float:
+    """The contraction function theta_eps(r) = Phibar(eps/r - r/2) - e^eps Phibar(eps/r + r/2) (Theorem B).
+
+    The E_{e^eps} contraction coefficient of the kernel "project onto a ball of diameter
+    ``r * sigma``, then add N(0, sigma^2 I)": the largest hockey-stick divergence between two of its
+    outputs. Computed with the survival function in log space (stable for large eps/r).
+    """
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    r = _positive("r", r, allow_zero=True)
+    if r == 0:
+        return 0.0
+    a = stats.norm.sf(eps / r - r / 2)
+    b = math.exp(eps + stats.norm.logsf(eps / r + r / 2))
+    return float(max(a - b, 0.0))
+
+
+def hockey_stick_gaussians(epsilon: float, mean_p: float, mean_q: float, sigma: float = 1.0) -> float:
+    """E_{e^eps}(N(mean_p, sigma^2) || N(mean_q, sigma^2)) = int max(p - e^eps q, 0) dx, by quadrature.
+
+    An implementation independent of the closed forms above (used to check them).
+    """
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    s = _positive("sigma", sigma)
+    mp, mq = _num("mean_p", mean_p), _num("mean_q", mean_q)
+    g = math.exp(eps)
+    norm = 1.0 / (s * math.sqrt(2 * math.pi))
+
+    def f(x: float) -> float:
+        return max(norm * (math.exp(-0.5 * ((x - mp) / s) ** 2) - g * math.exp(-0.5 * ((x - mq) / s) ** 2)), 0.0)
+
+    lo, hi = min(mp, mq) - 12 * s, max(mp, mq) + 12 * s
+    points = [mp, mq]
+    if mp != mq:  # the integrand's kink, where p = e^eps q: quadrature is inaccurate across it otherwise
+        kink = eps * s * s / (mp - mq) + (mp + mq) / 2
+        if lo < kink < hi:
+            points.append(kink)
+    val, _ = integrate.quad(f, lo, hi, points=sorted(points), limit=400, epsabs=1e-14, epsrel=1e-12)
+    return float(val)
+
+
+def hockey_stick(p: np.ndarray, q: np.ndarray, epsilon: float) -> float:
+    """E_{e^eps}(P || Q) = sum max(p - e^eps q, 0) for two probability vectors (shape (n,))."""
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    if p.shape != q.shape:
+        raise bad_value("q", q.shape, f"a probability vector of the same shape as p {p.shape}")
+    return float(np.clip(p - math.exp(eps) * q, 0, None).sum())
+
+
+def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) -> float:
+    """Smallest sigma with gaussian_delta(eps, sensitivity/sigma) <= delta (Balle & Wang 2018)."""
+    s = _positive("sensitivity", sensitivity)
+    eps, delta = _positive("epsilon", epsilon), _delta("delta", delta)
+    hi = 1.0
+    while gaussian_delta(eps, hi) < delta:
+        hi *= 2
+    mu = optimize.brentq(lambda m: gaussian_delta(eps, m) - delta, 1e-12, hi, xtol=1e-15, rtol=1e-13)
+    return float(s / mu)
+
+
+def gaussian_epsilon(mu: float, delta: float) -> float:
+    """The exact eps a Gaussian mechanism with sensitivity/sigma = ``mu`` certifies at ``delta``
+    (0 if it certifies eps = 0)."""
+    mu, delta = _positive("mu", mu), _delta("delta", delta)
+    if gaussian_delta(0.0, mu) <= delta:
+        return 0.0
+    hi = 1.0
+    while gaussian_delta(hi, mu) > delta:
+        hi *= 2
+    return float(optimize.brentq(lambda e: gaussian_delta(e, mu) - delta, 0.0, hi, xtol=1e-13, rtol=1e-12))
+
+
+# --------------------------------------------------------------------------------------------
+# Renyi -> (eps, delta)
+# --------------------------------------------------------------------------------------------
+
+
+def _conv(alpha: np.ndarray, rdp: np.ndarray, delta: float) -> np.ndarray:
+    """Balle et al. (2020) / Canonne et al. conversion at order alpha (vectorised)."""
+    return rdp - (math.log(delta) + np.log(alpha)) / (alpha - 1) + np.log((alpha - 1) / alpha)
+
+
+def rdp_to_dp(eps_r: float, delta: float, conversion: str = "alpha_dependent", alphas: np.ndarray | None = None) -> tuple[float, float]:
+    """(eps, optimal alpha) certified at ``delta`` by a Renyi bound (Balle et al. 2020).
+
+    eps = min_alpha [D(alpha) - (ln delta + ln alpha)/(alpha - 1) + ln((alpha - 1)/alpha)], with
+    D(alpha) = alpha * eps_R (``'alpha_dependent'``, correct for Gaussian shifts and PABI) or
+    D(alpha) = eps_R (``'as_coded'``: the authors' code, minimised over its grid
+    linspace(1.001, 1000, 10^4), which gives about eps_R + 0.0036 at delta = 1e-5;
+    deviations.md#cert-rdp-conversion).
+    """
+    eps_r = _positive("eps_r", eps_r)
+    delta = _delta("delta", delta)
+    if conversion not in CONVERSIONS:
+        raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
+    if conversion == "as_coded":
+        a = CODED_ALPHAS if alphas is None else np.asarray(alphas, float)
+        vals = _conv(a, np.full_like(a, eps_r), delta)
+        i = int(np.argmin(vals))
+        return float(vals[i]), float(a[i])
+    a = np.geomspace(1.0 + 1e-6, 1e6, 4001) if alphas is None else np.asarray(alphas, float)
+    vals = _conv(a, a * eps_r, delta)
+    i = int(np.argmin(vals))
+    if alphas is not None:
+        return float(vals[i]), float(a[i])
+    lo, hi = a[max(i - 1, 0)], a[min(i + 1, len(a) - 1)]
+    res = optimize.minimize_scalar(lambda x: float(_conv(np.array(x), np.array(x) * eps_r, delta)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    if res.fun < vals[i]:
+        return float(res.fun), float(res.x)
+    return float(vals[i]), float(a[i])
+
+
+def required_eps_r(epsilon: float, delta: float, conversion: str = "alpha_dependent") -> float:
+    """The Renyi bound eps_R whose conversion certifies exactly (``epsilon``, ``delta``).
+
+    The inverse of :func:`rdp_to_dp` (monotone in eps_R), by Brent's method; e.g. 0.03056 for
+    eps = 1, delta = 1e-5 with the alpha-dependent conversion.
+    """
+    eps = _positive("epsilon", epsilon)
+    delta = _delta("delta", delta)
+    if conversion not in CONVERSIONS:
+        raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
+    floor = rdp_to_dp(1e-12, delta, conversion)[0]
+    if eps <= floor:
+        raise bad_value("epsilon", epsilon, f"a value above {floor:.4g}, the smallest eps this conversion certifies at delta={delta}")
+    hi = 1.0
+    while rdp_to_dp(hi, delta, conversion)[0] < eps:
+        hi *= 2
+    return float(optimize.brentq(lambda x: rdp_to_dp(x, delta, conversion)[0] - eps, 1e-12, hi, xtol=1e-14, rtol=1e-12))
+
+
+# --------------------------------------------------------------------------------------------
+# Group privacy and the one-dimensional check of the model-clipping kernel
+# --------------------------------------------------------------------------------------------
+
+
+def group_privacy(eps1: float, delta1: float, k: int) -> tuple[float, float]:
+    """(eps, delta) for groups of ``k`` from a per-example (eps1, delta1) guarantee:
+    (k eps1, k e^((k-1) eps1) delta1) (Dwork & Roth, Thm. 2.2 / Vadhan Lemma 2.2)."""
+    eps1 = _positive("eps1", eps1)
+    d1 = _num("delta1", delta1)
+    if not 0 <= d1 < 1:
+        raise bad_value("delta1", delta1, "a number in [0, 1)")
+    k = _steps("k", k)
+    return k * eps1, float(k * math.exp((k - 1) * eps1) * d1)
+
+
+def projected_gaussian_kernel_1d(
+    mean_p: float, mean_q: float, s: float, radius: float, sigma: float, epsilon: float, grid: int = 801
+) -> tuple[float, float]:
+    """Hockey-stick divergences before and after the model-clipping kernel, in one dimension.
+
+    P = N(mean_p, s^2) and Q = N(mean_q, s^2) are pushed through K(x) = clip(x, radius) + N(0, sigma^2)
+    (projection onto [-radius, radius], then Gaussian noise). Returns
+    (E_{e^eps}(P || Q), E_{e^eps}(PK || QK)); the first in closed form (:func:`gaussian_delta`), the
+    second by quadrature on a grid of ``grid`` points (the projection puts atoms at +-radius).
+    Used to check the contraction E(PK || QK) <= theta_{eps~}(2 radius / sigma) E(P || Q).
+    """
+    eps = _positive("epsilon", epsilon, allow_zero=True)
+    s, c, sg = _positive("s", s), _positive("radius", radius), _positive("sigma", sigma)
+    mp, mq = _num("mean_p", mean_p), _num("mean_q", mean_q)
+    before = gaussian_delta(eps, abs(mp - mq) / s)
+    x = np.linspace(-c, c, grid)
+    dx = x[1] - x[0]
+    y = np.linspace(-c - 12 * sg, c + 12 * sg, 3 * grid)
+    dy = y[1] - y[0]
+    kern = np.exp(-0.5 * ((y[:, None] - x[None, :]) / sg) ** 2) / (sg * math.sqrt(2 * math.pi))  # (len(y), len(x))
+
+    def pushed(m: float) -> np.ndarray:
+        w = np.exp(-0.5 * ((x - m) / s) ** 2) / (s * math.sqrt(2 * math.pi)) * dx
+        w[0] = stats.norm.cdf(-c, m, s)  # atom of the projection at -radius
+        w[-1] = stats.norm.sf(c, m, s)  # and at +radius
+        return kern @ w * dy
+
+    return before, hockey_stick(pushed(mp), pushed(mq), eps)
