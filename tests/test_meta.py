@@ -126,3 +126,36 @@ def test_notebook_rules_agree_with_the_method_configs_they_feed(src):
                 REGISTRY[method].config.resolve("quick", **{field: v})
             except ValueError as err:
                 pytest.fail(f"{src.name}: {param}={v!r} passes the notebook rule but {method}'s {field} refuses it: {err}")
+
+
+_OUTSIDE_REFS = [
+    r"(?<![\w.])specs?(?=\s+(?:§|s\.\s?\d|sections?\b|\d|``|[a-z-]+\.md\b|\(|[a-z-]+ s(?:ection)?\.?\s?\d))",
+    r"\b[a-z-]+\.md\s*(?:§|s\.\s?\d|sections?\s+\d)",
+    r"shared/specs",
+    r"\b(?:evaluation|datasets|dataset) spec\b",
+    r"\bdefects?\s+D?\d",
+    r"\(D\d+\)",
+]
+
+
+def test_package_cites_no_document_outside_the_repository():
+    """Docstrings and comments cite the paper, the reference code or the book's deviations page,
+    never the design specs or defect labels a reader of the repository cannot open."""
+    hits = []
+    for path in sorted((ROOT / "companion").rglob("*.py")):
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if any(re.search(p, line) for p in _OUTSIDE_REFS):
+                hits.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()[:100]}")
+    assert not hits, "references outside the repository:\n" + "\n".join(hits)
+
+
+def test_every_deviations_reference_resolves():
+    page = (ROOT / "book" / "deviations.md").read_text()
+    labels = set(re.findall(r"^\(([a-z0-9-]+)\)=$", page, flags=re.M))
+    assert labels, "book/deviations.md defines no labels"
+    missing = []
+    for path in sorted((ROOT / "companion").rglob("*.py")):
+        for label in re.findall(r"deviations\.md#([a-z0-9-]+)", path.read_text()):
+            if label not in labels:
+                missing.append(f"{path.relative_to(ROOT)}: {label}")
+    assert not missing, "deviations.md has no target for:\n" + "\n".join(missing)
