@@ -47,8 +47,8 @@ if importlib.util.find_spec("companion") is None:
 # ```{admonition} Reconstructed statements
 # :class: warning
 # The PDF's exact wording of the theorem (which utilities, whether $\hat X$ may depend on $Z$) was not
-# available to us. The statements below follow the companion's specification, which reconstructs
-# them from the abstract, the authors' code and their earlier fair-representation work; each is
+# available to us. The statements below are the companion's reconstruction
+# ({ref}`xs-barycenter-theorem`), from the abstract, the authors' code and their earlier fair-representation work; each is
 # marked *reconstructed*, and each is backed by a derivation and a numerical check on this page.
 # The code the authors published is from the v2 era (February 2025); we follow v2's terms and name
 # v4's where they differ.
@@ -278,7 +278,7 @@ print(f"last pair: p0 = {p0:.3f}; mean distance between midpoint and barycenter 
 # %% [markdown]
 # For the last pair ($p_0$ = {glue:text}`xs1_p0:.2f`) using the midpoint instead of the group weights
 # misplaces each image by {glue:text}`xs1_mid_gap:.3f` on average: the fixed $t = 0.5$ of the
-# authors' CelebA code (defect D3 in the spec) is a barycenter only for balanced groups.
+# authors' CelebA code ({ref}`xs-celeba-midpoint`) is a barycenter only for balanced groups.
 #
 # Now the trade-off along the path for the three-group data above: distortion against the residual
 # leakage (linear probe AUC, binned MI, $W_2^2$ between the groups).

@@ -34,8 +34,8 @@ if importlib.util.find_spec("companion") is None:
 #
 # **This page reproduces**
 # - the authors' tabular protocol (their `test Adult.py`, reused by the unlearning paper
-#   {cite}`xu2025machine`; our spec, section 4.2) as {prf:ref}`xs-alg-tabular`, with the corrections
-#   of section 4.4 behind switches;
+#   {cite}`xu2025machine`; {ref}`xs-tabular-protocol`) as {prf:ref}`xs-alg-tabular`, with our
+#   corrections behind switches;
 # - the paper's AUC-versus-discrimination Pareto plots for logistic regression and random forests on
 #   Adult with $Z$ = gender, plus the race variant, with the baselines "Z as a feature" and "Z column
 #   dropped";
@@ -75,7 +75,7 @@ print(cfg)
 #
 # The authors' code reads Calmon et al.'s {cite}`calmon2017optimized` Adult CSVs, which have four
 # columns (age decade, years of education, gender, income) and **no race column**. We rebuild the
-# same table from the raw UCI file `adult.data` (spec 4.3): age in decades with $\ge 70$ pooled,
+# same table from the raw UCI file `adult.data` ({ref}`xs-adult-data`): age in decades with $\ge 70$ pooled,
 # education years with $<6$ and $>12$ pooled, one-hot encoded into 16 columns; $Y$ = income above
 # 50K; $Z$ = gender (male = 1) or race (White = 1 versus non-White). The rebuild is an
 # approximation of Calmon's files (their row selection may differ). COMPAS
@@ -103,16 +103,16 @@ summary.round(3)
 # **Inputs** one-hot features $X$, feature $Z$, label $Y$; a grid of $t\in[0,1]$; $K$ folds.
 #
 # For each fold $k$:
-# 1. On the training rows (`fit_on="train"`; the authors fit on all rows, `fit_on="all"`, defect D6)
+# 1. On the training rows (`fit_on="train"`; the authors fit on all rows, `fit_on="all"`, {ref}`xs-tabular-fit-on`)
 #    estimate group means $m_z$, covariances $\Sigma_z$ (plus a ridge $10^{-6}I$: one-hot blocks make
-#    $\Sigma_z$ singular, defect D7) and weights $p_z = n_z/n$; compute the Gaussian barycenter
+#    $\Sigma_z$ singular, {ref}`xs-singular-covariance`) and weights $p_z = n_z/n$; compute the Gaussian barycenter
 #    $N(\bar m, \bar\Sigma)$ and the maps $T_z(x) = \bar m + A_z(x - m_z)$ ({prf:ref}`xs-prop-gaussian`).
 # 2. *Label side (as coded).* With $\hat X = T_Z(X)$ compute per group $v_z = c_z^\top
 #    \mathrm{Cov}(\hat X\mid z)^{+}c_z$, $c_z = \mathrm{Cov}(Y, \hat X\mid z)$, the 1-D barycenter
 #    $\bar v = (\sum_zp_z\sqrt{v_z})^2$ and scales $s_z = \sqrt{\bar v/v_z}$.
 # 3. For each $t$: features $X_t = (1-t)X + tT_Z(X)$ with $(1-t)Z$ appended; training labels
 #    $Y_t = (1-t+ts_z)Y + t(\bar y - s_z\bar y_z)$, min-max scaled and re-binarised by a seeded
-#    Bernoulli draw (unseeded upstream, defect D5).
+#    Bernoulli draw (unseeded upstream, {ref}`xs-seeds`).
 # 4. Train logistic regression and a random forest on the training rows $(X_t, Y_t)$; score the test
 #    rows against the **original** labels: ROC-AUC, and discrimination
 #    $\max_{z\ne z'}|1 - \bar q_z/\bar q_{z'}|$ with $\bar q_z$ the mean predicted probability in group $z$.
@@ -286,9 +286,9 @@ vs.round(3)
 #   the row selection may differ. COMPAS is a companion addition with reconstructed preprocessing.
 # - *Scale.* QUICK uses a subsample, 5 values of $t$, 3 folds and small forests; the paper's figure uses
 #   all rows, 50 values and 5 folds (FULL).
-# - *Corrections.* Maps are fitted on the training fold (the authors used every fold's test rows, D6),
-#   a ridge replaces the inversion of singular covariances (D7), and the Bernoulli re-binarisation is
-#   seeded (D5). `FIT_ON="all"` restores the authors' fitting.
+# - *Corrections.* Maps are fitted on the training fold (the authors used every fold's test rows,
+#   {ref}`xs-tabular-fit-on`), a ridge replaces the inversion of singular covariances
+#   ({ref}`xs-singular-covariance`), and the Bernoulli re-binarisation is seeded ({ref}`xs-seeds`). `FIT_ON="all"` restores the authors' fitting.
 # - *No paper numbers.* The paper publishes plots only, so no row of our table can be matched to a
 #   printed value; the figure's shape is the comparison.
 #

@@ -38,7 +38,7 @@ if importlib.util.find_spec("companion") is None:
 #   computed from the pixels ("bold" digits: ink above its `QUANTILE` quantile), with the grids
 #   $X$ / barycenter$(X)$ / $T(X)$;
 # - the barycenter with the **group weights** (the two-group proposition of chapter 1) against the
-#   reference code's fixed midpoint $t = 1/2$ (defect D3);
+#   reference code's fixed midpoint $t = 1/2$ ({ref}`xs-celeba-midpoint`);
 # - a probe's accuracy for the attribute before and after, and a utility proxy (digit accuracy), which
 #   the paper does not report.
 
@@ -222,7 +222,7 @@ if not audit.loc["neural", "probe_auc_pca"] < audit.loc["x", "probe_auc_pca"]:
 # ```{admonition} Solutions
 # :class: dropdown
 # 1. With the median threshold both groups have weight 1/2, so $p_B = 1/2$ and the two formulas
-#    coincide; only unbalanced groups reveal defect D3.
+#    coincide; only unbalanced groups reveal the midpoint's error ({ref}`xs-celeba-midpoint`).
 # 2. More of each image is transported, so less of the attribute survives in the untouched residual
 #    and the pixel probe falls; the Gaussian maps in 128 dimensions fit more sampling noise, and the
 #    neural maps need more steps to converge in the larger space, so run time grows.

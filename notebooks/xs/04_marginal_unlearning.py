@@ -47,7 +47,8 @@ if importlib.util.find_spec("companion") is None:
 # (the published code is from the v2 era; v4 calls the notion *marginal unlearning*). The definition
 # and the theorem below are the companion's reconstruction from the abstract, the authors' code and
 # standard inequalities; they are marked *reconstructed*, derived in full and checked numerically.
-# The bound $\sqrt{I/(2\pi_0\pi_1)}$ is our sharpening of the spec's triangle-inequality form.
+# The bound $\sqrt{I/(2\pi_0\pi_1)}$ is our sharpening of the triangle-inequality form
+# ({ref}`xs-mi-guarantee`).
 # ```
 
 # %%
@@ -117,7 +118,7 @@ rng = np.random.default_rng(ctx.seed)
 # $\sqrt{\mathrm{KL}(P_z\Vert\bar P)/2}$, and Cauchy-Schwarz under the constraint
 # $\pi_0\mathrm{KL}_0 + \pi_1\mathrm{KL}_1 = I$ gives
 # $\sqrt{\mathrm{KL}_0} + \sqrt{\mathrm{KL}_1} \le \sqrt{I(1/\pi_0 + 1/\pi_1)} = \sqrt{I/(\pi_0\pi_1)}$.
-# The spec's form bounds each $\mathrm{KL}_z \le I/\pi_z$ separately, which is looser. The equal-prior
+# The triangle-inequality form (`form="triangle"`) bounds each $\mathrm{KL}_z \le I/\pi_z$ separately, which is looser. The equal-prior
 # Bayes accuracy is $\tfrac12 + \tfrac12\mathrm{TV}$. Fano's inequality for a binary $Z$ says the error
 # $P_e$ of any guess satisfies $h(P_e) \ge H(Z \mid S') = H(Z) - I$.
 #
@@ -202,7 +203,7 @@ if not (inf.fano_accuracy_bound(i_grid) <= inf.detection_accuracy_bound(i_grid) 
 # log-sum-exp, exact at saturated outputs. The estimator treats the model's *predicted class* $\hat Y$,
 # drawn from the softmax, as the output $S'$: it is the exact mutual information of $(\hat Y, Z)$ under
 # the empirical law of the batch. (The GMM notebook upstream uses a different term that never looks at
-# $z$, defect D1 in the spec; the companion uses this estimator everywhere.)
+# $z$, {ref}`xs-mi-term`; the companion uses this estimator everywhere.)
 #
 # **Check on known answers.** Independent groups give 0, disjoint one-hot outputs give $H(Z)$, and a
 # random batch gives exactly $\sum_z\pi_z\mathrm{KL}(\bar P_z\Vert\bar P)$ computed in float64 with
@@ -244,7 +245,8 @@ bias.round(4)
 # At $N = 144$, the paper's batch size, the bias of independent groups would be
 # {glue:text}`xs4_bias144:.3f` nats, close to the whole signal the algorithm works with. The paper's
 # construction is not two independent groups, though: group $Z=0$ is the retain batch *plus* the
-# unlearn batch, and group $Z=1$ is the same retain batch again (spec 6.3). The retain outputs then
+# unlearn batch, and group $Z=1$ is the same retain batch again (the authors'
+# `Data_Unlearning_MNIST_Plot.py`; {ref}`xs-mi-estimator`). The retain outputs then
 # cancel between the groups, and only the 16 unlearn outputs carry sampling noise. Its population
 # value, with mean outputs $m_r$ on $D_r$ and $m_u$ on $D_u$, is
 # $I_{\text{pop}} = \pi_0\mathrm{KL}(m_0\Vert\bar m) + \pi_1\mathrm{KL}(m_r\Vert\bar m)$ with
@@ -254,7 +256,8 @@ bias.round(4)
 #
 # We take the retain set of the digit-removal task of chapter 6 (the QUICK profile: the embedded MNIST
 # subset; FULL: MNIST), a model that is perfect on $D_r$ (one-hot outputs), and a model that predicts
-# "3" on a share $a$ of $D_u$ and spreads the rest uniformly, as in the spec's table. Then the
+# "3" on a share $a$ of $D_u$ and spreads the rest uniformly (our population analysis,
+# {ref}`xs-mi-population`). Then the
 # population value and the mean batch estimate over `N_BOOT` random batches of 64 + 16.
 
 # %%

@@ -34,16 +34,17 @@ if importlib.util.find_spec("companion") is None:
 # **This page reproduces**
 # - the GMM toy table: training accuracy and $P(y = 0 \mid x)$ for the removed point under the
 #   original model, retraining without $x$, MI unlearning ($\gamma = 4.2$, 5 full-batch steps) and
-#   fine-tuning without $x$ (spec section 7; the authors' notebook `Data_Unlearning_GMM.ipynb`);
+#   fine-tuning without $x$ (the authors' notebook `Data_Unlearning_GMM.ipynb`);
 # - the estimator of {prf:ref}`xs-alg-plugin` against the exact $I(\hat Y; Z)$ of the Bayes classifier;
 # - a control the paper does not run: the same 5 optimiser steps with $\gamma = 0$.
 #
 # ```{admonition} Two defects of the authors' notebook, corrected here
 # :class: warning
 # The notebook's MI term is not a mutual information: its joint term multiplies each sample's
-# predicted probability of class 1 by $P(Z = 1)$, so the samples' $Z$ labels never enter (defect D1 in
-# the spec). And its "original" and "retrain" loops call `backward` on the MI term before the total
-# loss, so the reference models receive an MI gradient with weight 1 although $\lambda = 0$ (D2). Here
+# predicted probability of class 1 by $P(Z = 1)$, so the samples' $Z$ labels never enter
+# ({ref}`xs-mi-term`). And its "original" and "retrain" loops call `backward` on the MI term before the total
+# loss, so the reference models receive an MI gradient with weight 1 although $\lambda = 0$
+# ({ref}`xs-gmm-reference`). Here
 # the penalty is the estimator of chapter 4 with the paper's MNIST batch construction at full batch
 # ($Z = 0$: $D_r \cup \{x\}$, $Z = 1$: $D_r$), and reference models train on cross-entropy only.
 # ```
@@ -244,7 +245,7 @@ rows = []
 for k, key in (("original", "original"), ("retrain", "retrain"), ("mi_unlearning", "mi_unlearning"), ("finetune", "finetune")):
     rows += [(f"{names[k]}: train accuracy", float(res["train_acc"][k].mean()), f"xs:gmm/{key}/train_acc"),
              (f"{names[k]}: P(y=0|x)", float(res["p0"][k].mean()), f"xs:gmm/{key}/p0")]
-cmp = report.compare(rows, fmt=lambda v: f"{v:.4f}", quick=ctx.quick,  # ours fixes the notebook's D1/D2: variant "paper"
+cmp = report.compare(rows, fmt=lambda v: f"{v:.4f}", quick=ctx.quick,  # ours fixes the notebook's MI term and reference models (deviations.md#xs-mi-term, #xs-gmm-reference): variant "paper"
                      setting=report.Setting.of("gmm", f"mlp_{cfg.dim}_{'_'.join(map(str, cfg.hidden))}_2", "paper", ctx.profile))
 cmp.insert(1, "ours std", [f"{s:.4f}" for k in ("original", "retrain", "mi_unlearning", "finetune")
                            for s in (res["train_acc"][k].std(ddof=1), res["p0"][k].std(ddof=1))])
@@ -284,7 +285,7 @@ cmp
 # - With a valid MI term, MI unlearning on one point is numerically the same as the $\gamma = 0$ control
 #   (checked above): the penalty is of order $1/|D|^2$. The paper's MI-unlearning row
 #   ({glue:text}`xs5_paper_p0_mi:.4f`) and fine-tune row ({glue:text}`xs5_paper_p0_ft:.3f`) are single runs; ours are means over repetitions. The paper's reference rows also carry the spurious
-#   MI gradient of defect D2, which ours do not.
+#   MI gradient ({ref}`xs-gmm-reference`), which ours do not.
 # - The estimator itself behaves: on this toy its batch estimates converge to the exact population MI.
 #
 # ## Exercises

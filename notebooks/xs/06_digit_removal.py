@@ -29,7 +29,7 @@ if importlib.util.find_spec("companion") is None:
 # algorithm adds $\gamma\,\hat I(\hat Y; Z)$ (chapter 4) to the cross-entropy on the retain set and runs a
 # few epochs of Adam. This chapter reruns the protocol exactly as coded, compares it with retraining
 # and fine-tuning, shows the over-unlearning that a fixed epoch count produces, and adds the stopping
-# rules that the spec makes part of the method.
+# rules that our analysis makes part of the method ({ref}`xs-stopping-rule`).
 #
 # **This page reproduces**
 # - the accuracy table on $D_r$, $D_u$ and the test set for the original model, retraining,
@@ -40,7 +40,7 @@ if importlib.util.find_spec("companion") is None:
 #   (README figures);
 # - the README's claims: MI and forget accuracy move together; $\gamma$ sets the speed; retraining
 #   "often coincides" with the regularised model where test accuracy starts to drop;
-# - additions that the paper does not have: a held-out retain test split (defect D4), the stopping
+# - additions that the paper does not have: a held-out retain test split ({ref}`xs-retain-test`), the stopping
 #   rules, and an entropy membership-inference attack (the authors list MIAs as "help wanted").
 #
 # ```{admonition} Scale of this page
@@ -128,7 +128,7 @@ pd.Series(facts, name="value").to_frame()
 # 3. At each step with batches $(x_r, y_r)$ and $x_u$: $\ell \leftarrow \mathrm{CE}(f(x_r), y_r)$;
 #    form the MI batch $Z = 0$: $[x_r; x_u]$, $Z = 1$: $x_r$; $\hat I \leftarrow$ {prf:ref}`xs-alg-plugin`
 #    on the outputs; take an Adam step on $\ell + \gamma\hat I$.
-# 4. **Stopping rule** (the companion's addition, spec 10.1): after every check, stop if the forget
+# 4. **Stopping rule** (the companion's addition, {ref}`xs-stopping-rule`): after every check, stop if the forget
 #    accuracy has reached the retrained model's (`forget_acc`, the default), if the monitored $\hat I$ has
 #    reached the retrained model's level (`target_mi`), if test accuracy has fallen by a set amount
 #    (`test_drop`), or never (`none`, the upstream behaviour).
@@ -185,7 +185,7 @@ pd.DataFrame(ref_scores).T[list(cols)].rename(columns=cols).round(4)
 # {glue:text}`xs6_retrain_mi:.4f` nats, not 0 (the original: {glue:text}`xs6_original_mi:.4f`): as chapter 4
 # predicted, under the paper's construction the retrained model is far from $\hat I = 0$, at more than a
 # quarter of the original's level. The last column is the spread of the estimate over random batches of
-# 64 + 16 for a *fixed* model (spec 10.2): the two models' means differ by less than the sum of their
+# 64 + 16 for a *fixed* model ({ref}`xs-estimator-bias`): the two models' means differ by less than the sum of their
 # spreads, so one batch's $\hat I$ cannot tell the original from the retrained model; only averages over
 # many batches (an epoch) can.
 
@@ -426,9 +426,9 @@ scale
 #
 # ## Summary
 #
-# - The protocol runs as coded (batch construction, zipped loaders, fresh Adam), with the spec's fixes:
-#   seeded splits and trials, a held-out retain test split, reference models trained on cross-entropy
-#   only, and a from-scratch check of the MI term.
+# - The protocol runs as coded (batch construction, zipped loaders, fresh Adam), with our fixes:
+#   seeded splits and trials ({ref}`xs-seeds`), a held-out retain test split ({ref}`xs-retain-test`),
+#   reference models trained on cross-entropy only, and a from-scratch check of the MI term.
 # - **MI and forget accuracy move together**, as the README says (correlation
 #   {glue:text}`xs6_corr:.2f`). {glue:text}`xs6_speed_text`
 # - **Without a stopping rule** driving $\hat I$ down pushes the predictions on $D_u$ towards the retain
@@ -442,7 +442,7 @@ scale
 # - **Additions, not in the paper**: the held-out splits, the stopping rules, the entropy MIA and the
 #   loss-threshold AUC.
 # - **Reconstructed, not quoted**: the population analysis of the construction and the stopping rules
-#   are the spec's analysis; the reported curve values are read off the README's figures and are
+#   are our analysis ({ref}`xs-mi-population`, {ref}`xs-stopping-rule`); the reported curve values are read off the README's figures and are
 #   approximate.
 #
 # ## Exercises
