@@ -104,7 +104,7 @@ print(f"JiT settings ({ctx.profile}): sigma={cfg.sigma}, N={cfg.n_samples}, batc
 # package all $N$ perturbations of a batch go through the network as one stacked batch (in chunks
 # chosen per device, see `benchmarks/bench_jit.py`), and `output="logits"` as in the code.
 #
-# The reference implementation differs in four places (spec `jit.md`, section 5). Each is a switch of
+# The reference implementation differs in four places ({ref}`jit-variants`). Each is a switch of
 # `JitConfig`, and `variant="reference"` turns on all four:
 #
 # | | paper (`variant="paper"`, default) | reference code (`variant="reference"`) |
@@ -237,8 +237,8 @@ steps.round(4)
 # **What the accumulated gradients do.** The step table lists the length of every SGD step. With
 # fresh gradients the steps grow only as the loss's gradient grows along the way; with accumulation
 # step $k$ applies the sum of the first $k$ batch gradients, so the steps grow roughly linearly and
-# the total displacement over $K$ batches is about $(K+1)/2$ times larger (the spec's 2.5x for
-# CIFAR-100's 4 batches, 10.5x for CIFAR-20's 20). Here the last step is
+# the total displacement over $K$ batches is about $(K+1)/2$ times larger (2.5x for
+# CIFAR-100's 4 batches, 10.5x for CIFAR-20's 20; {ref}`jit-accumulated-grads`). Here the last step is
 # {glue:text}`jit02_growth_acc:.1f` times the first with accumulation and
 # {glue:text}`jit02_growth_paper:.1f` times without. Switching on accumulation alone, at the paper
 # variant's rate, takes $D_f$ to {glue:text}`jit02_acc_Df:.3f` but also $D_r$ to

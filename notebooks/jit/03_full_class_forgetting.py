@@ -98,9 +98,9 @@ print(SETTING, "seeds", SEEDS)
 # seeded train/test split that the reference code lacks). QUICK runs a faithful smaller analogue on
 # CPU: scikit-learn's 8×8 digits with the small VGG-like CNN, forgetting one digit. About eighteen
 # methods over several seeds must fit in under a minute on two cores, which the 28×28 MNIST subset
-# does not allow. QUICK method settings that differ from the spec's are listed below with the reason
-# in each method's docstring: the digits data give a few optimisation steps per epoch where CIFAR
-# gives hundreds, so some learning rates or step counts are scaled up.
+# does not allow. QUICK method settings that differ from the reference scripts' are listed below
+# with the reason in each method's docstring: the digits data give a few optimisation steps per epoch
+# where CIFAR gives hundreds, so some learning rates or step counts are scaled up.
 
 # %%
 js.describe_rows("full_class")
@@ -289,9 +289,9 @@ ranking.round(3)
 # - **Pretraining.** The reference code keeps the checkpoint with the best *test* accuracy; the
 #   companion keeps the last epoch of the paper's recipe (no selection on reported data).
 # - **Models.** The paper's ViT rows need ImageNet-pretrained weights the companion does not fetch,
-#   so the reference code's ViT defects (GKT's activation path applies every block to the
-#   embeddings) do not arise here. The reference code has no JiT hyperparameters for ResNet-18
-#   (`-net ResNet18` raises NameError); `ARCH="resnet18"` runs it with the VGG settings.
+#   so the reference code's ViT bug (GKT's activation path applies every block to the
+#   embeddings, {ref}`jit-gkt-budget`) does not arise here. The reference code has no JiT
+#   hyperparameters for ResNet-18 (`-net ResNet18` raises NameError); `ARCH="resnet18"` runs it with the VGG settings.
 #
 # ## Exercises
 #
@@ -309,8 +309,9 @@ ranking.round(3)
 #    whose retained-class validation accuracy stays within 5 points of the original's (the utility
 #    budget); the top row is the setting the QUICK tables use. On the QUICK model JiT's trade-off is
 #    sharp: settings that forget the class also cost far more than 5 points on the others.
-#    Choosing on the test split would report a tuned number as a held-out one (the evaluation spec
-#    forbids it; the reference code even selects its pretraining checkpoints on test).
+#    Choosing on the test split would report a tuned number as a held-out one (the companion
+#    selects on validation only, {ref}`jit-paper-lr`; the reference code even selects its pretraining
+#    checkpoints on test).
 # 3. `methods.unlearn("ssd", model, task, selection_weighting=a)`: larger $\alpha$ selects fewer
 #    parameters, so $D_r$ recovers, and $D_f$ rises back once the class's own weights are no
 #    longer selected.

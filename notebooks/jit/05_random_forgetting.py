@@ -150,7 +150,8 @@ report.glue("rf_figure", fig, display=False)
 # ## Ours against the paper
 #
 # The random-forgetting numbers we have are a third-party copy of the paper's CIFAR-10 rows (BSLN,
-# RTRN, BDSH, JiT; the review suggests the model is a ViT). In QUICK the comparison is an analogue.
+# RTRN, BDSH, JiT; the review suggests the model is a ViT; {ref}`jit-review-numbers`). In QUICK the
+# comparison is an analogue.
 
 # %%
 jt.compare_with_paper(result)
