@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ..config import bad_value, default_cache_dir
+from ..methods.certified import OP_PRETRAIN_WEIGHT_DECAY
 from .cert_features import feature_task
 
 if TYPE_CHECKING:  # torch is imported lazily: the accountant figures of cert_curves need none
@@ -37,7 +38,6 @@ QUICK_TASK, QUICK_ARCH, QUICK_GRID = "mnist5k", "tiny_mlp", "mnist"
 PRETRAIN = dict(epochs=30, peak=0.06, weight_decay=5e-4)  # the authors' MNIST pretraining; CIFAR-10: 400 epochs
 #: QUICK pretrains for 15 epochs (a 3,600-image set; the 60 s notebook budget), FULL for the paper's.
 QUICK_PRETRAIN_EPOCHS = 15
-OP_WEIGHT_DECAY = 0.05  # = companion.methods.certified.OP_PRETRAIN_WEIGHT_DECAY (the authors' output-perturbation pretraining)
 
 
 @dataclass
@@ -158,7 +158,7 @@ def setup(
         task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
     ep = pretrain_epochs if pretrain_epochs is not None else pre_epochs
     kw = dict(epochs=ep, peak=PRETRAIN["peak"], augment=augment, device=dev, cache_dir=cache_dir)
-    both = pretrain(task, arch, seeds, (PRETRAIN["weight_decay"], OP_WEIGHT_DECAY), **kw)
+    both = pretrain(task, arch, seeds, (PRETRAIN["weight_decay"], OP_PRETRAIN_WEIGHT_DECAY), **kw)
     originals = {s: both[(s, PRETRAIN["weight_decay"])] for s in seeds}
-    op_originals = {s: both[(s, OP_WEIGHT_DECAY)] for s in seeds}
+    op_originals = {s: both[(s, OP_PRETRAIN_WEIGHT_DECAY)] for s in seeds}
     return CurveSetup(profile, task, arch, grid, dev, tuple(seeds), originals, op_originals, augment, seed, val_halves(task.val, seed))

@@ -46,7 +46,7 @@ import numpy as np
 from scipy import stats
 
 from companion import config, report
-from companion.experiments import cert_curves
+from companion.plotting import cert as pc
 from companion.theory import certified as acc
 from companion.theory import privacy as priv
 
@@ -206,7 +206,7 @@ print(f"{len(ratios)} pairs; largest E(PK||QK) / bound = {max(ratios, default=0.
 # guarantee at all) down to the target $\delta = 10^{-5}$.
 
 # %%
-fig = cert_curves.theta_figure()
+fig = pc.theta_figure()
 report.glue("cert1_fig_theta", fig, display=False)
 path = acc.mc_delta_path(EPSILON, 2.0, acc.mc_steps(EPSILON, DELTA, 2.0))
 if not (np.all(np.diff(path[:, 0]) > 0) and np.all(np.diff(path[:, 1]) < 0)):

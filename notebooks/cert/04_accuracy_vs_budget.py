@@ -48,6 +48,7 @@ import pandas as pd
 
 from companion import config, models, report
 from companion.experiments import cert_curves, cert_setup
+from companion.plotting import cert as pc
 from companion.theory import certified as acc
 from companion.theory import privacy as priv
 
@@ -130,7 +131,7 @@ with pd.option_context("display.max_colwidth", 40, "display.width", 200):
 # %%
 paper = cert_curves.select(df, "paper")
 heldout = cert_curves.select(df, "heldout")
-fig = cert_curves.budget_figure({"paper's selection (same validation set)": paper, "held-out selection": heldout})
+fig = pc.budget_figure({"paper's selection (same validation set)": paper, "held-out selection": heldout})
 report.glue("cert4_fig_budget", fig, display=False)
 last = int(df.epoch.max())
 table = pd.concat({"paper's selection": paper[paper.epoch == last].set_index("method")[["mean", "ci"]],
