@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 PROFILES = ("quick", "full")
 DEVICES = ("auto", "cpu", "cuda")
 FORGET_KINDS = ("class", "subclass", "random")
@@ -23,6 +25,41 @@ FORGET_KINDS = ("class", "subclass", "random")
 def bad_value(name: str, value: Any, allowed: str) -> ValueError:
     """Return the project's standard error for a bad parameter value."""
     return ValueError(f"{name}={value!r} is not allowed: expected {allowed}.")
+
+
+# --------------------------------------------------------------------------------------------
+# Number checks shared by every config (methods, experiments, theory)
+# --------------------------------------------------------------------------------------------
+
+
+def number_in(name: str, value: Any, low: float, high: float = math.inf, *, low_open: bool = True, high_open: bool = True) -> None:
+    """Raise the standard ``ValueError`` naming ``name`` unless ``value`` is a real number (not a
+    bool) in the interval from ``low`` to ``high`` (open ends by default; an infinite end is always
+    open, so the value must also be finite there)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
+        and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        if math.isinf(high):
+            raise bad_value(name, value, f"a finite number {'>' if low_open else '>='} {low:g}")
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise bad_value(name, value, f"a finite number in {left}{low:g}, {high:g}{right}")
+
+
+def rate(name: str, value: Any) -> None:
+    """A learning rate (or any step size): finite and > 0 (0 makes the step a no-op)."""
+    number_in(name, value, 0.0)
+
+
+def weight(name: str, value: Any) -> None:
+    """A loss weight or penalty: finite and >= 0."""
+    number_in(name, value, 0.0, low_open=False)
+
+
+def momentum(name: str, value: Any) -> None:
+    """An SGD momentum: in [0, 1) (at 1 or above the velocity never decays)."""
+    number_in(name, value, 0.0, 1.0, low_open=False)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ the per-forgetting-kind settings lookup.
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any, Iterator, Mapping
 
 import torch
@@ -19,36 +18,6 @@ from torch import nn
 from ..config import bad_value
 from ..data.tasks import Split, Task, ZeroShotTask
 from ..models.nets import build
-
-
-def number_in(name: str, value: Any, low: float, high: float = math.inf, *, low_open: bool = True, high_open: bool = True) -> None:
-    """Raise the standard ``ValueError`` naming ``name`` unless ``value`` is a real number (not a
-    bool) in the interval from ``low`` to ``high`` (open ends by default; an infinite end is always
-    open, so the value must also be finite there)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        if math.isinf(high):
-            raise bad_value(name, value, f"a finite number {'>' if low_open else '>='} {low:g}")
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        raise bad_value(name, value, f"a finite number in {left}{low:g}, {high:g}{right}")
-
-
-def rate(name: str, value: Any) -> None:
-    """A learning rate (or any step size): finite and > 0 (0 makes the step a no-op)."""
-    number_in(name, value, 0.0)
-
-
-def weight(name: str, value: Any) -> None:
-    """A loss weight or penalty: finite and >= 0."""
-    number_in(name, value, 0.0, low_open=False)
-
-
-def momentum(name: str, value: Any) -> None:
-    """An SGD momentum: in [0, 1) (at 1 or above the velocity never decays)."""
-    number_in(name, value, 0.0, 1.0, low_open=False)
-
 
 #: Forget-loader batch size of the reference scripts: 128 for full-class and random, 64 sub-class.
 FORGET_BATCH = {"class": 128, "subclass": 64, "random": 128}

@@ -16,9 +16,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..config import rate
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import mixed_split, random_wrong_labels, rate, split_batches
+from ._zoo import mixed_split, random_wrong_labels, split_batches
 from .base import MethodConfig, positive, register
 
 

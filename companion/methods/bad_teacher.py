@@ -21,10 +21,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import bad_value
+from ..config import bad_value, number_in, rate
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import fresh_like, frozen_copy, mixed_split, number_in, rate, split_batches
+from ._zoo import fresh_like, frozen_copy, mixed_split, split_batches
 from .base import MethodConfig, positive, register
 
 

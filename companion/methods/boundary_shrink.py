@@ -23,10 +23,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import bad_value
+from ..config import bad_value, momentum, number_in, rate
 from ..data.tasks import Split, require_zero_shot
 from ..training import progress
-from ._zoo import FORGET_BATCH, frozen_copy, momentum, number_in, per_kind, rate, tensor_batches
+from ._zoo import FORGET_BATCH, frozen_copy, per_kind, tensor_batches
 from .base import MethodConfig, positive, register
 
 ATTACKS = ("fgsm", "pgd")

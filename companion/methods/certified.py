@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from ..config import bad_value
+from ..config import bad_value, number_in
 from ..data.tasks import Task
 from ..stacked import NOISE_MODES, Plan, load_into, run_stacked
 from ..theory import certified as acc
@@ -42,9 +42,7 @@ def finite(name: str, value: float, allow_zero: bool = False) -> float:
     Every numeric setting of the certified methods goes through it: an infinite radius or budget
     would pass a plain ``> 0`` check and fail (or certify nothing) only later.
     """
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        raise bad_value(name, value, "a finite number >= 0" if allow_zero else "a finite number > 0")
+    number_in(name, value, 0.0, low_open=not allow_zero)
     return float(value)
 
 

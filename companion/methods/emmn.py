@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import bad_value
+from ..config import bad_value, rate, weight
 from ..data.tasks import require_zero_shot
-from ._zoo import forget_class, rate, weight
+from ._zoo import forget_class
 from .base import MethodConfig, positive, register
 from .unsir import NOISE_IMAGES, NOISE_MODES, error_maximising_noise, train_epochs, used_noise
 

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..config import momentum, rate, weight
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import cycle_batches, momentum, rate, weight
+from ._zoo import cycle_batches
 from .base import MethodConfig, positive, register
 
 

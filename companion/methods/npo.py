@@ -19,9 +19,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..config import momentum, number_in, rate, weight
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import cycle_batches, frozen_copy, momentum, number_in, rate, weight
+from ._zoo import cycle_batches, frozen_copy
 from .base import MethodConfig, positive, register
 
 

@@ -19,12 +19,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import bad_value
+from ..config import bad_value, momentum, rate, weight
 from ..data.tasks import Task, require_zero_shot
 from ..models.cache import cached_state
 from ..models.nets import build
 from ..training import TrainRecipe, accuracy, fit, recipe_for
-from ._zoo import FORGET_BATCH, momentum, per_kind, rate, weight
+from ._zoo import FORGET_BATCH, per_kind
 from .base import MethodConfig, positive, register
 
 

@@ -22,10 +22,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import bad_value
+from ..config import bad_value, momentum, number_in, rate, weight
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import FORGET_BATCH, frozen_copy, momentum, number_in, per_kind, rate, weight
+from ._zoo import FORGET_BATCH, frozen_copy, per_kind
 from .base import MethodConfig, positive, register
 
 #: (alpha, gamma) per forgetting kind as the scripts pass them (deviations.md#jit-scrub-params).

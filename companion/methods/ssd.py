@@ -23,9 +23,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import bad_value
+from ..config import bad_value, number_in
 from ..data.tasks import Split, Task
-from ._zoo import FORGET_BATCH, number_in, per_kind
+from ._zoo import FORGET_BATCH, per_kind
 from .base import MethodConfig, positive, register
 
 #: (lambda = dampening constant, alpha = selection weighting) per forgetting kind as the JiT scripts

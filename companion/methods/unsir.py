@@ -33,10 +33,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import bad_value
+from ..config import bad_value, rate, weight
 from ..data.tasks import Task
 from ..training import progress
-from ._zoo import first_per_class, forget_class, per_kind, rate, tensor_batches, weight
+from ._zoo import first_per_class, forget_class, per_kind, tensor_batches
 from .base import MethodConfig, positive, register
 
 NOISE_IMAGES = ("all", "as_coded")
