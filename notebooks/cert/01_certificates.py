@@ -242,7 +242,8 @@ table
 # ```
 #
 # These are exact computations (no training), so they are compared at full precision in either
-# profile: the accountant reproduces the spec's worked example.
+# profile: the accountant reproduces the worked example recomputed from the authors' formulas
+# ({ref}`cert-recomputed-accountant`).
 
 # %%
 r_grid = np.linspace(0.05, 6, 60)

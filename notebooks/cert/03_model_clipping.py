@@ -33,7 +33,8 @@ if importlib.util.find_spec("companion") is None:
 # **This page reproduces**
 # - the update rule (both variants) and Theorem B, the $\delta$ recursion;
 # - a numerical check of the recursion against the exact divergence of two chains in one dimension;
-# - the number of noisy steps for the paper's model-clipping settings (it must equal the spec's table);
+# - the number of noisy steps for the paper's model-clipping settings (it must equal the values
+#   recomputed from the authors' configurations, {ref}`cert-recomputed-accountant`);
 # - when model clipping needs less noise than gradient clipping and output perturbation.
 
 # %%
@@ -250,7 +251,8 @@ mc
 # ```{glue:} cert3_mc_table
 # ```
 #
-# The steps equal the spec's (source: the reference configurations). At this page's `C2`, `SIGMA`,
+# The steps equal those recomputed from the reference configurations (column "T (spec)";
+# {ref}`cert-recomputed-accountant`). At this page's `C2`, `SIGMA`,
 # `EPSILON`, `DELTA`, model clipping needs {glue:}`cert3_T_param` noisy steps.
 #
 # ## When model clipping wins
@@ -322,7 +324,7 @@ report.glue("cert3_ex2_T", ex2_T)
 # ## Summary
 #
 # - Theorem B's recursion holds against the exact divergence of two non-convex one-dimensional
-#   chains, and reproduces the spec's $T$ for all of the paper's model-clipping settings.
+#   chains, and reproduces the recomputed $T$ for all of the paper's model-clipping settings.
 # - Starting from no guarantee at all ($\delta_0 = 1$), {glue:}`cert3_T_r2` steps at $r = 2$ reach
 #   $\delta \le 10^{-5}$ at $\varepsilon = 1$.
 # - With gradient clipping (noise before projection) the first step starts from the $C_0$ ball and

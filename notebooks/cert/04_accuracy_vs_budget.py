@@ -185,7 +185,7 @@ print(pd.DataFrame({"after 1 epoch": pd.Series(first_gap), f"after {last} epochs
 # with a true certificate: {glue:text}`cert4_gap_gradient_clipping_theorem:+.3f`; model clipping:
 # {glue:text}`cert4_gap_model_clipping:+.3f`; output perturbation:
 # {glue:text}`cert4_gap_output_perturbation:+.3f`); after one epoch {glue:}`cert4_wins_first` of
-# {glue:}`cert4_n_first` are above it. The spec's reading of why a certified method can end ahead:
+# {glue:}`cert4_n_first` are above it. Our reading of why a certified method can end ahead:
 # all of them shrink the trained model into a tiny ball and add noise, but what is left can still
 # be a better start than a fresh initialisation, so they behave like a warm-started retrain; these
 # runs measure whether, and at which budget, that happens here.
@@ -213,7 +213,7 @@ comparison
 
 # %%
 spe = -(-len(setup.task.retain) // 128)
-paper_retain = round(60_000 * 0.9 * 0.9)  # MNIST: validation 10 %, then forget 10 % of the rest (spec 7)
+paper_retain = round(60_000 * 0.9 * 0.9)  # MNIST: validation 10 %, then forget 10 % of the rest (the authors' split)
 report.glue("cert4_n_retain", len(setup.task.retain))
 report.glue("cert4_spe", spe)
 report.glue("cert4_paper_retain", paper_retain)

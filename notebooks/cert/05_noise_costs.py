@@ -263,7 +263,7 @@ if r[r.label == "gradient_clipping eps=1"].sigma.iloc[0] != runs[runs.label == "
 report.glue("cert5_sizes", size_table.round(3), display=False)
 report.glue("cert5_frac_small", len(setup.task.forget) / len(setup.task.train))
 report.glue("cert5_frac_big", len(big.forget) / len(big.train))
-DP_FRACTION = 0.005  # the paper's Figure 3 DP-SGD forget split (spec 7)
+DP_FRACTION = 0.005  # the paper's Figure 3 DP-SGD forget split (the authors' dp_sgd_runs configurations)
 report.glue("cert5_dp_frac", DP_FRACTION)
 k_small = max(1, round(DP_FRACTION * len(setup.task.train)))
 small = data.load_task(setup.task.name, forget=f"random:{k_small}", seed=SEED, data_root=DATA_ROOT or None)
@@ -320,7 +320,7 @@ print(f"parameters {d_model}; trained norm {trained_norm:.2f}; eps spread after 
 # ($k = ${glue:}`cert5_dp_k_big`) the same group guarantee needs a noise multiplier of
 # {glue:text}`cert5_dp_z_big:.1f`: DP-SGD is only an option for a handful of deletions. The
 # reference code's per-example $\delta_1$ would have certified only a group $\delta$ of
-# {glue:text}`cert5_dp_delta_coded:.1e` (defect 4 of the spec); we use the corrected
+# {glue:text}`cert5_dp_delta_coded:.1e` ({ref}`cert-group-delta`); we use the corrected
 # $\delta_1 = \delta/(k e^{(k-1)\varepsilon_1})$, and Poisson sampling so that the accountant applies.
 #
 # ## Summary
