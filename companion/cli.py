@@ -118,9 +118,9 @@ def cmd_run(args) -> int:
     notebooks.preflight(src, params)  # including the limits that depend on the task's shape
     print(f"executing {src.relative_to(notebooks.root())} with {overrides or 'its defaults'}", flush=True)
     if args.record:
-        from . import records
+        from . import reproduce
 
-        path, rec = records.record_run(src, overrides, args.output)
+        path, rec = reproduce.record_run(src, overrides, args.output)
         print(f"wrote {args.output or src.with_suffix('.ipynb')} in {rec['provenance']['wall_seconds']:.1f} s")
         print(f"recorded {len(rec['values'])} values, {len(rec['tables'])} tables, {len(rec['figures'])} figures in {path}")
         return 0
@@ -213,7 +213,7 @@ def _tolerances(specs: list[str]) -> dict[str, float]:
 
 
 def cmd_verify(args) -> int:
-    from . import notebooks, records
+    from . import notebooks, records, reproduce
 
     tolerances = _tolerances(args.tolerance)
     rec = records.read_record(args.record)
@@ -222,7 +222,7 @@ def cmd_verify(args) -> int:
     prov = rec["provenance"]
     print(f"re-executing {rec['notebook']} ({rec['profile']}) recorded at {prov['commit'][:10]} on "
           f"{prov['device']} ({prov['device_name']}) ...", flush=True)
-    res = records.verify(args.record, tolerances, overrides)
+    res = reproduce.verify(args.record, tolerances, overrides)
     if res["device_name"] != prov["device_name"] or res["device"] != prov["device"]:
         print(f"note: recorded on {prov['device']} ({prov['device_name']}), re-run on {res['device']} ({res['device_name']}); "
               f"floats need not agree to 1e-6 across devices (see --tolerance)")
@@ -232,17 +232,17 @@ def cmd_verify(args) -> int:
           f"recorded run {prov['wall_seconds']:.1f} s)")
     if bad:
         print(f"{len(bad)} mismatch(es):")
-        print(records.format_mismatches(rows))
+        print(reproduce.format_mismatches(rows))
         return 1
     return 0
 
 
 def cmd_reproduce(args) -> int:
-    from . import notebooks, records
+    from . import notebooks, reproduce
 
     if args.jobs < 1:
         raise ValueError(f"--jobs={args.jobs!r} is not allowed: expected an integer >= 1.")
-    out = records.reproduce(part=args.part, only=args.only or None, profile=args.profile, device=args.device,
+    out = reproduce.reproduce(part=args.part, only=args.only or None, profile=args.profile, device=args.device,
                             data_root=args.data_root or None, dry_run=args.dry_run, force=args.force)
     print(f"reproduce: {len(out['recorded'])} {'to run (dry run)' if args.dry_run else 'recorded'}, "
           f"{len(out['up_to_date'])} up to date, {len(out['skipped'])} skipped, {len(out['failed'])} failed")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from companion import notebooks, records
+from companion import notebooks, provenance, records
+from companion import reproduce as rp
 from companion.cli import main
 from companion.data import full
 
@@ -24,7 +25,7 @@ def recorded(tmp_path_factory):
     """``(record path, executed notebook)`` of one QUICK run of cert/01, recorded under a temporary results/."""
     tmp = tmp_path_factory.mktemp("records")
     src = notebooks.find(CHAPTER)
-    path, rec = records.record_run(src, {}, output=tmp / "executed.ipynb", scorecard=False, results=tmp / "results")
+    path, rec = rp.record_run(src, {}, output=tmp / "executed.ipynb", scorecard=False, results=tmp / "results")
     assert path == tmp / "results" / "quick" / "cert" / "01_certificates.json"
     return path, tmp / "executed.ipynb"
 
@@ -54,7 +55,7 @@ def test_record_holds_values_tables_figures_and_provenance(recorded):
 
 def test_data_checksums_name_the_files_used(tmp_path, fake_mnist):
     root = fake_mnist(tmp_path)
-    sums = records.data_checksums(["mnist", "mnist5k"], root)
+    sums = provenance.data_checksums(["mnist", "mnist5k"], root)
     assert sorted(k for k in sums if k.startswith("mnist/")) == sorted(f"mnist/{f}" for f in full.MNIST_FILES)
     assert sums["mnist5k/mnist_5k.csv.gz"] == "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 
@@ -128,19 +129,19 @@ def test_compare_records_rules(recorded):
     path, executed = recorded
     rec = records.read_record(path)
     fresh = records.glued(executed)
-    assert all(r["ok"] for r in records.compare_records(rec, fresh))  # the run it was made from
+    assert all(r["ok"] for r in rp.compare_records(rec, fresh))  # the run it was made from
     rec["values"]["cert1_max_ratio"]["value"] *= 1 + 1e-4
-    rows = {r["name"]: r for r in records.compare_records(rec, fresh)}
+    rows = {r["name"]: r for r in rp.compare_records(rec, fresh)}
     assert not rows["cert1_max_ratio"]["ok"]
-    assert all(r["ok"] for r in records.compare_records(rec, fresh, {"cert1_max_ratio": 1e-3}))
+    assert all(r["ok"] for r in rp.compare_records(rec, fresh, {"cert1_max_ratio": 1e-3}))
     rec["tables"]["cert1_table"]["rows"][2][1] = "7"
     del fresh["values"]["cert1_T_r2"]
-    rows = {r["name"]: r for r in records.compare_records(rec, fresh, {"*": 1e-3})}
+    rows = {r["name"]: r for r in rp.compare_records(rec, fresh, {"*": 1e-3})}
     assert not rows["cert1_table[2,1]"]["ok"] and rows["cert1_T_r2"]["rule"] == "missing in the fresh run"
-    assert records._compare_scalar({"kind": "str", "value": "94.4%"}, {"kind": "str", "value": "94.5%"}, 1e-6)[0] is False
-    assert records._compare_scalar({"kind": "str", "value": "94.4%"}, {"kind": "str", "value": "94.5%"}, 0.01)[0] is True
+    assert rp._compare_scalar({"kind": "str", "value": "94.4%"}, {"kind": "str", "value": "94.5%"}, 1e-6)[0] is False
+    assert rp._compare_scalar({"kind": "str", "value": "94.4%"}, {"kind": "str", "value": "94.5%"}, 0.01)[0] is True
     with pytest.raises(ValueError, match="tolerance=-1"):
-        records.compare_records(rec, fresh, {"*": -1})
+        rp.compare_records(rec, fresh, {"*": -1})
 
 
 def test_verify_detects_a_tampered_value(record_copy, capsys):
@@ -162,25 +163,25 @@ def test_verify_refuses_a_bad_tolerance(record_copy, capsys):
 def test_reproduce_skips_an_up_to_date_record(record_copy, monkeypatch):
     results = record_copy.parents[2]
     monkeypatch.setattr(notebooks, "execute", lambda *a, **k: pytest.fail("an up-to-date chapter must not run"))
-    out = records.reproduce(only=[CHAPTER], profile="quick", results=results, log=lambda *a: None)
+    out = rp.reproduce(only=[CHAPTER], profile="quick", results=results, log=lambda *a: None)
     assert [n for n, _ in out["up_to_date"]] == [CHAPTER] and not out["recorded"] and not out["failed"]
     # another parameter value, or other code, makes it stale
     blob = json.loads(record_copy.read_text())
     blob["parameters"]["SEED"] = blob["parameters"]["SEED"] + 1
     record_copy.write_text(json.dumps(blob))
-    out = records.reproduce(only=[CHAPTER], profile="quick", results=results, dry_run=True, log=lambda *a: None)
+    out = rp.reproduce(only=[CHAPTER], profile="quick", results=results, dry_run=True, log=lambda *a: None)
     assert [n for n, _ in out["recorded"]] == [CHAPTER] and not out["up_to_date"]
 
 
 def test_reproduce_skips_a_chapter_whose_data_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_DATA_ROOT", str(tmp_path / "empty"))
     monkeypatch.setattr(notebooks, "execute", lambda *a, **k: pytest.fail("nothing should run"))
-    out = records.reproduce(only=["cert/04_accuracy_vs_budget"], device="cpu", results=tmp_path / "results",
+    out = rp.reproduce(only=["cert/04_accuracy_vs_budget"], device="cpu", results=tmp_path / "results",
                             log=lambda *a: None)
     (name, why), = out["skipped"]
     assert name == "cert/04_accuracy_vs_budget" and why.startswith("data missing") and "DATA_ROOT" in why
     with pytest.raises(ValueError, match="PART='nope'"):
-        records.reproduce(part="nope", results=tmp_path / "results")
+        rp.reproduce(part="nope", results=tmp_path / "results")
 
 
 def test_record_path_layout(tmp_path):
@@ -190,10 +191,9 @@ def test_record_path_layout(tmp_path):
 
 def test_provenance_names_the_code_that_ran_not_the_code_after_it(tmp_path, monkeypatch):
     """A commit made while a long run executes must not be written into its record."""
-    from companion import notebooks, records
 
     state = {"commit": "before"}
-    monkeypatch.setattr(records, "git_state", lambda: (state["commit"], False))
+    monkeypatch.setattr(provenance, "git_state", lambda: (state["commit"], False))
     real = notebooks.execute
 
     def execute_and_commit(src, ov, out, record=True):
@@ -202,6 +202,6 @@ def test_provenance_names_the_code_that_ran_not_the_code_after_it(tmp_path, monk
         return res
 
     monkeypatch.setattr(notebooks, "execute", execute_and_commit)
-    _, rec = records.record_run(notebooks.find("cert/01_certificates"), {"N_SAMPLES": 2000}, results=tmp_path / "results",
+    _, rec = rp.record_run(notebooks.find("cert/01_certificates"), {"N_SAMPLES": 2000}, results=tmp_path / "results",
                                 scorecard=False)
     assert rec["provenance"]["commit"] == "before"
