@@ -130,7 +130,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from . import notebooks
+    from . import book, notebooks
     from .config import validate_param
 
     validate_param("PROFILE", args.profile)
@@ -148,7 +148,7 @@ def cmd_build(args) -> int:
             slow = max(timings, key=lambda t: t[1])
             print(f"all notebooks: {total:.1f} s of kernel time; slowest: {slow[0]} ({slow[1]:.1f} s)")
     if not args.only_notebooks:
-        html = notebooks.build_book(edition=args.edition, repository=args.repository)
+        html = book.build_book(edition=args.edition, repository=args.repository)
         print(f"book ({args.edition} edition): {html / 'index.html'}")
     return 0
 
@@ -238,7 +238,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from . import notebooks, reproduce
+    from . import book, notebooks, reproduce
 
     if args.jobs < 1:
         raise ValueError(f"--jobs={args.jobs!r} is not allowed: expected an integer >= 1.")
@@ -251,7 +251,7 @@ def cmd_reproduce(args) -> int:
     if not args.no_book and not args.dry_run:
         sources = notebooks.chapters()
         notebooks.execute_all(sources, {"PROFILE": "quick"}, jobs=args.jobs)
-        notebooks.build_book()
+        book.build_book()
         print(f"book: {notebooks.root() / '_build' / 'html' / 'index.html'}")
     return 1 if out["failed"] else 0
 

@@ -35,6 +35,12 @@ def git_state(base: Path | None = None) -> tuple[str, bool]:
     return commit, bool(status.strip())
 
 
+def commit_label(base: Path | None = None) -> str:
+    """The checked-out commit, with ``+dirty`` when tracked files differ from it; ``''`` outside git."""
+    commit, dirty = git_state(base)
+    return "" if commit == "unknown" else commit + ("+dirty" if dirty else "")
+
+
 def code_digest(notebook: Path, base: Path | None = None) -> str:
     """SHA-256 over the package's Python files and the notebook's source (paths and contents): with
     the commit, it says whether a record was made by the code now on disk, dirty tree included."""

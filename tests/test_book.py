@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from companion import notebooks
+from companion import book, notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -109,18 +109,18 @@ def test_repository_comes_from_the_option_or_the_environment(monkeypatch, tmp_pa
 
     monkeypatch.delenv("COMPANION_REPOSITORY", raising=False)
     monkeypatch.setenv("GITHUB_REPOSITORY", "fork-owner/companion")
-    assert notebooks.resolve_repository(None, tmp_path) == "fork-owner/companion"
+    assert book.resolve_repository(None, tmp_path) == "fork-owner/companion"
     monkeypatch.setenv("COMPANION_REPOSITORY", "https://github.com/me/book.git")
-    assert notebooks.resolve_repository(None, tmp_path) == "me/book"
-    assert notebooks.resolve_repository("a/b", tmp_path) == "a/b"
+    assert book.resolve_repository(None, tmp_path) == "me/book"
+    assert book.resolve_repository("a/b", tmp_path) == "a/b"
     with pytest.raises(ValueError, match="repository"):
-        notebooks.resolve_repository("not a repo", tmp_path)
+        book.resolve_repository("not a repo", tmp_path)
     monkeypatch.delenv("COMPANION_REPOSITORY")
     monkeypatch.delenv("GITHUB_REPOSITORY")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    assert notebooks.resolve_repository(None, tmp_path) == ""
+    assert book.resolve_repository(None, tmp_path) == ""
     subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:someone/elsewhere.git"], check=True)
-    assert notebooks.resolve_repository(None, tmp_path) == "someone/elsewhere"
+    assert book.resolve_repository(None, tmp_path) == "someone/elsewhere"
 
 
 def test_failure_report_names_the_notebook_and_the_cell(tmp_path, monkeypatch):
@@ -132,10 +132,10 @@ def test_failure_report_names_the_notebook_and_the_cell(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(notebooks.NotebookError, match=r"01_boom.py failed in cell \d+"):
         notebooks.execute(src, record=False)
-    report = notebooks.failure_report(tmp_path)
+    report = book.failure_report(tmp_path)
     assert "notebooks/part/01_boom.failed.ipynb" in report
     assert "RuntimeError: boom at the third cell" in report and 'raise RuntimeError("boom' in report
-    assert notebooks.failure_report(ROOT / "book") == ""
+    assert book.failure_report(ROOT / "book") == ""
 
 
 def _manifest() -> dict:

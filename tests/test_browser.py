@@ -169,12 +169,12 @@ import re  # noqa: E402
 
 import pytest  # noqa: E402
 
-from companion import notebooks  # noqa: E402
+from companion import book, notebooks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
-HTML = notebooks.html_dir("instructor", ROOT)
-STUDENT = notebooks.html_dir("student", ROOT)
+HTML = book.html_dir("instructor", ROOT)
+STUDENT = book.html_dir("student", ROOT)
 SCREENSHOTS = BUILD / "screenshots"
 PAGES = [f + ".html" for f in notebooks.toc_files(ROOT)]
 CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]

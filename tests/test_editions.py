@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from companion import cli, notebooks
+from companion import book, cli, notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTRUCTOR = notebooks.html_dir("instructor", ROOT)
-STUDENT = notebooks.html_dir("student", ROOT)
+INSTRUCTOR = book.html_dir("instructor", ROOT)
+STUDENT = book.html_dir("student", ROOT)
 CHAPTERS = notebooks.chapters(ROOT)
 built = pytest.mark.skipif(not ((INSTRUCTOR / "index.html").exists() and (STUDENT / "index.html").exists()),
                            reason="both editions must be built (make book && make student; make test does both)")
@@ -90,4 +90,4 @@ def test_edition_is_validated():
     with pytest.raises(SystemExit):
         cli.main(["build", "--only-book", "--edition", "teacher"])
     with pytest.raises(ValueError, match="edition"):
-        notebooks.build_book(ROOT, edition="teacher")
+        book.build_book(ROOT, edition="teacher")

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from companion import records, report
+from companion import paper_scale, records, report
 from companion.reported import get
 
 CHAPTER = "xs/06_digit_removal"
@@ -34,7 +34,7 @@ def _record(comparisons, notebook="notebooks/xs/06_digit_removal.py"):
 @pytest.fixture
 def results(tmp_path, monkeypatch):
     """An empty results folder and an empty build cache (COMPANION_RESULTS, COMPANION_CACHE)."""
-    monkeypatch.setenv(report.RESULTS_ENV, str(tmp_path / "results"))
+    monkeypatch.setenv(paper_scale.RESULTS_ENV, str(tmp_path / "results"))
     monkeypatch.setenv("COMPANION_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(report.SCORECARD_ENV, raising=False)
     return tmp_path / "results"
@@ -52,8 +52,8 @@ def _cache_rows(tmp_path, notebook, rows):
 
 
 def test_paper_scale_is_none_without_a_record_and_says_what_to_run(results):
-    assert report.paper_scale(CHAPTER) is None
-    table = report.paper_scale_section(CHAPTER, "t")
+    assert paper_scale.paper_scale(CHAPTER) is None
+    table = paper_scale.paper_scale_section(CHAPTER, "t")
     assert "No FULL record yet" in table.index[0] and "make reproduce PART=xs" in table.index[0]
 
 
@@ -63,7 +63,7 @@ def test_paper_scale_reads_the_record_and_judges_like_with_like(results):
                      _row("gamma 3.5: I_hat after epoch 20", get(KEY2).value + 10 * get(KEY2).tolerance, KEY2),  # outside
                      _row("other forget set", paper, KEY, setting={**SAME, "forget": "class:5"})])  # not comparable
     quick = pd.DataFrame({"ours (QUICK analogue)": ["0.9000"]}, index=pd.Index(["original: test accuracy"], name="quantity"))
-    table, line = report.paper_scale(CHAPTER, quick=quick)
+    table, line = paper_scale.paper_scale(CHAPTER, quick=quick)
     assert list(table.index) == ["original: test accuracy", "gamma 3.5: I_hat after epoch 20", "other forget set"]
     assert table["within tolerance"].tolist()[:2] == ["yes", "no"]
     assert table["within tolerance"].iloc[2].startswith("not comparable") and "class:5" in table["within tolerance"].iloc[2]
@@ -76,16 +76,16 @@ def test_paper_scale_reads_the_record_and_judges_like_with_like(results):
 
 def test_paper_scale_shows_recorded_values_the_papers_do_not_quote(results):
     _write(results, [])
-    table, _ = report.paper_scale(CHAPTER, values={"correlation": ("xs6_corr", 0.5), "absent": ("nope", 0.1)})
+    table, _ = paper_scale.paper_scale(CHAPTER, values={"correlation": ("xs6_corr", 0.5), "absent": ("nope", 0.1)})
     assert table.loc["correlation", "ours (FULL)"] == "0.9" and table.loc["correlation", "ours (QUICK, this run)"] == "0.5"
-    assert table.loc["absent", "ours (FULL)"] == "—" and (table["within tolerance"] == report.NOT_QUOTED).all()
+    assert table.loc["absent", "ours (FULL)"] == "—" and (table["within tolerance"] == paper_scale.NOT_QUOTED).all()
 
 
 def test_paper_scale_rejudges_with_the_number_quoted_now(results):
     row = _row("original: test accuracy", get(KEY).value, KEY)
     row.update(paper=0.1, match=False, status="outside tolerance")  # stale quotation in an old record
     _write(results, [row])
-    table, _ = report.paper_scale(CHAPTER)
+    table, _ = paper_scale.paper_scale(CHAPTER)
     assert table["within tolerance"].tolist() == ["yes"]
 
 
@@ -94,7 +94,7 @@ def test_an_invalid_record_is_not_used(results):
     blob = json.loads(path.read_text())
     del blob["provenance"]["commit"]
     path.write_text(json.dumps(blob))
-    assert report.paper_scale(CHAPTER) is None and report.full_records() == []
+    assert paper_scale.paper_scale(CHAPTER) is None and paper_scale.full_records() == []
 
 
 def _summary(df):
@@ -107,14 +107,14 @@ def test_scorecard_judges_a_full_row_only_with_a_record(results, tmp_path):
     exact = {**_row("T", 6.0, "cert:fig1/mc_mnist_c2_0.01/T", setting={"scale": "exact"})}
     _cache_rows(tmp_path, nb, [{**_row("original: test accuracy", get(KEY).value, KEY), "match": True, "status": "within tolerance"}])
     _cache_rows(tmp_path, "notebooks/cert/04_accuracy_vs_budget.py", [{**exact, "match": True, "status": "within tolerance"}])
-    sc = report.scorecard_rows()
+    sc = paper_scale.scorecard_rows()
     full = sc[sc["profile"] == "FULL"]
-    assert len(full) == 1 and full["match"].isna().all() and (full["status"] == report.NO_RECORD).all()
+    assert len(full) == 1 and full["match"].isna().all() and (full["status"] == paper_scale.NO_RECORD).all()
     assert _summary(sc) == (1, 1)  # only the exact row is judged
 
     _write(results, [_row("original: test accuracy", get(KEY).value, KEY),
                      _row("other forget set", get(KEY).value, KEY, setting={**SAME, "forget": "class:5"})])
-    sc = report.scorecard_rows()
+    sc = paper_scale.scorecard_rows()
     full = sc[sc["profile"] == "FULL"]
     assert len(full) == 2 and set(full["record"]) == {"full/xs/06_digit_removal.json"}
     assert full.set_index("quantity").loc["original: test accuracy", "status"] == "within tolerance"
@@ -124,4 +124,4 @@ def test_scorecard_judges_a_full_row_only_with_a_record(results, tmp_path):
 
 
 def test_scorecard_without_records_or_cache_is_empty(results):
-    assert report.scorecard_rows().empty and report.full_records() == []
+    assert paper_scale.scorecard_rows().empty and paper_scale.full_records() == []

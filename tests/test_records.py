@@ -193,7 +193,7 @@ def test_provenance_names_the_code_that_ran_not_the_code_after_it(tmp_path, monk
     """A commit made while a long run executes must not be written into its record."""
 
     state = {"commit": "before"}
-    monkeypatch.setattr(provenance, "git_state", lambda: (state["commit"], False))
+    monkeypatch.setattr(provenance, "git_state", lambda base=None: (state["commit"], False))
     real = notebooks.execute
 
     def execute_and_commit(src, ov, out, record=True):

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from companion import config, report
+from companion import config, paper_scale, report
 from companion.reported import QUICK_REASON, Setting, all_reported
 
 # %% tags=["parameters"]
@@ -61,8 +61,8 @@ DATA_ROOT = ""
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT)
 print(report.banner(ctx))
-rows = report.scorecard_rows()
-records = report.full_records()
+rows = paper_scale.scorecard_rows()
+records = paper_scale.full_records()
 quoted = all_reported()
 PAPERS = {"xs": "Xu & Strohmer", "jit": "Foster et al.", "cert": "Koloskova et al."}
 
@@ -108,7 +108,7 @@ def status(r) -> str:
 def kind(s: str) -> str:
     if s.startswith("not comparable"):
         return "not comparable"
-    return "QUICK analogue" if s == QUICK_REASON else ("no record" if s == report.NO_RECORD else s)
+    return "QUICK analogue" if s == QUICK_REASON else ("no record" if s == paper_scale.NO_RECORD else s)
 
 
 def describe(d) -> str:
@@ -146,7 +146,7 @@ report.glue("scorecard_full_judged", int(summary["judged at the paper's scale"].
 report.glue("scorecard_full_within", int(summary["within tolerance at the paper's scale"].sum()))
 report.glue("scorecard_no_record", int((rows["kind"] == "no record").sum()) if len(rows) else 0)
 records_table = pd.DataFrame([{"record": f"full/{Path(rec['notebook']).parent.name}/{Path(rec['notebook']).stem}.json",
-                               "provenance": report.provenance_line(rec)} for _, rec in records],
+                               "provenance": paper_scale.provenance_line(rec)} for _, rec in records],
                              columns=["record", "provenance"]).set_index("record")
 report.glue("scorecard_records", records_table)
 print(f"{len(rows)} comparisons recorded by {rows['notebook'].nunique() if len(rows) else 0} chapters; "

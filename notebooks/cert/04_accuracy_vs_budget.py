@@ -46,7 +46,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from companion import config, models, report
+from companion import config, models, paper_scale, report
 from companion.experiments import cert_curves, cert_setup
 from companion.plotting import cert as pc
 from companion.theory import certified as acc
@@ -253,7 +253,7 @@ if not mc_T[10.0] <= mc_T[1.0]:
 # {glue:text}`cert4_paper_scale_line`.
 
 # %%
-scale = report.paper_scale_section("cert/04_accuracy_vs_budget", "cert4", quick=comparison)
+scale = paper_scale.paper_scale_section("cert/04_accuracy_vs_budget", "cert4", quick=comparison)
 
 # %% tags=["nbval-check-output"]
 scale

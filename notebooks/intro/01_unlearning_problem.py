@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion import config, data, metrics, methods, models, plotting, report
+from companion import config, data, methods, metrics, models, paper_scale, plotting, report
 from companion.experiments.grid import run_grid
 
 # %% tags=["parameters"]
@@ -260,7 +260,7 @@ for kind in FORGETS:
 # {glue:text}`intro_paper_scale_line`.
 
 # %%
-scale = report.paper_scale_section("intro/01_unlearning_problem", "intro", values={
+scale = paper_scale.paper_scale_section("intro/01_unlearning_problem", "intro", values={
     "full class, retrain: Df (JiT)": ("intro_retrain_df", float(s_cls.loc["retrain", "Df"])),
     "full class, original: Df (JiT)": ("intro_original_df", float(s_cls.loc["original", "Df"])),
     "full class, fine-tune: Df (JiT)": ("intro_finetune_df", float(s_cls.loc["finetune", "Df"])),

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion import config, metrics, plotting, report
+from companion import config, metrics, paper_scale, plotting, report
 from companion.experiments import digit_removal as dr
 from companion.methods import mi_unlearning as mu
 from companion.theory import information as inf
@@ -412,7 +412,7 @@ cmp
 # {glue:text}`xs6_paper_scale_line`.
 
 # %%
-scale = report.paper_scale_section("xs/06_digit_removal", "xs6", quick=cmp)
+scale = paper_scale.paper_scale_section("xs/06_digit_removal", "xs6", quick=cmp)
 
 # %% tags=["nbval-check-output"]
 scale
