@@ -159,7 +159,7 @@ print(f"T* = C0/(gamma C1) minimises the noise on all {N_SAMPLES} random setting
 # ## The paper's configurations
 #
 # Every gradient-clipping configuration of Figures 1-4, with the $T$ and $\sigma$ recomputed from the
-# authors' run configurations and formulas (columns marked "spec"; {ref}`cert-recomputed-accountant`)
+# authors' run configurations and formulas (columns marked "reference"; {ref}`cert-recomputed-accountant`)
 # next to ours. The cell fails if any differs beyond the printed precision.
 
 # %% tags=["nbval-check-output"]
@@ -168,11 +168,11 @@ for fig_, c0, c1, g, lam, er, T, sigma in rep.GC_TABLE:
     t_ours = acc.gc_steps(c0, c1, g, lam)
     s_ours = acc.gc_sigma(er, t_ours, g, lam, c0, c1)
     tol = 0.5 * 10 ** -len(repr(float(sigma)).split(".")[1]) + 1e-12
-    rows.append({"figure": fig_, "C0": c0, "C1": c1, "gamma": g, "lambda": lam, "eps_R": er, "T (spec)": T, "T (ours)": t_ours,
-                 "sigma (spec)": sigma, "sigma (ours)": round(s_ours, 5), "match": t_ours == T and abs(s_ours - sigma) <= tol})
+    rows.append({"figure": fig_, "C0": c0, "C1": c1, "gamma": g, "lambda": lam, "eps_R": er, "T (reference)": T, "T (ours)": t_ours,
+                 "sigma (reference)": sigma, "sigma (ours)": round(s_ours, 5), "match": t_ours == T and abs(s_ours - sigma) <= tol})
 gc_table = pd.DataFrame(rows)
 if not gc_table["match"].all() or (gc_table["lambda"] == 0).any():
-    raise AssertionError(f"accountant differs from the spec on:\n{gc_table[~gc_table['match']]}")
+    raise AssertionError(f"accountant differs from the reference values on:\n{gc_table[~gc_table['match']]}")
 report.glue("cert2_n_configs", len(gc_table))
 report.glue("cert2_gc_table", gc_table, display=False)
 d_cifar = sum(p.numel() for p in models.build("tiny_cnn", (3, 32, 32), 10, SEED).parameters())
@@ -183,7 +183,7 @@ report.glue("cert2_d_cifar", d_cifar)
 report.glue("cert2_noise_over_c0_min", float(noise_over_c0.min()))
 report.glue("cert2_noise_over_c0_max", float(noise_over_c0.max()))
 report.glue("cert2_n_T1", int((gc_table["T (ours)"] == 1).sum()))
-print(f"{len(gc_table)} configurations, T and sigma as in the spec: {bool(gc_table['match'].all())}; "
+print(f"{len(gc_table)} configurations, T and sigma as in the reference values: {bool(gc_table['match'].all())}; "
       f"{int((gc_table['T (ours)'] == 1).sum())} with T = 1; CIFAR-10 noise norm / C0 from {noise_over_c0.min():.2f} to {noise_over_c0.max():.0f}")
 
 # %% [markdown]
@@ -215,7 +215,7 @@ print(f"{len(gc_table)} configurations, T and sigma as in the spec: {bool(gc_tab
 # $\alpha = $ {glue:text}`cert2_alpha_max:.0f`, and reports $\varepsilon \approx \varepsilon_R + $
 # {glue:text}`cert2_coded_offset:.4f` (at $\delta = $ `DELTA`). The paper's curves are run at
 # $\varepsilon_R = 1$ and labelled $\varepsilon = 1$. The paper prints none of these values: the
-# columns marked "spec" are our recomputation with the authors' formulas ({ref}`cert-rdp-conversion`).
+# columns marked "reference" are our recomputation with the authors' formulas ({ref}`cert-rdp-conversion`).
 
 # %% tags=["nbval-check-output"]
 conv = []
@@ -224,11 +224,11 @@ for er, coded, alpha_dep, alpha in rep.CONVERSION_TABLE:
     # the recomputed values use the code's alpha grid (deviations.md#cert-rdp-conversion)
     ours_grid, a_grid = priv.rdp_to_dp(er, DELTA, alphas=priv.CODED_ALPHAS)
     ours_cont, a_cont = priv.rdp_to_dp(er, DELTA)
-    conv.append({"eps_R": er, "as coded (spec)": coded, "as coded (ours)": round(ours_coded, 4), "alpha-dependent (spec)": alpha_dep,
+    conv.append({"eps_R": er, "as coded (reference)": coded, "as coded (ours)": round(ours_coded, 4), "alpha-dependent (reference)": alpha_dep,
                  "alpha-dependent, code's grid (ours)": round(ours_grid, 3), "alpha-dependent, exact min (ours)": round(ours_cont, 3),
-                 "best alpha (spec)": alpha, "best alpha, code's grid (ours)": round(a_grid, 2), "best alpha, exact (ours)": round(a_cont, 2)})
+                 "best alpha (reference)": alpha, "best alpha, code's grid (ours)": round(a_grid, 2), "best alpha, exact (ours)": round(a_cont, 2)})
     if abs(ours_coded - coded) > 5e-5 or abs(ours_grid - alpha_dep) > 0.006 * alpha_dep or ours_cont > ours_grid + 1e-12 or abs(a_grid - alpha) > 0.01:
-        raise AssertionError(f"conversion differs from the spec at eps_R = {er}")
+        raise AssertionError(f"conversion differs from the reference values at eps_R = {er}")
 conv = pd.DataFrame(conv).set_index("eps_R")
 report.glue("cert2_conv_table", conv, display=False)
 true_eps = priv.rdp_to_dp(EPSILON_R, DELTA)[0]
@@ -252,10 +252,10 @@ print(f"eps_R = {EPSILON_R:g}: the code reports eps = {coded_eps:.4f} (alpha = {
 # much more noise that is.
 
 # %%
-req = pd.DataFrame([{"target eps": e, "eps_R needed (spec)": r, "eps_R needed (ours)": priv.required_eps_r(e, DELTA),
+req = pd.DataFrame([{"target eps": e, "eps_R needed (reference)": r, "eps_R needed (ours)": priv.required_eps_r(e, DELTA),
                      "sigma multiplier vs eps_R = 1": math.sqrt(1 / priv.required_eps_r(e, DELTA))} for e, r in rep.REQUIRED_EPS_R]).set_index("target eps")
 if not np.allclose(req.iloc[:, 1], req.iloc[:, 0], rtol=6e-4):
-    raise AssertionError("required eps_R differs from the spec")
+    raise AssertionError("required eps_R differs from the reference values")
 report.glue("cert2_req_table", req.round(5), display=False)
 report.glue("cert2_needed_eps_r", priv.required_eps_r(EPSILON, DELTA))
 report.glue("cert2_sigma_mult", math.sqrt(EPSILON_R / priv.required_eps_r(EPSILON, DELTA)))

@@ -238,10 +238,10 @@ print(f"{N_SAMPLES} random settings with gradient clipping: largest exact / boun
 # and stop at $\delta \le 10^{-5}$; the number of noisy steps depends only on $r = 2C_2/\sigma$.
 
 # %% tags=["nbval-check-output"]
-mc = pd.DataFrame([{"figure": f, "C2": c2, "sigma": s, "r": 2 * c2 / s, "T (spec)": T,
+mc = pd.DataFrame([{"figure": f, "C2": c2, "sigma": s, "r": 2 * c2 / s, "T (reference)": T,
                     "T (ours)": acc.mc_steps(1.0, 1e-5, acc.mc_radius(c2, s))} for f, c2, s, T in rep.MC_TABLE])
-if not (mc["T (spec)"] == mc["T (ours)"]).all():
-    raise AssertionError(f"model-clipping steps differ from the spec:\n{mc}")
+if not (mc["T (reference)"] == mc["T (ours)"]).all():
+    raise AssertionError(f"model-clipping steps differ from the reference values:\n{mc}")
 mc["delta reached"] = [acc.mc_delta_path(1.0, r, T)[-1, 2] for r, T in zip(mc["r"], mc["T (ours)"])]
 report.glue("cert3_mc_table", mc, display=False)
 report.glue("cert3_T_param", acc.mc_steps(EPSILON, DELTA, acc.mc_radius(C2, SIGMA)))
@@ -251,7 +251,7 @@ mc
 # ```{glue:} cert3_mc_table
 # ```
 #
-# The steps equal those recomputed from the reference configurations (column "T (spec)";
+# The steps equal those recomputed from the reference configurations (column "T (reference)";
 # {ref}`cert-recomputed-accountant`). At this page's `C2`, `SIGMA`,
 # `EPSILON`, `DELTA`, model clipping needs {glue:}`cert3_T_param` noisy steps.
 #

@@ -261,7 +261,7 @@ report.glue("xs5_extrapolate_text", "The MLP extrapolates the component-0 side o
             if p_re > bayes_p0 + 0.05 else "Without the point the MLP's prediction there stays at or below the true posterior of the mixture,")
 report.glue("xs5_acc_text", ("higher than" if acc_orig > paper["original/train_acc"] + 0.005 else "lower than" if acc_orig < paper["original/train_acc"] - 0.005 else "close to")
             + " the paper's")
-report.glue("xs5_sep_text", "our draw's components are better separated than the paper's training accuracy suggests: the paper's value implies closer means than this draw of the spec's setting"
+report.glue("xs5_sep_text", "our draw's components are better separated than the paper's training accuracy suggests: the paper's value implies closer means than this draw of the paper's setting"
             if bayes_acc > paper["original/train_acc"] + 0.005 else "this draw's components are not better separated than the paper's training accuracy suggests")
 
 # %% tags=["nbval-check-output"]
