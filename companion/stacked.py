@@ -40,7 +40,8 @@ from torch.nn import functional as F
 from .config import bad_value
 from .data.tasks import Split
 from .models.nets import build
-from .training import augment_batch, progress
+from .progress import progress
+from .training import augment_batch
 
 KINDS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrain", "finetune")
 NOISE_MODES = ("fresh", "frozen")

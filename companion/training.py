@@ -7,18 +7,16 @@ Recipes (:class:`TrainRecipe`) are data: the papers' optimisers, schedules and e
 from __future__ import annotations
 
 import math
-import os
-import sys
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable
+from typing import Callable
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from .config import bad_value
 from .data.splits import Split
+from .progress import progress
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "onecycle", "onecycle_linear", "multistep")
@@ -160,12 +158,6 @@ def check_model_fits(model: nn.Module, task, name: str = "model") -> None:
                         f"a model with {task.num_classes} outputs (task {task.name!r} has {task.num_classes} classes)")
     if not torch.isfinite(out).all():
         raise bad_value(name, f"{type(model).__name__} with non-finite outputs", "a model whose logits are finite")
-
-
-def progress(iterable: Iterable, **kw) -> Iterable:
-    """tqdm to stderr (removed from the book's pages); silenced with COMPANION_PROGRESS=0."""
-    disable = bool(kw.pop("disable", False)) or os.environ.get("COMPANION_PROGRESS", "1") == "0"
-    return tqdm(iterable, file=sys.stderr, disable=disable, mininterval=1.0, **kw)
 
 
 def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator | None = None) -> torch.Tensor:

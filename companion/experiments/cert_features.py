@@ -37,7 +37,7 @@ def resnet_features(x: "torch.Tensor", stats: tuple, device: "str | torch.device
     from torch.nn import functional as F
     from torchvision.models import resnet18
 
-    from ..training import progress
+    from ..progress import progress
 
     net = resnet18(weights=weights)
     net.fc = torch.nn.Identity()

@@ -23,8 +23,8 @@ from ..data.tasks import Task
 from ..methods.base import MethodConfig, unlearn
 from ..methods.mi_unlearning import STOP_RULES, MIUnlearningConfig
 from ..models.stacked import StackedMLP
+from ..progress import progress
 from ..theory.information import marginal_mi
-from ..training import progress
 
 
 def digit_removal_task(task: Task, share: float = 0.75, seed: int = 0) -> Task:

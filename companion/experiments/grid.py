@@ -7,7 +7,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .. import data, methods, metrics, models
-from ..training import progress
+from ..progress import progress
 
 
 def run_grid(

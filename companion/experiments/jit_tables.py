@@ -23,8 +23,9 @@ from torch import nn
 
 from .. import methods, metrics, models
 from ..config import bad_value
+from ..progress import progress
 from ..reported import Reported, get
-from ..training import TrainRecipe, progress
+from ..training import TrainRecipe
 from .jit_settings import TABLES, _plan, load_task, table_setting
 
 # --------------------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from ..methods.barycenter import weights_for
 from ..methods.base import MethodConfig, positive
 from ..metrics.fairness import probe_auc
 from ..models.ot_nets import ResidualMLP, ResNetCritic, Scaled, UNet
+from ..progress import progress
 from ..theory.transport import FeatureBarycenter
-from ..training import progress
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from ..config import bad_value
 from ..data.tabular import TabularData, folds
 from ..methods.base import MethodConfig, positive
 from ..metrics.fairness import discrimination, distortion, mi_binned, probe_auc
+from ..progress import progress
 from ..theory.transport import BARYCENTER_METHODS, FeatureBarycenter
-from ..training import progress
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from ..config import rate
 from ..data.tasks import Task
-from ..training import progress
+from ..progress import progress
 from ._zoo import mixed_split, random_wrong_labels, split_batches
 from .base import MethodConfig, positive, register
 

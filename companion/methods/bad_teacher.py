@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from ..config import bad_value, number_in, rate
 from ..data.tasks import Task
-from ..training import progress
+from ..progress import progress
 from ._zoo import fresh_like, frozen_copy, mixed_split, split_batches
 from .base import MethodConfig, positive, register
 

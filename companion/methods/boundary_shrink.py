@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from ..config import bad_value, momentum, number_in, rate
 from ..data.tasks import Split, require_zero_shot
-from ..training import progress
+from ..progress import progress
 from ._zoo import FORGET_BATCH, frozen_copy, per_kind, tensor_batches
 from .base import MethodConfig, positive, register
 

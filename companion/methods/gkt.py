@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from ..config import bad_value, momentum, number_in, rate, weight
 from ..data.tasks import require_zero_shot
-from ..training import progress
+from ..progress import progress
 from ._zoo import forget_class, frozen_copy
 from .base import MethodConfig, positive, register
 

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from ..config import momentum, rate, weight
 from ..data.tasks import Task
-from ..training import progress
+from ..progress import progress
 from ._zoo import cycle_batches
 from .base import MethodConfig, positive, register
 

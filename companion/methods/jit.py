@@ -64,7 +64,7 @@ from torch import nn
 
 from ..config import bad_value
 from ..data.tasks import require_zero_shot
-from ..training import progress
+from ..progress import progress
 from .base import register
 from .jit_config import CLAMPS, REDUCTIONS, JitConfig
 

@@ -30,8 +30,9 @@ from torch.nn import functional as F
 
 from ..config import bad_value
 from ..data.tasks import Split, Task
+from ..progress import progress
 from ..theory.information import FORMULATIONS, bootstrap_marginal_mi, marginal_mi
-from ..training import predict, progress
+from ..training import predict
 from .base import MethodConfig, positive, register
 
 STOP_RULES = ("none", "forget_acc", "target_mi", "test_drop")

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from ..config import momentum, number_in, rate, weight
 from ..data.tasks import Task
-from ..training import progress
+from ..progress import progress
 from ._zoo import cycle_batches, frozen_copy
 from .base import MethodConfig, positive, register
 

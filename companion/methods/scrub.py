@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from ..config import bad_value, momentum, number_in, rate, weight
 from ..data.tasks import Task
-from ..training import progress
+from ..progress import progress
 from ._zoo import FORGET_BATCH, frozen_copy, per_kind
 from .base import MethodConfig, positive, register
 

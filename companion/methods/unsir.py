@@ -35,7 +35,7 @@ from torch.nn import functional as F
 
 from ..config import bad_value, rate, weight
 from ..data.tasks import Task
-from ..training import progress
+from ..progress import progress
 from ._zoo import first_per_class, forget_class, per_kind, tensor_batches
 from .base import MethodConfig, positive, register
 
