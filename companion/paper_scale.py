@@ -260,3 +260,30 @@ def scorecard_rows(results: Path | None = None):
             rows.append({"notebook": rec["notebook"], **judge_recorded(c), "profile": "FULL", "record": rel,
                          "provenance": line})
     return pd.DataFrame(rows)
+
+
+def gpu_measurements(results: Path | None = None):
+    """Stage timings measured on lent GPUs: every JSON line of ``<results>/gpu/*.jsonl``.
+
+    ``benchmarks/gpu_full_mnist.py`` writes one line per stage (``stage``, ``seconds``, ``device``,
+    ``torch`` and the stage's numbers). Returns a DataFrame with columns file, device, torch, stage and
+    seconds (empty when nothing was measured); a line that is not a JSON object with those keys raises
+    ``ValueError`` naming the file and line, since a table of timings must not silently drop one.
+    """
+    import json
+
+    import pandas as pd
+
+    root = Path(results or results_dir()) / "gpu"
+    cols = ["file", "device", "torch", "stage", "seconds"]
+    rows = []
+    for f in sorted(root.glob("*.jsonl")) if root.is_dir() else []:
+        for i, line in enumerate(f.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                rows.append({"file": f.name, **{k: rec[k] for k in cols[1:]}})
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise ValueError(f"{f.name} line {i}: not a stage record with {cols[1:]} ({e})") from None
+    return pd.DataFrame(rows, columns=cols)

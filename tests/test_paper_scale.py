@@ -125,3 +125,25 @@ def test_scorecard_judges_a_full_row_only_with_a_record(results, tmp_path):
 
 def test_scorecard_without_records_or_cache_is_empty(results):
     assert paper_scale.scorecard_rows().empty and paper_scale.full_records() == []
+
+
+def test_gpu_measurements_read_every_stage_and_refuse_a_broken_line(tmp_path):
+    from companion.paper_scale import gpu_measurements
+
+    assert gpu_measurements(tmp_path).empty
+    (tmp_path / "gpu").mkdir()
+    f = tmp_path / "gpu" / "h200.jsonl"
+    f.write_text('{"stage": "a", "seconds": 1.5, "device": "NVIDIA H200", "torch": "2.11"}\n\n'
+                 '{"stage": "b", "seconds": 2.0, "device": "NVIDIA H200", "torch": "2.11", "final": {}}\n')
+    got = gpu_measurements(tmp_path)
+    assert list(got.stage) == ["a", "b"] and list(got.seconds) == [1.5, 2.0]
+    f.write_text(f.read_text() + '{"stage": "c", "device": "x", "torch": "y"}\n')
+    with pytest.raises(ValueError, match="h200.jsonl line 4"):
+        gpu_measurements(tmp_path)
+
+
+def test_the_committed_gpu_measurements_name_their_device():
+    from companion.paper_scale import gpu_measurements
+
+    got = gpu_measurements()
+    assert len(got) and got.device.str.startswith("NVIDIA").all() and (got.seconds >= 0).all()

@@ -214,3 +214,18 @@ report.glue("scorecard_n_missing", len(missing))
 #
 # ```{glue:} scorecard_missing
 # ```
+
+# %% [markdown]
+# ## Measured on a GPU
+#
+# Stage timings from the lent GPU sessions (`results/gpu/*.jsonl`, written by
+# `benchmarks/gpu_full_mnist.py` on FULL MNIST): {glue:}`scorecard_n_gpu` stages. They are timings, not
+# records: no chapter's values come from them (see the status page for what did not finish there).
+
+# %%
+gpu = paper_scale.gpu_measurements()
+report.glue("scorecard_n_gpu", len(gpu))
+gpu_table = gpu.set_index(["device", "stage"])[["seconds", "torch"]] if len(gpu) else gpu
+
+# %% tags=["nbval-check-output"]
+gpu_table
