@@ -157,20 +157,23 @@ def train_ensemble(
     num_classes: int,
     recipe: TrainRecipe,
     init: Ensemble | None = None,
+    device: str | torch.device = "cpu",
 ) -> Ensemble:
     """Train K models at once: model k on the members ``masks[k]`` of ``data`` with ``seeds[k]``.
 
     ``init``: start from these models (e.g. fine-tuning trained originals) instead of fresh
-    initialisations; the seeds then only drive the batch order. See the module doc for why this
-    equals :func:`train_sequential`.
+    initialisations; the seeds then only drive the batch order. ``device``: where the stacked
+    parameters and the pool live (batch orders are drawn on the CPU, as ``fit`` draws them). See
+    the module doc for why this equals :func:`train_sequential`. The result lives on the CPU.
     """
     mask, seeds = _check(data, masks, seeds, arch, num_classes, recipe, init)
     K, B = len(seeds), recipe.batch_size
     shape = tuple(data.x.shape[1:])
     ens = init if init is not None else stack([build(arch, shape, num_classes, s) for s in seeds], arch, shape, num_classes)
-    params = {n: t.detach().clone().requires_grad_(True) for n, t in ens.params.items()}
-    buffers = {n: t.clone() for n, t in ens.buffers.items()}
-    x, y = data.tensors()
+    dev = torch.device(device)
+    params = {n: t.detach().to(dev).clone().requires_grad_(True) for n, t in ens.params.items()}
+    buffers = {n: t.to(dev).clone() for n, t in ens.buffers.items()}
+    x, y = data.tensors(dev)
     members = [torch.as_tensor(np.flatnonzero(mask[k])) for k in range(K)]
     n_k = torch.tensor([len(mb) for mb in members])
     steps_k = (n_k + B - 1) // B
@@ -182,7 +185,7 @@ def train_ensemble(
 
     forward = vmap(logits_one)
     state = {n: (torch.zeros_like(t), torch.zeros_like(t)) for n, t in params.items()}
-    count = torch.zeros(K, dtype=torch.long)  # optimiser steps taken by each model
+    count = torch.zeros(K, dtype=torch.long, device=dev)  # optimiser steps taken by each model
     for _epoch in range(recipe.epochs):
         perms = [members[k][torch.randperm(len(members[k]), generator=gens[k])] for k in range(K)]
         for i in range(int(steps_k.max())):
@@ -192,17 +195,19 @@ def train_ensemble(
                 chunk = perms[k][i * B : (i + 1) * B]
                 idx[k, : len(chunk)] = chunk
                 w[k, : len(chunk)] = 1.0
-            active = i < steps_k
+            active, idx, w = (i < steps_k).to(dev), idx.to(dev), w.to(dev)
             logp = torch.log_softmax(forward(params, buffers, x[idx]), dim=-1)
             ce = -logp.gather(-1, y[idx].unsqueeze(-1)).squeeze(-1)  # (K, B): each model's own mean below
             loss = ((ce * w).sum(1) / w.sum(1).clamp_min(1.0)).sum()
             grads = torch.autograd.grad(loss, list(params.values()))
-            lr = torch.tensor([lr_at(recipe, int(count[k]), int(steps_k[k])) for k in range(K)], dtype=torch.float32)
+            lr = torch.tensor([lr_at(recipe, int(c), int(n)) for c, n in zip(count.tolist(), steps_k.tolist())],
+                              dtype=torch.float32, device=dev)
             count += active.long()
             with torch.no_grad():
                 for (name, p), g in zip(params.items(), grads):
                     _step(recipe, p, g, state[name], active, count, lr)
-    return Ensemble(arch, shape, num_classes, {n: t.detach() for n, t in params.items()}, buffers)
+    return Ensemble(arch, shape, num_classes, {n: t.detach().cpu() for n, t in params.items()},
+                    {n: t.cpu() for n, t in buffers.items()})
 
 
 def _step(recipe: TrainRecipe, p, g, st, active, count, lr) -> None:

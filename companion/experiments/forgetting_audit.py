@@ -4,11 +4,12 @@ One pool of training examples; K models, each trained on a random half of it (ev
 for exactly K/2 models, Carlini et al. 2022, arXiv 2112.03570, Sec. VI-A); a fixed set T of
 *target* examples of the pool plays the forget set of random forgetting: model k forgets T ∩ S_k,
 so every target is unlearned by K/2 models and never seen by the other K/2, the design U-LiRA
-needs (Hayes et al. 2024, arXiv 2403.01218, Sec. 4). Four ensembles, all trained at once with
+needs (Hayes et al. 2024, arXiv 2403.01218, Sec. 4). Five ensembles, all trained at once with
 :func:`companion.ensemble.train_ensemble` and sharing the masks and seeds:
 
 * ``original``: model k on S_k;
 * ``retrained``: model k from scratch on S_k minus T (the oracle of random forgetting);
+* ``retrained_b``: the same with other seeds (a second set of oracles: KLoM's noise floor);
 * ``finetuned``: model k's original fine-tuned on S_k minus T with the ``finetune`` method's
   settings (:class:`companion.methods.reference.FinetuneConfig`: SGD, lr 0.02, momentum 0.9,
   weight decay 5e-4, batch 128), the cheap unlearning method the chapter audits;
@@ -28,9 +29,12 @@ from ..config import bad_value
 from ..data import load_task
 from ..ensemble import balanced_masks, train_ensemble
 from ..methods.reference import FinetuneConfig
+from ..metrics.attacks import EntropyLR
+from ..metrics.klom import klom
+from ..metrics.signals import logit_scaled_confidence, margin
 from ..training import TrainRecipe, recipe_for
 
-ENSEMBLES = ("original", "retrained", "finetuned", "class_retrained")
+ENSEMBLES = ("original", "retrained", "retrained_b", "finetuned", "class_retrained")
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,8 @@ class AuditRun:
         return self.in_mask & (self.pool_y == self.config.forget_class)[None, :]
 
 
-def run_audit(cfg: AuditConfig, data_root=None) -> AuditRun:
-    """Train the four ensembles of the module doc and record their logits."""
+def run_audit(cfg: AuditConfig, data_root=None, device: str = "cpu") -> AuditRun:
+    """Train the five ensembles of the module doc (on ``device``) and record their logits."""
     task = load_task(cfg.task, forget=f"class:{cfg.forget_class}", seed=cfg.seed, data_root=data_root)
     if cfg.pool > len(task.train):
         raise bad_value("pool", cfg.pool, f"at most {len(task.train)} examples of {cfg.task}")
@@ -105,11 +109,12 @@ def run_audit(cfg: AuditConfig, data_root=None) -> AuditRun:
     run = AuditRun(cfg, in_mask, target, y, test.y.numpy())
     C = task.num_classes
     ens = {
-        "original": train_ensemble(pool, in_mask, seeds, cfg.arch, C, recipe),
-        "retrained": train_ensemble(pool, in_mask & ~target, seeds, cfg.arch, C, recipe),
-        "class_retrained": train_ensemble(pool, in_mask & (y != cfg.forget_class), seeds, cfg.arch, C, recipe),
+        "original": train_ensemble(pool, in_mask, seeds, cfg.arch, C, recipe, device=device),
+        "retrained": train_ensemble(pool, in_mask & ~target, seeds, cfg.arch, C, recipe, device=device),
+        "retrained_b": train_ensemble(pool, in_mask & ~target, [s + 500 for s in seeds], cfg.arch, C, recipe, device=device),
+        "class_retrained": train_ensemble(pool, in_mask & (y != cfg.forget_class), seeds, cfg.arch, C, recipe, device=device),
     }
-    ens["finetuned"] = train_ensemble(pool, in_mask & ~target, seeds, cfg.arch, C, ft_recipe, init=ens["original"])
+    ens["finetuned"] = train_ensemble(pool, in_mask & ~target, seeds, cfg.arch, C, ft_recipe, init=ens["original"], device=device)
     xp, xt = pool.tensors()[0], test.tensors()[0]
     for name in ENSEMBLES:
         run.logits_pool[name] = ens[name].logits(xp).double().numpy()
@@ -121,3 +126,54 @@ def pairs(logits: np.ndarray, labels: np.ndarray, mask: np.ndarray) -> tuple[tor
     """The (logits, targets) of the (model, example) pairs selected by ``mask (K, N)``, for the attacks."""
     k, i = np.nonzero(mask)
     return torch.as_tensor(logits[k, i]), torch.as_tensor(labels[i])
+
+
+def signal(run: AuditRun, name: str, kind: str = "phi", where: str = "pool") -> np.ndarray:
+    """``(K, N)`` per-example signals of ensemble ``name``: ``kind='phi'`` the logit-scaled confidence
+    (LiRA's), ``'margin'`` the true-class margin (KLoM's; the same number, computed as a margin)."""
+    if name not in ENSEMBLES:
+        raise bad_value("name", name, f"one of {ENSEMBLES}")
+    if where not in ("pool", "test"):
+        raise bad_value("where", where, "'pool' or 'test'")
+    z = run.logits_pool[name] if where == "pool" else run.logits_test[name]
+    y = run.pool_y if where == "pool" else run.test_y
+    K, N, C = z.shape
+    f = {"phi": logit_scaled_confidence, "margin": margin}.get(kind)
+    if f is None:
+        raise bad_value("kind", kind, "'phi' or 'margin'")
+    return f(z.reshape(K * N, C), np.tile(y, K)).reshape(K, N)
+
+
+def entropy_member_rates(run: AuditRun, name: str, forget: np.ndarray, heldout: np.ndarray, retain: np.ndarray) -> dict:
+    """JiT's entropy-LR attack on every model k of ensemble ``name``: fitted on its retained members
+    ``retain[k]`` (member) vs all its test outputs (non-member), the member rate on its forget
+    examples ``forget[k]`` and on held-out examples ``heldout[k]``; counts pooled over the K models."""
+    z, zt = run.logits_pool[name], run.logits_test[name]
+    hit_f = hit_h = n_f = n_h = 0
+    for k in range(z.shape[0]):
+        att = EntropyLR().fit((z[k][retain[k]], run.pool_y[retain[k]]), (zt[k], run.test_y))
+        r = att.evaluate((z[k][forget[k]], run.pool_y[forget[k]]), (z[k][heldout[k]], run.pool_y[heldout[k]]))
+        hit_f += r.extra["member_rate"] * forget[k].sum()
+        hit_h += r.extra["nonmember_rate"] * heldout[k].sum()
+        n_f, n_h = n_f + int(forget[k].sum()), n_h + int(heldout[k].sum())
+    pf, ph = hit_f / n_f, hit_h / n_h
+    p = (hit_f + hit_h) / (n_f + n_h)
+    se = float(np.sqrt(p * (1 - p) * (1 / n_f + 1 / n_h)))
+    return {"forget_rate": float(pf), "heldout_rate": float(ph), "diff_se": se, "n_forget": n_f, "n_heldout": n_h}
+
+
+def klom_points(run: AuditRun, unlearned: str, oracle: str) -> dict[str, np.ndarray]:
+    """Per-point KLoM of ensemble ``unlearned`` against ``oracle`` (margins, :func:`companion.metrics.klom.klom`):
+
+    * forget: each target x, over the models that trained on x and then forgot it;
+    * retain: each other pool example, over the models that trained on it (and kept it);
+    * validation: each test point, over all K models.
+    """
+    mu, mo = signal(run, unlearned, "margin"), signal(run, oracle, "margin")
+    tu, to = signal(run, unlearned, "margin", "test"), signal(run, oracle, "margin", "test")
+
+    def per_point(cols):
+        return np.array([klom(mu[run.in_mask[:, i], i][:, None], mo[run.in_mask[:, i], i][:, None])[0] for i in cols])
+
+    return {"forget": per_point(np.flatnonzero(run.target)), "retain": per_point(np.flatnonzero(~run.target)),
+            "validation": klom(tu, to)}
