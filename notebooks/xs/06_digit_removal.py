@@ -99,6 +99,8 @@ n_k_retain = int((task.retain.y == k).sum())
 facts = {"D_u (forgotten images)": len(task.forget), "D_r (retain images)": len(task.retain),
          f"{k}s kept in D_r": n_k_retain, f"share of {k}s in D_r": n_k_retain / len(task.retain),
          "unlearning steps per epoch": task.forget.n_batches(16), "test images": len(task.test)}
+if len(task.forget) != int(FORGET_SHARE * (len(task.forget) + n_k_retain)) or not 0 <= n_k_retain / len(task.retain) < 1:
+    raise AssertionError(f"D_u must be int(FORGET_SHARE * n) of the {k}s' training images, the others kept in D_r")
 for name, key in zip(facts, ("n_forget", "n_retain", "n_kept", "share_kept", "steps_per_epoch", "n_test")):
     report.glue(f"xs6_{key}", facts[name])
 report.glue("xs6_n_train", len(task.train))
