@@ -34,6 +34,9 @@ from ..metrics.klom import klom
 from ..metrics.signals import logit_scaled_confidence, margin
 from ..training import TrainRecipe, recipe_for
 
+#: FULL's sizes (the chapter's QUICK sizes are its parameters): pool, test points, least models and epochs
+FULL_POOL, FULL_TEST, FULL_MIN_MODELS, FULL_MIN_EPOCHS = 50_000, 10_000, 64, 30
+
 ENSEMBLES = ("original", "retrained", "retrained_b", "finetuned", "class_retrained")
 
 

@@ -111,3 +111,25 @@ def test_bad_inputs():
         attacks.report_from_scores([np.nan], [1.0])
     with pytest.raises(ValueError, match="level"):
         attacks.report_from_scores([1.0], [0.0]).auc_interval(1.5)
+
+
+def test_clustered_interval_is_wider_than_the_naive_one_for_repeated_examples():
+    """K models that score each example alike: the pairs carry the information of the examples only."""
+    rng = np.random.default_rng(5)
+    n_ex, K = 200, 16
+    base = rng.normal(size=n_ex)  # one score per example, repeated (with small noise) over K models
+    member = rng.random(n_ex) < 0.5
+    s = base[None, :] + 0.05 * rng.normal(size=(K, n_ex))
+    ids = np.broadcast_to(np.arange(n_ex), (K, n_ex))
+    mm = np.broadcast_to(member, (K, n_ex))
+    naive = attacks.report_from_scores(s[mm], s[~mm]).auc_interval()
+    lo, hi = attacks.clustered_auc_interval(s[mm], s[~mm], ids[mm], ids[~mm], seed=0)
+    assert hi - lo > 2.5 * (naive[1] - naive[0])
+    assert lo < 0.5 < hi
+    # independent pairs: about the naive width
+    t = rng.normal(size=(K, n_ex))
+    lo2, hi2 = attacks.clustered_auc_interval(t[mm], t[~mm], ids[mm], ids[~mm], seed=0)
+    nv = attacks.report_from_scores(t[mm], t[~mm]).auc_interval()
+    assert 0.6 < (hi2 - lo2) / (nv[1] - nv[0]) < 1.6
+    with pytest.raises(ValueError, match="groups"):
+        attacks.clustered_auc_interval([1.0], [0.0], [0, 1], [2])
