@@ -270,23 +270,46 @@ class RunContext:
         return f"{what} seed={self.seed} device={self.device}"
 
 
+def torch_device(device=None, name: str = "device"):
+    """The one place that decides what a device argument means: ``None``/``'auto'`` -> CUDA when
+    visible, else the CPU; otherwise the named device (``'cpu'``, ``'cuda'``, ``'cuda:N'`` or a
+    ``torch.device``), refused with the standard ``ValueError`` (naming ``name``) when it is unknown or
+    not available on this machine. Returns a ``torch.device``."""
+    import torch
+
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    allowed = "'auto', 'cpu', 'cuda' or 'cuda:N' (a visible GPU), or a torch.device"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise bad_value(name, device, allowed) from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (dev.index is not None and dev.index >= count):
+            raise bad_value(name, device, f"{allowed}; this machine has {count} visible CUDA device(s)")
+    elif dev.type != "cpu":
+        raise bad_value(name, device, allowed)
+    return dev
+
+
 def resolve_device(device: str, profile: str) -> str:
-    """Turn 'auto' into a concrete device; FULL without CUDA needs ``device='cpu'`` explicitly."""
+    """A notebook's ``DEVICE`` for its profile: ``'auto'`` is the CPU in QUICK and CUDA in FULL, where
+    no visible GPU is an error unless ``DEVICE='cpu'`` is forced; a named device must be available
+    (:func:`torch_device`)."""
     import torch
 
     validate_param("DEVICE", device)
-    has_cuda = torch.cuda.is_available()
     if device == "auto":
         if profile == "full":
-            if not has_cuda:
+            if not torch.cuda.is_available():
                 raise ValueError(
                     "PROFILE='full' needs a CUDA GPU and none is visible. Run on a GPU machine, or force "
                     "the CPU with DEVICE='cpu' (-p DEVICE cpu) if you accept hours of compute."
                 )
             return "cuda"
         return "cpu"
-    if device.startswith("cuda") and not has_cuda:
-        raise bad_value("DEVICE", device, "'cpu' or 'auto' on this machine (no CUDA device is visible)")
+    torch_device(device, name="DEVICE")
     return device
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .config import bad_value
+from .config import bad_value, torch_device
 from .data.splits import Split
 from .progress import progress
 
@@ -118,21 +118,8 @@ def recipe_for(task: str, arch: str, profile: str) -> TrainRecipe:
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``None``/``'auto'`` -> CUDA when visible, else the CPU; otherwise the named device, refused with
-    a ``ValueError`` when it is unknown or not available on this machine."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    allowed = "'auto', 'cpu', 'cuda' or 'cuda:N' (a visible GPU), or a torch.device"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise bad_value("device", device, allowed) from None
-    if dev.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0 or (dev.index is not None and dev.index >= count):
-            raise bad_value("device", device, f"{allowed}; this machine has {count} visible CUDA device(s)")
-    elif dev.type != "cpu":
-        raise bad_value("device", device, allowed)
-    return dev
+    a ``ValueError`` when it is unknown or not available (:func:`companion.config.torch_device`)."""
+    return torch_device(device)
 
 
 @torch.no_grad()
