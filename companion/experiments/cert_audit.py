@@ -293,3 +293,48 @@ def dpsgd_audit(n_other: int, runs: int, epsilon: float = 1.0, seed: int = 0, al
             "eps_lb": max(cp.values()), "eps_lb_one_run": max(one.values()), "sd_ratio": math.sqrt(var_ratio),
             "sd_ratio_ci": (math.sqrt(lo), math.sqrt(hi)), "expected_sd_ratio": (n_other + 1) / max(n_other, 1),
             "lb_flag": max(cp.values()) > claim or max(one.values()) > claim, "scale_flag": lo > 1.0}
+
+
+# --------------------------------------------------------------------------------------------
+# the same audit on a real (tiny) network
+# --------------------------------------------------------------------------------------------
+
+
+def network_audit(task, arch: str, epsilon: float, n: int, seed: int = 0, alpha: float = 0.05, delta: float = DELTA,
+                  n_retain: int = 512) -> dict:
+    """Gradient clipping with the paper's MNIST setting (C0 0.01, C1 100, gamma 1e-4, lambda 10) on ``arch``: n runs
+    from each of +C0 u and -C0 u (u: the unit direction of the architecture's seeded initialisation), the first
+    ``n_retain`` retain samples as one full batch (one step per epoch, the whole budget noisy, nothing fine-tuned
+    after it), each release scored by its projection on u; CP and one-run lower bounds against the certificate."""
+    from ..models.nets import build
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
+        raise bad_value("n", n, "an integer >= 8 (releases per start)")
+    cfg = M.GradientClippingConfig(**{**M.GradientClippingConfig.QUICK, "epsilon": epsilon, "delta": delta})
+    plan, cert = M.plan_for(cfg)
+    retain = task.retain.subset(np.arange(min(n_retain, len(task.retain))))
+    base = build(arch, task.input_shape, task.num_classes, seed)
+    u = torch.cat([p.detach().flatten() for p in base.parameters()])
+    u = u / u.norm()
+    starts = []
+    for sign in (1.0, -1.0):
+        m = build(arch, task.input_shape, task.num_classes, seed)
+        with torch.no_grad():
+            i = 0
+            for p in m.parameters():
+                p.copy_((sign * cfg.c0 * u[i: i + p.numel()]).view_as(p))
+                i += p.numel()
+        starts.append(m)
+    res = run_stacked([starts[0]] * n + [starts[1]] * n, [plan] * (2 * n), retain, plan.steps, seed=seed, batch_size=len(retain),
+                      show_progress=False)
+    flat = torch.cat([res.params[name].flatten(1) for name, _ in base.named_parameters()], dim=1).double()
+    proj = (flat @ u.double()).numpy()
+    pa, pb = proj[:n], proj[n:]
+    cp = empirical_epsilon_lower_bound(pa, pb, delta, alpha)
+    s, inc = one_run_canaries(pa, pb, seed)
+    ks = [(k, k) for k in sorted({max(1, n // 10), max(1, n // 4)})]
+    one = one_run_search(s, inc, ks, delta, alpha)
+    sd = math.sqrt(0.5 * (pa.var(ddof=1) + pb.var(ddof=1)))
+    return {"arch": arch, "params": int(u.numel()), "T": plan.steps, "sigma": float(plan.sigma), "claim": cert["epsilon"], "n": n,
+            "eps_lb": cp["eps_lb"], "eps_lb_one_run": one["eps_lb"], "mu_hat": abs(pa.mean() - pb.mean()) / sd,
+            "mu_worst_case": (2 * cfg.c0 * (1 - cfg.gamma * cfg.lam) ** plan.steps + 2 * cfg.gamma * cfg.c1) / float(plan.sigma)}
