@@ -4,8 +4,8 @@
 m canaries are each included in the run independently with probability 1/2. After the run every canary gets a
 score; the auditor guesses "included" for the k+ highest, "excluded" for the k- lowest and abstains on the
 rest. For an eps-DP mechanism the number V of correct guesses among the r = k+ + k- is stochastically
-dominated by Binomial(r, e^eps / (1 + e^eps)) (their Theorem 3.1); with delta > 0 the tail gains the term of
-their Theorem 3.3 / Appendix D:
+dominated by Binomial(r, e^eps / (1 + e^eps)) (their Section 3); with delta > 0 the tail gains the delta term
+of their p-value procedure (Appendix D):
 
     p(v; eps, delta) = P[Bin(r, q) >= v] + 2 m delta max_{i = 1..v} P[v - i <= Bin(r, q) < v] / i,  q = e^eps/(1+e^eps).
 

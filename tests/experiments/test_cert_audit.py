@@ -76,3 +76,15 @@ def test_bad_input_is_refused():
     inst = _inst("gc calibrated noise")
     with pytest.raises(ValueError, match="n="):
         A.releases(inst, 3)
+
+
+def test_network_audit_stays_below_the_certificate():
+    from companion import data
+
+    task = data.load_task("mnist5k", forget="random:10", seed=0)
+    d = A.network_audit(task, "tiny_mlp", 1.0, 32, n_retain=64)
+    assert d["params"] == 3985 and d["T"] == 1 and d["claim"] == pytest.approx(1.0)
+    assert d["eps_lb"] <= d["claim"] and d["eps_lb_one_run"] <= d["claim"]
+    assert d["mu_worst_case"] == pytest.approx((2 * 0.01 * (1 - 1e-3) + 2 * 1e-4 * 100) / d["sigma"])
+    with pytest.raises(ValueError, match="n="):
+        A.network_audit(task, "tiny_mlp", 1.0, 2)
