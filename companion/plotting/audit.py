@@ -33,19 +33,21 @@ def roc_loglog(panels: dict[str, dict[str, object]], floor: float = 1e-3, title:
     return fig
 
 
-def per_example_spread(values: dict[str, np.ndarray], reference: float, xlabel: str, bins: int = 17):
-    """Histograms (as step lines) of per-example attack scores for several models, with a reference line."""
+def per_example_spread(values: dict[str, np.ndarray], reference: float, xlabel: str):
+    """Empirical distribution functions of per-example attack scores for several models, with a reference line.
+
+    (Distribution functions rather than histograms: per-example AUCs over a few models take a few
+    discrete values, which histogram bins alias.)
+    """
     with house_style():
         fig, ax = plt.subplots(figsize=(6.4, 3.2))
-        edges = np.linspace(0, 1, bins + 1)
         for i, (label, v) in enumerate(values.items()):
-            v = np.asarray(v, dtype=float)
-            v = v[np.isfinite(v)]
-            ax.hist(v, bins=edges, histtype="step", lw=1.5, color=PALETTE[i % len(PALETTE)], label=label,
-                    weights=np.full(len(v), 1 / max(len(v), 1)))
+            v = np.sort(np.asarray(v, dtype=float)[np.isfinite(v)])
+            ax.step(np.r_[0.0, v, 1.0], np.r_[0.0, np.arange(1, len(v) + 1) / max(len(v), 1), 1.0], where="post",
+                    lw=1.5, color=PALETTE[i % len(PALETTE)], label=label)
         ax.axvline(reference, color="0.4", ls="--", lw=0.8)
-        ax.set(xlabel=xlabel, ylabel="share of examples")
-        ax.legend(fontsize=8)
+        ax.set(xlabel=xlabel, ylabel="share of examples at or below", xlim=(0, 1), ylim=(0, 1.02))
+        ax.legend(fontsize=8, loc="upper left")
         fig.tight_layout()
     return fig
 
