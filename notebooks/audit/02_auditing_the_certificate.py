@@ -315,8 +315,9 @@ print(f"n = {int(first['n'])}: the lower bound {verdict} the accountant's eps")
 #
 # The report's mechanism is confirmed. With $n = 1$ point in $D$ and 2 in $D'$, the noise sd of the release
 # differs between the neighbours by a factor {glue:text}`audit2_dp_sd:.2f` (95 % interval
-# {glue:text}`audit2_dp_lo:.2f`-{glue:text}`audit2_dp_hi:.2f`). That is the predicted $(n+1)/n = 2$: the
-# noisy sum is divided by the data set's own size. The accountant (noise multiplier
+# {glue:text}`audit2_dp_lo:.2f`-{glue:text}`audit2_dp_hi:.2f`, which excludes 1). Dividing the noisy sum by the
+# data set's own size predicts $(n+1)/n = 2$, and the measured ratio agrees with that within four standard
+# errors (both asserted). The accountant (noise multiplier
 # {glue:text}`audit2_dp_z:.2f` for $\varepsilon_1 =$ {glue:text}`audit2_dp_claim:.2f`) analyses the
 # undivided sum, whose noise is the same on both sides. With {glue:}`audit2_dp_runs` runs per side the
 # Clopper-Pearson lower bound is {glue:text}`audit2_dp_lb:.2f`, which
