@@ -29,17 +29,19 @@ import contextlib
 import dataclasses
 import functools
 import math
+import os
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.metrics import roc_auc_score
 
 from .. import data, ensemble, methods
 from ..config import bad_value
 from ..metrics import epsilon, klom, lira, signals
-from ..metrics.mia import loss_threshold_mia, per_sample_loss
+from ..metrics.mia import per_sample_loss
 from ..training import predict, recipe_for
 
 #: Methods that are not data-point unlearning methods: they keep a row with this reason.
@@ -70,11 +72,12 @@ class Setting:
     profile: str = "quick"
     seed: int = 0
     per_unit: int = 100  # thresholds per unit of the signal in the eps estimate (the challenge's 100)
+    n_null: int = 20  # random halvings of the 2N oracles: the null distribution of U-LiRA
 
     def __post_init__(self) -> None:
         if self.profile not in ("quick", "full"):
             raise bad_value("profile", self.profile, "'quick' or 'full'")
-        for name, low in (("n_pool", 20), ("seed", 0), ("per_unit", 1)):
+        for name, low in (("n_pool", 20), ("seed", 0), ("per_unit", 1), ("n_null", 2)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 raise bad_value(name, v, f"an integer >= {low}")
@@ -112,18 +115,24 @@ def _reason(err: ValueError) -> str:
 
 
 @contextlib.contextmanager
-def _calibration_cache():
+def _quiet_and_cached():
     """DP-SGD's noise calibration (Opacus' RDP accountant bisection) is a deterministic function of
-    (eps, delta, sampling rate, steps), the same for every run on a task: compute it once per task."""
+    (eps, delta, sampling rate, steps), the same for every run on a task: compute it once per task.
+    The methods' progress bars are switched off for the duration."""
     from ..methods import dpsgd
 
-    original = dpsgd.noise_multiplier
+    original, bars = dpsgd.noise_multiplier, os.environ.get("COMPANION_PROGRESS")
+    os.environ["COMPANION_PROGRESS"] = "0"  # the methods' progress bars: hundreds of runs
     cached = functools.lru_cache(maxsize=8)(lambda e, d, q, s, a: original(e, d, q, s, list(a)))
     dpsgd.noise_multiplier = lambda e, d, q, s, alphas=None: cached(e, d, q, s, tuple(alphas or dpsgd.ALPHAS))
     try:
         yield
     finally:
         dpsgd.noise_multiplier = original
+        if bars is None:
+            os.environ.pop("COMPANION_PROGRESS")
+        else:
+            os.environ["COMPANION_PROGRESS"] = bars
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +144,7 @@ class TaskResult:
     audits: pd.DataFrame  # one row per method: status, reason, U-LiRA, KLoM, eps
     floor: dict  # the audits of the second oracle half against the first (a perfect unlearner)
     task: data.Task
+    oracle_signals: np.ndarray  # (2N, forget examples): the oracles' logit-scaled confidence on the forget set
 
 
 def _views(task: data.Task, seed: int) -> dict[str, data.Split]:
@@ -147,11 +157,18 @@ def _views(task: data.Task, seed: int) -> dict[str, data.Split]:
     }
 
 
-def _scores(logits: dict[str, torch.Tensor], views: dict[str, data.Split], seed: int) -> dict[str, float]:
+def _scores(logits: dict[str, torch.Tensor], views: dict[str, data.Split]) -> dict[str, float]:
     acc = {f"{k}_acc": float((logits[k].argmax(1) == views[k].y).float().mean()) for k in ("retain", "test", "forget")}
-    fl = per_sample_loss(logits["forget"], views["forget"].y)
-    hl = per_sample_loss(logits["held"], views["held"].y)
-    return {**acc, "mia_auc": loss_threshold_mia(fl, hl, seed=seed)["auc"]}
+    return {**acc, "mia_auc": loss_auc(logits["forget"], views["forget"].y, logits["held"], views["held"].y)}
+
+
+def loss_auc(member_logits, member_y, held_logits, held_y) -> float:
+    """ROC-AUC of Yeom et al.'s (2018) loss-threshold attack, score -loss: the ``auc`` of
+    :func:`companion.metrics.mia.loss_threshold_mia` without its threshold search (hundreds of models here)."""
+    m, h = -per_sample_loss(member_logits, member_y), -per_sample_loss(held_logits, held_y)
+    if len(m) < 2 or len(h) < 2:
+        raise bad_value("members, held-out", (len(m), len(h)), "at least 2 samples each")
+    return float(roc_auc_score(np.r_[np.ones(len(m)), np.zeros(len(h))], np.r_[m, h]))
 
 
 def _signals(logits: list[dict], views, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,6 +202,29 @@ def audit(unlearned: list[dict], oracle: list[dict], views: dict, per_unit: int 
     return out
 
 
+def _ulira_acc(unlearned: list[dict], oracle: list[dict], views: dict) -> float:
+    phi_u, phi_o = _signals(unlearned, views, "forget")[1], _signals(oracle, views, "forget")[1]
+    stacked = np.empty((2 * len(phi_u), phi_u.shape[1]))
+    stacked[0::2], stacked[1::2] = phi_u, phi_o
+    is_u = np.zeros_like(stacked, dtype=bool)
+    is_u[0::2] = True
+    return lira.ulira(stacked, is_u, ~is_u, folds=2).balanced_accuracy
+
+
+def null_band(oracle: list[dict], views: dict, n_null: int, seed: int) -> dict[str, float]:
+    """U-LiRA between random halves of the 2N oracles, ``n_null`` times: the spread a perfect unlearner's
+    U-LiRA accuracy has with N models a side. Its standard deviation is the honest error bar here:
+    the models' signals share per-model offsets, so the (model, example) pairs are not independent and
+    ``ulira``'s per-example interval is too narrow when N is small."""
+    rng = np.random.default_rng(seed + 2)
+    n = len(oracle) // 2
+    accs = []
+    for _ in range(n_null):
+        perm = rng.permutation(len(oracle))
+        accs.append(_ulira_acc([oracle[i] for i in perm[:n]], [oracle[i] for i in perm[n:2 * n]], views))
+    return {"ulira_null_mean": float(np.mean(accs)), "ulira_null_sd": float(np.std(accs, ddof=1))}
+
+
 def _logits(model, views) -> dict[str, torch.Tensor]:
     return {k: predict(model, v, "cpu").float() for k, v in views.items()}
 
@@ -211,7 +251,7 @@ def run_task(forget: str, setting: Setting, method_names: list[str] | None = Non
     oracle_logits = [_logits(oracles.model(k), views) for k in range(2 * n)]
     overrides = OVERRIDES[s.profile]
     rows, audits = [], []
-    with _calibration_cache(), warnings.catch_warnings():
+    with _quiet_and_cached(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in names:
             status, reason, logits = "ok", "", []
@@ -230,16 +270,29 @@ def run_task(forget: str, setting: Setting, method_names: list[str] | None = Non
                     status, reason = "failed", f"non-finite logits after unlearning (run {k})"
                     break
                 logits.append(lg)
-                rows.append({"method": name, "run": k, "seconds": res.seconds, **_scores(lg, views, base + k)})
+                rows.append({"method": name, "run": k, "seconds": res.seconds, **_scores(lg, views)})
             row = {"method": name, "status": status, "reason": reason}
             if status == "ok":
                 row.update(audit(logits, oracle_logits[:n], views, s.per_unit))
             audits.append(row)
     floor = audit(oracle_logits[n:], oracle_logits[:n], views, s.per_unit)
-    oracle_scores = pd.DataFrame([_scores(lg, views, base + k) for k, lg in enumerate(oracle_logits[:n])])
+    floor.update(null_band(oracle_logits, views, s.n_null, s.seed))
+    oracle_scores = pd.DataFrame([_scores(lg, views) for lg in oracle_logits[:n]])
     floor.update({k: float(v) for k, v in oracle_scores.mean().items()})
     runs = pd.DataFrame(rows, columns=["method", "run", "seconds", "retain_acc", "test_acc", "forget_acc", "mia_auc"])
-    return TaskResult(forget, runs, pd.DataFrame(audits), floor, task)
+    return TaskResult(forget, runs, pd.DataFrame(audits), floor, task, _signals(oracle_logits, views, "forget")[1])
+
+
+def model_offset_share(signals) -> float:
+    """Share of the variance of signals ``(models, examples)`` around each example's mean that is a
+    per-model offset: var(row means of the centred matrix) / var(centred matrix). Near 1 when each model
+    shifts all its signals alike, near 1 / examples when models differ example by example."""
+    a = np.asarray(signals, dtype=float)
+    if a.ndim != 2 or a.shape[0] < 2 or a.shape[1] < 2 or not np.isfinite(a).all():
+        raise bad_value("signals", a.shape, "a finite (models, examples) array with at least 2 of each")
+    c = a - a.mean(0, keepdims=True)
+    total = float((c ** 2).mean())
+    return float((c.mean(1) ** 2).mean() / total) if total > 0 else 0.0
 
 
 def summarize(result: TaskResult) -> pd.DataFrame:

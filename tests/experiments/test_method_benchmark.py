@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from companion import data, methods
 from companion.experiments import method_benchmark as mb
@@ -44,8 +45,6 @@ def test_spreads_over_runs_and_retrain_speedup_against_itself(class_run):
 def test_identical_groups_give_chance_ulira_and_zero_klom(class_run):
     views = mb._views(class_run.task, 0)
     rng = np.random.default_rng(0)
-    import torch
-
     fake = [{k: torch.as_tensor(rng.normal(size=(len(v), class_run.task.num_classes)), dtype=torch.float32)
              for k, v in views.items()} for _ in range(4)]
     a = mb.audit(fake, fake, views, per_unit=5)
@@ -59,6 +58,37 @@ def test_methods_needing_a_forget_class_are_not_applicable_to_random_forgetting(
         assert a.loc[name, "status"] == "not applicable" and "forget class" in a.loc[name, "reason"]
     assert a.loc["retrain", "status"] == "ok"
     assert set(res.runs.method) == {"original", "retrain"}
+
+
+def test_loss_auc_is_the_loss_threshold_attack_auc():
+    from companion.metrics.mia import loss_threshold_mia, per_sample_loss
+
+    g = torch.Generator().manual_seed(0)
+    za, zb = torch.randn(30, 4, generator=g) * 3, torch.randn(40, 4, generator=g)
+    ya, yb = torch.randint(0, 4, (30,), generator=g), torch.randint(0, 4, (40,), generator=g)
+    ref = loss_threshold_mia(per_sample_loss(za, ya), per_sample_loss(zb, yb))["auc"]
+    assert mb.loss_auc(za, ya, zb, yb) == pytest.approx(ref, abs=1e-12)
+    # a perfect separation: members with zero loss, non-members wrong
+    zm = torch.tensor([[50.0, 0.0]] * 3)
+    assert mb.loss_auc(zm, torch.zeros(3, dtype=torch.long), zm, torch.ones(3, dtype=torch.long)) == 1.0
+    with pytest.raises(ValueError, match="members"):
+        mb.loss_auc(za[:1], ya[:1], zb, yb)
+
+
+def test_model_offset_share_known_answers(class_run):
+    rng = np.random.default_rng(0)
+    offsets = rng.normal(size=(8, 1)) * 5 + rng.normal(size=(1, 30))  # pure model offsets + example means
+    assert mb.model_offset_share(offsets) == pytest.approx(1.0)
+    noise = rng.normal(size=(400, 50))  # independent entries: the row-mean share is about 1 / examples
+    assert mb.model_offset_share(noise) == pytest.approx(1 / 50, rel=0.3)
+    assert class_run.oracle_signals.shape == (2 * SMALL.n_runs, len(class_run.task.forget))
+    with pytest.raises(ValueError, match="signals"):
+        mb.model_offset_share(np.ones(5))
+
+
+def test_null_band_is_a_spread_of_oracle_halvings(class_run):
+    f = class_run.floor
+    assert 0 <= f["ulira_null_mean"] <= 1 and f["ulira_null_sd"] > 0
 
 
 def test_pooled_task_keeps_the_partition():
@@ -87,7 +117,7 @@ def test_pareto_front_on_a_hand_built_example():
 
 @pytest.mark.parametrize("kw, name", [
     ({"n_runs": 3}, "n_runs"), ({"n_runs": 6.0}, "n_runs"), ({"n_runs": 2}, "n_runs"), ({"n_pool": 5}, "n_pool"),
-    ({"profile": "huge"}, "profile"), ({"per_unit": 0}, "per_unit"), ({"seed": -1}, "seed"),
+    ({"profile": "huge"}, "profile"), ({"per_unit": 0}, "per_unit"), ({"seed": -1}, "seed"), ({"n_null": 1}, "n_null"),
 ])
 def test_bad_settings_raise(kw, name):
     with pytest.raises(ValueError, match=name):
