@@ -246,13 +246,18 @@ def clustered_auc_interval(member_scores, nonmember_scores, member_groups, nonme
     if not isinstance(n_boot, int) or n_boot < 20:
         raise bad_value("n_boot", n_boot, "an integer >= 20")
     ids, inv = np.unique(np.r_[gm, gn], return_inverse=True)
-    y, s = np.r_[np.ones(len(m)), np.zeros(len(n))], np.r_[m, n]
+    vals, rank = np.unique(np.r_[m, n], return_inverse=True)  # tied scores share a rank
+    pos = np.r_[np.ones(len(m), bool), np.zeros(len(n), bool)]
     rng = np.random.default_rng(seed)
     stats = []
     for _ in range(n_boot):
-        w = np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids))[inv]
-        if w[y == 1].sum() == 0 or w[y == 0].sum() == 0:
+        w = np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids))[inv].astype(float)
+        wp, wn = w[pos].sum(), w[~pos].sum()
+        if wp == 0 or wn == 0:
             continue
-        stats.append(roc_auc_score(y, s, sample_weight=w))
+        neg_at = np.bincount(rank[~pos], weights=w[~pos], minlength=len(vals))
+        below = np.cumsum(neg_at) - neg_at  # weight of non-members scoring strictly lower
+        r = rank[pos]
+        stats.append(float((w[pos] * (below[r] + 0.5 * neg_at[r])).sum() / (wp * wn)))  # weighted Mann-Whitney AUC
     lo, hi = np.percentile(stats, [50 * (1 - level), 50 * (1 + level)])
     return float(lo), float(hi)

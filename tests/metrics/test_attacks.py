@@ -133,3 +133,19 @@ def test_clustered_interval_is_wider_than_the_naive_one_for_repeated_examples():
     assert 0.6 < (hi2 - lo2) / (nv[1] - nv[0]) < 1.6
     with pytest.raises(ValueError, match="groups"):
         attacks.clustered_auc_interval([1.0], [0.0], [0, 1], [2])
+
+
+def test_clustered_interval_weights_pairs_like_sklearn():
+    """The fast weighted Mann-Whitney AUC (ties counted half) equals sklearn's weighted roc_auc_score."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(6)
+    m, n = np.round(rng.normal(0.3, 1, 300), 1), np.round(rng.normal(0, 1, 400), 1)  # many ties
+    gm, gn = rng.integers(0, 50, 300), rng.integers(0, 50, 400)
+    got = attacks.clustered_auc_interval(m, n, gm, gn, n_boot=50, seed=3)
+    ids, inv = np.unique(np.r_[gm, gn], return_inverse=True)
+    y, s = np.r_[np.ones(300), np.zeros(400)], np.r_[m, n]
+    draws = np.random.default_rng(3)
+    stats = [roc_auc_score(y, s, sample_weight=np.bincount(draws.integers(0, len(ids), len(ids)), minlength=len(ids))[inv])
+             for _ in range(50)]
+    assert got == pytest.approx(tuple(np.percentile(stats, [2.5, 97.5])))
