@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .records import read_record, results_root
 from .report import glue, num, scorecard, verdict
-from .reported import Setting
+from .reported import Setting, all_reported
 
 RESULTS_ENV = "COMPANION_RESULTS"
 
@@ -18,7 +19,6 @@ def results_dir() -> Path:
     """``$COMPANION_RESULTS``, else ``results/`` in the project root: where records are committed."""
     import os
 
-    from .records import results_root
 
     env = os.environ.get(RESULTS_ENV)
     return Path(env).expanduser() if env else results_root()
@@ -60,7 +60,6 @@ def judge_recorded(row: dict) -> dict:
     up by the row's key in :mod:`companion.reported` (so a corrected quotation applies to old records).
     ``match`` is True/False only when the settings agree (like with like, :meth:`Reported.judge`).
     """
-    from .reported import all_reported
 
     out = dict(row)
     quoted = all_reported()
@@ -122,7 +121,6 @@ def _quick_texts(quick) -> dict[str, str]:
 
 def load_full_record(chapter: str, results: Path | None = None) -> tuple[dict | None, str]:
     """``(record, '')`` for a chapter's committed FULL record, ``(None, why)`` without a usable one."""
-    from .records import read_record
 
     path = full_record_file(chapter, results)
     if not path.is_file():
@@ -206,7 +204,6 @@ def paper_scale_section(chapter: str, prefix: str, quick=None, results: Path | N
 
 def full_records(results: Path | None = None) -> list[tuple[Path, dict]]:
     """Every valid committed FULL record under ``<results>/full/`` (sorted by path)."""
-    from .records import read_record
 
     root = Path(results or results_dir()) / "full"
     out = []

@@ -9,7 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .config import project_root
+from . import __version__
+from .config import project_root, resolve_device
+from .data import embedded, full
 
 # --------------------------------------------------------------------------------------------
 # Provenance
@@ -57,7 +59,6 @@ def code_digest(notebook: Path, base: Path | None = None) -> str:
 
 def data_files(task: str, data_root: Path) -> list[Path]:
     """The files a task's data are read from (for their checksums in a record)."""
-    from .data import embedded, full
 
     root = Path(data_root)
     if task in ("mnist5k", "mnist5k32"):
@@ -103,7 +104,6 @@ def device_info(params: dict[str, Any]) -> tuple[str, str]:
 
     import torch
 
-    from .config import resolve_device
 
     device = resolve_device(params.get("DEVICE", "auto"), params.get("PROFILE", "quick"))
     if device.startswith("cuda"):
@@ -135,7 +135,6 @@ def provenance(notebook: Path, params: dict[str, Any], wall_seconds: float, task
 
     import torch
 
-    from . import __version__
 
     code = code or code_state(notebook)
     device, name = device_info(params)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import __version__
-from .config import RunContext
-from .reported import Reported, Setting, get
+from .config import RunContext, default_cache_dir
+from .reported import Reported, Setting, all_reported, get
 
 
 def glue(name: str, value: Any, display: bool = False) -> None:
@@ -136,7 +136,6 @@ def compare(rows: Iterable[tuple], fmt=pct, quick: bool = True, setting: Setting
 
 def key_of(rep: Reported) -> str | None:
     """The ``"paper:key"`` under which ``rep`` is stored in :mod:`companion.reported`."""
-    from .reported import all_reported
 
     return next((k for k, v in all_reported().items() if v is rep or v == rep), None)
 
@@ -163,7 +162,6 @@ SCORECARD_ENV = "COMPANION_NOTEBOOK"
 
 def scorecard_file(notebook: str) -> Path:
     """Where the rows compared by ``notebook`` (a path relative to the project root) are recorded."""
-    from .config import default_cache_dir
 
     return default_cache_dir() / "scorecard" / (notebook.replace("/", "__").removesuffix(".py") + ".json")
 
@@ -191,7 +189,6 @@ def scorecard():
 
     import pandas as pd
 
-    from .config import default_cache_dir
 
     rows = []
     for f in sorted((default_cache_dir() / "scorecard").glob("*.json")):

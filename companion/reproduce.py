@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .config import bad_value
+from . import notebooks
+from .config import bad_value, default_data_root, validate_param
 from .provenance import code_digest, code_state, device_info, git_state
 from .records import (
     DEFAULT_REL_TOL,
@@ -23,6 +24,7 @@ from .records import (
     record_path,
     write_record,
 )
+from .report import scorecard_file
 
 # --------------------------------------------------------------------------------------------
 # Comparing
@@ -145,8 +147,6 @@ def format_mismatches(rows: list[dict]) -> str:
 # --------------------------------------------------------------------------------------------
 
 def _data_root(params: dict[str, Any]) -> Path:
-    from .config import default_data_root
-
     return Path(params.get("DATA_ROOT") or default_data_root())
 
 
@@ -159,8 +159,6 @@ def record_run(source: Path, overrides: dict[str, Any], output: Path | None = No
     made by ``reproduce`` must not replace the QUICK rows the book shows); its rows are kept in the
     record's ``comparisons`` either way. Returns ``(record path, record)``.
     """
-    from . import notebooks
-    from .report import scorecard_file
 
     src = Path(source).resolve()
     params = notebooks.check_parameters(src, dict(overrides))
@@ -188,7 +186,6 @@ def record_run(source: Path, overrides: dict[str, Any], output: Path | None = No
 def verify(record_file: Path, tolerances: dict[str, float] | None = None, overrides: dict[str, Any] | None = None) -> dict:
     """Re-execute a record's notebook with its parameters (updated by ``overrides``) into a temporary
     folder and compare every value. Returns ``{'rows', 'ok', 'record', 'seconds', 'device'}``."""
-    from . import notebooks
 
     rec = read_record(record_file)
     src = notebooks.find(rec["notebook"])
@@ -237,8 +234,6 @@ def reproduce(part: str | None = None, only: list[str] | None = None, profile: s
     notebooks go to a temporary folder (the book's QUICK pages stay). Returns ``{'recorded',
     'up_to_date', 'skipped', 'failed'}``, each a list of ``(chapter, detail)``.
     """
-    from . import notebooks
-    from .config import validate_param
 
     validate_param("PROFILE", profile)
     sources = [s for s in notebooks.chapters() if s.parent.name != "back"]  # back/: the scorecard page reads records

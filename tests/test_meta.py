@@ -211,3 +211,25 @@ def test_layering_contract():
             if wrong:
                 bad.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
     assert not bad, "layering broken:\n" + "\n".join(bad)
+
+
+# Entry points keep `python -m companion list` and `--help` free of torch: their imports of the
+# package stay inside the commands. Everywhere else an import inside a function hides an arrow of the
+# import graph from the layering test, so it is allowed only for optional heavy dependencies.
+LAZY_IMPORTS_ALLOWED = {"cli.py", "notebooks.py", "book.py"}
+
+
+def test_package_imports_sit_at_module_level():
+    import ast
+
+    bad = []
+    for path in sorted((ROOT / "companion").rglob("*.py")):
+        if path.name in LAZY_IMPORTS_ALLOWED:
+            continue
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("companion")):
+                        bad.append(f"{path.relative_to(ROOT)}:{node.lineno} (in {fn.name})")
+    assert not bad, "package imports inside functions:\n" + "\n".join(bad)

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import bad_value
+from ..config import PROFILES, bad_value, default_data_root
 from ..progress import progress
+from . import embedded
 
 ATTRIBUTES = ("ink", "slant", "height")
 CELEBA_ATTRS = ("Smiling", "Male")
@@ -126,8 +127,6 @@ def image_groups(profile: str, data_root=None, feature: str = "ink", quantile: f
     Returns a dict with ``x`` (n, C, H, W) float32 in [0, 1], ``z`` (n,), ``y`` (digit labels or None),
     ``description``.
     """
-    from ..config import PROFILES
-    from . import embedded
 
     if profile not in PROFILES:
         raise bad_value("profile", profile, f"one of {PROFILES}")
@@ -136,7 +135,6 @@ def image_groups(profile: str, data_root=None, feature: str = "ink", quantile: f
     if not 0.0 < float(quantile) < 1.0:
         raise bad_value("quantile", quantile, "a number in (0, 1)")
     if profile == "full":
-        from ..config import default_data_root
 
         x, z = celeba_attribute_images(data_root or default_data_root(), celeba_attr, max_images=max_images)
         return {"x": x, "z": z, "y": None, "description": f"CelebA 64x64 train, Z = {celeba_attr}"}

@@ -25,6 +25,9 @@ import numpy as np
 import pandas as pd
 
 from ..config import bad_value
+from ..methods import certified as M
+from ..methods.certified import budget_steps as steps
+from ..stacked import Plan, run_stacked
 from .cert_setup import FULL_SETTINGS, CurveSetup
 
 if TYPE_CHECKING:
@@ -68,8 +71,6 @@ METHODS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrai
 
 
 def _config(method: str, hp: dict, epsilon: float, delta: float, calibration: str, epochs: int, noise: str = "fresh"):
-    from ..methods import certified as M
-
     if method == "gradient_clipping":
         return M.GradientClippingConfig(epsilon=epsilon, delta=delta, calibration=calibration, epochs=epochs, noise=noise, **hp)
     if method == "model_clipping":
@@ -79,7 +80,6 @@ def _config(method: str, hp: dict, epsilon: float, delta: float, calibration: st
 
 def _row_certificate(cfg, steps_run: int, cache: dict) -> dict:
     """Certificate columns of a curve row: what the ``steps_run`` noisy steps actually run certify."""
-    from ..methods import certified as M
 
     if cfg is None:  # retrain: never saw D_f
         return {"noisy_steps_run": 0, "complete": True, "certified": True, "epsilon": 0.0, "epsilon_as_coded": 0.0, "delta": 0.0}
@@ -110,8 +110,6 @@ def run_curves(
     perturbation) and ``epsilon_as_coded`` (what the authors' code reports: its conversion for
     gradient clipping, the target eps for model clipping and output perturbation).
     """
-    from ..methods import certified as M
-    from ..stacked import Plan, run_stacked
 
     bad = sorted(set(methods) - set(METHODS))
     if bad:
@@ -194,8 +192,6 @@ def run_configs(
     perturbation). A setting whose T exceeds the budget is run and reported with what its steps
     certify, not with its target.
     """
-    from ..methods import certified as M
-    from ..stacked import Plan, run_stacked
 
     task = task or setup.task
     seeds = tuple(seeds or setup.seeds)
@@ -233,6 +229,5 @@ def run_configs(
 
 def budget_steps(setup: CurveSetup, epochs: int, task: "Task | None" = None, batch_size: int = 128) -> int:
     """Steps in a budget of ``epochs`` epochs over the retain set of ``task`` (default the setup's)."""
-    from ..methods.certified import budget_steps as steps
 
     return steps(len((task or setup.task).retain), epochs, batch_size)

@@ -12,7 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import data as cdata
 from ..config import bad_value, default_cache_dir
+from ..data.tasks import Split
+from ..models.cache import atomic_save, config_key, load_checked
+from ..progress import progress
 
 if TYPE_CHECKING:
     import torch
@@ -37,7 +41,6 @@ def resnet_features(x: "torch.Tensor", stats: tuple, device: "str | torch.device
     from torch.nn import functional as F
     from torchvision.models import resnet18
 
-    from ..progress import progress
 
     net = resnet18(weights=weights)
     net.fc = torch.nn.Identity()
@@ -66,9 +69,6 @@ def feature_task(
 
     import torch
 
-    from .. import data as cdata
-    from ..data.tasks import Split
-    from ..models.cache import atomic_save, config_key, load_checked
 
     if name not in FEATURE_STATS:
         raise bad_value("name", name, f"one of {', '.join(FEATURE_STATS)}")

@@ -21,11 +21,16 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from .. import data as cdata
 from ..config import bad_value, default_cache_dir
 from ..methods.certified import OP_PRETRAIN_WEIGHT_DECAY
+from ..models.cache import atomic_save, config_key, load_checked
+from ..models.nets import build
+from ..stacked import Plan, run_stacked
+from ..training import resolve_device
 from .cert_features import feature_task
 
-if TYPE_CHECKING:  # torch is imported lazily: the accountant figures of cert_curves need none
+if TYPE_CHECKING:  # names for annotations only
     import torch
     from torch import nn
 
@@ -58,8 +63,6 @@ class CurveSetup:
 
 
 def _forget_n(name: str, seed: int, data_root: str | None) -> int:
-    from .. import data as cdata
-
     probe = cdata.load_task(name, forget="random:1", seed=seed, data_root=data_root)
     return max(1, round(0.1 * len(probe.train)))
 
@@ -79,10 +82,6 @@ def pretrain(
     linear one-cycle, weight decay), each trained from its own seed on ``task.train`` (so a cached model does
     not depend on which other models were trained in the same call) and cached per model (atomic,
     hash-keyed). Returns a dict keyed by (seed, weight_decay)."""
-    from ..models.cache import atomic_save, config_key, load_checked
-    from ..models.nets import build
-    from ..stacked import Plan, run_stacked
-    from ..training import resolve_device
 
     dev = resolve_device(device)
     root = Path(cache_dir or default_cache_dir()) / "checkpoints"
@@ -130,7 +129,6 @@ def setup(
     'cifar100_features'} (Figure 3: 512-d ImageNet ResNet-18 features,
     :func:`~companion.experiments.cert_features.feature_task`).
     """
-    from ..training import resolve_device
 
     if profile not in ("quick", "full"):
         raise bad_value("profile", profile, "'quick' or 'full'")
@@ -147,7 +145,6 @@ def setup(
         arch, _, augment = FULL_SETTINGS[name]
         grid = name
         pre_epochs = {"cifar10": 400, "cifar10_features": 100, "cifar100_features": 100}.get(name, PRETRAIN["epochs"])
-    from .. import data as cdata
 
     dev = resolve_device(device)
     image_name = name.removesuffix("_features")

@@ -19,12 +19,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..config import ForgetSpec, bad_value
+from ..data import load_task
 from ..data.tasks import Task
 from ..methods.base import MethodConfig, unlearn
 from ..methods.mi_unlearning import STOP_RULES, MIUnlearningConfig
+from ..models import build, cached_state, train_or_load
 from ..models.stacked import StackedMLP
 from ..progress import progress
 from ..theory.information import marginal_mi
+from ..training import fit, recipe_for
 
 
 def digit_removal_task(task: Task, share: float = 0.75, seed: int = 0) -> Task:
@@ -112,9 +115,6 @@ def digit_removal_references(cfg: DigitRemovalConfig, profile: str, seed: int = 
     a fresh model trained on D_r, and the original fine-tuned on D_r with a fresh optimiser, all
     with the profile's recipe for ``cfg.arch``.
     """
-    from ..data import load_task
-    from ..models import build, cached_state, train_or_load
-    from ..training import fit, recipe_for
 
     base = load_task(cfg.task, forget=f"class:{cfg.forget_class}", seed=seed, val_fraction=0.0, data_root=data_root)
     task = digit_removal_task(base, cfg.share, seed)

@@ -39,6 +39,7 @@ import pandas as pd
 
 from .. import data, methods, metrics, models
 from ..config import PROFILES, bad_value, parse_forget
+from ..methods.jit_config import settings_for
 from ..training import TrainRecipe
 
 # --------------------------------------------------------------------------------------------
@@ -129,7 +130,6 @@ def jit_settings(kind: str, profile: str, task: str, arch: str) -> dict[str, Any
     """
     if "jit" not in methods.REGISTRY:
         return {}
-    from ..methods.jit_config import settings_for
 
     table = next(t for t, s in TABLES.items() if s.kind == kind)
     if profile == "quick" and (task, arch) == TABLES[table].quick[:2]:

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import methods, metrics, models
+from .. import methods, metrics, models, report
 from ..config import bad_value
 from ..progress import progress
 from ..reported import Reported, get
@@ -222,7 +222,6 @@ def compare_with_paper(result: TableResult) -> pd.DataFrame:
     QUICK: a different dataset and model, so the column is labelled as an analogue and no match is
     claimed. FULL: a ``within tolerance`` column (the tolerance lives with the reported number).
     """
-    from .. import report
 
     quick = result.setting.get("profile", "quick") == "quick"
     s = result.summary

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from ..config import bad_value
 from ..data.tasks import Task
 from ..models.nets import build
+from ..stacked import Plan, load_into, optax_linear_onecycle, run_stacked
 from ..theory import certified as acc
 from ..theory import privacy
 from .base import MethodConfig, register
@@ -154,7 +155,6 @@ def train_dp(model: nn.Module, task: Task, cfg: DPSGDConfig, seed: int, device) 
 
 def _dp_loop(dp_model: nn.Module, dp_opt, dp_loader, cfg: DPSGDConfig, steps: int, dev: torch.device) -> int:
     """The DP-SGD epochs (SGD, momentum 0, Optax linear one-cycle); returns the steps taken."""
-    from ..stacked import optax_linear_onecycle
 
     step = 0
     for _ in range(cfg.train_epochs):
@@ -175,8 +175,6 @@ def _dp_loop(dp_model: nn.Module, dp_opt, dp_loader, cfg: DPSGDConfig, steps: in
 @register("dpsgd", DPSGDConfig, zero_shot=False, paper="cert",
           description="train the original with DP-SGD at the group-privacy budget for |D_f| points (Opacus), then fine-tune")
 def dpsgd(model: nn.Module, task: Task, cfg: DPSGDConfig, *, seed: int, device, **_) -> dict:
-    from ..stacked import Plan, load_into, run_stacked
-
     arch = getattr(model, "companion_arch", None)
     if arch is None:
         raise ValueError("dpsgd needs a model built by companion.models.build (it retrains that architecture with DP-SGD)")

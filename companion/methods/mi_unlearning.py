@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from ..config import bad_value
 from ..data.tasks import Split, Task
+from ..models import train_or_load
 from ..progress import progress
 from ..theory.information import FORMULATIONS, bootstrap_marginal_mi, marginal_mi
 from ..training import predict
@@ -142,7 +143,6 @@ def _acc(model: nn.Module, split: Split, device) -> float:
 
 def reference_levels(task: Task, arch: str, profile: str, seed: int, device, cfg: MIUnlearningConfig, n_boot: int = 200) -> dict:
     """The retrained model's D_u accuracy and mean ``I_hat`` (same construction), from the checkpoint cache."""
-    from ..models import train_or_load
 
     ref = train_or_load(task, arch, profile, seed, device=device, on="retain", show_progress=False)
     pr = torch.softmax(predict(ref, task.retain, device).double(), 1)
