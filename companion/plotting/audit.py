@@ -46,7 +46,7 @@ def per_example_spread(values: dict[str, np.ndarray], reference: float, xlabel: 
             ax.step(np.r_[0.0, v, 1.0], np.r_[0.0, np.arange(1, len(v) + 1) / max(len(v), 1), 1.0], where="post",
                     lw=1.5, color=PALETTE[i % len(PALETTE)], label=label)
         ax.axvline(reference, color="0.4", ls="--", lw=0.8)
-        ax.set(xlabel=xlabel, ylabel="share of examples at or below", xlim=(0, 1), ylim=(0, 1.02))
+        ax.set(xlabel=xlabel, ylabel="share of examples at or below", xlim=(0, 1.01), ylim=(0, 1.02))
         ax.legend(fontsize=8, loc="upper left")
         fig.tight_layout()
     return fig
