@@ -40,6 +40,7 @@ from sklearn.metrics import roc_auc_score
 
 from .. import data, ensemble, methods
 from ..config import bad_value
+from ..methods import dpsgd
 from ..metrics import epsilon, klom, lira, signals
 from ..metrics.mia import per_sample_loss
 from ..training import predict, recipe_for
@@ -119,8 +120,6 @@ def _quiet_and_cached():
     """DP-SGD's noise calibration (Opacus' RDP accountant bisection) is a deterministic function of
     (eps, delta, sampling rate, steps), the same for every run on a task: compute it once per task.
     The methods' progress bars are switched off for the duration."""
-    from ..methods import dpsgd
-
     original, bars = dpsgd.noise_multiplier, os.environ.get("COMPANION_PROGRESS")
     os.environ["COMPANION_PROGRESS"] = "0"  # the methods' progress bars: hundreds of runs
     cached = functools.lru_cache(maxsize=8)(lambda e, d, q, s, a: original(e, d, q, s, list(a)))

@@ -175,33 +175,39 @@ report.glue("audit3_n_ok", int((summ.status == "ok").sum()))
 # **Reading the audits.** With $N$ models a side every audit has a finite-sample floor, and for U-LiRA it
 # is mostly *spread*: splitting the $2N$ oracles into two random halves and attacking one half with the
 # other gives U-LiRA accuracies of {glue:text}`audit3_null_mean:.3f` ± {glue:text}`audit3_null_sd:.3f`
-# (mean ± sd over {glue:text}`audit3_n_null:d` halvings). The spread is large because the signals of one
-# model share an offset across all examples: a per-model offset makes up
-# {glue:text}`audit3_offset_share:.0%` of the oracles' signal variance around each example's mean (one
-# oracle is confidently wrong on every forgotten sample, another only mildly). The (model, example) pairs
-# are far from independent, and U-LiRA's own
-# per-example interval, which treats examples as the independent units, is too narrow here: for
-# retraining it is [{glue:text}`audit3_ulira_retrain_lo:.3f`, {glue:text}`audit3_ulira_retrain_hi:.3f`].
-# We therefore judge U-LiRA accuracies against the null band, 0.5 ± 2 sd. Retraining, the definition of
-# exact unlearning, scores {glue:text}`audit3_ulira_retrain:.3f`, inside the band (asserted); the
-# unchanged original scores {glue:text}`audit3_ulira_original:.3f`, and
-# {glue:text}`audit3_n_detected:d` of the {glue:text}`audit3_n_ok:d` methods lie above the band. KLoM and
-# $\varepsilon$ of a perfect unlearner are far from their ideal 0 too (the floor row: KLoM
-# {glue:text}`audit3_klom_floor:.2f`, $\varepsilon$ {glue:text}`audit3_eps_floor:.2f`; the challenge used
-# 512 models a side), and the estimator's cap of 50 marks examples whose two samples do not overlap at all.
+# (mean ± sd over {glue:text}`audit3_n_null:d` halvings). When a class or sub-class is forgotten, much of
+# this spread comes from the models rather than the examples: the oracles never saw the forgotten samples,
+# and each shifts its signal on all of them alike (one is confidently wrong on every forgotten sample,
+# another only mildly). A per-model offset makes up {glue:text}`audit3_offset_share:.0%` of the oracles'
+# signal variance around each example's mean, where independent (model, example) entries would give
+# about 1 / (forget examples) = {glue:text}`audit3_offset_indep:.1%`. The (model, example) pairs are then
+# far from independent, and U-LiRA's own per-example interval, which treats examples as the independent
+# units, is too narrow: for retraining it is [{glue:text}`audit3_ulira_retrain_lo:.3f`,
+# {glue:text}`audit3_ulira_retrain_hi:.3f`]. We therefore judge U-LiRA accuracies against the *null band*
+# 0.5 ± 3 sd (3 sd rather than 2 because about twenty methods are tested at once: a Bonferroni
+# correction for 20 tests at 5 % needs $z \approx 3.0$). Retraining, the definition of exact unlearning,
+# scores {glue:text}`audit3_ulira_retrain:.3f`, inside the band (asserted); the unchanged original scores
+# {glue:text}`audit3_ulira_original:.3f`, and {glue:text}`audit3_n_detected:d` of the
+# {glue:text}`audit3_n_ok:d` methods lie above the band. KLoM and $\varepsilon$ of a perfect unlearner are
+# far from their ideal 0 too (the floor row: KLoM {glue:text}`audit3_klom_floor:.2f`, $\varepsilon$
+# {glue:text}`audit3_eps_floor:.2f`; the challenge used 512 models a side), and the estimator's cap of 50
+# marks examples whose two samples do not overlap at all.
 
 # %%
 fl = res.floor
 re_, orig = summ.loc["retrain"], summ.loc["original"]
-band = 2 * fl["ulira_null_sd"]
+band = 3 * fl["ulira_null_sd"]
 assert abs(re_["ulira_acc"] - 0.5) <= band, "retrain's U-LiRA accuracy lies in the null band around 0.5"
 assert fl["klom_forget"] > 0 and fl["eps_median"] > 0, "the finite-sample floors are above the ideal 0"
 assert abs(re_["speedup"] - 1.0) < 1e-12, "retrain's speed-up against itself is 1"
 if KIND != "random":  # a forgotten class: the original still knows it, retraining does not
     assert orig["forget_acc"] > re_["forget_acc"] + 0.2, "the original remembers the forgotten class"
 share = mb.model_offset_share(res.oracle_signals)
-assert share > 0.5, "per-model offsets dominate the oracles' signal variance"
+indep = 1 / res.oracle_signals.shape[1]
+if KIND != "random":
+    assert share > 2 * indep, "per-model offsets carry far more of the oracles' variance than independent entries would"
 report.glue("audit3_offset_share", share)
+report.glue("audit3_offset_indep", indep)
 ok_rows = summ[summ.status == "ok"]
 detected = ok_rows.index[ok_rows["ulira_acc"] > 0.5 + band]
 report.glue("audit3_n_null", SETTING.n_null)
