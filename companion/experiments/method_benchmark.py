@@ -41,7 +41,7 @@ from sklearn.metrics import roc_auc_score
 from .. import data, ensemble, methods
 from ..config import bad_value
 from ..methods import dpsgd
-from ..metrics import epsilon, klom, lira, signals
+from ..metrics import epsilon, klom, lira, signals, speedup
 from ..metrics.mia import per_sample_loss
 from ..training import predict, recipe_for
 
@@ -306,7 +306,7 @@ def summarize(result: TaskResult) -> pd.DataFrame:
         out[col] = mean[col].reindex(out.index)
         out[f"{col}_std"] = std[col].reindex(out.index)
     out["mia_gap"] = (out["mia_auc"] - result.floor["mia_auc"]).abs()
-    out["speedup"] = [t_re / s if s == s and s > 0 else math.nan for s in out["seconds"]]
+    out["speedup"] = [speedup(t_re, s) if s == s else math.nan for s in out["seconds"]]
     per_run = r.assign(speedup=t_re / r["seconds"]).groupby("method")["speedup"].std(ddof=1)
     out["speedup_std"] = per_run.reindex(out.index)
     return out
