@@ -125,6 +125,7 @@ PARAMETERS: dict[str, Rule] = {
     "DATA_ROOT": Rule(str, None, "a path (empty string: $COMPANION_DATA_ROOT or ./data)", "where FULL datasets live"),
     # experiment knobs
     "N_SEEDS": Rule(int, lambda v: 1 <= v <= 100, "an integer in [1, 100]", "number of seeds to average over"),
+    "N_SHADOWS": Rule(int, lambda v: 8 <= v <= 1024 and v % 4 == 0, "a multiple of 4 in [8, 1024]", "models per ensemble of a membership audit (shadow, retrained, unlearned)"),
     "FORGET_CLASS": Rule(int, lambda v: 0 <= v <= 99, "an integer class id in [0, 99] (and below the task's class count)", "class to forget"),
     "FORGET_SUBCLASS": Rule(int, lambda v: 0 <= v <= 99, "an integer fine-class id in [0, 99]", "fine class to forget inside its superclass"),
     "N_RANDOM": Rule(int, lambda v: v >= 1, "a positive integer (at most the training-set size)", "number of random training samples to forget"),

@@ -1,11 +1,11 @@
 """Per-example signals the audits score: logit-scaled confidence and the true-class margin.
 
 * :func:`logit_scaled_confidence`: phi(x, y) = ln p_y - ln(1 - p_y), the LiRA signal (Carlini et al.
-  2022) and the NeurIPS 2023 unlearning challenge's signal (spec evaluation.md sections 4.1, 5.2).
+  2022) and the NeurIPS 2023 unlearning challenge's signal (its scorer's per-example estimator).
   ``variant='stable'`` computes ln p_y - ln sum_{c != y} p_c from max-shifted logits in float64 with
   log-sum-exp (finite for any logits); ``variant='challenge'`` is the challenge scorer's formula,
   ln(p_y + 1e-45) - ln(p_w + 1e-45) on float64 softmax probabilities (saturates near +-103.6).
-* :func:`margin`: m(x, y) = z_y - logsumexp_{c != y} z_c, KLoM's signal (evaluation.md 13.1).
+* :func:`margin`: m(x, y) = z_y - logsumexp_{c != y} z_c, KLoM's signal (Rinberg et al., arXiv 2602.16400).
   It equals the stable logit-scaled confidence: both are ln p_y - ln(1 - p_y).
 
 Inputs are logits ``(N, C)`` (or a stack ``(K, N, C)`` of K models) and integer targets ``(N,)``.

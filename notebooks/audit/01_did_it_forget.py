@@ -38,13 +38,13 @@ if importlib.util.find_spec("companion") is None:
 # - the population attacks (loss threshold {cite}`yeom2018privacy`, confidence threshold, the
 #   NeurIPS 2023 challenge kit's LR-on-loss, and the entropy attack of the JiT and bad-teacher code
 #   {cite}`foster2025jit,chundawat2023can`) and the per-example likelihood-ratio attack LiRA
-#   (Carlini et al. 2022, arXiv 2112.03570), all reporting the same ROC-AUC, TPR at 1 % and 0.1 % FPR
+#   {cite}`carlini2022membership`, all reporting the same ROC-AUC, TPR at 1 % and 0.1 % FPR
 #   and advantage, with ROC curves on log-log axes;
 # - the same attacks on original and retrained models, for random and for full-class forgetting,
 #   and why the target a method must hit is the retrained model's score, not "chance";
-# - U-LiRA (Hayes et al. 2024, arXiv 2403.01218): per-example tests of "trained on and then
+# - U-LiRA {cite}`hayes2025inexact`: per-example tests of "trained on and then
 #   unlearned" against "never trained on", and the per-example spread that population attacks hide;
-# - KLoM (Rinberg et al., arXiv 2602.16400): per point, how far the distribution of margins of
+# - KLoM {cite}`rinberg2026easydub`: per point, how far the distribution of margins of
 #   unlearned models is from that of retrained oracles, on forget, retain and validation points.
 
 # %%
@@ -62,19 +62,19 @@ SEED = 0
 DEVICE = "auto"
 DATA_ROOT = ""
 TASK = "auto"
-N_SEEDS = 16
+N_SHADOWS = 16
 EPOCHS = 10
 N_RANDOM = 200
 FORGET_CLASS = 3
 
 # %%
-ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, N_SEEDS=N_SEEDS, EPOCHS=EPOCHS, N_RANDOM=N_RANDOM,
+ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, N_SHADOWS=N_SHADOWS, EPOCHS=EPOCHS, N_RANDOM=N_RANDOM,
                      FORGET_CLASS=FORGET_CLASS)
 print(report.banner(ctx))
 task_name = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
 cfg = fa.AuditConfig(
     task=task_name, arch="mlp", seed=SEED, forget_class=FORGET_CLASS, n_targets=N_RANDOM,
-    pool=1000 if ctx.quick else fa.FULL_POOL, n_models=N_SEEDS if ctx.quick else max(N_SEEDS, fa.FULL_MIN_MODELS),
+    pool=1000 if ctx.quick else fa.FULL_POOL, n_models=N_SHADOWS if ctx.quick else max(N_SHADOWS, fa.FULL_MIN_MODELS),
     epochs=EPOCHS if ctx.quick else max(EPOCHS, fa.FULL_MIN_EPOCHS), n_test=1000 if ctx.quick else fa.FULL_TEST,
 )
 

@@ -11,7 +11,7 @@ VARIANTS: dict[str, list[dict]] = {
     "audit/01_did_it_forget": [
         {"SEED": 1},
         {"SEED": 2, "N_RANDOM": 400, "EPOCHS": 8},
-        {"SEED": 3, "FORGET_CLASS": 7, "N_SEEDS": 12},
+        {"SEED": 3, "FORGET_CLASS": 7, "N_SHADOWS": 12},
     ],
 }
 

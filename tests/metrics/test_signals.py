@@ -1,4 +1,4 @@
-"""Known answers for the per-example signals (evaluation.md sections 4.1, 5.2, 13.1)."""
+"""Known answers for the per-example signals: LiRA's logit-scaled confidence, the challenge scorer's formula and KLoM's margin."""
 
 import math
 
