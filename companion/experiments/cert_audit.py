@@ -30,16 +30,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import torch
+from scipy import stats
 
 from ..config import bad_value
 from ..data.tasks import Split
 from ..methods import certified as M
+from ..methods.dpsgd import DPSGDConfig, train_dp
 from ..metrics.epsilon import empirical_epsilon_lower_bound
 from ..metrics.one_run import one_run_search
+from ..models.nets import build
 from ..stacked import Plan, run_stacked
 from ..theory import certified as C
 from ..theory import privacy as P
@@ -91,12 +97,23 @@ class Instance:
     runs_factor: int = 1
 
 
-def gc_config(eps: float, delta: float = DELTA, steps: int = 3, h: float = 0.0, calibration: str = "theorem") -> M.GradientClippingConfig:
+def gc_config(
+    eps: float, delta: float = DELTA, steps: int = 3, h: float = 0.0, calibration: str = "theorem"
+) -> M.GradientClippingConfig:
     """Gradient clipping (Theorem A) on the one-parameter task: C0 1, gamma 0.1, lambda 1, T noisy steps; C1 tiny
     on the flat loss (its gradient is 0), 2 h on the oscillating one (never clipped)."""
     c1 = 1e-3 if h == 0 else 2 * h
-    return M.GradientClippingConfig(c0=1.0, c1=c1, gamma=GAMMA, lam=LAM, steps=steps, epsilon=eps, delta=delta, epochs=steps,
-                                    calibration=calibration)
+    return M.GradientClippingConfig(
+        c0=1.0,
+        c1=c1,
+        gamma=GAMMA,
+        lam=LAM,
+        steps=steps,
+        epsilon=eps,
+        delta=delta,
+        epochs=steps,
+        calibration=calibration,
+    )
 
 
 def certified_instances(epsilons: tuple[float, ...], delta: float = DELTA) -> list[Instance]:
@@ -104,13 +121,27 @@ def certified_instances(epsilons: tuple[float, ...], delta: float = DELTA) -> li
     out = []
     for eps in epsilons:
         plan, cert = M.plan_for(gc_config(eps, delta))
-        out.append(Instance(f"gradient clipping eps={eps:g}", "gradient_clipping", plan, cert["epsilon"], 0.0, plan.steps, gaussian=True))
+        out.append(
+            Instance(
+                f"gradient clipping eps={eps:g}",
+                "gradient_clipping",
+                plan,
+                cert["epsilon"],
+                0.0,
+                plan.steps,
+                gaussian=True,
+            )
+        )
         mc = M.ModelClippingConfig(c0=1.0, c2=1.0, sigma=1.0, gamma=GAMMA, lam=LAM, epsilon=eps, delta=delta, epochs=1)
         plan, cert = M.plan_for(mc)
-        out.append(Instance(f"model clipping eps={eps:g}", "model_clipping", plan, cert["epsilon_at_delta"], 0.0, plan.steps))
+        out.append(
+            Instance(f"model clipping eps={eps:g}", "model_clipping", plan, cert["epsilon_at_delta"], 0.0, plan.steps)
+        )
         op = M.OutputPerturbationConfig(c0=1.0, epsilon=eps, delta=delta, calibration="analytic")
         plan, cert = M.plan_for(op)
-        out.append(Instance(f"output perturbation eps={eps:g}", "output_perturbation", plan, cert["epsilon"], gaussian=True))
+        out.append(
+            Instance(f"output perturbation eps={eps:g}", "output_perturbation", plan, cert["epsilon"], gaussian=True)
+        )
     return out
 
 
@@ -130,16 +161,57 @@ def broken_instances(delta: float = DELTA, claim: float = 1.0) -> list[Instance]
     analytic = C.op_sigma(1.0, 10.0, delta, "analytic")
     return [
         Instance("gc oscillating, fresh noise", "gradient_clipping", osc_plan, osc_cert["epsilon"], H_OSC, 2),
-        Instance("gc oscillating, frozen noise", "gradient_clipping", osc_plan, osc_cert["epsilon"], H_OSC, 2, "frozen", broken=True),
-        Instance("op analytic, eps=10", "output_perturbation", Plan("output_perturbation", c0=1.0, init_sigma=analytic), 10.0,
-                 gaussian=True, runs_factor=20),
-        Instance("op classic formula, eps=10", "output_perturbation", Plan("output_perturbation", c0=1.0, init_sigma=classic), 10.0,
-                 gaussian=True, broken=True, runs_factor=20),
+        Instance(
+            "gc oscillating, frozen noise",
+            "gradient_clipping",
+            osc_plan,
+            osc_cert["epsilon"],
+            H_OSC,
+            2,
+            "frozen",
+            broken=True,
+        ),
+        Instance(
+            "op analytic, eps=10",
+            "output_perturbation",
+            Plan("output_perturbation", c0=1.0, init_sigma=analytic),
+            10.0,
+            gaussian=True,
+            runs_factor=20,
+        ),
+        Instance(
+            "op classic formula, eps=10",
+            "output_perturbation",
+            Plan("output_perturbation", c0=1.0, init_sigma=classic),
+            10.0,
+            gaussian=True,
+            broken=True,
+            runs_factor=20,
+        ),
         Instance("gc all T=6 steps", "gradient_clipping", long_plan, long_cert["epsilon"], 0.0, 6, gaussian=True),
-        Instance("gc budget 2 of T=6 steps", "gradient_clipping", long_plan, long_cert["epsilon"], 0.0, 2, gaussian=True, broken=True),
-        Instance("gc calibrated noise", "gradient_clipping", gc_plan, gc_cert["epsilon"], 0.0, gc_plan.steps, gaussian=True),
-        Instance("gc half the noise", "gradient_clipping", dataclasses.replace(gc_plan, sigma=gc_plan.sigma / 2), gc_cert["epsilon"],
-                 0.0, gc_plan.steps, gaussian=True, broken=True),
+        Instance(
+            "gc budget 2 of T=6 steps",
+            "gradient_clipping",
+            long_plan,
+            long_cert["epsilon"],
+            0.0,
+            2,
+            gaussian=True,
+            broken=True,
+        ),
+        Instance(
+            "gc calibrated noise", "gradient_clipping", gc_plan, gc_cert["epsilon"], 0.0, gc_plan.steps, gaussian=True
+        ),
+        Instance(
+            "gc half the noise",
+            "gradient_clipping",
+            dataclasses.replace(gc_plan, sigma=gc_plan.sigma / 2),
+            gc_cert["epsilon"],
+            0.0,
+            gc_plan.steps,
+            gaussian=True,
+            broken=True,
+        ),
     ]
 
 
@@ -150,10 +222,20 @@ def releases(inst: Instance, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndar
         raise bad_value("n", n, "an integer >= 8 (releases per start)")
     one = Split(torch.zeros(1, 1), torch.zeros(1, dtype=torch.long), torch.zeros(1), torch.ones(1))
     a, b = QuadraticNet(inst.c0, inst.h), QuadraticNet(-inst.c0, inst.h)
-    res = run_stacked([a] * n + [b] * n, [inst.plan] * (2 * n), one, inst.steps_run, seed=seed, batch_size=1, noise=inst.noise,
-                      show_progress=False)
+    res = run_stacked(
+        [a] * n + [b] * n,
+        [inst.plan] * (2 * n),
+        one,
+        inst.steps_run,
+        seed=seed,
+        batch_size=1,
+        noise=inst.noise,
+        show_progress=False,
+    )
     if int(res.noisy_steps.min()) != min(inst.plan.steps, inst.steps_run):
-        raise AssertionError(f"{inst.name}: ran {res.noisy_steps.min()} noisy steps, expected {min(inst.plan.steps, inst.steps_run)}")
+        raise AssertionError(
+            f"{inst.name}: ran {res.noisy_steps.min()} noisy steps, expected {min(inst.plan.steps, inst.steps_run)}"
+        )
     w = res.params["w"][:, 0].double().numpy()
     return w[:n], w[n:]
 
@@ -170,8 +252,13 @@ def gaussian_shift_test(pa: np.ndarray, pb: np.ndarray, claim: float, delta: flo
     allowed = 2.0 / P.analytic_gaussian_sigma(2.0, claim, delta)
     se = math.sqrt(2.0 / n + mu**2 / (4.0 * n))
     excess = (mu - allowed) / se
-    return {"mu_hat": mu, "mu_allowed": allowed, "excess_se": excess, "shift_flag": bool(excess > z),
-            "eps_gaussian_hat": P.gaussian_epsilon(mu, delta) if mu > 0 else 0.0}
+    return {
+        "mu_hat": mu,
+        "mu_allowed": allowed,
+        "excess_se": excess,
+        "shift_flag": bool(excess > z),
+        "eps_gaussian_hat": P.gaussian_epsilon(mu, delta) if mu > 0 else 0.0,
+    }
 
 
 def one_run_canaries(pa: np.ndarray, pb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -203,22 +290,40 @@ def audit(inst: Instance, n: int, seed: int = 0, alpha: float = 0.05, delta: flo
         s, inc = one_run_canaries(sa[k], sb[k], seed)
         one[k] = one_run_search(s, inc, ks, delta, alpha / len(sa))["eps_lb"]
     eps_lb, eps_one = cp[best]["eps_lb"], max(one.values())
-    row = {"name": inst.name, "method": inst.method, "claim": inst.claim, "eps_lb": eps_lb, "eps_lb_one_run": eps_one,
-           "statistic": best, "tightness": eps_lb / inst.claim, "n": n, "broken": inst.broken, "lb_flag": eps_lb > inst.claim,
-           "one_run_flag": eps_one > inst.claim, "steps_run": min(inst.plan.steps, inst.steps_run), "T": inst.plan.steps,
-           "noise": inst.noise}
+    row = {
+        "name": inst.name,
+        "method": inst.method,
+        "claim": inst.claim,
+        "eps_lb": eps_lb,
+        "eps_lb_one_run": eps_one,
+        "statistic": best,
+        "tightness": eps_lb / inst.claim,
+        "n": n,
+        "broken": inst.broken,
+        "lb_flag": eps_lb > inst.claim,
+        "one_run_flag": eps_one > inst.claim,
+        "steps_run": min(inst.plan.steps, inst.steps_run),
+        "T": inst.plan.steps,
+        "noise": inst.noise,
+    }
     if inst.gaussian:
         row.update(gaussian_shift_test(pa, pb, inst.claim, delta))
     else:
-        row.update({"mu_hat": math.nan, "mu_allowed": math.nan, "excess_se": math.nan, "shift_flag": False, "eps_gaussian_hat": math.nan})
+        row.update(
+            {
+                "mu_hat": math.nan,
+                "mu_allowed": math.nan,
+                "excess_se": math.nan,
+                "shift_flag": False,
+                "eps_gaussian_hat": math.nan,
+            }
+        )
     row["flagged"] = bool(row["lb_flag"] or row["one_run_flag"] or row["shift_flag"])
     return row
 
 
 def audit_all(instances: list[Instance], n: int, seed: int = 0, alpha: float = 0.05, delta: float = DELTA):
     """:func:`audit` over instances (seed + index each), as a pandas DataFrame."""
-    import pandas as pd
-
     return pd.DataFrame([audit(inst, n, seed + 1000 * i, alpha, delta) for i, inst in enumerate(instances)])
 
 
@@ -231,8 +336,6 @@ def dpsgd_task(n_other: int, canary: bool):
     """A tiny task for :func:`companion.methods.dpsgd.train_dp`: ``n_other`` points with input 0 (zero gradient
     for a bias-free linear model) and, with ``canary``, one point with input 100 (its gradient, always clipped
     to C, points along (1, -1) on the weight column). All labels are 1."""
-    from types import SimpleNamespace
-
     xs = [0.0] * n_other + ([100.0] if canary else [])
     x = torch.tensor(xs, dtype=torch.float32).view(-1, 1)
     y = torch.ones(len(xs), dtype=torch.long)
@@ -243,10 +346,6 @@ def dpsgd_releases(n_other: int, canary: bool, runs: int, cfg, seed: int = 0) ->
     """``runs`` DP-SGD trainings (the baseline's own :func:`~companion.methods.dpsgd.train_dp`: Opacus, Poisson
     sampling, its RDP accountant) of a zero-initialised 1 -> 2 linear model; returns the final weight columns
     (runs, 2) and the last run's log (the accountant's eps)."""
-    import warnings
-
-    from ..methods.dpsgd import train_dp
-
     task = dpsgd_task(n_other, canary)
     out = np.zeros((runs, 2))
     log: dict = {}
@@ -260,7 +359,9 @@ def dpsgd_releases(n_other: int, canary: bool, runs: int, cfg, seed: int = 0) ->
     return out, log
 
 
-def dpsgd_audit(n_other: int, runs: int, epsilon: float = 1.0, seed: int = 0, alpha: float = 0.05, train_epochs: int = 4) -> dict:
+def dpsgd_audit(
+    n_other: int, runs: int, epsilon: float = 1.0, seed: int = 0, alpha: float = 0.05, train_epochs: int = 4
+) -> dict:
     """Audit the Opacus accountant of the DP-SGD baseline on D (``n_other`` points) vs D plus one canary.
 
     Statistics (alpha / 2 each): the projection of the weight column on (1, -1) / sqrt 2 (the canary's push) and
@@ -270,29 +371,42 @@ def dpsgd_audit(n_other: int, runs: int, epsilon: float = 1.0, seed: int = 0, al
     1 - alpha: the accountant analyses noise that does not depend on the data set (ratio 1); ``scale_flag``
     says the interval excludes 1.
     """
-    from ..methods.dpsgd import DPSGDConfig
-
-    cfg = DPSGDConfig(epsilon=epsilon, delta=DELTA, k=1, train_epochs=train_epochs, batch_size=128, max_grad_norm=1.0, lr=0.5)
+    cfg = DPSGDConfig(
+        epsilon=epsilon, delta=DELTA, k=1, train_epochs=train_epochs, batch_size=128, max_grad_norm=1.0, lr=0.5
+    )
     w_in, log_in = dpsgd_releases(n_other, True, runs, cfg, seed)
     w_out, log_out = dpsgd_releases(n_other, False, runs, cfg, seed + 100_000)
     claim = max(log_in["epsilon"], log_out["epsilon"])
     stats_in = {"projection": (w_in[:, 0] - w_in[:, 1]) / math.sqrt(2), "spread": -np.abs(w_in.sum(1)) / math.sqrt(2)}
-    stats_out = {"projection": (w_out[:, 0] - w_out[:, 1]) / math.sqrt(2), "spread": -np.abs(w_out.sum(1)) / math.sqrt(2)}
+    stats_out = {
+        "projection": (w_out[:, 0] - w_out[:, 1]) / math.sqrt(2),
+        "spread": -np.abs(w_out.sum(1)) / math.sqrt(2),
+    }
     cp = {k: empirical_epsilon_lower_bound(stats_in[k], stats_out[k], DELTA, alpha / 2)["eps_lb"] for k in stats_in}
     ks = [(k, k) for k in sorted({max(1, runs // 20), max(1, runs // 5)})]
     one = {}
     for k in stats_in:
         s, inc = one_run_canaries(stats_in[k], stats_out[k], seed)
         one[k] = one_run_search(s, inc, ks, DELTA, alpha / 2)["eps_lb"]
-    from scipy import stats as st
-
     var_ratio = float(np.var(w_out.sum(1), ddof=1) / np.var(w_in.sum(1), ddof=1))
-    lo, hi = (var_ratio / float(st.f.ppf(q, runs - 1, runs - 1)) for q in (1 - alpha / 2, alpha / 2))
-    return {"n": n_other, "n_with_canary": n_other + 1, "runs": runs, "claim": claim, "noise_multiplier": log_in["noise_multiplier"],
-            "sample_rate": log_in["sample_rate"], "eps_lb_projection": cp["projection"], "eps_lb_spread": cp["spread"],
-            "eps_lb": max(cp.values()), "eps_lb_one_run": max(one.values()), "sd_ratio": math.sqrt(var_ratio),
-            "sd_ratio_ci": (math.sqrt(lo), math.sqrt(hi)), "expected_sd_ratio": (n_other + 1) / max(n_other, 1),
-            "lb_flag": max(cp.values()) > claim or max(one.values()) > claim, "scale_flag": lo > 1.0}
+    lo, hi = (var_ratio / float(stats.f.ppf(q, runs - 1, runs - 1)) for q in (1 - alpha / 2, alpha / 2))
+    return {
+        "n": n_other,
+        "n_with_canary": n_other + 1,
+        "runs": runs,
+        "claim": claim,
+        "noise_multiplier": log_in["noise_multiplier"],
+        "sample_rate": log_in["sample_rate"],
+        "eps_lb_projection": cp["projection"],
+        "eps_lb_spread": cp["spread"],
+        "eps_lb": max(cp.values()),
+        "eps_lb_one_run": max(one.values()),
+        "sd_ratio": math.sqrt(var_ratio),
+        "sd_ratio_ci": (math.sqrt(lo), math.sqrt(hi)),
+        "expected_sd_ratio": (n_other + 1) / max(n_other, 1),
+        "lb_flag": max(cp.values()) > claim or max(one.values()) > claim,
+        "scale_flag": lo > 1.0,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,14 +414,20 @@ def dpsgd_audit(n_other: int, runs: int, epsilon: float = 1.0, seed: int = 0, al
 # --------------------------------------------------------------------------------------------
 
 
-def network_audit(task, arch: str, epsilon: float, n: int, seed: int = 0, alpha: float = 0.05, delta: float = DELTA,
-                  n_retain: int = 512) -> dict:
+def network_audit(
+    task,
+    arch: str,
+    epsilon: float,
+    n: int,
+    seed: int = 0,
+    alpha: float = 0.05,
+    delta: float = DELTA,
+    n_retain: int = 512,
+) -> dict:
     """Gradient clipping with the paper's MNIST setting (C0 0.01, C1 100, gamma 1e-4, lambda 10) on ``arch``: n runs
     from each of +C0 u and -C0 u (u: the unit direction of the architecture's seeded initialisation), the first
     ``n_retain`` retain samples as one full batch (one step per epoch, the whole budget noisy, nothing fine-tuned
     after it), each release scored by its projection on u; CP and one-run lower bounds against the certificate."""
-    from ..models.nets import build
-
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
         raise bad_value("n", n, "an integer >= 8 (releases per start)")
     cfg = M.GradientClippingConfig(**{**M.GradientClippingConfig.QUICK, "epsilon": epsilon, "delta": delta})
@@ -322,11 +442,18 @@ def network_audit(task, arch: str, epsilon: float, n: int, seed: int = 0, alpha:
         with torch.no_grad():
             i = 0
             for p in m.parameters():
-                p.copy_((sign * cfg.c0 * u[i: i + p.numel()]).view_as(p))
+                p.copy_((sign * cfg.c0 * u[i : i + p.numel()]).view_as(p))
                 i += p.numel()
         starts.append(m)
-    res = run_stacked([starts[0]] * n + [starts[1]] * n, [plan] * (2 * n), retain, plan.steps, seed=seed, batch_size=len(retain),
-                      show_progress=False)
+    res = run_stacked(
+        [starts[0]] * n + [starts[1]] * n,
+        [plan] * (2 * n),
+        retain,
+        plan.steps,
+        seed=seed,
+        batch_size=len(retain),
+        show_progress=False,
+    )
     flat = torch.cat([res.params[name].flatten(1) for name, _ in base.named_parameters()], dim=1).double()
     proj = (flat @ u.double()).numpy()
     pa, pb = proj[:n], proj[n:]
@@ -335,6 +462,16 @@ def network_audit(task, arch: str, epsilon: float, n: int, seed: int = 0, alpha:
     ks = [(k, k) for k in sorted({max(1, n // 10), max(1, n // 4)})]
     one = one_run_search(s, inc, ks, delta, alpha)
     sd = math.sqrt(0.5 * (pa.var(ddof=1) + pb.var(ddof=1)))
-    return {"arch": arch, "params": int(u.numel()), "T": plan.steps, "sigma": float(plan.sigma), "claim": cert["epsilon"], "n": n,
-            "eps_lb": cp["eps_lb"], "eps_lb_one_run": one["eps_lb"], "mu_hat": abs(pa.mean() - pb.mean()) / sd,
-            "mu_worst_case": (2 * cfg.c0 * (1 - cfg.gamma * cfg.lam) ** plan.steps + 2 * cfg.gamma * cfg.c1) / float(plan.sigma)}
+    return {
+        "arch": arch,
+        "params": int(u.numel()),
+        "T": plan.steps,
+        "sigma": float(plan.sigma),
+        "claim": cert["epsilon"],
+        "n": n,
+        "eps_lb": cp["eps_lb"],
+        "eps_lb_one_run": one["eps_lb"],
+        "mu_hat": abs(pa.mean() - pb.mean()) / sd,
+        "mu_worst_case": (2 * cfg.c0 * (1 - cfg.gamma * cfg.lam) ** plan.steps + 2 * cfg.gamma * cfg.c1)
+        / float(plan.sigma),
+    }

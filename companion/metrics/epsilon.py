@@ -104,13 +104,19 @@ def example_epsilon(pos, neg, delta: float = DELTA, cap: float = EPSILON_CAP, pe
         return 0.0 if pos[0] == neg[0] else float(cap)
     if min(d_pos, d_neg) / max(d_pos, d_neg) < 0.01:  # peakiness cap
         return float(cap)
-    eps = np.concatenate([rule_epsilons(*_double_rates(pos, neg, per_unit), delta),
-                          rule_epsilons(*_single_rates(pos, neg, per_unit), delta)])
+    eps = np.concatenate(
+        [
+            rule_epsilons(*_double_rates(pos, neg, per_unit), delta),
+            rule_epsilons(*_single_rates(pos, neg, per_unit), delta),
+        ]
+    )
     kept = eps[~np.isnan(eps)]
     return float(np.clip(kept.max(), 0.0, cap)) if kept.size else 0.0
 
 
-def challenge_epsilons(unlearned, retrained, delta: float = DELTA, cap: float = EPSILON_CAP, per_unit: int = PER_UNIT) -> np.ndarray:
+def challenge_epsilons(
+    unlearned, retrained, delta: float = DELTA, cap: float = EPSILON_CAP, per_unit: int = PER_UNIT
+) -> np.ndarray:
     """Per-example eps of the challenge from signals U (N_u models x n examples) and R (N_r x n).
 
     Per column, "positive" is whichever sample has the larger median (the retrained one only when its median
@@ -152,7 +158,9 @@ def challenge_forget_score(eps, n_models: int) -> float:
     return float(np.mean(bucket_points(eps, n_models)))
 
 
-def challenge_final_score(forget_score: float, ra_unlearn: float, ra_retrain: float, ta_unlearn: float, ta_retrain: float) -> float:
+def challenge_final_score(
+    forget_score: float, ra_unlearn: float, ra_retrain: float, ta_unlearn: float, ta_retrain: float
+) -> float:
     """F x (RA_unlearn / RA_retrain) x (TA_unlearn / TA_retrain), accuracies averaged over the runs."""
     number_in("forget_score", forget_score, 0.0, 1.0, low_open=False, high_open=False)
     for name, v in (("ra_unlearn", ra_unlearn), ("ta_unlearn", ta_unlearn)):
@@ -180,14 +188,19 @@ def epsilon_from_rates(fpr, fnr, delta: float) -> np.ndarray:
     """max(ln((1 - delta - FPR) / FNR), ln((1 - delta - FNR) / FPR)) clipped at 0, for rates in (0, 1]."""
     fpr, fnr = np.asarray(fpr, dtype=np.float64), np.asarray(fnr, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        e = np.maximum(np.log(np.clip(1 - delta - fpr, 0, None)) - np.log(fnr), np.log(np.clip(1 - delta - fnr, 0, None)) - np.log(fpr))
+        e = np.maximum(
+            np.log(np.clip(1 - delta - fpr, 0, None)) - np.log(fnr),
+            np.log(np.clip(1 - delta - fnr, 0, None)) - np.log(fpr),
+        )
     return np.clip(np.nan_to_num(e, nan=0.0, neginf=0.0), 0.0, None)
 
 
 def cp_epsilon(fp, n_neg: int, fn, n_pos: int, delta: float, alpha: float = 0.05) -> np.ndarray:
     """eps_lb of rules with ``fp`` false positives of ``n_neg`` and ``fn`` false negatives of ``n_pos``, from
     Clopper-Pearson upper limits at alpha/2 each (valid at confidence 1 - alpha for a rule fixed in advance)."""
-    return epsilon_from_rates(clopper_pearson_upper(fp, n_neg, alpha / 2), clopper_pearson_upper(fn, n_pos, alpha / 2), delta)
+    return epsilon_from_rates(
+        clopper_pearson_upper(fp, n_neg, alpha / 2), clopper_pearson_upper(fn, n_pos, alpha / 2), delta
+    )
 
 
 def _threshold_counts(pos: np.ndarray, neg: np.ndarray, t: np.ndarray, upper: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +210,9 @@ def _threshold_counts(pos: np.ndarray, neg: np.ndarray, t: np.ndarray, upper: bo
     return np.searchsorted(neg, t, "right"), len(pos) - np.searchsorted(pos, t, "right")
 
 
-def empirical_epsilon_lower_bound(pos, neg, delta: float = DELTA, alpha: float = 0.05, selection_split: float = 0.5) -> dict:
+def empirical_epsilon_lower_bound(
+    pos, neg, delta: float = DELTA, alpha: float = 0.05, selection_split: float = 0.5
+) -> dict:
     """A sound (eps, delta) lower bound at confidence 1 - alpha from scores of runs of two neighbouring mechanisms.
 
     ``pos`` / ``neg``: 1-d scores of independent runs on each side (the first ``selection_split`` of each
@@ -212,7 +227,9 @@ def empirical_epsilon_lower_bound(pos, neg, delta: float = DELTA, alpha: float =
     p, q = _samples("pos", pos, 1), _samples("neg", neg, 1)
     sp, sq = int(round(len(p) * selection_split)), int(round(len(q) * selection_split))
     if min(sp, sq) < 1 or min(len(p) - sp, len(q) - sq) < 1:
-        raise bad_value("selection_split", selection_split, "a fraction leaving at least one run of each side in both parts")
+        raise bad_value(
+            "selection_split", selection_split, "a fraction leaving at least one run of each side in both parts"
+        )
     ps, qs = np.sort(p[:sp]), np.sort(q[:sq])
     pe, qe = np.sort(p[sp:]), np.sort(q[sq:])
     cand = np.unique(np.concatenate([ps, qs]))
@@ -228,6 +245,16 @@ def empirical_epsilon_lower_bound(pos, neg, delta: float = DELTA, alpha: float =
     fp, fn = _threshold_counts(pe, qe, np.array([t]), upper)
     fpr_u, fnr_u = clopper_pearson_upper(fp, len(qe), alpha / 2), clopper_pearson_upper(fn, len(pe), alpha / 2)
     eps = float(epsilon_from_rates(fpr_u, fnr_u, delta)[0])
-    return {"eps_lb": eps, "threshold": t, "direction": ">=" if upper else "<=", "fp": int(fp[0]), "n_neg": len(qe),
-            "fn": int(fn[0]), "n_pos": len(pe), "fpr_upper": float(fpr_u[0]), "fnr_upper": float(fnr_u[0]),
-            "alpha": alpha, "delta": delta}
+    return {
+        "eps_lb": eps,
+        "threshold": t,
+        "direction": ">=" if upper else "<=",
+        "fp": int(fp[0]),
+        "n_neg": len(qe),
+        "fn": int(fn[0]),
+        "n_pos": len(pe),
+        "fpr_upper": float(fpr_u[0]),
+        "fnr_upper": float(fnr_u[0]),
+        "alpha": alpha,
+        "delta": delta,
+    }

@@ -86,10 +86,19 @@ def one_run_audit(scores, included, k_pos: int, k_neg: int, delta: float = 0.0, 
     if k_pos + k_neg > m or k_pos + k_neg == 0:
         raise bad_value("k_pos + k_neg", k_pos + k_neg, f"an integer in [1, m={m}]")
     order = np.argsort(s, kind="stable")
-    v = int(z[order[m - k_pos:]].sum()) + int((~z[order[:k_neg]]).sum())  # order[m:] is empty when k_pos = 0
+    v = int(z[order[m - k_pos :]].sum()) + int((~z[order[:k_neg]]).sum())  # order[m:] is empty when k_pos = 0
     r = k_pos + k_neg
-    return {"m": m, "k_pos": k_pos, "k_neg": k_neg, "r": r, "v": v, "accuracy": v / r,
-            "eps_lb": one_run_epsilon(m, r, v, delta, beta), "delta": delta, "beta": beta}
+    return {
+        "m": m,
+        "k_pos": k_pos,
+        "k_neg": k_neg,
+        "r": r,
+        "v": v,
+        "accuracy": v / r,
+        "eps_lb": one_run_epsilon(m, r, v, delta, beta),
+        "delta": delta,
+        "beta": beta,
+    }
 
 
 def one_run_search(scores, included, ks: Sequence[tuple[int, int]], delta: float = 0.0, beta: float = 0.05) -> dict:

@@ -28,7 +28,7 @@ if importlib.util.find_spec("companion") is None:
 # tell the unlearned model from the retrained one better than $(\varepsilon, \delta)$ allows
 # {cite}`koloskova2025certified`. An *audit* runs the other way. It runs the mechanism many times, applies a
 # fixed distinguishing test, and turns the test's measured error rates into a **lower bound**
-# $\varepsilon_{lb}$ that holds with a stated confidence (Jagielski et al. 2020, arXiv 2006.07709; Nasr et al.
+# $\varepsilon_{lb}$ that holds with a stated confidence {cite}`jagielski2020auditing` (also Nasr et al.
 # 2021, arXiv 2101.04535). A correct certificate can never be below a sound lower bound. When the lower bound
 # exceeds the claimed $\varepsilon$, the claim is wrong, or the code does not run the mechanism that was
 # analysed.
@@ -36,8 +36,8 @@ if importlib.util.find_spec("companion") is None:
 # **This page shows**
 # - the strongest experiment for a certificate that holds for *any* two start models in the $C_0$ ball: two
 #   extreme starts $\pm C_0 u$, the real noisy fine-tuning engine, and the released model's projection on $u$;
-# - the Clopper-Pearson lower bound over many runs and the one-run audit of Steinke, Nasr & Jagielski (2023,
-#   arXiv 2305.08846), both at 95 % confidence, beside the certified $\varepsilon$ of gradient clipping,
+# - the Clopper-Pearson lower bound over many runs and the one-run audit of Steinke, Nasr & Jagielski
+#   {cite}`steinke2023privacy`, both at 95 % confidence, beside the certified $\varepsilon$ of gradient clipping,
 #   model clipping and output perturbation over a sweep of budgets, with the tightness ratio
 #   $\varepsilon_{lb}/\varepsilon_{cert}$ (asserted $\le 1$ on every run);
 # - four deliberately broken variants (frozen noise, the classic output-perturbation formula at $\varepsilon=10$,
@@ -94,8 +94,9 @@ report.glue("audit2_dp_runs", DP_RUNS)
 # To make the analyses' worst cases reachable the "network" is one parameter $w$ trained on one sample,
 # whose cross-entropy is $\tfrac h2 w^2 + 1$, run through the same stacked engine (`run_stacked`) as the
 # other chapters, with $C_0 = 1$, $\gamma = 0.1$, $\lambda = 1$, a fresh Gaussian draw per step and per run
-# (except in the frozen-noise variant below), and no fine-tuning after the noisy phase (fine-tuning is post-processing, so it can only help the
-# certificate). On the flat loss ($h = 0$) gradient clipping releases $\rho^T w_0$ plus Gaussian noise,
+# (except in the frozen-noise variant below), and no fine-tuning after the noisy phase (fine-tuning is
+# post-processing, so it can only help the certificate). On the flat loss ($h = 0$) gradient clipping releases
+# $\rho^T w_0$ plus Gaussian noise,
 # $\rho = 1 - \gamma\lambda$, and its shifted-Rényi bound is tight up to the small gradient term $2\gamma C_1$
 # ($C_1 = 10^{-3}$ there); on the oscillating loss
 # ($\gamma(h + \lambda) = 2$) one unclipped step maps $w$ to $-w$.
@@ -106,8 +107,9 @@ report.glue("audit2_dp_runs", DP_RUNS)
 #
 # * **Clopper-Pearson** (over many runs): a threshold rule chosen on half of the runs; on the other half its
 #   false positives and false negatives give one-sided Clopper-Pearson upper limits at $\alpha/4$ each, and
-#   $\varepsilon_{lb} = \max\big(\ln\tfrac{1-\delta-\mathrm{FPR}_u}{\mathrm{FNR}_u},\ln\tfrac{1-\delta-\mathrm{FNR}_u}{\mathrm{FPR}_u}\big)$;
-# * **one run** (Steinke et al. 2023): the $n$ models of one stacked call are $n$ canaries, each started at
+#   $\varepsilon_{lb} = \max\big(\ln\tfrac{1-\delta-\mathrm{FPR}_u}{\mathrm{FNR}_u},
+#   \ln\tfrac{1-\delta-\mathrm{FNR}_u}{\mathrm{FPR}_u}\big)$;
+# * **one run** {cite}`steinke2023privacy`: the $n$ models of one stacked call are $n$ canaries, each started at
 #   $+C_0$ or $-C_0$ by a fair coin; the auditor guesses "$+$" for the $k$ highest scores and "$-$" for the $k$
 #   lowest, and the bound is the largest $\varepsilon$ whose $\mathrm{Binomial}(2k, e^\varepsilon/(1+e^\varepsilon))$
 #   tail (plus the paper's $\delta$ term) rejects the number of correct guesses; the search over three values of $k$
@@ -121,11 +123,12 @@ report.glue("audit2_dp_runs", DP_RUNS)
 # %%
 cert_rows = audit.audit_all(audit.certified_instances(EPS_SWEEP, DELTA), N_RUNS, seed=SEED, alpha=ALPHA, delta=DELTA)
 for _, r in cert_rows.iterrows():  # the lower bound may never exceed the certificate
-    assert r["eps_lb"] <= r["claim"] and r["eps_lb_one_run"] <= r["claim"], f"audit above the certificate: {r.to_dict()}"
+    below = r["eps_lb"] <= r["claim"] and r["eps_lb_one_run"] <= r["claim"]
+    assert below, f"audit above the certificate: {r.to_dict()}"
     assert not r["flagged"], f"a sound certificate was flagged: {r.to_dict()}"
-cert_table = cert_rows[["method", "claim", "eps_lb", "eps_lb_one_run", "tightness", "eps_gaussian_hat"]].rename(columns={
-    "claim": "certified eps", "eps_lb": "eps_lb (CP)", "eps_lb_one_run": "eps_lb (one run)", "tightness": "eps_lb / cert",
-    "eps_gaussian_hat": "eps of the measured shift"})
+columns = {"method": "method", "claim": "certified eps", "eps_lb": "eps_lb (CP)", "eps_lb_one_run": "eps_lb (one run)",
+           "tightness": "eps_lb / cert", "eps_gaussian_hat": "eps of the measured shift"}
+cert_table = cert_rows[list(columns)].rename(columns=columns)
 report.glue("audit2_cert_table", cert_table.round(3), display=False)
 report.glue("audit2_n_cert", len(cert_rows))
 report.glue("audit2_tight_max", float(cert_rows["tightness"].max()))
@@ -159,7 +162,8 @@ with house_style():
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
     for method, d in cert_rows.groupby("method", sort=False):
         line, = ax.plot(d["claim"], d["eps_lb"], marker="o", label=f"{method.replace('_', ' ')}: CP")
-        ax.plot(d["claim"], d["eps_lb_one_run"], marker="x", ls="--", color=line.get_color(), label=f"{method.replace('_', ' ')}: one run")
+        ax.plot(d["claim"], d["eps_lb_one_run"], marker="x", ls="--", color=line.get_color(),
+                label=f"{method.replace('_', ' ')}: one run")
     top = float(cert_rows["claim"].max())
     ax.plot([0, top], [0, top], color="grey", lw=1, label="certificate ($\\varepsilon_{lb} = \\varepsilon_{cert}$)")
     ax.set_xlabel("certified $\\varepsilon$ ($\\delta = 10^{-5}$)")
@@ -197,8 +201,9 @@ report.glue("audit2_net_mu_worst", float(net["mu_worst_case"]))
 report.glue("audit2_net_se", math.sqrt(2 / net["n"]))
 
 # %% tags=["nbval-check-output"]
-print(f"tiny_mlp, T = {net['T']}: certified {net['claim']:.3f}, eps_lb {net['eps_lb']:.3f} (CP), {net['eps_lb_one_run']:.3f} (one run); "
-      f"standardised shift {net['mu_hat']:.3f}, worst case {net['mu_worst_case']:.3f}")
+print(f"tiny_mlp, T = {net['T']}: certified {net['claim']:.3f}, eps_lb {net['eps_lb']:.3f} (CP), "
+      f"{net['eps_lb_one_run']:.3f} (one run); standardised shift {net['mu_hat']:.3f}, "
+      f"worst case {net['mu_worst_case']:.3f}")
 
 # %% [markdown]
 # Both lower bounds stay below the certified {glue:text}`audit2_net_claim:.2f` (asserted):
@@ -220,7 +225,8 @@ print(f"tiny_mlp, T = {net['T']}: certified {net['claim']:.3f}, eps_lb {net['eps
 #   so whenever no gradient was clipped the release is exactly the start;
 # * **the classic output-perturbation formula at $\varepsilon = 10$** ({ref}`cert-op-calibration`):
 #   $\sigma = \sqrt{2\ln(1.25/\delta)}\,2C_0/\varepsilon$ is proved only for $\varepsilon < 1$ and at 10 certifies
-#   only {glue:text}`audit2_classic_true:.2f` (its twin uses the exact analytic calibration; both run twenty times as often);
+#   only {glue:text}`audit2_classic_true:.2f` (its twin uses the exact analytic calibration; both run twenty
+#   times as often);
 # * **a budget shorter than $T$**: gradient clipping calibrated for $T = 6$ noisy steps is cut to 2 by calling
 #   the engine directly (the methods refuse such a budget) while claiming the 6-step certificate;
 # * **half the noise**: gradient clipping with $\sigma/2$, claiming the calibrated certificate.
@@ -235,16 +241,19 @@ broken_rows = audit.audit_all(audit.broken_instances(DELTA, EPSILON), N_RUNS, se
 for _, r in broken_rows.iterrows():
     assert r["flagged"] == r["broken"], f"{r['name']}: flagged={r['flagged']} but broken={r['broken']}: {r.to_dict()}"
     if not r["broken"]:
-        assert r["eps_lb"] <= r["claim"] and r["eps_lb_one_run"] <= r["claim"], f"audit above a sound claim: {r.to_dict()}"
+        below = r["eps_lb"] <= r["claim"] and r["eps_lb_one_run"] <= r["claim"]
+        assert below, f"audit above a sound claim: {r.to_dict()}"
 b = broken_rows.set_index("name")
 frozen = b.loc["gc oscillating, frozen noise"]
-assert frozen["lb_flag"] and frozen["statistic"] == "closeness to +C0", f"frozen noise: the atom at the start should be caught: {frozen}"
+caught = frozen["lb_flag"] and frozen["statistic"] == "closeness to +C0"
+assert caught, f"frozen noise: the atom at the start should be caught: {frozen}"
 for name in ("gc budget 2 of T=6 steps", "gc half the noise", "op classic formula, eps=10"):
     assert b.loc[name, "shift_flag"], f"{name}: the shift statistic should be out of range"
 assert not b.loc["op classic formula, eps=10", "lb_flag"], "a lower bound of 10 is out of reach of these runs"
-broken_rows["caught by"] = [", ".join(k for k, f in (("lower bound", r["lb_flag"]), ("one run", r["one_run_flag"]),
-                                                     ("shift", r["shift_flag"])) if f) or "-" for _, r in broken_rows.iterrows()]
-broken_table = broken_rows[["name", "claim", "eps_lb", "statistic", "eps_lb_one_run", "mu_hat", "mu_allowed", "excess_se", "caught by"]]
+checks = (("lower bound", "lb_flag"), ("one run", "one_run_flag"), ("shift", "shift_flag"))
+broken_rows["caught by"] = [", ".join(k for k, f in checks if r[f]) or "-" for _, r in broken_rows.iterrows()]
+shown = ["name", "claim", "eps_lb", "statistic", "eps_lb_one_run", "mu_hat", "mu_allowed", "excess_se", "caught by"]
+broken_table = broken_rows[shown]
 classic_ratio = acc.op_sigma(1.0, 10.0, DELTA, "analytic") / acc.op_sigma(1.0, 10.0, DELTA, "classic") - 1
 report.glue("audit2_classic_pct", 100 * classic_ratio)
 classic_true = priv.gaussian_epsilon(2.0 / acc.op_sigma(1.0, 10.0, DELTA, "classic"), DELTA)
@@ -278,8 +287,9 @@ print(broken_table.round(3).to_string(index=False))
 # ## The DP-SGD baseline: does the Opacus accountant survive a small-data audit?
 #
 # The DP-SGD baseline (`companion.methods.dpsgd.train_dp`) trains with Opacus
-# {cite}`yousefpour2021opacus` (version {glue:}`audit2_opacus` here), Poisson sampling at rate $q = 1/\lceil n/B\rceil$, and reports the eps of
-# Opacus' RDP accountant. A 2026 report (Opacus issues #571 and #819; arXiv 2605.15648) states that Opacus
+# {cite}`yousefpour2021opacus` (version {glue:}`audit2_opacus` here), Poisson sampling at rate
+# $q = 1/\lceil n/B\rceil$, and reports the eps of Opacus' RDP accountant. A 2026 report (Opacus issues #571
+# and #819; arXiv 2605.15648) states that Opacus
 # 1.0-1.6 divides the noisy gradient sum by a floor-based expected batch size $\lfloor nq\rfloor$ while
 # the accountant treats the sum itself as the released quantity, so that on very small data $\varepsilon$
 # is under-reported. We test this rather than assume it. $D$ holds $n$ points with input 0 (no gradient for a
@@ -295,10 +305,12 @@ dp_rows = pd.DataFrame([audit.dpsgd_audit(n, DP_RUNS, EPSILON, seed=SEED, alpha=
 first = dp_rows.iloc[0]
 lo, hi = first["sd_ratio_ci"]
 gap = abs(math.log(first["sd_ratio"] / first["expected_sd_ratio"]))
-assert gap < 4 / math.sqrt(DP_RUNS - 1), f"the noise sd ratio should be (n+1)/n = {first['expected_sd_ratio']}: {first.to_dict()}"
-assert first["scale_flag"], "on the smallest data set the noise scale must differ between neighbours (the interval excludes 1)"
+assert gap < 4 / math.sqrt(DP_RUNS - 1), f"the noise sd ratio should be (n+1)/n: {first.to_dict()}"
+assert first["scale_flag"], "on the smallest data set the noise scale must differ between neighbours"
 verdict = "exceeds" if first["lb_flag"] else "stays below"
-dp_table = dp_rows[["n", "n_with_canary", "claim", "eps_lb_projection", "eps_lb_spread", "eps_lb_one_run", "sd_ratio", "expected_sd_ratio"]]
+shown = ["n", "n_with_canary", "claim", "eps_lb_projection", "eps_lb_spread", "eps_lb_one_run", "sd_ratio",
+         "expected_sd_ratio"]
+dp_table = dp_rows[shown]
 report.glue("audit2_dp_table", dp_table.round(3), display=False)
 report.glue("audit2_dp_claim", float(first["claim"]))
 report.glue("audit2_dp_lb", float(first["eps_lb"]))
@@ -327,18 +339,20 @@ print(f"n = {int(first['n'])}: the lower bound {verdict} the accountant's eps")
 # Clopper-Pearson lower bound is {glue:text}`audit2_dp_lb:.2f`, which
 # {glue:text}`audit2_dp_verdict` the accountant's $\varepsilon$. Between two Gaussians of different variance
 # the privacy loss is unbounded in the tails, so the true $\varepsilon$ at $\delta = 10^{-5}$ can be far larger
-# than what a few hundred runs can prove. The effect fades as $(n+1)/n \to 1$ (FULL adds $n$ = 3, 9 and 99). It matters where
-# $\lfloor nq\rfloor$ changes between neighbours, i.e. for very small data, and for the unlearning comparison
+# than what a few hundred runs can prove. The effect fades as $(n+1)/n \to 1$ (FULL adds $n$ = 3, 9 and 99).
+# It matters where $\lfloor nq\rfloor$ changes between neighbours, i.e. for very small data, and for the
+# unlearning comparison
 # $D$ versus $D \setminus D_f$ whenever $|D_f|$ is a noticeable share of a batch. A fix that keeps the
 # accountant valid divides by a constant that does not depend on the data (the batch size $B$ itself).
 #
 # ## Why not the challenge's estimator?
 #
 # The NeurIPS 2023 unlearning challenge scores each forget example with a plug-in $\varepsilon$ estimate from
-# 512 unlearned and 512 retrained models (Triantafillou et al. 2024, arXiv 2406.09073;
+# 512 unlearned and 512 retrained models ({cite}`triantafillou2024neurips`;
 # `companion.metrics.epsilon.challenge_epsilons`). It takes the best of tens of thousands of threshold rules,
 # measured on the same samples, with no confidence limits. On two *identical* distributions it reads about
-# {glue:text}`audit2_null_mean:.1f`, not 0. On the releases of gradient clipping at a certified $\varepsilon$ = `EPSILON` it gives:
+# {glue:text}`audit2_null_mean:.1f`, not 0. On the releases of gradient clipping at a certified
+# $\varepsilon$ = `EPSILON` it gives:
 
 # %%
 gc_inst = [i for i in audit.certified_instances((EPSILON,), DELTA) if i.method == "gradient_clipping"][0]
@@ -352,7 +366,8 @@ report.glue("audit2_null_mean", float(null.mean()))
 report.glue("audit2_gc_claim", float(gc_inst.claim))
 
 # %% tags=["nbval-check-output"]
-print(f"plug-in eps on the gc releases: {plug_in:.2f} (certified {gc_inst.claim:.2f}); on identical samples: {null.mean():.2f}")
+print(f"plug-in eps on the gc releases: {plug_in:.2f} (certified {gc_inst.claim:.2f}); "
+      f"on identical samples: {null.mean():.2f}")
 
 # %% [markdown]
 # The plug-in reads {glue:text}`audit2_plug_in:.2f` against a certificate of {glue:text}`audit2_gc_claim:.2f`,

@@ -35,8 +35,14 @@ def test_sound_claims_pass_and_lower_bounds_stay_below_them():
     assert gc["eps_gaussian_hat"] == pytest.approx(P.gaussian_epsilon(gc["mu_hat"], A.DELTA))
 
 
-@pytest.mark.parametrize("name,check", [("gc oscillating, frozen noise", "lb_flag"), ("gc half the noise", "shift_flag"),
-                                        ("gc budget 2 of T=6 steps", "shift_flag")])
+@pytest.mark.parametrize(
+    "name,check",
+    [
+        ("gc oscillating, frozen noise", "lb_flag"),
+        ("gc half the noise", "shift_flag"),
+        ("gc budget 2 of T=6 steps", "shift_flag"),
+    ],
+)
 def test_broken_variants_are_flagged(name, check):
     row = A.audit(_inst(name), 3000, seed=3)
     assert row[check] and row["flagged"], row

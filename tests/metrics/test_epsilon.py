@@ -25,7 +25,13 @@ def test_population_rates_recover_the_analytic_gaussian_epsilon(mu, expected):
 
 
 # the finite-sample table (N = 512 per side): mean, sd, reps of the reference simulation
-TABLE = {0.0: (1.57, 0.44, 40), 0.5: (2.28, 0.32, 40), 1.0: (3.29, 0.36, 40), 2.0: (4.87, 0.27, 5), 3.0: (5.82, 0.09, 5)}
+TABLE = {
+    0.0: (1.57, 0.44, 40),
+    0.5: (2.28, 0.32, 40),
+    1.0: (3.29, 0.36, 40),
+    2.0: (4.87, 0.27, 5),
+    3.0: (5.82, 0.09, 5),
+}
 
 
 @pytest.mark.parametrize("mu", sorted(TABLE))
@@ -121,7 +127,9 @@ def test_lower_bound_is_sound_and_grows_on_a_gaussian_mechanism():
     rng = np.random.default_rng(6)
     lbs = []
     for mu in (0.5, 1.0, 2.0, 3.0):
-        runs = [E.empirical_epsilon_lower_bound(rng.normal(mu, 1, 2000), rng.normal(0, 1, 2000))["eps_lb"] for _ in range(5)]
+        runs = [
+            E.empirical_epsilon_lower_bound(rng.normal(mu, 1, 2000), rng.normal(0, 1, 2000))["eps_lb"] for _ in range(5)
+        ]
         assert max(runs) <= gaussian_epsilon(mu, 1e-5), (mu, runs)
         lbs.append(np.mean(runs))
     assert all(a < b for a, b in zip(lbs, lbs[1:])), lbs
@@ -129,20 +137,23 @@ def test_lower_bound_is_sound_and_grows_on_a_gaussian_mechanism():
     assert sum(n > 0 for n in nulls) <= 3  # identical mechanisms: a positive bound at most about alpha of the time
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: E.challenge_epsilons(np.zeros((1, 3)), np.zeros((5, 3))), "unlearned="),
-    (lambda: E.challenge_epsilons(np.zeros((5, 3)), np.zeros((5, 2))), "retrained="),
-    (lambda: E.challenge_epsilons(np.full((5, 1), np.nan), np.zeros((5, 1))), "unlearned="),
-    (lambda: E.challenge_epsilons(np.zeros((5, 1)), np.zeros((5, 1)), delta=0.0), "delta="),
-    (lambda: E.challenge_epsilons(np.zeros((5, 1)), np.zeros((5, 1)), per_unit=0), "per_unit="),
-    (lambda: E.challenge_epsilons(np.zeros((5, 1)), np.zeros((5, 1)), cap=-1.0), "cap="),
-    (lambda: E.max_measurable_epsilon(2), "n_models="),
-    (lambda: E.bucket_points([-1.0], 512), "eps="),
-    (lambda: E.empirical_epsilon_lower_bound(np.zeros(10), np.zeros(10), alpha=1.5), "alpha="),
-    (lambda: E.empirical_epsilon_lower_bound(np.zeros(10), np.zeros(10), selection_split=1.0), "selection_split="),
-    (lambda: E.empirical_epsilon_lower_bound(np.zeros(3), np.zeros(3), selection_split=0.01), "selection_split="),
-    (lambda: E.challenge_final_score(1.5, 1, 1, 1, 1), "forget_score="),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: E.challenge_epsilons(np.zeros((1, 3)), np.zeros((5, 3))), "unlearned="),
+        (lambda: E.challenge_epsilons(np.zeros((5, 3)), np.zeros((5, 2))), "retrained="),
+        (lambda: E.challenge_epsilons(np.full((5, 1), np.nan), np.zeros((5, 1))), "unlearned="),
+        (lambda: E.challenge_epsilons(np.zeros((5, 1)), np.zeros((5, 1)), delta=0.0), "delta="),
+        (lambda: E.challenge_epsilons(np.zeros((5, 1)), np.zeros((5, 1)), per_unit=0), "per_unit="),
+        (lambda: E.challenge_epsilons(np.zeros((5, 1)), np.zeros((5, 1)), cap=-1.0), "cap="),
+        (lambda: E.max_measurable_epsilon(2), "n_models="),
+        (lambda: E.bucket_points([-1.0], 512), "eps="),
+        (lambda: E.empirical_epsilon_lower_bound(np.zeros(10), np.zeros(10), alpha=1.5), "alpha="),
+        (lambda: E.empirical_epsilon_lower_bound(np.zeros(10), np.zeros(10), selection_split=1.0), "selection_split="),
+        (lambda: E.empirical_epsilon_lower_bound(np.zeros(3), np.zeros(3), selection_split=0.01), "selection_split="),
+        (lambda: E.challenge_final_score(1.5, 1, 1, 1, 1), "forget_score="),
+    ],
+)
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):
         call()

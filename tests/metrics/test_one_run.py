@@ -61,16 +61,19 @@ def test_guesses_count_correct_in_and_out():
     assert d["v"] == 1 + 1 and d["r"] == 4
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: O.one_run_epsilon(10, 11, 3), "r="),
-    (lambda: O.one_run_epsilon(10, 5, 6), "v="),
-    (lambda: O.one_run_epsilon(10, 5, 3, beta=0.0), "beta="),
-    (lambda: O.one_run_epsilon(10, 5, 3, delta=-1.0), "delta="),
-    (lambda: O.one_run_audit(np.zeros(4), np.array([0, 1, 2, 0]), 1, 1), "included="),
-    (lambda: O.one_run_audit(np.zeros(4), np.zeros(4), 3, 3), "k_pos"),
-    (lambda: O.one_run_audit(np.zeros(4), np.zeros(4), -1, 1), "k_pos="),
-    (lambda: O.one_run_search(np.zeros(4), np.zeros(4), []), "ks="),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: O.one_run_epsilon(10, 11, 3), "r="),
+        (lambda: O.one_run_epsilon(10, 5, 6), "v="),
+        (lambda: O.one_run_epsilon(10, 5, 3, beta=0.0), "beta="),
+        (lambda: O.one_run_epsilon(10, 5, 3, delta=-1.0), "delta="),
+        (lambda: O.one_run_audit(np.zeros(4), np.array([0, 1, 2, 0]), 1, 1), "included="),
+        (lambda: O.one_run_audit(np.zeros(4), np.zeros(4), 3, 3), "k_pos"),
+        (lambda: O.one_run_audit(np.zeros(4), np.zeros(4), -1, 1), "k_pos="),
+        (lambda: O.one_run_search(np.zeros(4), np.zeros(4), []), "ks="),
+    ],
+)
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):
         call()
