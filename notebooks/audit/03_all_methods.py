@@ -96,10 +96,10 @@ print(SETTING, "tasks:", FORGETS)
 #    held-out samples of the same kind), compared with the oracles' value; wall-clock time (metrics
 #    excluded, {ref}`eval-runtime`) and the speed-up $T_\mathrm{retrain}/T_\mathrm{method}$.
 # 5. **Ensemble audits per method**, the $N$ unlearned models against the first $N$ oracles:
-#    U-LiRA (Hayes et al. 2024, arXiv 2403.01218; two folds, so that its null value is 0.5), the median
-#    per-point KLoM (Rinberg et al., arXiv 2602.16400) on the forget set, and the median per-example
-#    $\varepsilon$ of the NeurIPS 2023 challenge estimator (Triantafillou et al. 2024, arXiv 2406.09073) on
-#    the challenge's logit-scaled confidence. The second half of the oracles, scored the same way against
+#    U-LiRA {cite}`hayes2025inexact` (two folds, so that its null value is 0.5), the median per-point
+#    KLoM {cite}`rinberg2026easydub` on the forget set, and the median per-example $\varepsilon$ of the
+#    NeurIPS 2023 challenge estimator {cite}`triantafillou2024neurips` on the challenge's logit-scaled
+#    confidence. The second half of the oracles, scored the same way against
 #    the first, gives each audit's value for a *perfect* unlearner: with $N$ models no audit is exactly
 #    at its ideal, and a method is judged against this floor.
 # ```
