@@ -222,8 +222,17 @@ def lipschitz_ratios(
         fxp = fxp.reshape(m, b, -1)
         num = (fx.reshape(1, b, -1) - fxp).pow(2).sum(-1)  # (m, B)
         den = (x.unsqueeze(0) - xp).reshape(m, b, -1).pow(2).sum(-1)  # (m, B)
-        rows.append(num / den if squared else num.sqrt() / den.sqrt())
+        rows.append(num / den if squared else _safe_sqrt(num) / den.sqrt())
     return torch.cat(rows)
+
+
+def _safe_sqrt(v: torch.Tensor) -> torch.Tensor:
+    """sqrt(v) for v >= 0, with gradient 0 (a subgradient of the norm) where v = 0 instead of sqrt's 0/0 = NaN.
+
+    Where v > 0 value and gradient are sqrt's, bit for bit (the mask multiplies by exactly 1.0); v = 0
+    happens when a perturbation leaves the output unchanged, e.g. behind dead ReLUs."""
+    pos = v > 0
+    return torch.where(pos, v, torch.ones_like(v)).sqrt() * pos
 
 
 

@@ -116,11 +116,10 @@ print(SETTING, "tasks:", FORGETS)
 # tasks before dropping methods. FULL runs full-class, sub-class and random forgetting with at least 16
 # runs per method on a pool of 3,000 images, and the challenge's 100 thresholds per unit of the signal
 # where QUICK uses 10 (with $N$ samples the rates change only at the samples, so the coarser grid finds
-# nearly the same rules). Two method settings differ from the methods' own chapters:
-# - **JiT** uses the squared distance $\|f(x) - f(x+\xi)\|^2$ (the config's `squared=True`). With five
-#   ReLU units many inputs and their perturbations have identical logits, and the gradient of the
-#   unsquared norm at 0 is NaN: the unsquared variant turns this network's logits into NaN. The
-#   squared form has gradient 0 there.
+# nearly the same rules). The protocol and how U-LiRA is judged are departures of their own
+# ({ref}`audit-benchmark-protocol`, {ref}`audit-ulira-null-band`); JiT's norm uses its zero
+# subgradient where a perturbation leaves this small network's output unchanged ({ref}`jit-zero-norm`).
+# One method setting differs from the methods' own chapters:
 # - **GKT** runs one pseudo-batch instead of QUICK's ten, to fit the CPU budget (FULL keeps its own
 #   settings; {ref}`jit-gkt-budget`).
 #

@@ -62,6 +62,26 @@ def test_loss_is_zero_for_a_constant_network():
         assert loss.item() == 0.0
 
 
+def test_unsquared_ratio_has_a_finite_gradient_where_the_output_does_not_move():
+    """A perturbation that leaves f(x) unchanged (here: every ReLU of the hidden layer dead) gives
+    ||f(x) - f(x')|| = 0, where the norm's gradient is 0/0; the update must stay finite (the zero
+    subgradient), and the ratio elsewhere must be the plain quotient of norms."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(7, 5), nn.ReLU(), nn.Linear(5, 3))
+    with torch.no_grad():
+        net[0].bias.fill_(-100.0)  # dead hidden layer: the output is the second layer's bias
+    x = torch.randn(4, 7)
+    loss = jit_loss(net, x, 0.5, 6, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters())
+    m, x5 = linear(), torch.randn(4, 5, dtype=torch.float64)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    r = lipschitz_ratios(m, x5, 0.5, 6, g1)
+    sq = lipschitz_ratios(m, x5, 0.5, 6, g2, squared=True)
+    assert torch.allclose(r, sq.sqrt(), rtol=1e-12, atol=0)
+
+
 def test_loss_is_positive_for_a_non_constant_network():
     m = linear()
     x = torch.randn(4, 5, dtype=torch.float64)
