@@ -500,11 +500,14 @@ report.glue("audit1_fig_klom", fig, display=False)
 #
 # * LiRA's global variance pools the within-example variances; Carlini et al.'s code takes the
 #   spread of all IN (OUT) signals together, which also counts the spread of the per-example
-#   means. Means are sample means (the code uses medians). No query augmentations.
+#   means. Means are sample means (the code uses medians). No query augmentations ({ref}`audit-lira-variance`).
 # * U-LiRA's shadows and targets come from one ensemble, cross-fitted in two folds, with the forget
-#   set of model $k$ the targets in its half; Hayes et al. train separate shadow and target models.
+#   set of model $k$ the targets in its half; Hayes et al. train separate shadow and target models
+#   ({ref}`audit-ulira-design`).
 # * KLoM's models differ in their training halves as well as their seeds (the benchmark's differ
-#   only by seed, on one fixed forget set).
+#   only by seed, on one fixed forget set; {ref}`audit-klom-design`).
+# * The audited fine-tuning runs 2 epochs instead of 5, and the ROC curves of LR-on-loss and
+#   entropy-LR are built as {ref}`audit-finetune-epochs` describes.
 #
 # ## Exercises
 #

@@ -401,7 +401,10 @@ report.glue("audit2_ex_one_model", one_model)
 #   statistic. The classic formula at $\varepsilon = 10$ is caught only by the shift statistic.
 # - Opacus' accountant does not describe the mechanism Opacus runs on very small data: the noise scale
 #   depends on the data set's size. On our baseline's configuration the lower bound
-#   {glue:text}`audit2_dp_verdict` the reported $\varepsilon$.
+#   {glue:text}`audit2_dp_verdict` the reported $\varepsilon$ ({ref}`cert-dpsgd-normalisation`).
+# - Departures: the audit runs on the analyses' worst-case instance ({ref}`audit-worst-case-instance`),
+#   the one-run audit's canaries live in separate models ({ref}`audit-one-run-canaries`), and the
+#   challenge estimator runs on the CPU in float64 ({ref}`eval-challenge-cpu`).
 #
 # ## Exercises
 #
