@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from companion import data, methods, models
 from companion import stacked as S
+from companion.experiments.cert_audit import QuadraticNet
 from companion.methods import certified as M
 from companion.theory import certified as C
 from companion.theory import privacy as P
@@ -332,27 +333,12 @@ def test_full_feature_task_on_fake_cifar10(tmp_path, fake_cifar):
 # quadratic h/2 w^2 + 1 (h = 0: flat) makes the worst cases reachable.
 
 
-class _Quadratic(torch.nn.Module):
-    """One parameter w; on any batch labelled 0 the mean cross-entropy is h/2 w^2 + 1, so the
-    engine's gradient is h w (logits (0, log(e^q - 1)), computed stably for large q)."""
-
-    def __init__(self, w0: float, h: float):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.tensor([float(w0)]))
-        self.h = float(h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q = 0.5 * self.h * (self.w**2).sum() + 1.0
-        z = q + torch.log(-torch.expm1(-q))
-        return torch.stack([z * 0, z]).expand(x.shape[0], 2)
-
-
 def _released(plan: S.Plan, h: float, c0: float, n: int, epochs: int, noise: str = "fresh") -> tuple[np.ndarray, np.ndarray]:
     """n releases from each antipodal start (+c0, -c0); one retain sample, one step per epoch."""
     from companion.data.tasks import Split
 
     one = Split(torch.zeros(1, 1), torch.zeros(1, dtype=torch.long), torch.zeros(1), torch.ones(1))
-    a, b = _Quadratic(c0, h), _Quadratic(-c0, h)
+    a, b = QuadraticNet(c0, h), QuadraticNet(-c0, h)
     res = S.run_stacked([a] * n + [b] * n, [plan] * (2 * n), one, epochs, seed=0, batch_size=1, noise=noise, show_progress=False)
     assert res.noisy_steps.min() == plan.steps  # the whole noisy phase ran
     w = res.params["w"][:, 0].double().numpy()
