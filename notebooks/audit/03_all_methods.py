@@ -225,7 +225,8 @@ report.glue("audit3_klom_floor", fl["klom_forget"])
 report.glue("audit3_eps_floor", fl["eps_median"])
 
 # %% [markdown]
-# Two rows sit next to the original's. GKT {cite}`chundawat2023zero` re-initialises the *convolutional*
+# Two rows sit next to the original's. GKT {cite}`chundawat2023zero` (from the authors of the bad teacher
+# {cite}`chundawat2023can`) re-initialises the *convolutional*
 # layers of its student and distils the teacher into it; the 784-5-10 MLP has no convolutional layer, so
 # its student starts as the original itself, and its forget accuracy differs from the original's by
 # {glue:text}`audit3_gkt_gap:.3f`. JiT's Lipschitz steps on the forget set are small at its chapter's
