@@ -71,9 +71,9 @@ FORGET_CLASS = 3
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, N_SHADOWS=N_SHADOWS, EPOCHS=EPOCHS, N_RANDOM=N_RANDOM,
                      FORGET_CLASS=FORGET_CLASS)
 print(report.banner(ctx))
-task_name = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
+TASK_NAME = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
 cfg = fa.AuditConfig(
-    task=task_name, arch="mlp", seed=SEED, forget_class=FORGET_CLASS, n_targets=N_RANDOM,
+    task=TASK_NAME, arch="mlp", seed=SEED, forget_class=FORGET_CLASS, n_targets=N_RANDOM,
     pool=1000 if ctx.quick else fa.FULL_POOL, n_models=N_SHADOWS if ctx.quick else max(N_SHADOWS, fa.FULL_MIN_MODELS),
     epochs=EPOCHS if ctx.quick else max(EPOCHS, fa.FULL_MIN_EPOCHS), n_test=1000 if ctx.quick else fa.FULL_TEST,
 )
@@ -130,6 +130,8 @@ report.glue("audit1_full_models", fa.FULL_MIN_MODELS)
 report.glue("audit1_full_epochs", fa.FULL_MIN_EPOCHS)
 report.glue("audit1_full_test", fa.FULL_TEST)
 report.glue("audit1_half", K // 2)
+if not ((np.asarray(M).sum(0) == K // 2).all() and np.asarray(M).shape == (K, cfg.pool)):
+    raise AssertionError("every pool example must train exactly half of the models (LiRA's IN/OUT design)")
 
 # %% tags=["nbval-check-output"]
 acc = pd.DataFrame({

@@ -137,6 +137,9 @@ registered = set(methods.available())
 report.glue("audit3_n_methods", len(registered))
 report.glue("audit3_n_pool", SETTING.n_pool)
 report.glue("audit3_n_runs", SETTING.n_runs)
+ok = res.audits.loc[res.audits.status == "ok", "method"]
+if not (res.runs[res.runs.method.isin(ok)].groupby("method").size().reindex(ok) == SETTING.n_runs).all():
+    raise AssertionError(f"every method that applies unlearns each of the {SETTING.n_runs} originals once")
 print(res.task.describe())
 
 # %% [markdown]
