@@ -24,6 +24,7 @@ dataclass through :func:`report_from_scores`.
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass, field
 
@@ -107,7 +108,7 @@ def _outputs(name: str, pair) -> tuple[torch.Tensor, torch.Tensor]:
     return z, y
 
 
-class Attack:
+class Attack(abc.ABC):
     """Base class: ``fit(members, nonmembers)`` on reference outputs, ``score(outputs)``, ``evaluate``."""
 
     name = "attack"
@@ -116,8 +117,9 @@ class Attack:
         """Threshold attacks learn nothing: every threshold is swept by the ROC."""
         return self
 
+    @abc.abstractmethod
     def score(self, outputs) -> np.ndarray:
-        raise NotImplementedError
+        """Per-example membership scores (higher: more likely a member) of ``outputs``."""
 
     def evaluate(self, members, nonmembers) -> AttackReport:
         """Score a model's members and non-members and report."""

@@ -55,6 +55,7 @@ import pandas as pd
 
 from companion import config, data, report
 from companion.experiments import cert_audit as audit
+from companion.experiments import dpsgd_audit
 from companion.metrics import epsilon as eps_metrics
 from companion.plotting import house_style
 from companion.theory import certified as acc
@@ -301,7 +302,7 @@ print(broken_table.round(3).to_string(index=False))
 # that does not depend on the data, i.e. a ratio of 1.
 
 # %%
-dp_rows = pd.DataFrame([audit.dpsgd_audit(n, DP_RUNS, EPSILON, seed=SEED, alpha=ALPHA) for n in DP_SIZES])
+dp_rows = pd.DataFrame([dpsgd_audit.dpsgd_audit(n, DP_RUNS, EPSILON, seed=SEED, alpha=ALPHA) for n in DP_SIZES])
 first = dp_rows.iloc[0]
 lo, hi = first["sd_ratio_ci"]
 gap = abs(math.log(first["sd_ratio"] / first["expected_sd_ratio"]))
