@@ -114,21 +114,34 @@ def rdp_epsilon(z: float, sample_rate: float, steps: int, delta1: float, alphas:
         return float(a.get_epsilon(delta=delta1, alphas=list(alphas or ALPHAS)))
 
 
+def accounted_rate(loader: torch.utils.data.DataLoader) -> tuple[float, int]:
+    """(sample rate, steps per epoch) that Opacus' accountant records for ``loader`` under Poisson sampling.
+
+    ``make_private`` samples each point with rate 1 / len(loader) but hands the accountant
+    1 / len(dp_loader), and the Poisson loader's length is int(1 / rate), which floating point can
+    round one below len(loader) (422 batches give 421: full MNIST's 54,000 points at batch 128).
+    Calibrating the noise with the sampling rate instead lets the accounted eps1 land above its
+    target, and group privacy amplifies that by e^((k - 1) eps1) in delta.
+    """
+    from opacus.data_loader import DPDataLoader
+
+    dp_len = len(DPDataLoader.from_data_loader(loader))
+    return 1.0 / dp_len, dp_len
+
+
 def train_dp(model: nn.Module, task: Task, cfg: DPSGDConfig, seed: int, device) -> dict:
     """Train ``model`` in place on ``task.train`` with DP-SGD (Opacus, Poisson sampling)."""
     from opacus import PrivacyEngine
 
     k = cfg.k if cfg.k is not None else len(task.forget)
     eps1, delta1 = acc.group_privacy_budget(cfg.epsilon, cfg.delta, k, as_coded=cfg.group_delta == "as_coded")
-    n = len(task.train)
-    steps_per_epoch = -(-n // cfg.batch_size)
-    q = 1.0 / steps_per_epoch  # Opacus' Poisson rate: 1 / len(data_loader), expected batch ~ batch_size
-    steps = cfg.train_epochs * steps_per_epoch
-    z = noise_multiplier(eps1, delta1, q, steps, cfg.alphas)
     x, y = task.train.tensors("cpu")
     ds = torch.utils.data.TensorDataset(x, y)
     gen = torch.Generator().manual_seed(seed)
     loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen)
+    q, steps_per_epoch = accounted_rate(loader)
+    steps = cfg.train_epochs * steps_per_epoch
+    z = noise_multiplier(eps1, delta1, q, steps, cfg.alphas)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.0)
     engine = PrivacyEngine(accountant="rdp", secure_mode=False)
     with warnings.catch_warnings():
@@ -143,6 +156,8 @@ def train_dp(model: nn.Module, task: Task, cfg: DPSGDConfig, seed: int, device) 
         warnings.filterwarnings("ignore", message="Full backward hook")
         step = _dp_loop(dp_model, dp_opt, dp_loader, cfg, steps, dev)
     eps_spent = float(engine.accountant.get_epsilon(delta=delta1, alphas=cfg.alphas))
+    if eps_spent > eps1:  # the calibration above mirrors Opacus' accounting; a drift must not pass silently
+        raise RuntimeError(f"DP-SGD spent eps1 = {eps_spent!r} above its calibrated budget {eps1!r} (rate {q}, {step} steps)")
     group_eps, group_delta = privacy.group_privacy(eps_spent, delta1, k)
     if hasattr(dp_model, "remove_hooks"):
         dp_model.remove_hooks()
