@@ -287,8 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as err:  # noqa: BLE001
         from .notebooks import NotebookError
+        from .records import RecordError
 
-        if isinstance(err, NotebookError):
+        if isinstance(err, (NotebookError, RecordError)):
             print(f"error: {err}", file=sys.stderr)
             return 1
         raise

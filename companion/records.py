@@ -28,6 +28,7 @@ import ast
 import base64
 import hashlib
 import html.parser
+import importlib.util
 import io
 import json
 import math
@@ -49,6 +50,18 @@ REQUIRED_PROVENANCE = (
 FIGURE_MAX_WIDTH = 640  # px: figures are stored downscaled, for the record, not for print
 DEFAULT_REL_TOL = 1e-6
 MIME = "application/papermill.record/"
+
+
+class RecordError(RuntimeError):
+    """A run that cannot be recorded faithfully (nothing is written)."""
+
+
+def require_glue_capture() -> None:
+    """Refuse a recorded run before it starts where myst-nb is missing: ``report.glue`` is then a
+    no-op, and the executed notebook would hold none of the values its record exists to keep."""
+    if importlib.util.find_spec("myst_nb") is None:
+        raise RecordError("--record needs myst-nb to capture glued values (pip install 'myst-nb>=1.1', "
+                          "part of the book extra: pip install -e '.[book]'); nothing was run")
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,6 +249,9 @@ def build_record(executed: Path, notebook: Path, params: dict[str, Any], wall_se
     base = project_root()
     nb = Path(notebook).resolve()
     g = glued(executed)
+    if not (g["values"] or g["tables"] or g["images"]) and "glue(" in nb.read_text(encoding="utf-8"):
+        raise RecordError(f"{nb.name}: the executed notebook holds no glued value although its source glues "
+                          "some (were myst-nb's glue outputs lost?); no record written")
     rec = {
         "schema": SCHEMA_VERSION,
         "notebook": nb.relative_to(base).as_posix() if nb.is_relative_to(base) else nb.name,

@@ -218,9 +218,10 @@ report.glue("scorecard_n_missing", len(missing))
 # %% [markdown]
 # ## Measured on a GPU
 #
-# Stage timings from the lent GPU sessions (`results/gpu/*.jsonl`, written by
-# `benchmarks/gpu_full_mnist.py` on FULL MNIST): {glue:}`scorecard_n_gpu` stages. They are timings, not
-# records: no chapter's values come from them (see the status page for what did not finish there).
+# Timings from the lent GPU sessions (`results/gpu/*.jsonl`: stages of
+# `benchmarks/gpu_full_mnist.py` on FULL MNIST, whole FULL chapters, `benchmarks/gpu_ensemble.py`):
+# {glue:}`scorecard_n_gpu` lines. They are timings, not records: no chapter's values come from them
+# (the status page says what ran there and what did not).
 
 # %%
 gpu = paper_scale.gpu_measurements()
