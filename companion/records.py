@@ -28,7 +28,6 @@ import ast
 import base64
 import hashlib
 import html.parser
-import importlib.util
 import io
 import json
 import math
@@ -40,6 +39,7 @@ from typing import Any
 
 from .config import project_root
 from .provenance import provenance, sha256_file
+from .report import GLUE_MIME as MIME
 
 SCHEMA_VERSION = 1
 REQUIRED_KEYS = ("schema", "notebook", "profile", "parameters", "values", "tables", "figures", "provenance")
@@ -49,19 +49,10 @@ REQUIRED_PROVENANCE = (
 )
 FIGURE_MAX_WIDTH = 640  # px: figures are stored downscaled, for the record, not for print
 DEFAULT_REL_TOL = 1e-6
-MIME = "application/papermill.record/"
 
 
 class RecordError(RuntimeError):
     """A run that cannot be recorded faithfully (nothing is written)."""
-
-
-def require_glue_capture() -> None:
-    """Refuse a recorded run before it starts where myst-nb is missing: ``report.glue`` is then a
-    no-op, and the executed notebook would hold none of the values its record exists to keep."""
-    if importlib.util.find_spec("myst_nb") is None:
-        raise RecordError("--record needs myst-nb to capture glued values (pip install 'myst-nb>=1.1', "
-                          "part of the book extra: pip install -e '.[book]'); nothing was run")
 
 
 # --------------------------------------------------------------------------------------------

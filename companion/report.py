@@ -17,18 +17,29 @@ from .config import RunContext, default_cache_dir
 from .reported import Reported, Setting, all_reported, get
 
 
-def glue(name: str, value: Any, display: bool = False) -> None:
-    """``myst_nb.glue`` when available (a no-op outside a notebook).
+#: The mime prefix of a glued value: myst-nb reads outputs stored under it (and metadata
+#: ``{'scrapbook': {'name', 'mime_prefix'}}``) as glue, and so does :func:`companion.records.glued`.
+GLUE_MIME = "application/papermill.record/"
 
-    Returns None, so a cell that ends with a glue call does not print the value a second time.
+
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Store ``value`` as a named output of the running notebook, in myst-nb's glue format (a no-op
+    outside a kernel).
+
+    The output is written here rather than by ``myst_nb.glue`` so that a recorded run needs only the
+    kernel (a machine without the book's extras once recorded FULL chapters with no value at all);
+    myst-nb reads it in the book build exactly as its own. Returns None, so a cell that ends with a
+    glue call does not print the value a second time.
 
     A numpy or torch scalar is glued as the plain Python number it holds (myst-nb's ``{glue:text}``
     formats cannot parse ``np.float64(...)``). A matplotlib Figure is glued as a PNG image (independent of the kernel's plotting backend) and
     closed, so it appears once, where the prose places it.
     """
     try:
-        from myst_nb import glue as _glue
-    except ImportError:  # pragma: no cover - the book extras are not installed
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - no kernel can run without IPython
+        return None
+    if get_ipython() is None:
         return None
     payload = value
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy / torch scalars: myst-nb formats
@@ -43,7 +54,19 @@ def glue(name: str, value: Any, display: bool = False) -> None:
         value.savefig(buf, format="png", bbox_inches="tight")
         plt.close(value)
         payload = Image(data=buf.getvalue(), format="png")
-    _glue(name, payload, display=display)
+    _publish(name, payload, display)
+
+
+def _publish(name: str, payload: Any, display: bool) -> None:
+    """Display ``payload``'s mime bundle under :data:`GLUE_MIME` (or shown, with ``display``) with the
+    scrapbook metadata that names it."""
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as ipy_display
+
+    bundle, metadata = format_display_data(payload)
+    prefix = "" if display else GLUE_MIME
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 def pct(x: float, digits: int = 1) -> str:

@@ -22,7 +22,6 @@ from .records import (
     json_default,
     read_record,
     record_path,
-    require_glue_capture,
     write_record,
 )
 from .report import scorecard_file
@@ -164,7 +163,6 @@ def record_run(source: Path, overrides: dict[str, Any], output: Path | None = No
     src = Path(source).resolve()
     params = notebooks.check_parameters(src, dict(overrides))
     shape = notebooks.preflight(src, params)  # missing data or a bad request stops here, before a kernel
-    require_glue_capture()
     base = notebooks.root()
     rel = src.relative_to(base).as_posix() if src.is_relative_to(base) else src.name
     sc = scorecard_file(rel)

@@ -207,16 +207,6 @@ def test_provenance_names_the_code_that_ran_not_the_code_after_it(tmp_path, monk
     assert rec["provenance"]["commit"] == "before"
 
 
-def test_a_recorded_run_refuses_to_start_without_myst_nb(tmp_path, monkeypatch):
-    """Without myst-nb, report.glue is a no-op: a GPU machine without it once wrote records of 0 values."""
-    real = records.importlib.util.find_spec
-    monkeypatch.setattr(records.importlib.util, "find_spec", lambda name, *a: None if name == "myst_nb" else real(name, *a))
-    monkeypatch.setattr(notebooks, "execute", lambda *a, **k: pytest.fail("the notebook ran"))
-    with pytest.raises(records.RecordError, match="myst-nb"):
-        rp.record_run(notebooks.find(CHAPTER), {}, results=tmp_path / "results", scorecard=False)
-    assert not (tmp_path / "results").exists()
-
-
 def test_a_run_whose_glued_values_were_lost_is_not_recorded(recorded, tmp_path, monkeypatch):
     import nbformat
 

@@ -1,8 +1,10 @@
 """Report helpers: formatting, ours-vs-reported tables and the scorecard records."""
 
 import math
+import sys
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -162,9 +164,27 @@ def test_glue_stores_numpy_and_torch_scalars_as_plain_numbers(monkeypatch):
     import torch
 
     seen = {}
-    import myst_nb
+    import IPython
 
-    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: seen.update({name: value}))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(report, "_publish", lambda name, value, display: seen.update({name: value}))
     for name, value in {"a": np.float64(0.77), "b": np.int64(3), "c": torch.tensor(2.5), "d": np.float32(1.5)}.items():
         report.glue(name, value)
         assert type(seen[name]) in (float, int) and repr(seen[name]) == repr(value.item())
+
+
+def test_glue_writes_myst_nbs_format_without_myst_nb(monkeypatch):
+    """A kernel without the book's extras (a lent GPU machine) glued nothing, so its FULL records held no
+    value; glue now writes myst-nb's output itself, the same bundle and metadata myst-nb writes."""
+    import IPython
+    import IPython.display
+    from myst_nb.ext import glue as mystglue
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    ours, theirs = [], []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: ours.append((a, k)))
+    monkeypatch.setattr(mystglue, "ipy_display", lambda *a, **k: theirs.append((a, k)))
+    mystglue.glue("acc", 0.9863, display=False)
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # import myst_nb now fails
+    report.glue("acc", np.float64(0.9863))
+    assert ours == theirs and ours[0][0][0] == {report.GLUE_MIME + "text/plain": "0.9863"}
