@@ -27,7 +27,7 @@ from ..models import build, cached_state, train_or_load
 from ..models.stacked import StackedMLP
 from ..progress import progress
 from ..theory.information import marginal_mi
-from ..training import fit, recipe_for
+from ..training import accuracy, fit, recipe_for
 
 
 def digit_removal_task(task: Task, share: float = 0.75, seed: int = 0) -> Task:
@@ -132,6 +132,29 @@ def digit_removal_references(cfg: DigitRemovalConfig, profile: str, seed: int = 
     finetune, _ = cached_state(key, start, lambda m: fit(m, task.retain, recipe, seed=seed + 7, device=device, desc="finetune"),
                                name=f"{task.name}-{cfg.arch}-finetune")
     return {"task": task, "original": original, "retrain": retrain, "finetune": finetune.to(device or "cpu")}
+
+
+def original_trajectory(task: Task, cfg: DigitRemovalConfig, profile: str, seed: int = 0, device=None) -> tuple[list[dict], nn.Module]:
+    """The original trained once more exactly as :func:`digit_removal_references` trains it (same
+    recipe, seed and data), with its accuracy on D_r, D_u and the test set after every epoch.
+
+    Adam at a constant learning rate never settles: the reference code's printed training losses
+    move between 0.002 and 0.01 over its last epochs. The trajectory measures how far a one-run
+    number (the paper's table) can move with the epoch at which training happens to stop.
+    Returns ``(rows, model)``: one ``{'epoch', 'retain_acc', 'forget_acc', 'test_acc'}`` per epoch (from 1) and
+    the final model, equal to the cached original (same seed, same device).
+    """
+    recipe = recipe_for(task.name, cfg.arch, profile)
+    model = build(cfg.arch, task.input_shape, task.num_classes, seed)
+    rows: list[dict] = []
+
+    def on_epoch(epoch: int, m: nn.Module) -> None:
+        rows.append({"epoch": epoch + 1, **{f"{name}_acc": accuracy(m, getattr(task, name), device)
+                                            for name in ("retain", "forget", "test")}})
+        m.train()
+
+    fit(model, task.train, recipe, seed=seed, device=device, desc="original, scored per epoch", on_epoch=on_epoch)
+    return rows, model
 
 
 def _perms(n: int, need: int, gen: torch.Generator) -> torch.Tensor:
@@ -258,6 +281,34 @@ def run_grid(original: nn.Module, task: Task, cfg: DigitRemovalConfig, profile: 
             for h in hist:
                 rows.append({"gamma": g, "trial": trial, **{("test_acc" if k == "monitor_acc" else k): v for k, v in h.items()}})
     return pd.DataFrame(rows)
+
+
+#: The quantities the paper quotes from its grid (table row, README curves), each read off one
+#: (gamma, epoch) of :func:`run_grid`: ``(label, scorecard key, gamma, epoch, column)``; the table row
+#: is ``(cfg.table_gamma, cfg.table_epochs)``, see :func:`paper_grid_rows`.
+CURVE_ROWS: tuple[tuple[str, str, float, int, str], ...] = tuple(
+    row for gm, e, tag in ((3.5, 20, "gamma3.5_20ep"), (1.5, 20, "gamma1.5_20ep")) for row in (
+        (f"gamma {gm}: I_hat after epoch 1", f"xs:curve/{tag}/mi_start", gm, 1, "mi"),
+        (f"gamma {gm}: I_hat after epoch {e}", f"xs:curve/{tag}/mi_end", gm, e, "mi"),
+        (f"gamma {gm}: D_u accuracy after epoch 1", f"xs:curve/{tag}/forget_acc_start", gm, 1, "forget_acc"),
+        (f"gamma {gm}: D_u accuracy after epoch {e}", f"xs:curve/{tag}/forget_acc_end", gm, e, "forget_acc"),
+        (f"gamma {gm}: test accuracy after epoch {e}", f"xs:curve/{tag}/test_acc_end", gm, e, "test_acc"),
+    )
+) + (
+    ("gamma 3.5: D_r accuracy after epoch 20", "xs:curve/gamma3.5_20ep/retain_acc_end", 3.5, 20, "retain_acc"),
+    ("gamma 3.5: D_u accuracy after epoch 5", "xs:curve/gamma3.5_5ep/forget_acc_end", 3.5, 5, "forget_acc"),
+    ("gamma 5: D_u accuracy after epoch 2", "xs:curve/gamma5_2ep/forget_acc_end", 5.0, 2, "forget_acc"),
+)
+SPLIT_NAMES = {"retain_acc": "D_r", "forget_acc": "D_u", "test_acc": "test"}
+
+
+def paper_grid_rows(cfg: DigitRemovalConfig) -> list[tuple[str, str, float, int, str]]:
+    """Every grid quantity the paper quotes: its MI-unlearning table row (D_r, D_u, test accuracy at
+    ``(cfg.table_gamma, cfg.table_epochs)``), then :data:`CURVE_ROWS`."""
+    g, e = cfg.table_gamma, cfg.table_epochs
+    table = [(f"MI unlearning (gamma {g}, {e} epochs): accuracy on {SPLIT_NAMES[c]}", f"xs:mnist3/mi_gamma4_5ep/{c}", g, e, c)
+             for c in SPLIT_NAMES]
+    return table + list(CURVE_ROWS)
 
 
 def at_epoch(grid: "object", gamma: float, epochs: int) -> "object":

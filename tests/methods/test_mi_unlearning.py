@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from companion import data, methods, models
+from companion import data, methods, metrics, models
 from companion.data import tasks
 from companion.experiments import digit_removal, gmm_toy
 from companion.methods import mi_unlearning as mu
@@ -155,6 +155,10 @@ def test_full_profile_path_on_tiny_mnist_idx(tmp_path, monkeypatch, fake_mnist):
         assert len(digit_removal.at_epoch(grid, 3.5, 1)) == 1
         res = methods.unlearn("mi_unlearning", refs["original"], task, "full", 0, "cpu", epochs=1)
         assert res.log["stop_reason"] in ("forget_acc", "budget")
+        rows, again = digit_removal.original_trajectory(task, cfg, "full", seed=0, device="cpu")
+        assert [r["epoch"] for r in rows] == list(range(1, 101))  # the paper's 100 epochs, scored after each
+        assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), refs["original"].state_dict().values()))
+        assert rows[-1]["forget_acc"] == metrics.evaluate(refs["original"], task, "cpu")["forget_acc"]
     finally:
         tasks._CACHE.clear()
 
@@ -264,3 +268,15 @@ def test_rule_holds_refuses_unknown_rules():
         mu.rule_holds("sometimes", {"forget_acc": 0.0}, 0.5)
     with pytest.raises(ValueError, match="start_monitor_acc"):
         mu.rule_holds("test_drop", {"monitor_acc": 0.5}, 0.01)
+
+
+def test_paper_grid_rows_name_quoted_numbers_at_grid_points():
+    from companion.reported import get
+
+    cfg = digit_removal.DigitRemovalConfig.resolve("full")
+    rows = digit_removal.paper_grid_rows(cfg)
+    assert len(rows) == 3 + 13 and len({key for _, key, *_ in rows}) == len(rows)
+    grid_points = {(g, e) for g, e in cfg.grid} | {(cfg.table_gamma, cfg.table_epochs)}
+    for label, key, gamma, epoch, col in rows:
+        assert get(key).value is not None and col in ("mi", "retain_acc", "forget_acc", "test_acc")
+        assert any(g == gamma and epoch <= e for g, e in grid_points), (label, gamma, epoch)
