@@ -326,12 +326,28 @@ def resolve(profile: str = "quick", seed: int = 0, device: str = "auto", data_ro
     return RunContext(profile=profile, seed=seed, device=resolve_device(device, profile), data_root=root, params=checked)
 
 
-def pick(value: str, ctx: RunContext, quick: str, full: str) -> str:
-    """Resolve a notebook parameter whose value ``'auto'`` means "the profile's default".
+@dataclass(frozen=True)
+class ProfileSetting:
+    """What an experiment runs in each profile: the package decides, a notebook only asks.
 
-    E.g. ``pick(TASK, ctx, quick="mnist5k", full="mnist")``: the package, not the notebook, decides
-    what each profile runs.
+    A subclass is a frozen dataclass of the experiment's choices (``task``, ``arch``, sizes) with
+    defaults; ``QUICK`` and ``FULL`` hold each profile's overrides of them. ``Setting.for_profile(
+    profile, task=TASK)`` returns the profile's setting with every given value that is not ``'auto'``
+    (or None) in place of the default, and a ``profile`` field, where the class has one, set to the
+    profile. The chapter's pre-kernel check reads the same call (:func:`companion.notebooks.preflight`).
     """
-    if value != "auto":
-        return value
-    return quick if ctx.profile == "quick" else full
+
+    QUICK = {}  # type: dict[str, Any]
+    FULL = {}  # type: dict[str, Any]
+
+    @classmethod
+    def for_profile(cls, profile: str, **given: Any) -> "ProfileSetting":
+        if profile not in PROFILES:
+            raise bad_value("profile", profile, f"one of {PROFILES}")
+        names = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise bad_value(unknown[0], given[unknown[0]], f"a setting of {cls.__name__}: one of {sorted(names)}")
+        chosen = {k: v for k, v in given.items() if v is not None and not (isinstance(v, str) and v == "auto")}
+        fixed = {"profile": profile} if "profile" in names else {}
+        return cls(**{**(cls.FULL if profile == "full" else cls.QUICK), **chosen, **fixed})

@@ -152,7 +152,7 @@ def check_parameters(source: Path, overrides: dict[str, Any]) -> dict[str, Any]:
 # Calls of a chapter's resolve cell that say, cheaply, which task, architecture and forget request
 # the chapter will run: ``config.pick`` (a TASK/ARCH default per profile), the JiT tables' setting and
 # the digit-removal protocol's config. Their results are checked against the task's shape.
-SETTING_CALLS = ("pick", "table_setting", "digit_removal_config")
+SETTING_CALLS = ("for_profile", "table_setting", "digit_removal_config")
 
 
 def _setting_calls(source: Path) -> tuple[str, list[tuple[str, ast.expr]]]:
@@ -181,6 +181,16 @@ def _parse(code: str) -> list[ast.stmt]:
         return []
 
 
+def _as_parameter_error(err: ValueError, call: ast.Call, params: dict[str, Any]) -> ValueError:
+    """A setting's ``ValueError`` about one of its fields, renamed after the notebook parameter passed
+    to that field (``n_targets=N_RANDOM`` refused: the reader set N_RANDOM)."""
+    msg = str(err)
+    for kw in call.keywords:
+        if isinstance(kw.value, ast.Name) and kw.value.id in params and msg.startswith(f"{kw.arg}="):
+            return bad_value(kw.value.id, params[kw.value.id], msg.split("expected ", 1)[-1].rstrip("."))
+    return err
+
+
 def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
     """Check the limits that depend on the task before a kernel starts.
 
@@ -207,6 +217,8 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
             value = eval(compile(ast.Expression(call), str(source), "eval"), ns)
         except (NameError, AttributeError, KeyError):  # depends on something computed later: not a setting
             continue
+        except ValueError as err:  # the setting refuses a value: name the notebook parameter that gave it
+            raise _as_parameter_error(err, call, params) from None
         ns[target] = value
         if isinstance(value, str) and "TASK" in target:
             tasks.setdefault(value, [])
@@ -215,8 +227,12 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, dict) and "task" in value:  # a JiT table's setting
             tasks.setdefault(value["task"], []).append(value["forget"])
             archs.add(value["arch"])
-        elif hasattr(value, "task") and hasattr(value, "forget_class"):  # the digit-removal protocol
-            tasks.setdefault(value.task, []).append(f"class:{value.forget_class}")
+        elif isinstance(getattr(value, "task", None), str):  # an experiment's setting (config.ProfileSetting), a protocol
+            requests = tasks.setdefault(value.task, [])
+            if isinstance(getattr(value, "forget_class", None), int):
+                requests.append(f"class:{value.forget_class}")
+            if isinstance(getattr(value, "arch", None), str):
+                archs.add(value.arch)
     if params.get("TASK", "auto") != "auto":
         tasks.setdefault(params["TASK"], [])
     if params.get("ARCH", "auto") != "auto":

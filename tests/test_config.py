@@ -89,7 +89,27 @@ def test_bad_profile_for_method_and_bad_arch_and_recipe():
         TrainRecipe(lr=0.0)
 
 
-def test_pick_resolves_auto_by_profile():
-    ctx = config.resolve("quick", 0, "cpu")
-    assert config.pick("auto", ctx, quick="mnist5k", full="mnist") == "mnist5k"
-    assert config.pick("digits", ctx, quick="mnist5k", full="mnist") == "digits"
+def test_experiment_settings_decide_per_profile_and_take_given_values():
+    from companion.experiments import cert_setup, forgetting_audit, method_benchmark
+    from companion.experiments.jit_settings import AlgorithmSetting
+
+    assert cert_setup.CertSetting.for_profile("quick", task="auto").task == "mnist5k"
+    assert cert_setup.CertSetting.for_profile("full", task="auto").task == "mnist"
+    assert cert_setup.CertSetting.for_profile("full", task="cifar10").task == "cifar10"
+    full = AlgorithmSetting.for_profile("full", task="auto", arch="auto")
+    assert (full.task, full.arch) == ("cifar100", "vgg11")
+    assert AlgorithmSetting.for_profile("full", arch="resnet18").arch == "resnet18"
+    a = forgetting_audit.AuditConfig.for_profile("full", task="auto", n_models=16, epochs=10)
+    assert (a.task, a.pool, a.n_models, a.epochs) == ("mnist", forgetting_audit.FULL_POOL, 64, 30)  # FULL's floors
+    assert forgetting_audit.AuditConfig.for_profile("quick", n_models=16).n_models == 16
+    b = method_benchmark.Setting.for_profile("quick", n_runs=6)
+    assert (b.n_pool, b.per_unit, b.n_runs, b.profile) == (400, 10, 6, "quick")
+    assert method_benchmark.Setting.for_profile("full", n_runs=6).n_runs == 16
+
+
+@pytest.mark.parametrize("profile, given, name", [("medium", {}, "profile"), ("quick", {"taks": "mnist"}, "taks")])
+def test_experiment_settings_refuse_bad_requests(profile, given, name):
+    from companion.experiments import cert_setup
+
+    with pytest.raises(ValueError, match=name):
+        cert_setup.CertSetting.for_profile(profile, **given)

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import bad_value
+from ..config import ProfileSetting, bad_value
 from ..data.tasks import Split
 from ..methods import certified as M
 from ..metrics.epsilon import empirical_epsilon_lower_bound
@@ -68,6 +68,30 @@ class QuadraticNet(torch.nn.Module):
         z = q + torch.log(-torch.expm1(-q))
         return torch.stack([z * 0, z]).expand(x.shape[0], 2)
 
+
+
+@dataclass(frozen=True)
+class CertAuditSetting(ProfileSetting):
+    """How many releases the certificate audit draws (audit/02), per profile.
+
+    ``n_samples`` releases per start point for the one-parameter audits (``runs_factor`` times that
+    in FULL), ``eps_sweep`` the certified budgets audited, ``dp_runs`` DP-SGD trainings per data set
+    on data sets of ``dp_sizes`` points, ``net_runs`` tiny_mlp releases per start point.
+    """
+
+    n_samples: int = 5000
+    runs_factor: int = 1
+    eps_sweep: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    dp_runs: int = 400
+    dp_sizes: tuple[int, ...] = (1,)
+    net_runs: int = 256
+    FULL = {"runs_factor": 10, "eps_sweep": (0.25, 0.5, 1.0, 2.0, 4.0, 8.0), "dp_runs": 2000, "dp_sizes": (1, 3, 9, 99),
+            "net_runs": 2048}
+
+    @property
+    def n_runs(self) -> int:
+        """Releases per start point of the one-parameter audits."""
+        return self.runs_factor * self.n_samples
 
 @dataclass(frozen=True)
 class Instance:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from .. import data as cdata
-from ..config import bad_value, default_cache_dir
+from ..config import ProfileSetting, bad_value, default_cache_dir
 from ..methods.certified import OP_PRETRAIN_WEIGHT_DECAY
 from ..models.cache import atomic_save, config_key, load_checked
 from ..models.nets import build
@@ -117,6 +117,14 @@ def pretrain(
         atomic_save({"key": key, "state_dict": state, "config": json.dumps(cfg), "log": "{}"}, path)
         out[sw] = m
     return out
+
+
+@dataclass(frozen=True)
+class CertSetting(ProfileSetting):
+    """The certified chapters' task: MNIST-5k in QUICK, full MNIST (Figure 1's MNIST setting) in FULL."""
+
+    task: str = QUICK_TASK
+    FULL = {"task": "mnist"}
 
 
 def setup(

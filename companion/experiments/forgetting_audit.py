@@ -20,12 +20,12 @@ Every ensemble's logits on the pool and on held-out test points are kept as floa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
-from ..config import bad_value
+from ..config import ProfileSetting, bad_value
 from ..data import load_task
 from ..ensemble import balanced_masks, train_ensemble
 from ..methods.reference import FinetuneConfig
@@ -41,8 +41,15 @@ ENSEMBLES = ("original", "retrained", "retrained_b", "finetuned", "class_retrain
 
 
 @dataclass(frozen=True)
-class AuditConfig:
-    """Sizes of one audit run (QUICK defaults: MNIST-5k, the 784-128-64-10 MLP)."""
+class AuditConfig(ProfileSetting):
+    """Sizes of one audit run (QUICK defaults: MNIST-5k, the 784-128-64-10 MLP).
+
+    ``AuditConfig.for_profile('full', ...)``: full MNIST, a pool of :data:`FULL_POOL` and
+    :data:`FULL_TEST` test points, and at least :data:`FULL_MIN_MODELS` models trained for at least
+    :data:`FULL_MIN_EPOCHS` epochs whatever smaller numbers are asked for.
+    """
+
+    FULL = {"task": "mnist", "pool": FULL_POOL, "n_test": FULL_TEST}
 
     task: str = "mnist5k"
     arch: str = "mlp"
@@ -54,6 +61,13 @@ class AuditConfig:
     forget_class: int = 3
     n_test: int = 1000
     seed: int = 0
+
+    @classmethod
+    def for_profile(cls, profile: str, **given) -> "AuditConfig":
+        cfg = super().for_profile(profile, **given)
+        if profile == "full":
+            cfg = replace(cfg, n_models=max(cfg.n_models, FULL_MIN_MODELS), epochs=max(cfg.epochs, FULL_MIN_EPOCHS))
+        return cfg
 
     def __post_init__(self) -> None:
         if self.n_models < 8 or self.n_models % 4:

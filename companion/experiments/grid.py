@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import pandas as pd
 
 from .. import data, methods, metrics, models
+from ..config import ProfileSetting
 from ..progress import progress
+
+
+@dataclass(frozen=True)
+class GridSetting(ProfileSetting):
+    """The foundations chapter's task: MNIST-5k in QUICK, full MNIST in FULL."""
+
+    task: str = "mnist5k"
+    FULL = {"task": "mnist"}
 
 
 def run_grid(

@@ -38,9 +38,29 @@ import numpy as np
 import pandas as pd
 
 from .. import data, methods, metrics, models
-from ..config import PROFILES, bad_value, parse_forget
+from ..config import PROFILES, ProfileSetting, bad_value, parse_forget
 from ..methods.jit_config import settings_for
 from ..training import TrainRecipe
+
+
+@dataclass(frozen=True)
+class ZeroShotSetting(ProfileSetting):
+    """Chapter 1 of the JiT part (zero-shot information): its task and network per profile."""
+
+    task: str = "mnist5k"
+    arch: str = "small_cnn"
+    FULL = {"task": "mnist"}
+
+
+@dataclass(frozen=True)
+class AlgorithmSetting(ProfileSetting):
+    """Chapter 2 of the JiT part (the algorithm): MNIST-5k and the small CNN in QUICK, CIFAR-100 and
+    VGG11 (the paper's full-class table) in FULL."""
+
+    task: str = "mnist5k"
+    arch: str = "small_cnn"
+    FULL = {"task": "cifar100", "arch": "vgg11"}
+
 
 # --------------------------------------------------------------------------------------------
 # What each table runs

@@ -39,7 +39,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from .. import data, ensemble, methods
-from ..config import bad_value
+from ..config import ProfileSetting, bad_value
 from ..methods import dpsgd
 from ..metrics import epsilon, klom, lira, signals, speedup
 from ..metrics.mia import per_sample_loss
@@ -61,8 +61,15 @@ KLOM_POINTS = 100  # retain and test points scored by KLoM besides the forget se
 
 
 @dataclass(frozen=True)
-class Setting:
-    """One benchmark configuration: task, network, pool size and ensemble sizes."""
+class Setting(ProfileSetting):
+    """One benchmark configuration: task, network, pool size and ensemble sizes.
+
+    ``Setting.for_profile``: QUICK cuts the pool to 400 points and the eps estimate to 10 thresholds
+    per unit; FULL uses 3,000 points, the challenge's 100 thresholds and at least 16 runs.
+    """
+
+    QUICK = {"n_pool": 400, "per_unit": 10}
+    FULL = {"n_pool": 3000, "per_unit": 100}
 
     task: str = "mnist5k"
     arch: str = "tiny_mlp"
@@ -72,6 +79,11 @@ class Setting:
     seed: int = 0
     per_unit: int = 100  # thresholds per unit of the signal in the eps estimate (the challenge's 100)
     n_null: int = 20  # random halvings of the 2N oracles: the null distribution of U-LiRA
+
+    @classmethod
+    def for_profile(cls, profile: str, **given) -> "Setting":
+        s = super().for_profile(profile, **given)
+        return dataclasses.replace(s, n_runs=max(16, s.n_runs)) if profile == "full" else s
 
     def __post_init__(self) -> None:
         if self.profile not in ("quick", "full"):
@@ -83,6 +95,14 @@ class Setting:
         n = self.n_runs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4 or n % 2:
             raise bad_value("n_runs", n, "an even integer >= 4 (U-LiRA's two folds need two runs of each group)")
+
+
+def forget_requests(forget: str, profile: str) -> list[str]:
+    """The forget sets a benchmark run covers: ``forget`` in QUICK; in FULL also one of each other kind
+    (class 3, subclass 8, 100 random points)."""
+    kind = forget.split(":")[0]
+    other = {"class": "class:3", "subclass": "subclass:8", "random": "random:100"}
+    return [forget] + ([v for k, v in other.items() if k != kind] if profile == "full" else [])
 
 
 def pooled_task(task: data.Task, n_pool: int, seed: int) -> data.Task:

@@ -71,12 +71,9 @@ FORGET_CLASS = 3
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, N_SHADOWS=N_SHADOWS, EPOCHS=EPOCHS, N_RANDOM=N_RANDOM,
                      FORGET_CLASS=FORGET_CLASS)
 print(report.banner(ctx))
-TASK_NAME = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
-cfg = fa.AuditConfig(
-    task=TASK_NAME, arch="mlp", seed=SEED, forget_class=FORGET_CLASS, n_targets=N_RANDOM,
-    pool=1000 if ctx.quick else fa.FULL_POOL, n_models=N_SHADOWS if ctx.quick else max(N_SHADOWS, fa.FULL_MIN_MODELS),
-    epochs=EPOCHS if ctx.quick else max(EPOCHS, fa.FULL_MIN_EPOCHS), n_test=1000 if ctx.quick else fa.FULL_TEST,
-)
+cfg = fa.AuditConfig.for_profile(ctx.profile, task=TASK, seed=SEED, forget_class=FORGET_CLASS, n_targets=N_RANDOM,
+                                 n_models=N_SHADOWS, epochs=EPOCHS)
+TASK_NAME = cfg.task
 
 # %% [markdown]
 # ## The experiment: shadow models trained all at once

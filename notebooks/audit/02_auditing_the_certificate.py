@@ -74,11 +74,9 @@ N_REPS = 0
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, EPSILON=EPSILON, DELTA=DELTA, N_SAMPLES=N_SAMPLES, N_REPS=N_REPS)
 print(report.banner(ctx))
-N_RUNS = N_SAMPLES if ctx.quick else 10 * N_SAMPLES  # releases per start point
-EPS_SWEEP = (0.5, 1.0, 2.0, 4.0) if ctx.quick else (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-DP_RUNS = N_REPS or (400 if ctx.quick else 2000)  # DP-SGD trainings per data set
-DP_SIZES = (1,) if ctx.quick else (1, 3, 9, 99)
-NET_RUNS = 256 if ctx.quick else 2048  # tiny_mlp releases per start point
+SIZES = audit.CertAuditSetting.for_profile(ctx.profile, n_samples=N_SAMPLES, dp_runs=N_REPS or None)
+N_RUNS = SIZES.n_runs  # releases per start point
+EPS_SWEEP, DP_RUNS, DP_SIZES, NET_RUNS = SIZES.eps_sweep, SIZES.dp_runs, SIZES.dp_sizes, SIZES.net_runs
 ALPHA = 0.05  # 95 % confidence; DEVICE is not used: every run here is CPU-sized (one-parameter models, a few points)
 report.glue("audit2_n_runs", N_RUNS)
 report.glue("audit2_dp_runs", DP_RUNS)

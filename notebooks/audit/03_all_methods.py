@@ -66,11 +66,8 @@ N_SEEDS = 6
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, FORGET=FORGET, N_SEEDS=N_SEEDS)
 print(report.banner(ctx))
 KIND = FORGET.split(":")[0]
-OTHER = {"class": "class:3", "subclass": "subclass:8", "random": "random:100"}
-FORGETS = [FORGET] if ctx.quick else [FORGET] + [v for k, v in OTHER.items() if k != KIND]
-SETTING = mb.Setting(task="mnist5k", arch="tiny_mlp", n_pool=400 if ctx.quick else 3000,
-                     n_runs=N_SEEDS if ctx.quick else max(16, N_SEEDS), profile=ctx.profile, seed=SEED,
-                     per_unit=10 if ctx.quick else 100)
+FORGETS = mb.forget_requests(FORGET, ctx.profile)
+SETTING = mb.Setting.for_profile(ctx.profile, n_runs=N_SEEDS, seed=SEED)
 print(SETTING, "tasks:", FORGETS)
 
 # %% [markdown]

@@ -66,7 +66,8 @@ N_SEEDS = 3
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, EPSILON=EPSILON, DELTA=DELTA, EPOCHS=EPOCHS, N_SEEDS=N_SEEDS)
 print(report.banner(ctx))
-TASK_NAME = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
+SETTING = cert_setup.CertSetting.for_profile(ctx.profile, task=TASK)
+TASK_NAME = SETTING.task
 setup = cert_setup.setup(PROFILE, seed=SEED, data_root=DATA_ROOT or None, device=ctx.device,
                          seeds=tuple(range(SEED, SEED + N_SEEDS)), task_name=TASK_NAME)
 print(setup.task.describe())

@@ -42,7 +42,7 @@ import pandas as pd
 import torch
 
 from companion import config, data, methods, metrics, models, paper_scale, plotting, report
-from companion.experiments.grid import run_grid
+from companion.experiments.grid import GridSetting, run_grid
 
 # %% tags=["parameters"]
 PROFILE = "quick"
@@ -59,7 +59,8 @@ N_SEEDS = 3
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, ARCH=ARCH, FORGET_CLASS=FORGET_CLASS,
                      N_RANDOM=N_RANDOM, N_SEEDS=N_SEEDS)
 print(report.banner(ctx))
-TASK_NAME = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
+SETTING = GridSetting.for_profile(ctx.profile, task=TASK)
+TASK_NAME = SETTING.task
 SEEDS = list(range(SEED, SEED + N_SEEDS))
 FORGETS = {"full class": f"class:{FORGET_CLASS}", "random": f"random:{N_RANDOM}"}
 task = data.load_task(TASK_NAME, forget=FORGETS["full class"], seed=SEED, data_root=ctx.data_root)

@@ -53,6 +53,7 @@ from scipy.stats import spearmanr
 from companion import config, data, methods, models, report
 from companion.methods.jit_config import JitConfig, settings_for
 from companion.experiments import jit_geometry as jg
+from companion.experiments import jit_settings
 from companion.plotting import jit as pj
 from companion.theory import jit as tj
 
@@ -96,8 +97,8 @@ rng = np.random.default_rng(ctx.seed)
 # forget set is read, and the `jit` method refuses a task that still carries retain data.
 
 # %%
-TASK_NAME = config.pick(TASK, ctx, quick="mnist5k", full="mnist")
-ARCH_NAME = config.pick(ARCH, ctx, quick="small_cnn", full="small_cnn")
+SETTING = jit_settings.ZeroShotSetting.for_profile(ctx.profile, task=TASK, arch=ARCH)
+TASK_NAME, ARCH_NAME = SETTING.task, SETTING.arch
 task = data.load_task(TASK_NAME, forget=f"random:{N_RANDOM}", seed=ctx.seed, data_root=ctx.data_root)
 view = task.zero_shot_view()
 try:

@@ -52,6 +52,7 @@ from companion import config, data, methods, models, report, training
 from companion.reported import get
 from companion.plotting import house_style
 from companion.methods.jit import jit_unlearn, lipschitz_ratios
+from companion.experiments import jit_settings
 from companion.methods.jit_config import JitConfig, settings_for
 
 # %% tags=["parameters"]
@@ -66,8 +67,8 @@ FORGET_CLASS = 3
 # %%
 ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, ARCH=ARCH, FORGET_CLASS=FORGET_CLASS)
 print(report.banner(ctx))
-TASK_NAME = config.pick(TASK, ctx, quick="mnist5k", full="cifar100")
-ARCH_NAME = config.pick(ARCH, ctx, quick="small_cnn", full="vgg11")
+SETTING = jit_settings.AlgorithmSetting.for_profile(ctx.profile, task=TASK, arch=ARCH)
+TASK_NAME, ARCH_NAME = SETTING.task, SETTING.arch
 task = data.load_task(TASK_NAME, forget=f"class:{FORGET_CLASS}", seed=ctx.seed, data_root=ctx.data_root)
 task = task.with_input_size(models.input_size(ARCH_NAME))  # ViT: 224 x 224 in the data pipeline, as the code
 original = models.train_or_load(task, ARCH_NAME, ctx.profile, ctx.seed, device=ctx.device, show_progress=False)
