@@ -42,12 +42,19 @@ def _contraction(gamma: float, lam: float) -> float:
 
 
 def pabi_eps_r(c0: float, c1: float, gamma: float, lam: float, sigma: float | Sequence[float], steps: int) -> float:
-    """The general-sum Renyi bound eps_R of T noisy clipped-gradient steps (Theorem A; the form the
+    r"""The Renyi bound of T noisy clipped-gradient steps (gradient clipping; the general-sum form the
     authors' code computes, deviations.md#cert-pabi-bound).
 
-    eps_R = 1/2 [rho^T 2 C0 + sum_t rho^(T-1-t) 2 gamma C1]^2 / sum_t rho^(2(T-1-t)) sigma_t^2,
-    rho = 1 - gamma*lambda; the Renyi divergence of order alpha between the two chains (started
-    from A(D) and A(D minus D_f), both clipped to C0) is at most alpha * eps_R.
+    .. math::
+        \varepsilon_R = \frac{1}{2}\,
+            \frac{\big[\rho^T\, 2C_0 + \sum_{t=0}^{T-1} \rho^{T-1-t}\, 2\gamma C_1\big]^2}
+                 {\sum_{t=0}^{T-1} \rho^{2(T-1-t)}\, \sigma_t^2}
+
+    where
+
+    - :math:`\rho = 1 - \gamma\lambda` is the contraction of one step with weight decay;
+    - the Renyi divergence of order :math:`\alpha` between the two chains (started from A(D) and
+      A(D minus D_f), both clipped to C0) is at most :math:`\alpha\,\varepsilon_R`.
 
     Parameters
     ----------

@@ -202,11 +202,19 @@ def fano_accuracy_bound(mi: np.ndarray | float, prior0: float = 0.5) -> np.ndarr
 def mi_softmax_plugin(
     logits: torch.Tensor, z: torch.Tensor, eps: float = 1e-10, formulation: str = "clamped"
 ) -> torch.Tensor:
-    """Plug-in estimate ``I_hat(Y_hat; Z)`` from logits and binary group labels (the authors'
-    ``Data_Unlearning_MNIST_Plot.py``; deviations.md#xs-mi-estimator).
+    r"""Plug-in estimate of the information the predictions carry about the group, from logits and
+    binary group labels (the authors' ``Data_Unlearning_MNIST_Plot.py``; deviations.md#xs-mi-estimator).
 
-    ``I_hat = sum_z pi_z KL(P_bar_z || P_bar)`` with ``P_bar_z`` the mean softmax over group ``z``,
-    ``pi_z`` the group share and ``P_bar = pi_0 P_bar_0 + pi_1 P_bar_1``; bounded by ``H(Z) <= ln 2``.
+    .. math::
+        \hat I(\hat Y; Z) = \sum_{z \in \{0, 1\}} \pi_z\,
+            \mathrm{KL}\big(\bar P_z \,\|\, \bar P\big),
+        \qquad \bar P = \pi_0 \bar P_0 + \pi_1 \bar P_1
+
+    where
+
+    - :math:`\bar P_z` is the mean softmax output over the rows of group :math:`z`;
+    - :math:`\pi_z` is the share of rows in group :math:`z`;
+    - the estimate is bounded by :math:`H(Z) \le \ln 2`.
 
     Parameters
     ----------
@@ -226,6 +234,11 @@ def mi_softmax_plugin(
     -------
     Tensor (...,)
         Estimates in nats.
+
+    References
+    ----------
+    Xu & Strohmer, "Machine unlearning via information theoretic regularization", 2025: the
+    regulariser of data unlearning (section "Data unlearning").
     """
     if formulation not in FORMULATIONS:
         raise bad_value("formulation", formulation, f"one of {FORMULATIONS}")

@@ -69,10 +69,17 @@ def _steps(name: str, value: int) -> int:
 
 
 def gaussian_delta(epsilon: float, mu: float) -> float:
-    """Privacy profile of the Gaussian mechanism (Balle & Wang 2018, Theorem 8).
+    r"""Privacy profile of the Gaussian mechanism.
 
-    delta(eps) = Phi(-eps/mu + mu/2) - e^eps * Phi(-eps/mu - mu/2), the hockey-stick divergence
-    E_{e^eps}(N(mu, 1) || N(0, 1)) for a mechanism of sensitivity/sigma = ``mu``.
+    .. math::
+        \delta(\varepsilon) = \Phi\Big(-\frac{\varepsilon}{\mu} + \frac{\mu}{2}\Big)
+            - e^{\varepsilon}\,\Phi\Big(-\frac{\varepsilon}{\mu} - \frac{\mu}{2}\Big)
+            = E_{e^\varepsilon}\big(\mathcal N(\mu, 1)\,\|\,\mathcal N(0, 1)\big)
+
+    where
+
+    - :math:`\mu` is the sensitivity divided by the noise standard deviation;
+    - :math:`\Phi` is the standard normal CDF and :math:`E_{e^\varepsilon}` the hockey-stick divergence.
 
     Parameters
     ----------
@@ -80,6 +87,15 @@ def gaussian_delta(epsilon: float, mu: float) -> float:
         eps >= 0.
     mu : float
         Sensitivity divided by the noise standard deviation, >= 0 (mu = 0 gives delta = 0).
+
+    Returns
+    -------
+    float
+        delta in [0, 1].
+
+    References
+    ----------
+    Balle & Wang, "Improving the Gaussian mechanism for differential privacy", ICML 2018, Theorem 8.
     """
     eps = _positive("epsilon", epsilon, allow_zero=True)
     mu = _positive("mu", mu, allow_zero=True)
@@ -91,11 +107,31 @@ def gaussian_delta(epsilon: float, mu: float) -> float:
 
 
 def hockey_stick_theta(epsilon: float, r: float) -> float:
-    """The contraction function theta_eps(r) = Phibar(eps/r - r/2) - e^eps Phibar(eps/r + r/2) (Theorem B).
+    r"""The contraction function of model clipping's accountant.
 
-    The E_{e^eps} contraction coefficient of the kernel "project onto a ball of diameter
-    ``r * sigma``, then add N(0, sigma^2 I)": the largest hockey-stick divergence between two of its
-    outputs. Computed with the survival function in log space (stable for large eps/r).
+    .. math::
+        \theta_\varepsilon(r) = \bar\Phi\Big(\frac{\varepsilon}{r} - \frac{r}{2}\Big)
+            - e^{\varepsilon}\,\bar\Phi\Big(\frac{\varepsilon}{r} + \frac{r}{2}\Big)
+
+    where
+
+    - :math:`r` is the diameter of the projection ball divided by the noise standard deviation;
+    - :math:`\bar\Phi` is the standard normal survival function.
+
+    It is the :math:`E_{e^\varepsilon}` contraction coefficient of the kernel "project onto a ball of
+    diameter ``r * sigma``, then add N(0, sigma^2 I)": the largest hockey-stick divergence between
+    two of its outputs, and equals :func:`gaussian_delta` at ``mu = r``. Computed with the survival
+    function in log space (stable for large eps/r).
+
+    Returns
+    -------
+    float
+        theta in [0, 1].
+
+    References
+    ----------
+    Koloskova et al., "Certified unlearning for neural networks", ICML 2025, the model-clipping
+    theorem (book: the chapter "Model clipping").
     """
     eps = _positive("epsilon", epsilon, allow_zero=True)
     r = _positive("r", r, allow_zero=True)
@@ -227,8 +263,16 @@ def required_eps_r(epsilon: float, delta: float, conversion: str = "alpha_depend
 
 
 def group_privacy(eps1: float, delta1: float, k: int) -> tuple[float, float]:
-    """(eps, delta) for groups of ``k`` from a per-example (eps1, delta1) guarantee:
-    (k eps1, k e^((k-1) eps1) delta1) (Dwork & Roth, Thm. 2.2 / Vadhan Lemma 2.2)."""
+    r"""(eps, delta) for groups of ``k`` points from a per-example (eps1, delta1) guarantee.
+
+    .. math::
+        (\varepsilon, \delta) = \big(k\,\varepsilon_1,\; k\,e^{(k-1)\varepsilon_1}\,\delta_1\big)
+
+    References
+    ----------
+    Dwork & Roth, "The algorithmic foundations of differential privacy", 2014, Theorem 2.2; Vadhan,
+    "The complexity of differential privacy", 2017, Lemma 2.2.
+    """
     eps1 = _positive("eps1", eps1)
     d1 = _num("delta1", delta1)
     if not 0 <= d1 < 1:
