@@ -60,7 +60,7 @@ browser:
 # unit tests, meta-tests, checks of the built book and nbval re-execution of every notebook.
 # One intra-op thread per pytest worker (the workers are the parallelism): on 2 cores two torch
 # threads per process run small models many times slower, and papermill's kernels ran with one too.
-test: browser book
+test: lint browser book
 	$(PY) -m companion build --profile $(PROFILE) --only-book --edition student $(BUILD_FLAGS)
 	CHROMIUM=$(CHROMIUM) OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
@@ -76,8 +76,11 @@ reproduce: setup
 	$(PY) -m companion reproduce $(if $(PART),--part $(PART)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
 	    $(if $(DEVICE),--device $(DEVICE)) --jobs $(JOBS)
 
+# ruff at 100 columns (pyproject.toml): the formatter's layout and every line's length.
+LINT_PATHS := companion tests notebooks benchmarks book/_ext
 lint: setup
-	$(VENV)/bin/ruff check companion tests notebooks benchmarks
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -61,9 +61,15 @@ def main() -> None:
     rate = n / loop_s
     print(f"threads: {torch.get_num_threads()}")
     print(f"float32 matmul ceiling: {ceiling:.1f} GFLOP/s")
-    print(f"fit(): {rate:,.0f} samples/s = {rate * mlp_flops_per_sample() / 1e9:.2f} GFLOP/s "
-          f"({100 * rate * mlp_flops_per_sample() / 1e9 / ceiling:.1f}% of the ceiling; batch 64 is overhead-bound)")
-    print(f"bare loop on pre-normalised tensors: {n / raw_s:,.0f} samples/s; fit()/bare time ratio {loop_s / raw_s:.2f}")
+    print(
+        f"fit(): {rate:,.0f} samples/s = {rate * mlp_flops_per_sample() / 1e9:.2f} GFLOP/s "
+        f"({100 * rate * mlp_flops_per_sample() / 1e9 / ceiling:.1f}% of the ceiling; batch 64 is "
+        f"overhead-bound)"
+    )
+    print(
+        f"bare loop on pre-normalised tensors: {n / raw_s:,.0f} samples/s; fit()/bare time ratio "
+        f"{loop_s / raw_s:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """The ensemble engine on a GPU against the same engine on the CPU, side by side in one run.
 
 For K in (32, 128) tiny_mlp models (784-5-10), each on its own half of a 1,000-image MNIST-5k pool,
-3 epochs of Adam at batch 64: wall-clock of :func:`companion.ensemble.train_ensemble` on ``cuda`` and
-on the CPU (one intra-op thread), their ratio, and the largest logit difference between the two
-results (float rounding; TF32 off). One JSON line per K on stdout and in ``$OUT/gpu_ensemble.jsonl``.
+3 epochs of Adam at batch 64: wall-clock of :func:`companion.ensemble.train_ensemble` on ``cuda``
+and on the CPU (one intra-op thread), their ratio, and the largest logit difference between the two
+results (float rounding; TF32 off). One JSON line per K on stdout and in
+``$OUT/gpu_ensemble.jsonl``.
 
     python benchmarks/gpu_ensemble.py
 """
@@ -30,8 +31,15 @@ def main() -> None:
     pool = task.train.subset(np.arange(1000))
     recipe = TrainRecipe("adam", 1e-3, 3, 64)
     x = pool.tensors()[0]
-    ensemble.train_ensemble(pool, ensemble.balanced_masks(4, 1000, seed=0), range(4), "tiny_mlp", 10,
-                            recipe.with_(epochs=1), device="cuda")  # warm-up
+    ensemble.train_ensemble(
+        pool,
+        ensemble.balanced_masks(4, 1000, seed=0),
+        range(4),
+        "tiny_mlp",
+        10,
+        recipe.with_(epochs=1),
+        device="cuda",
+    )  # warm-up
     for k in (32, 128):
         masks = ensemble.balanced_masks(k, 1000, seed=0, folds=2)
         t0 = time.perf_counter()
@@ -41,9 +49,15 @@ def main() -> None:
         t0 = time.perf_counter()
         b = ensemble.train_ensemble(pool, masks, range(k), "tiny_mlp", 10, recipe, device="cpu")
         t_cpu = time.perf_counter() - t0
-        rec = {"K": k, "device": torch.cuda.get_device_name(0), "torch": torch.__version__, "seconds_cuda": round(t_gpu, 3),
-               "seconds_cpu_1thread": round(t_cpu, 3), "cpu_over_cuda": round(t_cpu / t_gpu, 2),
-               "max_logit_gap": float((a.logits(x) - b.logits(x)).abs().max())}
+        rec = {
+            "K": k,
+            "device": torch.cuda.get_device_name(0),
+            "torch": torch.__version__,
+            "seconds_cuda": round(t_gpu, 3),
+            "seconds_cpu_1thread": round(t_cpu, 3),
+            "cpu_over_cuda": round(t_cpu / t_gpu, 2),
+            "max_logit_gap": float((a.logits(x) - b.logits(x)).abs().max()),
+        }
         print(json.dumps(rec), flush=True)
         with open(out, "a") as fh:
             fh.write(json.dumps(rec) + "\n")

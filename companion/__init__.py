@@ -9,7 +9,18 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["config", "data", "models", "training", "methods", "metrics", "theory", "report", "reported", "plotting"]
+__all__ = [
+    "config",
+    "data",
+    "models",
+    "training",
+    "methods",
+    "metrics",
+    "theory",
+    "report",
+    "reported",
+    "plotting",
+]
 
 
 def __getattr__(name: str):

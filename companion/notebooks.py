@@ -39,7 +39,8 @@ class NotebookError(RuntimeError):
 
 
 def root() -> Path:
-    """The book's root (the folder holding ``_toc.yml``); see :func:`companion.config.project_root`."""
+    """The book's root (the folder holding ``_toc.yml``); see
+    :func:`companion.config.project_root`."""
     return project_root()
 
 
@@ -74,8 +75,14 @@ def find(name: str, base: Path | None = None) -> Path:
     hits = [s for s in all_sources(base) if s.with_suffix("").as_posix().endswith(stem)]
     if len(hits) == 1:
         return hits[0]
-    known = ", ".join(s.relative_to(base / "notebooks").with_suffix("").as_posix() for s in all_sources(base))
-    raise bad_value("notebook", name, f"one of {known}" if not hits else f"an unambiguous name (matches {len(hits)})")
+    known = ", ".join(
+        s.relative_to(base / "notebooks").with_suffix("").as_posix() for s in all_sources(base)
+    )
+    raise bad_value(
+        "notebook",
+        name,
+        f"one of {known}" if not hits else f"an unambiguous name (matches {len(hits)})",
+    )
 
 
 def parameters(source: Path) -> list[Param]:
@@ -85,11 +92,19 @@ def parameters(source: Path) -> list[Param]:
     nb = jupytext.read(source)
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
-        raise ValueError(f"{source} must have exactly one cell tagged 'parameters', found {len(cells)}")
+        raise ValueError(
+            f"{source} must have exactly one cell tagged 'parameters', found {len(cells)}"
+        )
     out = []
     for node in ast.parse(cells[0].source).body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            raise ValueError(f"{source}: the parameters cell may hold only NAME = literal assignments")
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            raise ValueError(
+                f"{source}: the parameters cell may hold only NAME = literal assignments"
+            )
         name = node.targets[0].id
         if not name.isupper():
             raise ValueError(f"{source}: parameter {name!r} must be UPPER_CASE")
@@ -109,7 +124,11 @@ def parse_value(param: Param, text: str) -> Any:
     if param.type is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if type(value) is not param.type:
-        raise bad_value(param.name, text, f"a value of type {param.type.__name__} (the default is {param.default!r})")
+        raise bad_value(
+            param.name,
+            text,
+            f"a value of type {param.type.__name__} (the default is {param.default!r})",
+        )
     return value
 
 
@@ -120,7 +139,10 @@ def parse_overrides(source: Path, pairs) -> dict[str, Any]:
     overrides = {}
     for name, value in pairs:
         if name not in params:
-            raise ValueError(f"unknown parameter {name!r} for {source.name}: its parameters are {', '.join(params)}.")
+            raise ValueError(
+                f"unknown parameter {name!r} for {source.name}: its parameters are "
+                f"{', '.join(params)}."
+            )
         overrides[name] = parse_value(params[name], value)
     return overrides
 
@@ -134,7 +156,8 @@ def check_parameters(source: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     for name, value in overrides.items():
         if name not in params:
             raise ValueError(
-                f"unknown parameter {name!r} for {source.name}: its parameters are {', '.join(params)}."
+                f"unknown parameter {name!r} for {source.name}: its parameters are "
+                f"{', '.join(params)}."
             )
         if params[name].type is float and isinstance(value, int) and not isinstance(value, bool):
             overrides[name] = float(value)
@@ -144,14 +167,16 @@ def check_parameters(source: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     validate_params(merged, set(params))
     from .config import resolve_device
 
-    if "PROFILE" in merged and "DEVICE" in merged:  # FULL without CUDA: refuse before a kernel starts
+    if (
+        "PROFILE" in merged and "DEVICE" in merged
+    ):  # FULL without CUDA: refuse before a kernel starts
         resolve_device(merged["DEVICE"], merged["PROFILE"])
     return merged
 
 
 # Calls of a chapter's resolve cell that say, cheaply, which task, architecture and forget request
-# the chapter will run: ``config.pick`` (a TASK/ARCH default per profile), the JiT tables' setting and
-# the digit-removal protocol's config. Their results are checked against the task's shape.
+# the chapter will run: ``config.pick`` (a TASK/ARCH default per profile), the JiT tables' setting
+# and the digit-removal protocol's config. Their results are checked against the task's shape.
 SETTING_CALLS = ("for_profile", "table_setting", "digit_removal_config")
 
 
@@ -160,13 +185,19 @@ def _setting_calls(source: Path) -> tuple[str, list[tuple[str, ast.expr]]]:
     import jupytext
 
     cells = jupytext.read(source).cells
-    p = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    p = next(
+        i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])
+    )
     imports = "\n".join(c.source for c in cells[:p] if c.cell_type == "code")
     calls = []
-    body = [n for c in cells[p + 1:] if c.cell_type == "code" for n in _parse(c.source)]
+    body = [n for c in cells[p + 1 :] if c.cell_type == "code" for n in _parse(c.source)]
     for node in body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and isinstance(node.value, ast.Call)):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+        ):
             func = node.value.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if name in SETTING_CALLS:
@@ -182,24 +213,31 @@ def _parse(code: str) -> list[ast.stmt]:
 
 
 def _as_parameter_error(err: ValueError, call: ast.Call, params: dict[str, Any]) -> ValueError:
-    """A setting's ``ValueError`` about one of its fields, renamed after the notebook parameter passed
-    to that field (``n_targets=N_RANDOM`` refused: the reader set N_RANDOM)."""
+    """A setting's ``ValueError`` about one of its fields, renamed after the notebook parameter
+    passed to that field (``n_targets=N_RANDOM`` refused: the reader set N_RANDOM)."""
     msg = str(err)
     for kw in call.keywords:
-        if isinstance(kw.value, ast.Name) and kw.value.id in params and msg.startswith(f"{kw.arg}="):
-            return bad_value(kw.value.id, params[kw.value.id], msg.split("expected ", 1)[-1].rstrip("."))
+        if (
+            isinstance(kw.value, ast.Name)
+            and kw.value.id in params
+            and msg.startswith(f"{kw.arg}=")
+        ):
+            return bad_value(
+                kw.value.id, params[kw.value.id], msg.split("expected ", 1)[-1].rstrip(".")
+            )
     return err
 
 
 def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
     """Check the limits that depend on the task before a kernel starts.
 
-    Resolves which task(s) and architecture the chapter will run for ``params`` (through the
-    setting calls of its code cells, see :data:`SETTING_CALLS`), reads each task's shape cheaply
+    Resolves which task(s) and architecture the chapter will run for ``params`` (through the setting
+    calls of its code cells, see :data:`SETTING_CALLS`), reads each task's shape cheaply
     (:func:`companion.data.task_shape`: no image decoded; a missing FULL dataset raises
-    ``FileNotFoundError`` with the expected layout) and checks ``FORGET_CLASS``, ``FORGET_SUBCLASS``,
-    ``N_RANDOM``, ``FORGET`` and the JiT tables' request against it, and the architecture against the
-    registry. Returns ``{'tasks': [...], 'archs': [...]}``; raises ``ValueError`` naming the parameter.
+    ``FileNotFoundError`` with the expected layout) and checks ``FORGET_CLASS``,
+    ``FORGET_SUBCLASS``, ``N_RANDOM``, ``FORGET`` and the JiT tables' request against it, and the
+    architecture against the registry. Returns ``{'tasks': [...], 'archs': [...]}``; raises
+    ``ValueError`` naming the parameter.
     """
     import types
 
@@ -207,17 +245,27 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
 
     imports, calls = _setting_calls(source)
     ns: dict[str, Any] = {}
-    exec(compile(imports, str(source), "exec"), ns)  # the chapter's own imports (no work is done there)
+    exec(
+        compile(imports, str(source), "exec"), ns
+    )  # the chapter's own imports (no work is done there)
     ns.update(params)
-    ns["ctx"] = types.SimpleNamespace(profile=params.get("PROFILE", "quick"), seed=params.get("SEED", 0))
+    ns["ctx"] = types.SimpleNamespace(
+        profile=params.get("PROFILE", "quick"), seed=params.get("SEED", 0)
+    )
     tasks: dict[str, list[str]] = {}  # task -> forget requests to check
     archs: set[str] = set()
     for target, call in calls:
         try:
             value = eval(compile(ast.Expression(call), str(source), "eval"), ns)
-        except (NameError, AttributeError, KeyError):  # depends on something computed later: not a setting
+        except (
+            NameError,
+            AttributeError,
+            KeyError,
+        ):  # depends on something computed later: not a setting
             continue
-        except ValueError as err:  # the setting refuses a value: name the notebook parameter that gave it
+        except (
+            ValueError
+        ) as err:  # the setting refuses a value: name the notebook parameter that gave it
             raise _as_parameter_error(err, call, params) from None
         ns[target] = value
         if isinstance(value, str) and "TASK" in target:
@@ -227,7 +275,9 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, dict) and "task" in value:  # a JiT table's setting
             tasks.setdefault(value["task"], []).append(value["forget"])
             archs.add(value["arch"])
-        elif isinstance(getattr(value, "task", None), str):  # an experiment's setting (config.ProfileSetting), a protocol
+        elif isinstance(
+            getattr(value, "task", None), str
+        ):  # an experiment's setting (config.ProfileSetting), a protocol
             requests = tasks.setdefault(value.task, [])
             if isinstance(getattr(value, "forget_class", None), int):
                 requests.append(f"class:{value.forget_class}")
@@ -240,7 +290,12 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
     for arch in archs:
         if arch not in models.available():
             raise bad_value("ARCH", arch, f"'auto' or one of {', '.join(models.available())}")
-    requests = {"FORGET_CLASS": "class:{}", "FORGET_SUBCLASS": "subclass:{}", "N_RANDOM": "random:{}", "FORGET": "{}"}
+    requests = {
+        "FORGET_CLASS": "class:{}",
+        "FORGET_SUBCLASS": "subclass:{}",
+        "N_RANDOM": "random:{}",
+        "FORGET": "{}",
+    }
     for task in tasks:
         if task not in data.TASKS:
             raise bad_value("TASK", task, f"'auto' or one of {', '.join(data.TASKS)}")
@@ -250,14 +305,19 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
                 try:
                     data.check_forget(task, fmt.format(params[name]), shape)
                 except ValueError as err:
-                    raise bad_value(name, params[name], str(err).split("expected ", 1)[-1].rstrip(".")) from None
+                    raise bad_value(
+                        name, params[name], str(err).split("expected ", 1)[-1].rstrip(".")
+                    ) from None
         for request in tasks[task]:
             data.check_forget(task, request, shape)
     return {"tasks": sorted(tasks), "archs": sorted(archs)}
 
 
 def execute(
-    source: Path, overrides: dict[str, Any] | None = None, output: Path | None = None, log_output: bool = False,
+    source: Path,
+    overrides: dict[str, Any] | None = None,
+    output: Path | None = None,
+    log_output: bool = False,
     record: bool = True,
 ) -> dict:
     """Execute one notebook with papermill; returns ``{'output', 'seconds', 'parameters'}``.
@@ -294,14 +354,22 @@ def execute(
         os.environ.pop(SCORECARD_ENV, None)
     try:
         pm.execute_notebook(
-            jupytext.read(source), str(tmp), parameters=params, kernel_name="python3", cwd=str(base),
-            progress_bar=False, log_output=log_output, report_mode=False,
+            jupytext.read(source),
+            str(tmp),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(base),
+            progress_bar=False,
+            log_output=log_output,
+            report_mode=False,
         )
     except pm.PapermillExecutionError as err:
         os.replace(tmp, failed)
         raise NotebookError(
-            f"{source.relative_to(base) if source.is_relative_to(base) else source} failed in cell {err.exec_count} "
-            f"(cell index {err.cell_index}): {err.ename}: {err.evalue}. The failed notebook is in {failed}."
+            f"{source.relative_to(base) if source.is_relative_to(base) else source} failed in cell "
+            f"{err.exec_count} "
+            f"(cell index {err.cell_index}): {err.ename}: {err.evalue}. The failed notebook is in "
+            f"{failed}."
         ) from None
     finally:
         os.environ.pop(SCORECARD_ENV, None)
@@ -310,7 +378,9 @@ def execute(
         else:
             os.environ["PYTHONPATH"] = env_backup
     nb = nbformat.read(tmp, as_version=4)
-    nb.metadata["companion"] = {"commit": commit_label(base)}  # the page footer shows it (book/_ext/companion_book.py)
+    nb.metadata["companion"] = {
+        "commit": commit_label(base)
+    }  # the page footer shows it (book/_ext/companion_book.py)
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags:
@@ -335,9 +405,14 @@ def _execute_one(args: tuple[Path, dict]) -> tuple[str, float]:
     return rel, res["seconds"]
 
 
-def execute_all(sources: list[Path], overrides: dict[str, Any], jobs: int = 1) -> list[tuple[str, float]]:
-    """Execute ``sources`` (``jobs`` at a time); raise :class:`NotebookError` listing every failure."""
-    last = [s for s in sources if "notebooks/back/" in s.as_posix()]  # the scorecard reads the others' records
+def execute_all(
+    sources: list[Path], overrides: dict[str, Any], jobs: int = 1
+) -> list[tuple[str, float]]:
+    """Execute ``sources`` (``jobs`` at a time); raise :class:`NotebookError` listing every
+    failure."""
+    last = [
+        s for s in sources if "notebooks/back/" in s.as_posix()
+    ]  # the scorecard reads the others' records
     first = [s for s in sources if s not in last]
     if jobs <= 1:
         return [_execute_one((s, dict(overrides))) for s in first + last]
@@ -345,7 +420,9 @@ def execute_all(sources: list[Path], overrides: dict[str, Any], jobs: int = 1) -
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
     results, errors = [], []
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_worker_init, initargs=(threads,)
+    ) as pool:
         futures = [pool.submit(_execute_one, (s, dict(overrides))) for s in first]
         for fut in futures:
             try:

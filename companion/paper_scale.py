@@ -16,19 +16,22 @@ RESULTS_ENV = "COMPANION_RESULTS"
 
 
 def results_dir() -> Path:
-    """``$COMPANION_RESULTS``, else ``results/`` in the project root: where records are committed."""
+    """``$COMPANION_RESULTS``, else ``results/`` in the project root: where records are
+    committed."""
     import os
-
 
     env = os.environ.get(RESULTS_ENV)
     return Path(env).expanduser() if env else results_root()
 
 
 def _chapter(chapter: str) -> tuple[str, str]:
-    """``(part, NN_slug)`` of ``'xs/06_digit_removal'``, ``'notebooks/xs/06_digit_removal.py'`` or ``'...ipynb'``."""
+    """``(part, NN_slug)`` of ``'xs/06_digit_removal'``, ``'notebooks/xs/06_digit_removal.py'`` or
+    ``'...ipynb'``."""
     p = Path(chapter)
     if p.parent.name in ("", "."):
-        raise ValueError(f"chapter={chapter!r}: expected '<part>/<NN_slug>', e.g. 'xs/06_digit_removal'")
+        raise ValueError(
+            f"chapter={chapter!r}: expected '<part>/<NN_slug>', e.g. 'xs/06_digit_removal'"
+        )
     return p.parent.name, p.stem
 
 
@@ -57,15 +60,18 @@ def judge_recorded(row: dict) -> dict:
     """A comparison row stored in a record, judged again against the number quoted now.
 
     The record keeps our value and our setting; the paper's value, tolerance and setting are looked
-    up by the row's key in :mod:`companion.reported` (so a corrected quotation applies to old records).
-    ``match`` is True/False only when the settings agree (like with like, :meth:`Reported.judge`).
+    up by the row's key in :mod:`companion.reported` (so a corrected quotation applies to old
+    records). ``match`` is True/False only when the settings agree (like with like,
+    :meth:`Reported.judge`).
     """
 
     out = dict(row)
     quoted = all_reported()
     key = row.get("key")
     if key not in quoted:
-        out.update(match=None, status=f"not comparable: {key!r} is no longer quoted in companion.reported")
+        out.update(
+            match=None, status=f"not comparable: {key!r} is no longer quoted in companion.reported"
+        )
         return out
     r = quoted[key]
     ours = row.get("ours")
@@ -74,13 +80,26 @@ def judge_recorded(row: dict) -> dict:
     except (TypeError, ValueError):
         out.update(match=None, status=f"not comparable: our value {ours!r} is not a number")
         return out
-    match, status = r.judge(ours, _setting_of(row.get("setting")) or Setting(), bool(row.get("quick", False)))
+    match, status = r.judge(
+        ours, _setting_of(row.get("setting")) or Setting(), bool(row.get("quick", False))
+    )
     if ours != ours:  # NaN: nothing to judge
         match, status = None, "not comparable: our value is NaN"
-    paper_text = row.get("paper_text") if row.get("paper") == r.value and row.get("paper_text") else num(r.value, 4)
-    out.update(paper=r.value, tolerance=r.tolerance, source=r.source, match=match, status=status,
-               paper_setting=(r.setting or Setting()).as_dict(), paper_text=paper_text,
-               ours_text=row.get("ours_text") or num(ours, 4))
+    paper_text = (
+        row.get("paper_text")
+        if row.get("paper") == r.value and row.get("paper_text")
+        else num(r.value, 4)
+    )
+    out.update(
+        paper=r.value,
+        tolerance=r.tolerance,
+        source=r.source,
+        match=match,
+        status=status,
+        paper_setting=(r.setting or Setting()).as_dict(),
+        paper_text=paper_text,
+        ours_text=row.get("ours_text") or num(ours, 4),
+    )
     return out
 
 
@@ -97,18 +116,23 @@ def _duration(seconds) -> str:
 
 
 def provenance_line(record: dict) -> str:
-    """"FULL, recorded at commit X on device Y (name), torch Z, wall time W, date D" for a record."""
+    """ "FULL, recorded at commit X on device Y (name), torch Z, wall time W, date D" for a
+    record."""
     p = record["provenance"]
     commit = str(p.get("commit", "unknown"))
     dirty = " with uncommitted changes" if p.get("dirty") else ""
     date = str(p.get("date", "unknown")).split("T")[0]
-    return (f"{str(record.get('profile', 'full')).upper()}, recorded at commit {commit[:10]}{dirty} on device "
-            f"{p.get('device', '?')} ({p.get('device_name', '?')}), torch {p.get('torch', '?')}, "
-            f"wall time {_duration(p.get('wall_seconds'))}, date {date}")
+    return (
+        f"{str(record.get('profile', 'full')).upper()}, recorded at commit {commit[:10]}{dirty} on "
+        f"device "
+        f"{p.get('device', '?')} ({p.get('device_name', '?')}), torch {p.get('torch', '?')}, "
+        f"wall time {_duration(p.get('wall_seconds'))}, date {date}"
+    )
 
 
 def _quick_texts(quick) -> dict[str, str]:
-    """``{quantity: text}`` from a QUICK :func:`compare` table (its first 'ours' column) or a dict."""
+    """``{quantity: text}`` from a QUICK :func:`compare` table (its first 'ours' column) or a
+    dict."""
     if quick is None:
         return {}
     if isinstance(quick, dict):
@@ -120,7 +144,8 @@ def _quick_texts(quick) -> dict[str, str]:
 
 
 def load_full_record(chapter: str, results: Path | None = None) -> tuple[dict | None, str]:
-    """``(record, '')`` for a chapter's committed FULL record, ``(None, why)`` without a usable one."""
+    """``(record, '')`` for a chapter's committed FULL record, ``(None, why)`` without a usable
+    one."""
 
     path = full_record_file(chapter, results)
     if not path.is_file():
@@ -128,7 +153,11 @@ def load_full_record(chapter: str, results: Path | None = None) -> tuple[dict | 
     try:
         return read_record(path), ""
     except ValueError as err:
-        return None, f"The FULL record {path.name} cannot be read ({err}): run {reproduce_command(chapter)} again"
+        return (
+            None,
+            f"The FULL record {path.name} cannot be read ({err}): run {reproduce_command(chapter)} "
+            f"again",
+        )
 
 
 NOT_QUOTED = "not quoted by the papers"
@@ -143,12 +172,13 @@ def _recorded_text(record: dict, name: str) -> str:
 
 
 def paper_scale(chapter: str, quick=None, results: Path | None = None, values: dict | None = None):
-    """The ours-vs-paper rows of a chapter's committed FULL record, beside this run's QUICK analogue.
+    """The ours-vs-paper rows of a chapter's committed FULL record, beside this run's QUICK
+    analogue.
 
     ``chapter``: ``'<part>/<NN_slug>'``; ``quick``: this run's :func:`compare` table (or a dict
     ``{quantity: value}``); rows are matched by their quantity label. Each recorded row is judged
-    again like with like (:func:`judge_recorded`). Returns None when there is no (valid) record, else
-    ``(table, line)``: a DataFrame indexed by quantity with columns 'ours (FULL)', 'paper',
+    again like with like (:func:`judge_recorded`). Returns None when there is no (valid) record,
+    else ``(table, line)``: a DataFrame indexed by quantity with columns 'ours (FULL)', 'paper',
     'tolerance', 'within tolerance' and 'ours (QUICK, this run)', and the provenance line
     (:func:`provenance_line`).
 
@@ -162,28 +192,49 @@ def paper_scale(chapter: str, quick=None, results: Path | None = None, values: d
     if record is None:
         return None
     texts = _quick_texts(quick)
-    here = "ours (QUICK, this run)" if quick is None or isinstance(quick, dict) or any("QUICK" in str(c) for c in quick.columns) \
+    here = (
+        "ours (QUICK, this run)"
+        if quick is None or isinstance(quick, dict) or any("QUICK" in str(c) for c in quick.columns)
         else "ours (this run)"
+    )
     out = []
     for row in record.get("comparisons", []):
         j = judge_recorded(row)
-        out.append({"quantity": j.get("quantity", "?"), "ours (FULL)": j.get("ours_text", "—"),
-                     "paper": j.get("paper_text", "—"), "tolerance": num(j["tolerance"], 3) if "tolerance" in j else "—",
-                     "within tolerance": verdict(j), here: texts.get(str(j.get("quantity")), "—")})
+        out.append(
+            {
+                "quantity": j.get("quantity", "?"),
+                "ours (FULL)": j.get("ours_text", "—"),
+                "paper": j.get("paper_text", "—"),
+                "tolerance": num(j["tolerance"], 3) if "tolerance" in j else "—",
+                "within tolerance": verdict(j),
+                here: texts.get(str(j.get("quantity")), "—"),
+            }
+        )
     for label, (name, mine) in (values or {}).items():
-        out.append({"quantity": label, "ours (FULL)": _recorded_text(record, name), "paper": "—", "tolerance": "—",
-                    "within tolerance": NOT_QUOTED, here: mine if isinstance(mine, str) else num(mine, 4)})
+        out.append(
+            {
+                "quantity": label,
+                "ours (FULL)": _recorded_text(record, name),
+                "paper": "—",
+                "tolerance": "—",
+                "within tolerance": NOT_QUOTED,
+                here: mine if isinstance(mine, str) else num(mine, 4),
+            }
+        )
     cols = ["quantity", "ours (FULL)", "paper", "tolerance", "within tolerance", here]
     return pd.DataFrame(out, columns=cols).set_index("quantity"), provenance_line(record)
 
 
-def paper_scale_section(chapter: str, prefix: str, quick=None, results: Path | None = None, values: dict | None = None):
+def paper_scale_section(
+    chapter: str, prefix: str, quick=None, results: Path | None = None, values: dict | None = None
+):
     """Glue a chapter's "At the paper's scale" section and return its table for display.
 
     Glues ``<prefix>_paper_scale`` (the :func:`paper_scale` table; without a record, a one-row table
     saying which command writes it) and ``<prefix>_paper_scale_line`` (the provenance line, or "No
     FULL record yet: run ..."), ``<prefix>_paper_scale_judged`` and ``<prefix>_paper_scale_within``
-    (rows judged, and within tolerance; 0 without a record), so the chapter's references resolve either way.
+    (rows judged, and within tolerance; 0 without a record), so the chapter's references resolve
+    either way.
     """
     import pandas as pd
 
@@ -229,10 +280,11 @@ def scorecard_rows(results: Path | None = None):
 
     Rows of this build (:func:`scorecard`) keep their status, except a row measured at the paper's
     scale: it counts as judged only through a record, so in the build cache it is marked
-    :data:`NO_RECORD` (and dropped when a record of its chapter exists). Each FULL record's rows that
-    depend on the scale are added, judged again like with like (:func:`judge_recorded`); its exact
-    rows are left out (the build judges them already). Columns add 'profile' ('QUICK', 'FULL' or
-    'exact'), 'record' (the record's path relative to the results folder, else '') and 'provenance'.
+    :data:`NO_RECORD` (and dropped when a record of its chapter exists). Each FULL record's rows
+    that depend on the scale are added, judged again like with like (:func:`judge_recorded`); its
+    exact rows are left out (the build judges them already). Columns add 'profile' ('QUICK', 'FULL'
+    or 'exact'), 'record' (the record's path relative to the results folder, else '') and
+    'provenance'.
     """
     import pandas as pd
 
@@ -254,8 +306,15 @@ def scorecard_rows(results: Path | None = None):
         for c in rec.get("comparisons", []):
             if c.get("quick") or not _paper_scale_row(judge_recorded(c)):
                 continue
-            rows.append({"notebook": rec["notebook"], **judge_recorded(c), "profile": "FULL", "record": rel,
-                         "provenance": line})
+            rows.append(
+                {
+                    "notebook": rec["notebook"],
+                    **judge_recorded(c),
+                    "profile": "FULL",
+                    "record": rel,
+                    "provenance": line,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -263,9 +322,10 @@ def gpu_measurements(results: Path | None = None):
     """Stage timings measured on lent GPUs: every JSON line of ``<results>/gpu/*.jsonl``.
 
     ``benchmarks/gpu_full_mnist.py`` writes one line per stage (``stage``, ``seconds``, ``device``,
-    ``torch`` and the stage's numbers). Returns a DataFrame with columns file, device, torch, stage and
-    seconds (empty when nothing was measured); a line that is not a JSON object with those keys raises
-    ``ValueError`` naming the file and line, since a table of timings must not silently drop one.
+    ``torch`` and the stage's numbers). Returns a DataFrame with columns file, device, torch, stage
+    and seconds (empty when nothing was measured); a line that is not a JSON object with those keys
+    raises ``ValueError`` naming the file and line, since a table of timings must not silently drop
+    one.
     """
     import json
 
@@ -282,5 +342,7 @@ def gpu_measurements(results: Path | None = None):
                 rec = json.loads(line)
                 rows.append({"file": f.name, **{k: rec[k] for k in cols[1:]}})
             except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise ValueError(f"{f.name} line {i}: not a stage record with {cols[1:]} ({e})") from None
+                raise ValueError(
+                    f"{f.name} line {i}: not a stage record with {cols[1:]} ({e})"
+                ) from None
     return pd.DataFrame(rows, columns=cols)

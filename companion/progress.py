@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 
 def progress(iterable: Iterable, **kw) -> Iterable:
-    """``tqdm(iterable, **kw)`` on stderr; ``disable=True`` or ``COMPANION_PROGRESS=0`` silences it."""
+    """``tqdm(iterable, **kw)`` on stderr; ``disable=True`` or ``COMPANION_PROGRESS=0`` silences
+    it."""
     disable = bool(kw.pop("disable", False)) or os.environ.get("COMPANION_PROGRESS", "1") == "0"
     return tqdm(iterable, file=sys.stderr, disable=disable, mininterval=1.0, **kw)

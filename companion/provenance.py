@@ -17,6 +17,7 @@ from .data import embedded, full
 # Provenance
 # --------------------------------------------------------------------------------------------
 
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -29,16 +30,24 @@ def git_state(base: Path | None = None) -> tuple[str, bool]:
     """``(commit, dirty)`` of the project's git checkout; ``('unknown', True)`` outside one."""
     base = base or project_root()
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=base, capture_output=True, text=True, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=base, capture_output=True,
-                                text=True, check=True).stdout
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=base, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=base,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown", True
     return commit, bool(status.strip())
 
 
 def commit_label(base: Path | None = None) -> str:
-    """The checked-out commit, with ``+dirty`` when tracked files differ from it; ``''`` outside git."""
+    """The checked-out commit, with ``+dirty`` when tracked files differ from it; ``''`` outside
+    git."""
     commit, dirty = git_state(base)
     return "" if commit == "unknown" else commit + ("+dirty" if dirty else "")
 
@@ -51,7 +60,11 @@ def code_digest(notebook: Path, base: Path | None = None) -> str:
     pkg = Path(__file__).resolve().parent
     nb = Path(notebook).resolve()
     for f in sorted(pkg.rglob("*.py")) + [nb]:
-        label = f.relative_to(pkg.parent) if f.is_relative_to(pkg.parent) else (f.relative_to(base) if f.is_relative_to(base) else f.name)
+        label = (
+            f.relative_to(pkg.parent)
+            if f.is_relative_to(pkg.parent)
+            else (f.relative_to(base) if f.is_relative_to(base) else f.name)
+        )
         h.update(str(label).encode() + b"\0")
         h.update(f.read_bytes())
     return h.hexdigest()
@@ -71,7 +84,10 @@ def data_files(task: str, data_root: Path) -> list[Path]:
         return [root / "MNIST" / "raw" / f for f in full.MNIST_FILES]
     if task == "cifar10":
         folder = root / "cifar-10-batches-py"
-        return [folder / f"data_batch_{i}" for i in range(1, 6)] + [folder / "test_batch", folder / "batches.meta"]
+        return [folder / f"data_batch_{i}" for i in range(1, 6)] + [
+            folder / "test_batch",
+            folder / "batches.meta",
+        ]
     if task in ("cifar100", "cifar20"):
         return [root / "cifar-100-python" / f for f in ("train", "test", "meta")]
     if task == "pins":
@@ -104,7 +120,6 @@ def device_info(params: dict[str, Any]) -> tuple[str, str]:
 
     import torch
 
-
     device = resolve_device(params.get("DEVICE", "auto"), params.get("PROFILE", "quick"))
     if device.startswith("cuda"):
         index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
@@ -121,28 +136,41 @@ def device_info(params: dict[str, Any]) -> tuple[str, str]:
 
 
 def code_state(notebook: Path) -> dict:
-    """The commit, whether the tree is dirty and the package+notebook digest, *now*: taken before a run
-    starts, so a record names the code that ran even when the tree changes while it runs."""
+    """The commit, whether the tree is dirty and the package+notebook digest, *now*: taken before a
+    run starts, so a record names the code that ran even when the tree changes while it runs."""
     commit, dirty = git_state()
     return {"commit": commit, "dirty": dirty, "code_sha256": code_digest(notebook)}
 
 
-def provenance(notebook: Path, params: dict[str, Any], wall_seconds: float, tasks: list[str], data_root: Path,
-               code: dict | None = None) -> dict:
-    """Provenance of a run; ``code`` is :func:`code_state` taken before it started (default: now)."""
+def provenance(
+    notebook: Path,
+    params: dict[str, Any],
+    wall_seconds: float,
+    tasks: list[str],
+    data_root: Path,
+    code: dict | None = None,
+) -> dict:
+    """Provenance of a run; ``code`` is :func:`code_state` taken before it started (default:
+    now)."""
     import datetime
     import platform
 
     import torch
 
-
     code = code or code_state(notebook)
     device, name = device_info(params)
     return {
-        "commit": code["commit"], "dirty": code["dirty"], "code_sha256": code["code_sha256"], "device": device,
+        "commit": code["commit"],
+        "dirty": code["dirty"],
+        "code_sha256": code["code_sha256"],
+        "device": device,
         "device_name": name,
-        "torch": torch.__version__, "python": platform.python_version(), "companion": __version__,
-        "data": data_checksums(tasks, data_root), "wall_seconds": round(float(wall_seconds), 3),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "companion": __version__,
+        "data": data_checksums(tasks, data_root),
+        "wall_seconds": round(float(wall_seconds), 3),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "profile": params.get("PROFILE", "quick"), "threads": torch.get_num_threads(),
+        "profile": params.get("PROFILE", "quick"),
+        "threads": torch.get_num_threads(),
     }

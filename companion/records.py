@@ -1,20 +1,23 @@
 """Recorded runs: every glued value of an executed notebook, with provenance, as a small JSON file.
 
-``python -m companion run NB --profile full --record`` writes ``results/<profile>/<part>/<NN_slug>.json``
-(relative to the project root) and the glued figures as small PNGs beside it, in
-``results/<profile>/<part>/<NN_slug>/<name>-<sha8>.png``. Records are committed (text-diffable);
-executed notebooks stay build outputs. ``python -m companion verify RECORD`` re-executes the notebook
-with the record's parameters and compares every value (:func:`compare_records`).
+``python -m companion run NB --profile full --record`` writes
+``results/<profile>/<part>/<NN_slug>.json`` (relative to the project root) and the glued figures as
+small PNGs beside it, in ``results/<profile>/<part>/<NN_slug>/<name>-<sha8>.png``. Records are
+committed (text-diffable); executed notebooks stay build outputs.
+``python -m companion verify RECORD`` re-executes the notebook with the record's parameters and
+compares every value (:func:`compare_records`).
 
 Schema (:data:`SCHEMA_VERSION`)::
 
-    {"schema": 1, "notebook": "notebooks/<part>/<NN_slug>.py", "profile": "full", "parameters": {...},
-     "values":  {name: {"kind": "int"|"float"|"str"|"bool"|"text", "value": ...}},
-     "tables":  {name: {"rows": [[cell, ...], ...]}},          # header rows first, cells as text
-     "figures": {name: {"file": "<NN_slug>/<name>-<sha8>.png", "sha256": ..., "width": ..., "height": ...}},
-     "comparisons": [...],                                      # the ours-vs-paper rows (report.compare)
-     "provenance": {"commit", "dirty", "code_sha256", "device", "device_name", "torch", "python",
-                    "companion", "data": {file: sha256}, "wall_seconds", "date", "profile", "host_threads"}}
+    {"schema": 1, "notebook": "notebooks/<part>/<NN_slug>.py", "profile": "full", "parameters":
+    {...},
+     "values": {name: {"kind": "int"|"float"|"str"|"bool"|"text", "value": ...}}, "tables": {name:
+     {"rows": [[cell, ...], ...]}}, # header rows first, cells as text "figures": {name: {"file":
+     "<NN_slug>/<name>-<sha8>.png", "sha256": ..., "width": ..., "height": ...}}, "comparisons":
+     [...], # the ours-vs-paper rows (report.compare) "provenance": {"commit", "dirty",
+     "code_sha256", "device", "device_name", "torch", "python",
+                    "companion", "data": {file: sha256}, "wall_seconds", "date", "profile",
+                    "host_threads"}}
 
 Non-finite floats are stored as the strings ``"nan"``, ``"inf"``, ``"-inf"``.
 
@@ -42,10 +45,29 @@ from .provenance import provenance, sha256_file
 from .report import GLUE_MIME as MIME
 
 SCHEMA_VERSION = 1
-REQUIRED_KEYS = ("schema", "notebook", "profile", "parameters", "values", "tables", "figures", "provenance")
+REQUIRED_KEYS = (
+    "schema",
+    "notebook",
+    "profile",
+    "parameters",
+    "values",
+    "tables",
+    "figures",
+    "provenance",
+)
 REQUIRED_PROVENANCE = (
-    "commit", "dirty", "code_sha256", "device", "device_name", "torch", "python", "companion", "data",
-    "wall_seconds", "date", "profile",
+    "commit",
+    "dirty",
+    "code_sha256",
+    "device",
+    "device_name",
+    "torch",
+    "python",
+    "companion",
+    "data",
+    "wall_seconds",
+    "date",
+    "profile",
 )
 FIGURE_MAX_WIDTH = 640  # px: figures are stored downscaled, for the record, not for print
 DEFAULT_REL_TOL = 1e-6
@@ -64,7 +86,8 @@ NUMBER_TEXT = re.compile(r"^\s*([-+−]?[\d,]*\.?\d+(?:[eE][-+]?\d+)?)\s*(%?)\s*
 
 
 def _scalar(text: str) -> tuple[str, Any]:
-    """``(kind, value)`` of a glued ``text/plain`` repr: int, float, bool, str, else 'text' (verbatim)."""
+    """``(kind, value)`` of a glued ``text/plain`` repr: int, float, bool, str, else 'text'
+    (verbatim)."""
     t = text.strip()
     m = _NP_SCALAR.match(t)
     if m:
@@ -124,7 +147,8 @@ class _TableParser(html.parser.HTMLParser):
 
 
 def table_rows(html_text: str) -> list[list[str]] | None:
-    """The cells of the first HTML table in ``html_text`` (header rows first), or None without one."""
+    """The cells of the first HTML table in ``html_text`` (header rows first), or None without
+    one."""
     p = _TableParser()
     p.feed(html_text)
     return p.rows if p.rows else None
@@ -133,10 +157,11 @@ def table_rows(html_text: str) -> list[list[str]] | None:
 def glued(notebook: Path) -> dict[str, dict]:
     """Every myst-nb glue output of an executed notebook: ``{'values', 'tables', 'images'}``.
 
-    myst-nb's ``glue`` stores a ``display_data`` output whose metadata is ``{'scrapbook': {'name': ...,
-    'mime_prefix': 'application/papermill.record/'}}`` and whose data are the value's mime bundle under
-    that prefix. Scalars come from ``text/plain`` (Python repr); tables from ``text/html``; images
-    from ``image/png`` (base64) or ``image/svg+xml``. A name glued twice keeps the last value.
+    myst-nb's ``glue`` stores a ``display_data`` output whose metadata is
+    ``{'scrapbook': {'name': ..., 'mime_prefix': 'application/papermill.record/'}}`` and whose data
+    are the value's mime bundle under that prefix. Scalars come from ``text/plain`` (Python repr);
+    tables from ``text/html``; images from ``image/png`` (base64) or ``image/svg+xml``. A name glued
+    twice keeps the last value.
     """
     import nbformat
 
@@ -159,7 +184,9 @@ def glued(notebook: Path) -> dict[str, dict]:
             elif "image/svg+xml" in data:
                 svg = data["image/svg+xml"]
                 images[name] = ("svg", ("".join(svg) if isinstance(svg, list) else svg).encode())
-            elif "text/html" in data and (rows := table_rows("".join(data["text/html"]))) is not None:
+            elif (
+                "text/html" in data and (rows := table_rows("".join(data["text/html"]))) is not None
+            ):
                 tables[name] = {"rows": rows}
             elif "text/plain" in data:
                 kind, value = _scalar("".join(data["text/plain"]))
@@ -178,7 +205,9 @@ def small_png(data: bytes, max_width: int = FIGURE_MAX_WIDTH) -> tuple[bytes, in
     with Image.open(io.BytesIO(data)) as im:
         im = im.convert("RGBA") if im.mode not in ("RGB", "RGBA", "L", "P") else im
         if im.width > max_width:
-            im = im.resize((max_width, max(1, round(im.height * max_width / im.width))), Image.LANCZOS)
+            im = im.resize(
+                (max_width, max(1, round(im.height * max_width / im.width))), Image.LANCZOS
+            )
         if im.mode != "P":  # a 256-colour palette: line plots and heat maps lose nothing visible
             im = im.convert("RGBA").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
         buf = io.BytesIO()
@@ -190,13 +219,15 @@ def small_png(data: bytes, max_width: int = FIGURE_MAX_WIDTH) -> tuple[bytes, in
 # Writing and reading
 # --------------------------------------------------------------------------------------------
 
+
 def results_root() -> Path:
     """``results/`` in the project root: where records are committed."""
     return project_root() / "results"
 
 
 def record_path(notebook: Path, profile: str, results: Path | None = None) -> Path:
-    """``<results>/<profile>/<part>/<NN_slug>.json`` (``results`` defaults to :func:`results_root`)."""
+    """``<results>/<profile>/<part>/<NN_slug>.json`` (``results`` defaults to
+    :func:`results_root`)."""
     nb = Path(notebook)
     return Path(results or results_root()) / profile / nb.parent.name / f"{nb.stem}.json"
 
@@ -233,16 +264,28 @@ def _decode_value(v: dict) -> dict:
     return v
 
 
-def build_record(executed: Path, notebook: Path, params: dict[str, Any], wall_seconds: float, tasks: list[str],
-                 data_root: Path, comparisons: list[dict] | None = None,
-                 code: dict | None = None) -> tuple[dict, dict[str, tuple[str, bytes]]]:
-    """The record of one executed notebook and its figures (``{name: (ext, bytes)}``, not yet written)."""
+def build_record(
+    executed: Path,
+    notebook: Path,
+    params: dict[str, Any],
+    wall_seconds: float,
+    tasks: list[str],
+    data_root: Path,
+    comparisons: list[dict] | None = None,
+    code: dict | None = None,
+) -> tuple[dict, dict[str, tuple[str, bytes]]]:
+    """The record of one executed notebook and its figures (``{name: (ext, bytes)}``, not yet
+    written)."""
     base = project_root()
     nb = Path(notebook).resolve()
     g = glued(executed)
-    if not (g["values"] or g["tables"] or g["images"]) and "glue(" in nb.read_text(encoding="utf-8"):
-        raise RecordError(f"{nb.name}: the executed notebook holds no glued value although its source glues "
-                          "some (were myst-nb's glue outputs lost?); no record written")
+    if not (g["values"] or g["tables"] or g["images"]) and "glue(" in nb.read_text(
+        encoding="utf-8"
+    ):
+        raise RecordError(
+            f"{nb.name}: the executed notebook holds no glued value although its source glues "
+            "some (were myst-nb's glue outputs lost?); no record written"
+        )
     rec = {
         "schema": SCHEMA_VERSION,
         "notebook": nb.relative_to(base).as_posix() if nb.is_relative_to(base) else nb.name,
@@ -257,7 +300,9 @@ def build_record(executed: Path, notebook: Path, params: dict[str, Any], wall_se
     return rec, g["images"]
 
 
-def write_record(record: dict, path: Path, images: dict[str, tuple[str, bytes]] | None = None) -> Path:
+def write_record(
+    record: dict, path: Path, images: dict[str, tuple[str, bytes]] | None = None
+) -> Path:
     """Write ``record`` (and its figures, downscaled PNGs or SVGs) atomically to ``path``.
 
     Figures go to ``<path without .json>/<name>-<sha8>.<ext>`` first (content-addressed, so the old
@@ -277,13 +322,21 @@ def write_record(record: dict, path: Path, images: dict[str, tuple[str, bytes]] 
         file = folder / f"{safe}-{digest[:8]}.{ext}"
         if not (file.is_file() and sha256_file(file) == digest):
             atomic_write(file, data)
-        record["figures"][name] = {"file": file.relative_to(path.parent).as_posix(), "sha256": digest,
-                                   "width": width, "height": height}
+        record["figures"][name] = {
+            "file": file.relative_to(path.parent).as_posix(),
+            "sha256": digest,
+            "width": width,
+            "height": height,
+        }
     record["values"] = {k: _encode_value(v) for k, v in record["values"].items()}
     missing = _missing(record)
     if missing:
-        raise ValueError(f"record for {record.get('notebook', '?')} is missing {missing}; refusing to write it")
-    text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False, default=json_default) + "\n"
+        raise ValueError(
+            f"record for {record.get('notebook', '?')} is missing {missing}; refusing to write it"
+        )
+    text = (
+        json.dumps(record, indent=1, sort_keys=True, allow_nan=False, default=json_default) + "\n"
+    )
     atomic_write(path, text.encode())
     keep = {path.parent / f["file"] for f in record["figures"].values()}
     if folder.is_dir():
@@ -322,17 +375,27 @@ def read_record(path: Path) -> dict:
     try:
         record = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"record={str(path)!r} is not allowed: expected a JSON record ({err})") from None
+        raise ValueError(
+            f"record={str(path)!r} is not allowed: expected a JSON record ({err})"
+        ) from None
     if not isinstance(record, dict) or "schema" not in record:
-        raise ValueError(f"record={str(path)!r} is not allowed: it is missing the schema version (key 'schema')")
+        raise ValueError(
+            f"record={str(path)!r} is not allowed: it is missing the schema version (key 'schema')"
+        )
     if record["schema"] != SCHEMA_VERSION:
-        raise ValueError(f"record={str(path)!r} is not allowed: expected schema {SCHEMA_VERSION}, found {record['schema']!r}")
+        raise ValueError(
+            f"record={str(path)!r} is not allowed: expected schema {SCHEMA_VERSION}, found "
+            f"{record['schema']!r}"
+        )
     missing = _missing(record)
     if missing:
         raise ValueError(f"record={str(path)!r} is not allowed: it is missing {missing}")
     for name, fig in record["figures"].items():
         file = path.parent / fig["file"]
         if not file.is_file() or sha256_file(file) != fig["sha256"]:
-            raise ValueError(f"record={str(path)!r} is not allowed: figure {name!r} ({file}) is missing or modified")
+            raise ValueError(
+                f"record={str(path)!r} is not allowed: figure {name!r} ({file}) is missing or "
+                f"modified"
+            )
     record["values"] = {k: _decode_value(v) for k, v in record["values"].items()}
     return record

@@ -1,4 +1,5 @@
-"""Glue helpers for the notebooks: profile banner, glued numbers, ours-vs-reported tables, provenance.
+"""Glue helpers for the notebooks: profile banner, glued numbers, ours-vs-reported tables,
+provenance.
 
 Results reach the book's prose only through myst-nb ``glue``; :func:`glue` is a thin wrapper that
 also works outside a notebook, where it does nothing.
@@ -16,7 +17,6 @@ from . import __version__
 from .config import RunContext, default_cache_dir
 from .reported import Reported, Setting, all_reported, get
 
-
 #: The mime prefix of a glued value: myst-nb reads outputs stored under it (and metadata
 #: ``{'scrapbook': {'name', 'mime_prefix'}}``) as glue, and so does :func:`companion.records.glued`.
 GLUE_MIME = "application/papermill.record/"
@@ -32,8 +32,9 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     glue call does not print the value a second time.
 
     A numpy or torch scalar is glued as the plain Python number it holds (myst-nb's ``{glue:text}``
-    formats cannot parse ``np.float64(...)``). A matplotlib Figure is glued as a PNG image (independent of the kernel's plotting backend) and
-    closed, so it appears once, where the prose places it.
+    formats cannot parse ``np.float64(...)``). A matplotlib Figure is glued as a PNG image
+    (independent of the kernel's plotting backend) and closed, so it appears once, where the prose
+    places it.
     """
     try:
         from IPython import get_ipython
@@ -42,7 +43,9 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     if get_ipython() is None:
         return None
     payload = value
-    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy / torch scalars: myst-nb formats
+    if (
+        hasattr(value, "item") and getattr(value, "ndim", None) == 0
+    ):  # numpy / torch scalars: myst-nb formats
         payload = value.item()  # only plain Python numbers (it cannot parse 'np.float64(...)')
     if type(value).__name__ == "Figure" and hasattr(value, "savefig"):
         import io
@@ -58,8 +61,8 @@ def glue(name: str, value: Any, display: bool = False) -> None:
 
 
 def _publish(name: str, payload: Any, display: bool) -> None:
-    """Display ``payload``'s mime bundle under :data:`GLUE_MIME` (or shown, with ``display``) with the
-    scrapbook metadata that names it."""
+    """Display ``payload``'s mime bundle under :data:`GLUE_MIME` (or shown, with ``display``) with
+    the scrapbook metadata that names it."""
     from IPython.core.formatters import format_display_data
     from IPython.display import display as ipy_display
 
@@ -71,7 +74,9 @@ def _publish(name: str, payload: Any, display: bool) -> None:
 
 def pct(x: float, digits: int = 1) -> str:
     """A fraction in [0, 1] as a percentage string; NaN as an em dash."""
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
+    return (
+        "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
+    )
 
 
 def num(x: float, digits: int = 3) -> str:
@@ -83,10 +88,11 @@ def banner(ctx: RunContext) -> str:
     import torch
 
     line = "=" * 78
+    gpu = f" | GPU {torch.cuda.get_device_name(0)}" if ctx.device.startswith("cuda") else ""
     return (
         f"{line}\n{ctx.banner()}\n"
-        f"companion {__version__} | torch {torch.__version__} | python {platform.python_version()} | "
-        f"{torch.get_num_threads()} CPU threads{' | GPU ' + torch.cuda.get_device_name(0) if ctx.device.startswith('cuda') else ''}\n"
+        f"companion {__version__} | torch {torch.__version__} | python {platform.python_version()} "
+        f"| {torch.get_num_threads()} CPU threads{gpu}\n"
         f"{line}"
     )
 
@@ -96,8 +102,11 @@ def provenance() -> dict[str, str]:
     import torch
 
     return {
-        "companion": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
-        "python": platform.python_version(), "machine": platform.machine(),
+        "companion": __version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
     }
 
 
@@ -106,15 +115,21 @@ def _setting(setting) -> Setting | None:
         return setting
     if isinstance(setting, dict):
         return Setting(**setting)
-    raise TypeError(f"setting={setting!r}: expected a companion.reported.Setting, a dict of its fields or None")
+    raise TypeError(
+        f"setting={setting!r}: expected a companion.reported.Setting, a dict of its fields or None"
+    )
 
 
 def _row_setting(base: Setting | None, quick: bool, extra=None) -> Setting:
-    """Our setting for one row: the table's ``base``, updated by the row's ``extra`` (Setting or dict)."""
+    """Our setting for one row: the table's ``base``, updated by the row's ``extra`` (Setting or
+    dict)."""
     out = base or Setting(scale="quick" if quick else None)
     if extra:
         fields = extra.as_dict() if isinstance(extra, Setting) else dict(extra)
-        out = replace(out, **{k: v for k, v in fields.items() if v is not None or not isinstance(extra, Setting)})
+        out = replace(
+            out,
+            **{k: v for k, v in fields.items() if v is not None or not isinstance(extra, Setting)},
+        )
     if quick and out.scale != "quick":
         out = replace(out, scale="quick")
     return out
@@ -123,11 +138,15 @@ def _row_setting(base: Setting | None, quick: bool, extra=None) -> Setting:
 def verdict(row: dict) -> str:
     """A scorecard row's column text: 'yes', 'no', or why it is not judged."""
     if row.get("match") is None:
-        return row.get("status") or ("not judged (QUICK analogue)" if row.get("quick") else "not comparable")
+        return row.get("status") or (
+            "not judged (QUICK analogue)" if row.get("quick") else "not comparable"
+        )
     return "yes" if row["match"] else "no"
 
 
-def compare(rows: Iterable[tuple], fmt=pct, quick: bool = True, setting: Setting | dict | None = None):
+def compare(
+    rows: Iterable[tuple], fmt=pct, quick: bool = True, setting: Setting | dict | None = None
+):
     """An ours-vs-reported table.
 
     ``rows`` holds ``(label, ours, reported)`` or ``(label, ours, reported, row_setting)``, where
@@ -147,8 +166,20 @@ def compare(rows: Iterable[tuple], fmt=pct, quick: bool = True, setting: Setting
     out, record = [], []
     for label, ours, rep, *extra in rows:
         r = get(rep) if isinstance(rep, str) else rep
-        rec = scorecard_row(label, ours, rep, quick, fmt, setting=_row_setting(base, quick, extra[0] if extra else None))
-        row = {"quantity": label, ("ours (QUICK analogue)" if quick else "ours"): fmt(ours), "paper": fmt(r.value), "source": r.source}
+        rec = scorecard_row(
+            label,
+            ours,
+            rep,
+            quick,
+            fmt,
+            setting=_row_setting(base, quick, extra[0] if extra else None),
+        )
+        row = {
+            "quantity": label,
+            ("ours (QUICK analogue)" if quick else "ours"): fmt(ours),
+            "paper": fmt(r.value),
+            "source": r.source,
+        }
         if not quick:
             row["within tolerance"] = verdict(rec)
         out.append(row)
@@ -163,7 +194,14 @@ def key_of(rep: Reported) -> str | None:
     return next((k for k, v in all_reported().items() if v is rep or v == rep), None)
 
 
-def scorecard_row(label: str, ours: float, rep: str | Reported, quick: bool, fmt=pct, setting: Setting | dict | None = None) -> dict:
+def scorecard_row(
+    label: str,
+    ours: float,
+    rep: str | Reported,
+    quick: bool,
+    fmt=pct,
+    setting: Setting | dict | None = None,
+) -> dict:
     """One comparison as the scorecard stores it (see :func:`record_scorecard`).
 
     ``setting`` is ours (see :func:`compare`). ``match`` is True/False only for a judged row: never
@@ -174,19 +212,35 @@ def scorecard_row(label: str, ours: float, rep: str | Reported, quick: bool, fmt
     r = get(rep) if isinstance(rep, str) else rep
     ours_setting = _row_setting(_setting(setting), quick)
     match, status = r.judge(ours, ours_setting, quick)
-    return {"quantity": label, "ours": float(ours), "paper": r.value, "tolerance": r.tolerance, "key": key,
-            "source": r.source, "quick": bool(quick), "match": match, "status": status,
-            "setting": ours_setting.as_dict(), "paper_setting": (r.setting or Setting()).as_dict(),
-            "ours_text": fmt(ours), "paper_text": fmt(r.value)}
+    return {
+        "quantity": label,
+        "ours": float(ours),
+        "paper": r.value,
+        "tolerance": r.tolerance,
+        "key": key,
+        "source": r.source,
+        "quick": bool(quick),
+        "match": match,
+        "status": status,
+        "setting": ours_setting.as_dict(),
+        "paper_setting": (r.setting or Setting()).as_dict(),
+        "ours_text": fmt(ours),
+        "paper_text": fmt(r.value),
+    }
 
 
 SCORECARD_ENV = "COMPANION_NOTEBOOK"
 
 
 def scorecard_file(notebook: str) -> Path:
-    """Where the rows compared by ``notebook`` (a path relative to the project root) are recorded."""
+    """Where the rows compared by ``notebook`` (a path relative to the project root) are
+    recorded."""
 
-    return default_cache_dir() / "scorecard" / (notebook.replace("/", "__").removesuffix(".py") + ".json")
+    return (
+        default_cache_dir()
+        / "scorecard"
+        / (notebook.replace("/", "__").removesuffix(".py") + ".json")
+    )
 
 
 def record_scorecard(rows: list[dict]) -> None:
@@ -211,7 +265,6 @@ def scorecard():
     import json
 
     import pandas as pd
-
 
     rows = []
     for f in sorted((default_cache_dir() / "scorecard").glob("*.json")):

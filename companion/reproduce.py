@@ -1,6 +1,7 @@
 """Checking records against fresh runs: compare two records value by value, record a run, verify a
 record by re-executing its notebook, and reproduce every FULL chapter whose data are present
-(``python -m companion run --record | verify | reproduce``; the record format is :mod:`companion.records`)."""
+(``python -m companion run --record | verify | reproduce``; the record format is
+:mod:`companion.records`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from .report import scorecard_file
 # --------------------------------------------------------------------------------------------
 # Comparing
 # --------------------------------------------------------------------------------------------
+
 
 def _as_number(x: Any) -> float | None:
     """A number from an int/float or from text such as '94.4%', '15,000', '-0.3' (else None)."""
@@ -70,7 +72,10 @@ def _compare_scalar(rec: dict, new: dict, rel: float) -> tuple[bool, str]:
             return False, f"not both numbers ({rec['kind']} vs {new['kind']})"
         return _close(x, y, rel), f"rel tol {rel:g}"
     if rec["kind"] == "str" and new["kind"] == "str" and a != b:
-        x, y = _as_number(a), _as_number(b)  # formatted numbers ('94.4%') within the float tolerance
+        x, y = (
+            _as_number(a),
+            _as_number(b),
+        )  # formatted numbers ('94.4%') within the float tolerance
         if x is not None and y is not None:
             return _close(x, y, rel), f"as numbers, rel tol {rel:g}"
     if rec["kind"] != new["kind"]:
@@ -78,7 +83,9 @@ def _compare_scalar(rec: dict, new: dict, rel: float) -> tuple[bool, str]:
     return a == b, "exact"
 
 
-def compare_records(recorded: dict, fresh: dict, tolerances: dict[str, float] | None = None) -> list[dict]:
+def compare_records(
+    recorded: dict, fresh: dict, tolerances: dict[str, float] | None = None
+) -> list[dict]:
     """Compare every value and table of ``recorded`` with ``fresh`` (records or ``glued`` results).
 
     Ints, bools and non-numeric strings must be equal; floats (and numeric text such as '94.4%')
@@ -91,25 +98,55 @@ def compare_records(recorded: dict, fresh: dict, tolerances: dict[str, float] | 
     rv, fv = recorded.get("values", {}), fresh.get("values", {})
     for name in sorted(set(rv) | set(fv)):
         if name not in fv or name not in rv:
-            rows.append({"name": name, "what": "value", "recorded": rv.get(name, {}).get("value"),
-                         "fresh": fv.get(name, {}).get("value"), "ok": False,
-                         "rule": "missing in the fresh run" if name not in fv else "not in the record"})
+            rows.append(
+                {
+                    "name": name,
+                    "what": "value",
+                    "recorded": rv.get(name, {}).get("value"),
+                    "fresh": fv.get(name, {}).get("value"),
+                    "ok": False,
+                    "rule": "missing in the fresh run" if name not in fv else "not in the record",
+                }
+            )
             continue
         ok, rule = _compare_scalar(rv[name], fv[name], tolerance_of(name, tolerances))
-        rows.append({"name": name, "what": "value", "recorded": rv[name]["value"], "fresh": fv[name]["value"],
-                     "ok": ok, "rule": rule})
+        rows.append(
+            {
+                "name": name,
+                "what": "value",
+                "recorded": rv[name]["value"],
+                "fresh": fv[name]["value"],
+                "ok": ok,
+                "rule": rule,
+            }
+        )
     rt, ft = recorded.get("tables", {}), fresh.get("tables", {})
     for name in sorted(set(rt) | set(ft)):
         if name not in ft or name not in rt:
-            rows.append({"name": name, "what": "table", "recorded": "(table)" if name in rt else None,
-                         "fresh": "(table)" if name in ft else None, "ok": False,
-                         "rule": "missing in the fresh run" if name not in ft else "not in the record"})
+            rows.append(
+                {
+                    "name": name,
+                    "what": "table",
+                    "recorded": "(table)" if name in rt else None,
+                    "fresh": "(table)" if name in ft else None,
+                    "ok": False,
+                    "rule": "missing in the fresh run" if name not in ft else "not in the record",
+                }
+            )
             continue
         a, b = rt[name]["rows"], ft[name]["rows"]
         rel = tolerance_of(name, tolerances)
         if [len(r) for r in a] != [len(r) for r in b]:
-            rows.append({"name": name, "what": "table", "recorded": f"{len(a)} rows", "fresh": f"{len(b)} rows",
-                         "ok": False, "rule": "shape"})
+            rows.append(
+                {
+                    "name": name,
+                    "what": "table",
+                    "recorded": f"{len(a)} rows",
+                    "fresh": f"{len(b)} rows",
+                    "ok": False,
+                    "rule": "shape",
+                }
+            )
             continue
         bad = []
         for i, (ra, rb) in enumerate(zip(a, b)):
@@ -121,11 +158,27 @@ def compare_records(recorded: dict, fresh: dict, tolerances: dict[str, float] | 
                     bad.append((i, j, ca, cb))
         if bad:
             for i, j, ca, cb in bad:
-                rows.append({"name": f"{name}[{i},{j}]", "what": "table cell", "recorded": ca, "fresh": cb, "ok": False,
-                             "rule": f"cells equal or numbers within rel tol {rel:g}"})
+                rows.append(
+                    {
+                        "name": f"{name}[{i},{j}]",
+                        "what": "table cell",
+                        "recorded": ca,
+                        "fresh": cb,
+                        "ok": False,
+                        "rule": f"cells equal or numbers within rel tol {rel:g}",
+                    }
+                )
         else:
-            rows.append({"name": name, "what": "table", "recorded": "(table)", "fresh": "(table)", "ok": True,
-                         "rule": f"cells equal or numbers within rel tol {rel:g}"})
+            rows.append(
+                {
+                    "name": name,
+                    "what": "table",
+                    "recorded": "(table)",
+                    "fresh": "(table)",
+                    "ok": True,
+                    "rule": f"cells equal or numbers within rel tol {rel:g}",
+                }
+            )
     return rows
 
 
@@ -135,9 +188,14 @@ def format_mismatches(rows: list[dict]) -> str:
     if not bad:
         return ""
     cols = ("name", "recorded", "fresh", "rule")
-    cells = [[str(r[c]) if len(str(r[c])) <= 40 else str(r[c])[:37] + "..." for c in cols] for r in bad]
+    cells = [
+        [str(r[c]) if len(str(r[c])) <= 40 else str(r[c])[:37] + "..." for c in cols] for r in bad
+    ]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)), "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(cols, widths)),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
 
@@ -146,23 +204,31 @@ def format_mismatches(rows: list[dict]) -> str:
 # Running: record, verify, reproduce
 # --------------------------------------------------------------------------------------------
 
+
 def _data_root(params: dict[str, Any]) -> Path:
     return Path(params.get("DATA_ROOT") or default_data_root())
 
 
-def record_run(source: Path, overrides: dict[str, Any], output: Path | None = None, scorecard: bool = True,
-               results: Path | None = None) -> tuple[Path, dict]:
+def record_run(
+    source: Path,
+    overrides: dict[str, Any],
+    output: Path | None = None,
+    scorecard: bool = True,
+    results: Path | None = None,
+) -> tuple[Path, dict]:
     """Execute ``source`` with ``overrides`` and write its record (see the module docstring).
 
     ``output``: where the executed notebook goes (default: next to the source, as ``run`` does).
-    ``scorecard=False`` leaves the scorecard's cached rows for this notebook as they were (a FULL run
-    made by ``reproduce`` must not replace the QUICK rows the book shows); its rows are kept in the
-    record's ``comparisons`` either way. Returns ``(record path, record)``.
+    ``scorecard=False`` leaves the scorecard's cached rows for this notebook as they were (a FULL
+    run made by ``reproduce`` must not replace the QUICK rows the book shows); its rows are kept in
+    the record's ``comparisons`` either way. Returns ``(record path, record)``.
     """
 
     src = Path(source).resolve()
     params = notebooks.check_parameters(src, dict(overrides))
-    shape = notebooks.preflight(src, params)  # missing data or a bad request stops here, before a kernel
+    shape = notebooks.preflight(
+        src, params
+    )  # missing data or a bad request stops here, before a kernel
     base = notebooks.root()
     rel = src.relative_to(base).as_posix() if src.is_relative_to(base) else src.name
     sc = scorecard_file(rel)
@@ -177,27 +243,48 @@ def record_run(source: Path, overrides: dict[str, Any], output: Path | None = No
                 sc.unlink(missing_ok=True)
             else:
                 atomic_write(sc, backup)
-    rec, images = build_record(Path(res["output"]), src, res["parameters"], res["seconds"], shape["tasks"],
-                               _data_root(res["parameters"]), comparisons, code)
+    rec, images = build_record(
+        Path(res["output"]),
+        src,
+        res["parameters"],
+        res["seconds"],
+        shape["tasks"],
+        _data_root(res["parameters"]),
+        comparisons,
+        code,
+    )
     path = write_record(rec, record_path(src, rec["profile"], results), images)
     return path, read_record(path)
 
 
-def verify(record_file: Path, tolerances: dict[str, float] | None = None, overrides: dict[str, Any] | None = None) -> dict:
-    """Re-execute a record's notebook with its parameters (updated by ``overrides``) into a temporary
-    folder and compare every value. Returns ``{'rows', 'ok', 'record', 'seconds', 'device'}``."""
+def verify(
+    record_file: Path,
+    tolerances: dict[str, float] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict:
+    """Re-execute a record's notebook with its parameters (updated by ``overrides``) into a
+    temporary folder and compare every value. Returns
+    ``{'rows', 'ok', 'record', 'seconds', 'device'}``."""
 
     rec = read_record(record_file)
     src = notebooks.find(rec["notebook"])
     params = {k: v for k, v in rec["parameters"].items()} | dict(overrides or {})
     params = notebooks.check_parameters(src, params)
     with tempfile.TemporaryDirectory(prefix="companion-verify-") as tmp:
-        res = notebooks.execute(src, params, output=Path(tmp) / src.with_suffix(".ipynb").name, record=False)
+        res = notebooks.execute(
+            src, params, output=Path(tmp) / src.with_suffix(".ipynb").name, record=False
+        )
         fresh = glued(res["output"])
     device, name = device_info(params)
     rows = compare_records(rec, fresh, tolerances)
-    return {"rows": rows, "ok": all(r["ok"] for r in rows), "record": rec, "seconds": res["seconds"],
-            "device": device, "device_name": name}
+    return {
+        "rows": rows,
+        "ok": all(r["ok"] for r in rows),
+        "record": rec,
+        "seconds": res["seconds"],
+        "device": device,
+        "device_name": name,
+    }
 
 
 def _plain(x: Any) -> Any:
@@ -223,11 +310,19 @@ def up_to_date(path: Path, source: Path, params: dict[str, Any]) -> str:
     return f"recorded at {prov['commit'][:10]} with the same parameters and the same {same}"
 
 
-def reproduce(part: str | None = None, only: list[str] | None = None, profile: str = "full", device: str = "auto",
-              data_root: str | None = None, dry_run: bool = False, force: bool = False,
-              results: Path | None = None, log=print) -> dict[str, list]:
-    """Run and record every chapter (of ``part``, or the ``only`` ones) in ``profile`` whose data are
-    present; skip a chapter whose record is up to date (:func:`up_to_date`) unless ``force``.
+def reproduce(
+    part: str | None = None,
+    only: list[str] | None = None,
+    profile: str = "full",
+    device: str = "auto",
+    data_root: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    results: Path | None = None,
+    log=print,
+) -> dict[str, list]:
+    """Run and record every chapter (of ``part``, or the ``only`` ones) in ``profile`` whose data
+    are present; skip a chapter whose record is up to date (:func:`up_to_date`) unless ``force``.
 
     Each chapter is checked first (parameters, CUDA, data: ``notebooks.check_parameters`` and
     ``notebooks.preflight``); a chapter that cannot run here is skipped with the reason. Executed
@@ -236,7 +331,9 @@ def reproduce(part: str | None = None, only: list[str] | None = None, profile: s
     """
 
     validate_param("PROFILE", profile)
-    sources = [s for s in notebooks.chapters() if s.parent.name != "back"]  # back/: the scorecard page reads records
+    sources = [
+        s for s in notebooks.chapters() if s.parent.name != "back"
+    ]  # back/: the scorecard page reads records
     parts = sorted({s.parent.name for s in sources})
     if part is not None:
         if part not in parts:
@@ -278,13 +375,20 @@ def reproduce(part: str | None = None, only: list[str] | None = None, profile: s
         log(f"[reproduce] running {name} ({profile}) ...")
         try:
             with tempfile.TemporaryDirectory(prefix="companion-reproduce-") as tmp:
-                rec_path, rec = record_run(src, overrides, output=Path(tmp) / src.with_suffix(".ipynb").name,
-                                           scorecard=False, results=results)
+                rec_path, rec = record_run(
+                    src,
+                    overrides,
+                    output=Path(tmp) / src.with_suffix(".ipynb").name,
+                    scorecard=False,
+                    results=results,
+                )
         except Exception as err:  # noqa: BLE001 - one failing chapter must not stop the others; reported below
             out["failed"].append((name, f"{type(err).__name__}: {err}"))
             log(f"[reproduce] FAILED {name}: {type(err).__name__}: {err}")
             continue
         secs = rec["provenance"]["wall_seconds"]
-        out["recorded"].append((name, f"{rec_path} ({secs:.1f} s on {rec['provenance']['device_name']})"))
+        out["recorded"].append(
+            (name, f"{rec_path} ({secs:.1f} s on {rec['provenance']['device_name']})")
+        )
         log(f"[reproduce] recorded {name} in {secs:.1f} s -> {rec_path}")
     return out

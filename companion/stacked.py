@@ -11,9 +11,12 @@ noiseless fine-tuning for the rest of the budget (free by post-processing). Upda
 the **whole parameter vector** (the authors' code clips and perturbs every parameter, biases
 included):
 
-* gradient clipping (Theorem A): x_0 = clip(x_hat, C0); x_{t+1} = x_t - gamma (clip(g_t, C1) + lambda x_t) + xi_t;
-* model clipping (Theorem B): y = x_t - gamma u_t with u_t = g_t + lambda x_t (clipped to C1 if given);
-  x_{t+1} = clip(y, C2) + xi_t (noise after projection) or clip(y + xi_t, C2) (with gradient clipping);
+* gradient clipping (Theorem A): x_0 = clip(x_hat, C0); x_{t+1} = x_t - gamma (clip(g_t, C1) +
+  lambda x_t) + xi_t;
+* model clipping (Theorem B): y = x_t - gamma u_t with u_t = g_t + lambda x_t (clipped to C1 if
+  given);
+  x_{t+1} = clip(y, C2) + xi_t (noise after projection) or clip(y + xi_t, C2) (with gradient
+  clipping);
 * output perturbation: x_0 = clip(x_hat, C0) + N(0, sigma^2 I) once;
 * fine-tuning: SGD (momentum 0) on mean CE + 1/2 l2 ||x||^2 with Optax's linear one-cycle schedule
   (peak 0.1 over the whole budget; its step counter restarts after the noisy phase, as in the
@@ -60,7 +63,9 @@ def global_norm(tensors: dict[str, torch.Tensor], stacked: bool = True) -> torch
     return torch.sqrt(sum(t.pow(2).sum() for t in tensors.values()))
 
 
-def clip_global(tensors: dict[str, torch.Tensor], radius: torch.Tensor | float, stacked: bool = True) -> dict[str, torch.Tensor]:
+def clip_global(
+    tensors: dict[str, torch.Tensor], radius: torch.Tensor | float, stacked: bool = True
+) -> dict[str, torch.Tensor]:
     """clip(v, C) = v min(1, C / ||v||_2) on the whole vector (the global L2 norm of all
     parameters, as in the authors' code); ``radius`` (K,) or scalar.
 
@@ -75,15 +80,18 @@ def clip_global(tensors: dict[str, torch.Tensor], radius: torch.Tensor | float, 
 
 
 def optax_linear_onecycle(step: torch.Tensor | float, total: int, peak: float) -> torch.Tensor:
-    """Optax ``linear_onecycle_schedule``, the authors' fine-tuning schedule: peak/25 -> peak over the first 30 % of ``total``
-    steps, back to peak/25 by 85 %, then to peak/25/1e4 at the end; constant afterwards."""
+    """Optax ``linear_onecycle_schedule``, the authors' fine-tuning schedule: peak/25 -> peak over
+    the first 30 % of ``total`` steps, back to peak/25 by 85 %, then to peak/25/1e4 at the end;
+    constant afterwards."""
     s = torch.as_tensor(step, dtype=torch.float64)
     init, end = peak / 25.0, peak / 25.0 / 1e4
     b1, b2, b3 = 0.3 * total, 0.85 * total, float(total)
     up = init + (peak - init) * s / max(b1, 1e-12)
     down = peak + (init - peak) * (s - b1) / max(b2 - b1, 1e-12)
     tail = init + (end - init) * (s - b2) / max(b3 - b2, 1e-12)
-    return torch.where(s < b1, up, torch.where(s < b2, down, torch.where(s < b3, tail, torch.full_like(s, end))))
+    return torch.where(
+        s < b1, up, torch.where(s < b2, down, torch.where(s < b3, tail, torch.full_like(s, end)))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +112,8 @@ class Plan:
     gamma, lam : step size and weight decay of the noisy steps.
     c1 : gradient (gradient clipping) or update (model clipping) clip norm; inf: none.
     c2 : model clipping's projection radius.
-    noise_before_projection : model clipping with gradient clipping adds the noise before projecting.
+    noise_before_projection : model clipping with gradient clipping adds the noise before
+        projecting.
     init_seed : retrain: the seed of the fresh initialisation.
     label : free text carried into results (e.g. the hyperparameter group).
     l2 : this model's fine-tuning L2 weight (None: the run's ``l2``).
@@ -188,7 +197,8 @@ def run_stacked(
     show_progress: bool = True,
     cpu_threads: int | None = None,
 ) -> StackedResult:
-    """Run K unlearning procedures at once (vmap over models), each for a budget of ``epochs`` epochs.
+    """Run K unlearning procedures at once (vmap over models), each for a budget of ``epochs``
+    epochs.
 
     Parameters
     ----------
@@ -211,7 +221,8 @@ def run_stacked(
         draw (the authors' code: deviations.md#cert-frozen-noise).
     cpu_threads : int, optional
         Intra-op threads on the CPU during the run (restored afterwards). None: 1 thread when the
-        stacked model is small (K x parameters <= 4M), where thread start-up costs more than it saves.
+        stacked model is small (K x parameters <= 4M), where thread start-up costs more than it
+        saves.
     """
     if noise not in NOISE_MODES:
         raise bad_value("noise", noise, f"one of {NOISE_MODES}")
@@ -231,21 +242,67 @@ def run_stacked(
     for k, p in enumerate(plans):
         if p.kind == "retrain":
             if arch is None:
-                raise ValueError("a retrain plan needs a start model built by companion.models.build")
-            mods[k] = build(arch, tuple(retain.x.shape[1:]), _num_classes(base, retain), p.init_seed)
+                raise ValueError(
+                    "a retrain plan needs a start model built by companion.models.build"
+                )
+            mods[k] = build(
+                arch, tuple(retain.x.shape[1:]), _num_classes(base, retain), p.init_seed
+            )
     n_total = K * sum(p.numel() for p in base.parameters())
     threads = cpu_threads if cpu_threads is not None else (1 if n_total <= 4_000_000 else None)
     if dev.type != "cpu" or threads is None:
-        return _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_size, noise, augment, dev, show_progress)
+        return _run(
+            mods,
+            plans,
+            retain,
+            epochs,
+            seed,
+            eval_splits,
+            finetune_lr,
+            l2,
+            batch_size,
+            noise,
+            augment,
+            dev,
+            show_progress,
+        )
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_size, noise, augment, dev, show_progress)
+        return _run(
+            mods,
+            plans,
+            retain,
+            epochs,
+            seed,
+            eval_splits,
+            finetune_lr,
+            l2,
+            batch_size,
+            noise,
+            augment,
+            dev,
+            show_progress,
+        )
     finally:
         torch.set_num_threads(before)
 
 
-def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_size, noise, augment, dev, show_progress) -> StackedResult:
+def _run(
+    mods,
+    plans,
+    retain,
+    epochs,
+    seed,
+    eval_splits,
+    finetune_lr,
+    l2,
+    batch_size,
+    noise,
+    augment,
+    dev,
+    show_progress,
+) -> StackedResult:
     K = len(plans)
     base = mods[0]
     slot: dict[int, int] = {}  # a module shared by many plans is stacked once, then indexed
@@ -254,7 +311,9 @@ def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_
         if id(m) not in slot:
             slot[id(m)] = len(unique)
             unique.append(m)
-    params, _ = stack_module_state([m.to(dev).eval() for m in unique])  # the nets have no dropout or batch norm
+    params, _ = stack_module_state(
+        [m.to(dev).eval() for m in unique]
+    )  # the nets have no dropout or batch norm
     which = torch.tensor([slot[id(m)] for m in mods], device=dev)
     params = {k: v.detach().float()[which].clone() for k, v in params.items()}
     base = base.to(dev)
@@ -262,7 +321,9 @@ def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_
     bgen = torch.Generator().manual_seed(seed + 1)
 
     def randn_like_all(ps: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: torch.randn(v.shape, generator=gen, device=dev, dtype=v.dtype) for k, v in ps.items()}
+        return {
+            k: torch.randn(v.shape, generator=gen, device=dev, dtype=v.dtype) for k, v in ps.items()
+        }
 
     def bcast(vec: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return vec.view(-1, *([1] * (v.ndim - 1)))
@@ -284,7 +345,13 @@ def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_
     kind = [p.kind for p in plans]
     is_gc = torch.tensor([k == "gradient_clipping" for k in kind], device=dev)
     is_mc = torch.tensor([k == "model_clipping" for k in kind], device=dev)
-    T = torch.tensor([p.steps if k in ("gradient_clipping", "model_clipping") else 0 for p, k in zip(plans, kind)], device=dev)
+    T = torch.tensor(
+        [
+            p.steps if k in ("gradient_clipping", "model_clipping") else 0
+            for p, k in zip(plans, kind)
+        ],
+        device=dev,
+    )
     gamma = _kstack([p.gamma for p in plans], dev)
     lam = _kstack([p.lam for p in plans], dev)
     c1 = _kstack([p.c1 for p in plans], dev)
@@ -313,7 +380,9 @@ def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_
             with torch.no_grad():
                 noisy = step < T
                 gc_now, mc_now = is_gc & noisy, is_mc & noisy
-                lr = optax_linear_onecycle((step - T).clamp_min(0).cpu(), total, finetune_lr).to(dev, torch.float32)
+                lr = optax_linear_onecycle((step - T).clamp_min(0).cpu(), total, finetune_lr).to(
+                    dev, torch.float32
+                )
                 new = {k: v - bcast(lr, v) * (g[k] + bcast(l2v, v) * v) for k, v in params.items()}
                 if bool(noisy.any()):
                     sig = _kstack([p.sigma_at(step) if step < p.steps else 0.0 for p in plans], dev)
@@ -326,22 +395,43 @@ def _run(mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_
                         draws.append(torch.cat([z[k][0].flatten() for k in z]).cpu())
                     if bool(gc_now.any()):
                         gt = clip_global(g, c1)
-                        gc_new = {k: v - bcast(gamma, v) * (gt[k] + bcast(lam, v) * v) + bcast(sig, v) * z[k] for k, v in params.items()}
-                        new = {k: torch.where(bcast(gc_now, v), gc_new[k], new[k]) for k, v in new.items()}
+                        gc_new = {
+                            k: v
+                            - bcast(gamma, v) * (gt[k] + bcast(lam, v) * v)
+                            + bcast(sig, v) * z[k]
+                            for k, v in params.items()
+                        }
+                        new = {
+                            k: torch.where(bcast(gc_now, v), gc_new[k], new[k])
+                            for k, v in new.items()
+                        }
                     if bool(mc_now.any()):
-                        u = clip_global({k: g[k] + bcast(lam, v) * v for k, v in params.items()}, c1)
+                        u = clip_global(
+                            {k: g[k] + bcast(lam, v) * v for k, v in params.items()}, c1
+                        )
                         y = {k: v - bcast(gamma, v) * u[k] for k, v in params.items()}
                         after = {k: w + bcast(sig, w) * z[k] for k, w in clip_global(y, c2).items()}
-                        before = clip_global({k: w + bcast(sig, w) * z[k] for k, w in y.items()}, c2)
-                        mc_new = {k: torch.where(bcast(nbp, w), before[k], after[k]) for k, w in y.items()}
-                        new = {k: torch.where(bcast(mc_now, v), mc_new[k], new[k]) for k, v in new.items()}
+                        before = clip_global(
+                            {k: w + bcast(sig, w) * z[k] for k, w in y.items()}, c2
+                        )
+                        mc_new = {
+                            k: torch.where(bcast(nbp, w), before[k], after[k]) for k, w in y.items()
+                        }
+                        new = {
+                            k: torch.where(bcast(mc_now, v), mc_new[k], new[k])
+                            for k, v in new.items()
+                        }
                 params = new
             step += 1
         with torch.no_grad():
             for name, (xe, ye) in eval_data.items():
                 correct = torch.zeros(K, device=dev)
                 for j in range(0, len(ye), 2048):
-                    correct += (fwd_all(params, xe[j : j + 2048]).argmax(-1) == ye[j : j + 2048]).float().sum(1)
+                    correct += (
+                        (fwd_all(params, xe[j : j + 2048]).argmax(-1) == ye[j : j + 2048])
+                        .float()
+                        .sum(1)
+                    )
                 accs[name][:, epoch] = (correct / max(1, len(ye))).cpu().numpy()
     planned = T.cpu().numpy()
     return StackedResult(params, accs, spe, np.minimum(planned, step), planned, draws)

@@ -28,10 +28,11 @@ class TrainRecipe:
     """How to train a model.
 
     ``schedule``: 'constant'; 'onecycle' (cosine OneCycleLR with max ``lr``, JiT); 'onecycle_linear'
-    (Optax's ``linear_onecycle_schedule``: linear from ``lr/25`` up to ``lr`` over 30 % of the steps,
-    back to ``lr/25`` at 85 %, then to ``lr/25e4``; Koloskova et al.); 'multistep' (x``gamma`` at ``milestones`` epochs). ``warmup_epochs`` adds a
-    per-batch linear warm-up. ``augment``: 'cifar' (random crop 4 + horizontal flip) or 'mnist'
-    (random rotation 10 degrees + horizontal flip, the certified paper's recipe).
+    (Optax's ``linear_onecycle_schedule``: linear from ``lr/25`` up to ``lr`` over 30 % of the
+    steps, back to ``lr/25`` at 85 %, then to ``lr/25e4``; Koloskova et al.); 'multistep'
+    (x``gamma`` at ``milestones`` epochs). ``warmup_epochs`` adds a per-batch linear warm-up.
+    ``augment``: 'cifar' (random crop 4 + horizontal flip) or 'mnist' (random rotation 10 degrees +
+    horizontal flip, the certified paper's recipe).
     """
 
     optimizer: str = "adam"
@@ -60,21 +61,37 @@ class TrainRecipe:
         if self.batch_size <= 0:
             raise bad_value("batch_size", self.batch_size, "a positive integer")
         if self.weight_decay < 0 or self.momentum < 0:
-            raise bad_value("weight_decay/momentum", (self.weight_decay, self.momentum), "non-negative numbers")
+            raise bad_value(
+                "weight_decay/momentum", (self.weight_decay, self.momentum), "non-negative numbers"
+            )
 
     def with_(self, **kw) -> "TrainRecipe":
         return replace(self, **kw)
 
 
-_JIT_VGG = dict(optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="onecycle", warmup_epochs=1, batch_size=64, augment="cifar")
-_CERT = dict(optimizer="sgd", lr=0.06, weight_decay=5e-4, schedule="onecycle_linear", batch_size=128)
+_JIT_VGG = dict(
+    optimizer="sgd",
+    lr=0.1,
+    momentum=0.9,
+    weight_decay=5e-4,
+    schedule="onecycle",
+    warmup_epochs=1,
+    batch_size=64,
+    augment="cifar",
+)
+_CERT = dict(
+    optimizer="sgd", lr=0.06, weight_decay=5e-4, schedule="onecycle_linear", batch_size=128
+)
 
-# (task, arch, profile) -> recipe. '*' matches any task. Papers' recipes first, QUICK analogues after.
+# (task, arch, profile) -> recipe. '*' matches any task. Papers' recipes first, QUICK analogues
+# after.
 RECIPES: dict[tuple[str, str, str], TrainRecipe] = {
-    # Xu & Strohmer: Adam 1e-3, 100 epochs, batch 64 (the authors' code, Data_Unlearning_MNIST_1.ipynb)
+    # Xu & Strohmer: Adam 1e-3, 100 epochs, batch 64 (the authors' code,
+    # Data_Unlearning_MNIST_1.ipynb)
     ("mnist", "mlp", "full"): TrainRecipe("adam", 1e-3, 100, 64),
     ("*", "mlp", "quick"): TrainRecipe("adam", 1e-3, 20, 64),
-    # Foster et al. (JiT) pretraining: the reference code's pretrain_model.py (jwf40/Information-Theoretic-Unlearning)
+    # Foster et al. (JiT) pretraining: the reference code's pretrain_model.py
+    # (jwf40/Information-Theoretic-Unlearning)
     ("cifar10", "vgg11", "full"): TrainRecipe(epochs=25, **_JIT_VGG),
     ("cifar20", "vgg11", "full"): TrainRecipe(epochs=50, **_JIT_VGG),
     ("cifar100", "vgg11", "full"): TrainRecipe(epochs=210, **_JIT_VGG),
@@ -82,15 +99,17 @@ RECIPES: dict[tuple[str, str, str], TrainRecipe] = {
     ("cifar10", "resnet18", "full"): TrainRecipe(epochs=25, **_JIT_VGG),
     ("cifar20", "resnet18", "full"): TrainRecipe(epochs=50, **_JIT_VGG),
     ("cifar100", "resnet18", "full"): TrainRecipe(epochs=210, **_JIT_VGG),
-    # JiT's ViT (torchvision vit_b_16 stand-in for HF ViT-B/16): same script, 8 / 9 / 8 epochs (deviations.md#jit-vit)
+    # JiT's ViT (torchvision vit_b_16 stand-in for HF ViT-B/16): same script, 8 / 9 / 8 epochs
+    # (deviations.md#jit-vit)
     ("cifar10", "vit_b16", "full"): TrainRecipe(epochs=8, **_JIT_VGG),
     ("cifar20", "vit_b16", "full"): TrainRecipe(epochs=9, **_JIT_VGG),
     ("cifar100", "vit_b16", "full"): TrainRecipe(epochs=8, **_JIT_VGG),
     ("*", "small_cnn", "quick"): TrainRecipe("adam", 1e-3, 8, 64),
-    # JiT baseline tables, QUICK (digits 8x8): 20 epochs, so the original fits its training set (~99 %)
-    # as the paper's pretrained models do; 8 epochs leave it at ~92 %
+    # JiT baseline tables, QUICK (digits 8x8): 20 epochs, so the original fits its training set (~99
+    # %) as the paper's pretrained models do; 8 epochs leave it at ~92 %
     ("digits", "small_cnn", "quick"): TrainRecipe("adam", 1e-3, 20, 64),
-    # Koloskova et al. pretraining: the reference code's recipes (SGD, Optax linear one-cycle, weight decay)
+    # Koloskova et al. pretraining: the reference code's recipes (SGD, Optax linear one-cycle,
+    # weight decay)
     ("mnist", "tiny_mlp", "full"): TrainRecipe(epochs=30, augment="mnist", **_CERT),
     ("cifar10", "tiny_cnn", "full"): TrainRecipe(epochs=400, augment="cifar", **_CERT),
     ("*", "tiny_mlp", "quick"): TrainRecipe(epochs=30, **_CERT),
@@ -117,8 +136,9 @@ def recipe_for(task: str, arch: str, profile: str) -> TrainRecipe:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None``/``'auto'`` -> CUDA when visible, else the CPU; otherwise the named device, refused with
-    a ``ValueError`` when it is unknown or not available (:func:`companion.config.torch_device`)."""
+    """``None``/``'auto'`` -> CUDA when visible, else the CPU; otherwise the named device, refused
+    with a ``ValueError`` when it is unknown or not available
+    (:func:`companion.config.torch_device`)."""
     return torch_device(device)
 
 
@@ -129,7 +149,9 @@ def check_model_fits(model: nn.Module, task, name: str = "model") -> None:
     if not isinstance(model, nn.Module):
         raise bad_value(name, type(model).__name__, "a torch.nn.Module")
     if len(task.forget) == 0:
-        raise bad_value("task.forget", "an empty forget set", "a forget set with at least one sample")
+        raise bad_value(
+            "task.forget", "an empty forget set", "a forget set with at least one sample"
+        )
     was_training = model.training
     dev = next((p.device for p in model.parameters()), torch.device("cpu"))
     xb, _ = next(task.forget.batches(1, device=dev))
@@ -137,17 +159,31 @@ def check_model_fits(model: nn.Module, task, name: str = "model") -> None:
     try:
         out = model(xb)
     except RuntimeError as err:
-        raise bad_value(name, type(model).__name__, f"a model that accepts inputs of shape {tuple(task.input_shape)} ({err})") from None
+        raise bad_value(
+            name,
+            type(model).__name__,
+            f"a model that accepts inputs of shape {tuple(task.input_shape)} ({err})",
+        ) from None
     finally:
         model.train(was_training)
     if out.ndim != 2 or out.shape[1] != task.num_classes:
-        raise bad_value(name, f"{type(model).__name__} with outputs of shape {tuple(out.shape[1:])}",
-                        f"a model with {task.num_classes} outputs (task {task.name!r} has {task.num_classes} classes)")
+        raise bad_value(
+            name,
+            f"{type(model).__name__} with outputs of shape {tuple(out.shape[1:])}",
+            f"a model with {task.num_classes} outputs (task {task.name!r} has {task.num_classes} "
+            f"classes)",
+        )
     if not torch.isfinite(out).all():
-        raise bad_value(name, f"{type(model).__name__} with non-finite outputs", "a model whose logits are finite")
+        raise bad_value(
+            name,
+            f"{type(model).__name__} with non-finite outputs",
+            "a model whose logits are finite",
+        )
 
 
-def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator | None = None) -> torch.Tensor:
+def augment_batch(
+    x: torch.Tensor, kind: str, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """On-tensor augmentation of a normalised batch (N, C, H, W)."""
     if kind == "none":
         return x
@@ -164,11 +200,15 @@ def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator | None 
         rows = (dy.view(-1, 1) + torch.arange(h)).to(dev)
         cols = (dx.view(-1, 1) + torch.arange(w)).to(dev)
         idx_n = torch.arange(n, device=dev).view(-1, 1, 1)
-        return xp.permute(0, 2, 3, 1)[idx_n, rows.view(n, h, 1), cols.view(n, 1, w)].permute(0, 3, 1, 2)
+        return xp.permute(0, 2, 3, 1)[idx_n, rows.view(n, h, 1), cols.view(n, 1, w)].permute(
+            0, 3, 1, 2
+        )
     # mnist: rotation up to 10 degrees
     angle = (torch.rand(n, generator=generator) * 20 - 10) * math.pi / 180
     cos, sin = angle.cos(), angle.sin()
-    theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1).to(dev)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1
+    ).to(dev)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False)
 
@@ -176,20 +216,27 @@ def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator | None 
 def make_optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
     if recipe.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
 
 
 def lr_at(recipe: TrainRecipe, step: int, steps_per_epoch: int) -> float:
     """Learning rate at global step ``step`` (0-based) under ``recipe``."""
     total = max(1, recipe.epochs * steps_per_epoch)
     lr = recipe.lr
-    if recipe.schedule == "onecycle":  # torch OneCycleLR defaults: pct_start 0.3, div 25, final div 1e4
+    if (
+        recipe.schedule == "onecycle"
+    ):  # torch OneCycleLR defaults: pct_start 0.3, div 25, final div 1e4
         warm = 0.3 * total
         lo, end = lr / 25, lr / 25 / 1e4
         if step < warm:
             lr = lo + (lr - lo) * (1 - math.cos(math.pi * step / warm)) / 2
         else:
-            lr = end + (lr - end) * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))) / 2
+            lr = (
+                end
+                + (lr - end) * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))) / 2
+            )
     elif recipe.schedule == "onecycle_linear":  # optax.linear_onecycle_schedule with its defaults
         init, end = lr / 25, lr / 25 / 1e4
         up, down = 0.3 * total, 0.85 * total
@@ -262,7 +309,9 @@ def _fit(model, data, recipe, seed, dev, desc, on_epoch, show_progress) -> dict:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: Split, device: str | torch.device | None = None, batch_size: int = 1024) -> torch.Tensor:
+def predict(
+    model: nn.Module, data: Split, device: str | torch.device | None = None, batch_size: int = 1024
+) -> torch.Tensor:
     """Logits of ``model`` (eval mode) on every sample of ``data``, shape (N, C), on the CPU."""
     dev = resolve_device(device)
     was_training = model.training
@@ -274,12 +323,18 @@ def predict(model: nn.Module, data: Split, device: str | torch.device | None = N
     return torch.cat(out)
 
 
-def accuracy(model: nn.Module, data: Split, device: str | torch.device | None = None, weighting: str = "sample", batch_size: int = 256) -> float:
+def accuracy(
+    model: nn.Module,
+    data: Split,
+    device: str | torch.device | None = None,
+    weighting: str = "sample",
+    batch_size: int = 256,
+) -> float:
     """Accuracy in [0, 1].
 
-    ``weighting='sample'``: #correct / #samples (the companion's default). ``weighting='batch'``: the
-    mean of per-batch accuracies with batches of ``batch_size``, as the JiT reference code computes it
-    (it over-weights the last partial batch).
+    ``weighting='sample'``: #correct / #samples (the companion's default). ``weighting='batch'``:
+    the mean of per-batch accuracies with batches of ``batch_size``, as the JiT reference code
+    computes it (it over-weights the last partial batch).
     """
     if weighting not in ("sample", "batch"):
         raise bad_value("weighting", weighting, "'sample' or 'batch'")

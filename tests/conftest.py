@@ -28,8 +28,13 @@ def digits_model(digits_class_task, tmp_path_factory):
     from companion.training import TrainRecipe
 
     return models.train_or_load(
-        digits_class_task, "mlp", "quick", 0, recipe=TrainRecipe("adam", 1e-3, 15, 64),
-        cache_dir=tmp_path_factory.mktemp("model"), show_progress=False,
+        digits_class_task,
+        "mlp",
+        "quick",
+        0,
+        recipe=TrainRecipe("adam", 1e-3, 15, 64),
+        cache_dir=tmp_path_factory.mktemp("model"),
+        show_progress=False,
     )
 
 
@@ -53,7 +58,8 @@ def _write_idx(path, arr) -> None:
 
 @pytest.fixture
 def fake_mnist():
-    """Writer of a tiny MNIST in torchvision's layout: ``fake_mnist(root, n_train, n_test)`` -> root."""
+    """Writer of a tiny MNIST in torchvision's layout: ``fake_mnist(root, n_train, n_test)`` ->
+    root."""
     import numpy as np
 
     from companion.data import tasks
@@ -75,7 +81,8 @@ def fake_mnist():
 @pytest.fixture
 def fake_cifar(monkeypatch):
     """Writer of a tiny CIFAR-10 or CIFAR-100 in the official pickle layout:
-    ``fake_cifar(root, kind="cifar10"|"cifar100", n_train, n_test)`` -> root. torchvision's md5 checks
+    ``fake_cifar(root, kind="cifar10"|"cifar100", n_train, n_test)`` -> root. torchvision's md5
+    checks
     are bypassed (synthetic files cannot match the official tarball's sums)."""
     import pickle
 
@@ -96,16 +103,26 @@ def fake_cifar(monkeypatch):
             folder.mkdir(parents=True, exist_ok=True)
             for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
                 n = n_test if name == "test_batch" else n_train // 5
-                (folder / name).write_bytes(pickle.dumps({"data": pixels(n), "labels": (np.arange(n) % 10).tolist()}))
-            (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"c{i}" for i in range(10)]}))
+                (folder / name).write_bytes(
+                    pickle.dumps({"data": pixels(n), "labels": (np.arange(n) % 10).tolist()})
+                )
+            (folder / "batches.meta").write_bytes(
+                pickle.dumps({"label_names": [f"c{i}" for i in range(10)]})
+            )
             return root
         folder = root / "cifar-100-python"
         folder.mkdir(parents=True, exist_ok=True)
         for name, n in (("train", n_train), ("test", n_test)):
             labels = (np.arange(n) % 100).tolist()
-            blob = {"data": pixels(n), "fine_labels": labels, "coarse_labels": full.CIFAR100_TO_20[labels].tolist()}
+            blob = {
+                "data": pixels(n),
+                "fine_labels": labels,
+                "coarse_labels": full.CIFAR100_TO_20[labels].tolist(),
+            }
             (folder / name).write_bytes(pickle.dumps(blob))
-        (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]}))
+        (folder / "meta").write_bytes(
+            pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]})
+        )
         return root
 
     tasks._CACHE.clear()
@@ -115,7 +132,8 @@ def fake_cifar(monkeypatch):
 
 @pytest.fixture
 def fake_pins():
-    """Writer of a tiny PinsFaceRecognition ImageFolder (3 identities x ``per_identity`` JPEGs) -> root."""
+    """Writer of a tiny PinsFaceRecognition ImageFolder (3 identities x ``per_identity`` JPEGs) ->
+    root."""
     import numpy as np
     from PIL import Image
 
@@ -127,7 +145,9 @@ def fake_pins():
             d = root / "105_classes_pins_dataset" / who
             d.mkdir(parents=True, exist_ok=True)
             for i in range(per_identity):
-                Image.fromarray(rng.integers(0, 256, (40, 30, 3)).astype(np.uint8)).save(d / f"{i}.jpg")
+                Image.fromarray(rng.integers(0, 256, (40, 30, 3)).astype(np.uint8)).save(
+                    d / f"{i}.jpg"
+                )
         return root
 
     tasks._CACHE.clear()

@@ -6,11 +6,32 @@ from companion import config, data, methods, models
 from companion.training import TrainRecipe
 
 BAD_PARAMS = [
-    ("PROFILE", "bogus"), ("PROFILE", "QUICK"), ("PROFILE", 1), ("SEED", -1), ("SEED", 1.5), ("SEED", True),
-    ("DEVICE", "gpu"), ("DEVICE", "cuda:x"), ("EPSILON", 0.0), ("EPSILON", -1.0), ("EPSILON", float("inf")),
-    ("DELTA", 0.0), ("DELTA", 1.0), ("SIGMA", -0.5), ("GAMMA", -1.0), ("FORGET_CLASS", -1), ("FORGET_CLASS", 100),
-    ("N_RANDOM", 0), ("N_SEEDS", 0), ("FORGET", "class:x"), ("FORGET", "random:0"), ("FORGET", "everything"),
-    ("T", 1.5), ("LR", 0.0), ("EPOCHS", -2), ("N_SAMPLES", 0),
+    ("PROFILE", "bogus"),
+    ("PROFILE", "QUICK"),
+    ("PROFILE", 1),
+    ("SEED", -1),
+    ("SEED", 1.5),
+    ("SEED", True),
+    ("DEVICE", "gpu"),
+    ("DEVICE", "cuda:x"),
+    ("EPSILON", 0.0),
+    ("EPSILON", -1.0),
+    ("EPSILON", float("inf")),
+    ("DELTA", 0.0),
+    ("DELTA", 1.0),
+    ("SIGMA", -0.5),
+    ("GAMMA", -1.0),
+    ("FORGET_CLASS", -1),
+    ("FORGET_CLASS", 100),
+    ("N_RANDOM", 0),
+    ("N_SEEDS", 0),
+    ("FORGET", "class:x"),
+    ("FORGET", "random:0"),
+    ("FORGET", "everything"),
+    ("T", 1.5),
+    ("LR", 0.0),
+    ("EPOCHS", -2),
+    ("N_SAMPLES", 0),
 ]
 
 
@@ -27,7 +48,9 @@ def test_unknown_parameter_is_refused():
 
 
 def test_good_values_pass_and_ints_become_floats():
-    assert config.validate_param("EPSILON", 1) == 1.0 and isinstance(config.validate_param("EPSILON", 1), float)
+    assert config.validate_param("EPSILON", 1) == 1.0 and isinstance(
+        config.validate_param("EPSILON", 1), float
+    )
     assert config.validate_param("DEVICE", "cuda:1") == "cuda:1"
     assert config.validate_param("FORGET", "subclass:3") == "subclass:3"
 
@@ -100,14 +123,21 @@ def test_experiment_settings_decide_per_profile_and_take_given_values():
     assert (full.task, full.arch) == ("cifar100", "vgg11")
     assert AlgorithmSetting.for_profile("full", arch="resnet18").arch == "resnet18"
     a = forgetting_audit.AuditConfig.for_profile("full", task="auto", n_models=16, epochs=10)
-    assert (a.task, a.pool, a.n_models, a.epochs) == ("mnist", forgetting_audit.FULL_POOL, 64, 30)  # FULL's floors
+    assert (a.task, a.pool, a.n_models, a.epochs) == (
+        "mnist",
+        forgetting_audit.FULL_POOL,
+        64,
+        30,
+    )  # FULL's floors
     assert forgetting_audit.AuditConfig.for_profile("quick", n_models=16).n_models == 16
     b = method_benchmark.Setting.for_profile("quick", n_runs=6)
     assert (b.n_pool, b.per_unit, b.n_runs, b.profile) == (400, 10, 6, "quick")
     assert method_benchmark.Setting.for_profile("full", n_runs=6).n_runs == 16
 
 
-@pytest.mark.parametrize("profile, given, name", [("medium", {}, "profile"), ("quick", {"taks": "mnist"}, "taks")])
+@pytest.mark.parametrize(
+    "profile, given, name", [("medium", {}, "profile"), ("quick", {"taks": "mnist"}, "taks")]
+)
 def test_experiment_settings_refuse_bad_requests(profile, given, name):
     from companion.experiments import cert_setup
 

@@ -13,13 +13,17 @@ import pytest
 from companion import notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = [p for p in notebooks.chapters(ROOT) if p.parent.name != "back" and p.exists()]  # a missing file fails the build
+CHAPTERS = [
+    p for p in notebooks.chapters(ROOT) if p.parent.name != "back" and p.exists()
+]  # a missing file fails the build
 SKIP_TAGS = {"nbval-skip", "skip-execution", "raises-exception", "remove-cell"}
 
 
 def _solutions(src: Path) -> str | None:
     md = "\n".join(c.source for c in jupytext.read(src).cells if c.cell_type == "markdown")
-    m = re.search(r"^```\{admonition\} Solutions\s*\n(?::[^\n]*\n)*(.*?)^```", md, flags=re.M | re.S)
+    m = re.search(
+        r"^```\{admonition\} Solutions\s*\n(?::[^\n]*\n)*(.*?)^```", md, flags=re.M | re.S
+    )
     return m.group(1) if m else None
 
 
@@ -40,15 +44,19 @@ def glue_cells(executed: Path) -> dict[str, nbformat.NotebookNode]:
 
 
 def checks(source: str) -> bool:
-    return bool(re.search(r"^\s*(assert\b|raise AssertionError|if .*:\s*\n\s*raise )", source, flags=re.M))
+    return bool(
+        re.search(r"^\s*(assert\b|raise AssertionError|if .*:\s*\n\s*raise )", source, flags=re.M)
+    )
 
 
 def test_course_page_maps_every_chapter_to_a_session():
     course = (ROOT / "book" / "course.md").read_text()
-    table = course[course.index("| session |"):]
+    table = course[course.index("| session |") :]
     for src in CHAPTERS + [p for p in notebooks.chapters(ROOT) if p.parent.name == "back"]:
         name = src.relative_to(ROOT).with_suffix("").as_posix()
-        assert f"{{doc}}`../{name}`" in (table if src in CHAPTERS else course), f"book/course.md does not map {name}"
+        assert f"{{doc}}`../{name}`" in (table if src in CHAPTERS else course), (
+            f"book/course.md does not map {name}"
+        )
 
 
 @pytest.mark.parametrize("src", CHAPTERS, ids=lambda p: p.stem)
@@ -75,11 +83,17 @@ def test_every_value_a_solution_quotes_is_computed_and_checked_by_an_executed_ce
     cells = glue_cells(executed)
     for name in cited_values(src):
         cell = cells.get(name)
-        assert cell is not None, f"{src.name}: the solutions quote {name}, which no executed cell glues"
+        assert cell is not None, (
+            f"{src.name}: the solutions quote {name}, which no executed cell glues"
+        )
         tags = set(cell.metadata.get("tags", []))
-        assert not tags & SKIP_TAGS, f"{src.name}: {name} comes from a cell re-execution skips ({tags & SKIP_TAGS})"
+        assert not tags & SKIP_TAGS, (
+            f"{src.name}: {name} comes from a cell re-execution skips ({tags & SKIP_TAGS})"
+        )
         if re.search(rf'glue\("{name}",\s*[A-Z][A-Z0-9_]*\)', cell.source):
             continue  # a chapter parameter quoted as it was set: nothing to compute
         assert checks(cell.source), (
-            f"{src.name}: {name} is glued by a cell with no assertion, so a re-run cannot catch a wrong answer:\n"
-            f"{cell.source[:300]}")
+            f"{src.name}: {name} is glued by a cell with no assertion, so a re-run cannot catch a "
+            f"wrong answer:\n"
+            f"{cell.source[:300]}"
+        )

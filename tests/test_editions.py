@@ -1,5 +1,6 @@
-"""The student edition (`python -m companion build --edition student`, `make student`): the same book
-with every exercise solution removed and every exercise kept. `make test` builds both editions."""
+"""The student edition (`python -m companion build --edition student`, `make student`): the same
+book with every exercise solution removed and every exercise kept. `make test` builds both
+editions."""
 
 import json
 import re
@@ -14,8 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTRUCTOR = book.html_dir("instructor", ROOT)
 STUDENT = book.html_dir("student", ROOT)
 CHAPTERS = notebooks.chapters(ROOT)
-built = pytest.mark.skipif(not ((INSTRUCTOR / "index.html").exists() and (STUDENT / "index.html").exists()),
-                           reason="both editions must be built (make book && make student; make test does both)")
+built = pytest.mark.skipif(
+    not ((INSTRUCTOR / "index.html").exists() and (STUDENT / "index.html").exists()),
+    reason="both editions must be built (make book && make student; make test does both)",
+)
 
 
 def _markdown(src: Path) -> str:
@@ -40,7 +43,9 @@ def _phrases(block: str) -> list[str]:
 def exercises_and_solutions(src: Path) -> tuple[list[str], list[str]]:
     md = _markdown(src)
     ex = re.search(r"^## Exercises\s*$(.*?)^```\{admonition\} Solutions", md, flags=re.M | re.S)
-    sol = re.search(r"^```\{admonition\} Solutions\s*\n(?::[^\n]*\n)*(.*?)^```", md, flags=re.M | re.S)
+    sol = re.search(
+        r"^```\{admonition\} Solutions\s*\n(?::[^\n]*\n)*(.*?)^```", md, flags=re.M | re.S
+    )
     return (_phrases(ex.group(1)) if ex else []), (_phrases(sol.group(1)) if sol else [])
 
 
@@ -67,12 +72,20 @@ def test_student_edition_drops_every_solution_and_keeps_every_exercise(src):
     instructor, student = _text(INSTRUCTOR / page), _text(STUDENT / page)
     exercises, solutions = exercises_and_solutions(src)
     for phrase in exercises:
-        assert phrase in instructor and phrase in student, f"{src.name}: exercise text missing: {phrase!r}"
+        assert phrase in instructor and phrase in student, (
+            f"{src.name}: exercise text missing: {phrase!r}"
+        )
     for phrase in solutions:
-        assert phrase in instructor, f"{src.name}: the instructor edition lost a solution: {phrase!r}"
-        assert phrase not in student, f"{src.name}: a solution reached the student edition: {phrase!r}"
+        assert phrase in instructor, (
+            f"{src.name}: the instructor edition lost a solution: {phrase!r}"
+        )
+        assert phrase not in student, (
+            f"{src.name}: a solution reached the student edition: {phrase!r}"
+        )
     raw = (STUDENT / page).read_text()
-    assert not re.search(r'<p class="admonition-title">\s*Solutions', raw), f"{src.name}: a Solutions box is left"
+    assert not re.search(r'<p class="admonition-title">\s*Solutions', raw), (
+        f"{src.name}: a Solutions box is left"
+    )
     assert "The solutions are in the instructor edition" in student
 
 

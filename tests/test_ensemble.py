@@ -21,11 +21,14 @@ def _masks(n_models, n, seed):
 
 
 @pytest.mark.parametrize("arch", ["tiny_mlp", "mlp"])
-@pytest.mark.parametrize("recipe", [
-    TrainRecipe("adam", 1e-3, 3, 32),
-    TrainRecipe("sgd", 0.05, 3, 25, momentum=0.9, weight_decay=5e-4, schedule="onecycle"),
-    TrainRecipe("sgd", 0.1, 2, 16, schedule="onecycle_linear"),
-])
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        TrainRecipe("adam", 1e-3, 3, 32),
+        TrainRecipe("sgd", 0.05, 3, 25, momentum=0.9, weight_decay=5e-4, schedule="onecycle"),
+        TrainRecipe("sgd", 0.1, 2, 16, schedule="onecycle_linear"),
+    ],
+)
 def test_ensemble_equals_sequential_runs(pool, arch, recipe):
     masks = _masks(5, len(pool), 0)
     seeds = [3, 1, 4, 1, 5]  # a repeated seed on different members still gives different models
@@ -35,7 +38,9 @@ def test_ensemble_equals_sequential_runs(pool, arch, recipe):
     assert torch.allclose(a.logits(x), b.logits(x), atol=2e-4, rtol=1e-4)
     assert ensemble.max_param_gap(a, b) < 5e-4
     # and it trained: each model fits its own members better than the initialisation did
-    init = ensemble.stack([ensemble.build(arch, pool.x.shape[1:], 10, s) for s in seeds], arch, pool.x.shape[1:], 10)
+    init = ensemble.stack(
+        [ensemble.build(arch, pool.x.shape[1:], 10, s) for s in seeds], arch, pool.x.shape[1:], 10
+    )
     y = pool.y
     for k in range(5):
         loss = torch.nn.functional.cross_entropy(a.logits(x)[k][masks[k]], y[masks[k]])
@@ -45,7 +50,9 @@ def test_ensemble_equals_sequential_runs(pool, arch, recipe):
 
 def test_fine_tuning_from_an_ensemble_equals_sequential(pool):
     masks = _masks(4, len(pool), 1)
-    start = ensemble.train_ensemble(pool, masks, range(4), "tiny_mlp", 10, TrainRecipe("adam", 1e-2, 2, 32))
+    start = ensemble.train_ensemble(
+        pool, masks, range(4), "tiny_mlp", 10, TrainRecipe("adam", 1e-2, 2, 32)
+    )
     keep = masks & (np.arange(len(pool)) % 3 != 0)
     ft = TrainRecipe("sgd", 0.02, 2, 20, momentum=0.9, weight_decay=5e-4)
     a = ensemble.train_ensemble(pool, keep, [7, 8, 9, 10], "tiny_mlp", 10, ft, init=start)

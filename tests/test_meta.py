@@ -20,17 +20,23 @@ def test_notebook_has_one_parameters_cell_with_profile_and_known_rules(src):
     params = {p.name: p for p in notebooks.parameters(src)}
     assert params["PROFILE"].default == "quick" and {"SEED", "DEVICE", "DATA_ROOT"} <= set(params)
     for p in params.values():
-        assert p.name in config.PARAMETERS, f"{src.name}: parameter {p.name} has no rule in companion.config.PARAMETERS"
+        assert p.name in config.PARAMETERS, (
+            f"{src.name}: parameter {p.name} has no rule in companion.config.PARAMETERS"
+        )
         config.validate_param(p.name, p.default)
     text = src.read_text()
     assert text.count('tags=["parameters"]') == 1
-    assert "config.resolve(" in text, "every chapter resolves its parameters through companion.config"
+    assert "config.resolve(" in text, (
+        "every chapter resolves its parameters through companion.config"
+    )
 
 
 def test_toc_entries_exist_and_every_chapter_is_in_the_toc():
     files = notebooks.toc_files(ROOT)
     for f in files:
-        assert (ROOT / f"{f}.md").exists() or (ROOT / f"{f}.py").exists(), f"_toc.yml entry {f} has no source"
+        assert (ROOT / f"{f}.md").exists() or (ROOT / f"{f}.py").exists(), (
+            f"_toc.yml entry {f} has no source"
+        )
     in_toc = {ROOT / f"{f}.py" for f in files if f.startswith("notebooks/")}
     assert set(SOURCES) == in_toc, "every notebook source must be in _toc.yml and vice versa"
     assert len(files) == len(set(files)), "duplicate _toc.yml entries"
@@ -39,7 +45,9 @@ def test_toc_entries_exist_and_every_chapter_is_in_the_toc():
 def test_no_executed_notebooks_are_tracked():
     import subprocess
 
-    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
     assert tracked == []
 
 
@@ -82,7 +90,8 @@ def test_reported_numbers_have_sources():
 
 def _direct_settings(src):
     """(parameter, method, config field) for every notebook parameter a chapter passes straight to a
-    method: ``methods.unlearn("m", ..., field=PARAM)``, ``XConfig(field=PARAM)``, ``XConfig.resolve(.., field=PARAM)``."""
+    method: ``methods.unlearn("m", ..., field=PARAM)``, ``XConfig(field=PARAM)``,
+    ``XConfig.resolve(.., field=PARAM)``."""
     import ast
 
     from companion.methods.base import REGISTRY
@@ -94,16 +103,30 @@ def _direct_settings(src):
             continue
         f = node.func
         method = None
-        if isinstance(f, ast.Attribute) and f.attr == "unlearn" and node.args and isinstance(node.args[0], ast.Constant):
+        if (
+            isinstance(f, ast.Attribute)
+            and f.attr == "unlearn"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             method = node.args[0].value
         elif isinstance(f, ast.Name) and f.id in by_config:
             method = by_config[f.id]
-        elif isinstance(f, ast.Attribute) and f.attr == "resolve" and isinstance(f.value, ast.Name) and f.value.id in by_config:
+        elif (
+            isinstance(f, ast.Attribute)
+            and f.attr == "resolve"
+            and isinstance(f.value, ast.Name)
+            and f.value.id in by_config
+        ):
             method = by_config[f.value.id]
         if method is None:
             continue
         for kw in node.keywords:
-            if kw.arg not in (None, "seed", "device", "profile") and isinstance(kw.value, ast.Name) and kw.value.id.isupper():
+            if (
+                kw.arg not in (None, "seed", "device", "profile")
+                and isinstance(kw.value, ast.Name)
+                and kw.value.id.isupper()
+            ):
                 out.add((kw.value.id, method, kw.arg))
     return sorted(out)
 
@@ -125,11 +148,15 @@ def test_notebook_rules_agree_with_the_method_configs_they_feed(src):
             try:
                 REGISTRY[method].config.resolve("quick", **{field: v})
             except ValueError as err:
-                pytest.fail(f"{src.name}: {param}={v!r} passes the notebook rule but {method}'s {field} refuses it: {err}")
+                pytest.fail(
+                    f"{src.name}: {param}={v!r} passes the notebook rule but {method}'s {field} "
+                    f"refuses it: {err}"
+                )
 
 
 _OUTSIDE_REFS = [
-    r"(?<![\w.])specs?(?=\s+(?:§|s\.\s?\d|sections?\b|\d|``|[a-z-]+\.md\b|\(|[a-z-]+ s(?:ection)?\.?\s?\d))",
+    r"(?<![\w.])specs?(?=\s+(?:§|s\.\s?\d|sections?\b|\d|``|[a-z-]+\.md\b|\(|[a-z-]+ "
+    r"s(?:ection)?\.?\s?\d))",
     r"\b[a-z-]+\.md\s*(?:§|s\.\s?\d|sections?\s+\d)",
     r"shared/specs",
     r"\b(?:evaluation|datasets|dataset) spec\b",
@@ -175,7 +202,11 @@ def _package_imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = pkg[: len(pkg) - node.level + 1]
-                names = [".".join(base + [node.module])] if node.module else [".".join(base + [a.name]) for a in node.names]
+                names = (
+                    [".".join(base + [node.module])]
+                    if node.module
+                    else [".".join(base + [a.name]) for a in node.names]
+                )
             elif node.module:
                 names = [node.module]
         elif isinstance(node, ast.Import):
@@ -184,24 +215,42 @@ def _package_imports(path: Path) -> set[str]:
     return out
 
 
-# Layers, floor up: config, progress, theory, data; models and training; methods and metrics; experiments,
-# report, paper_scale, records, plotting; cli, notebooks, book on top. Each rule lists what a layer may not import.
+# Layers, floor up: config, progress, theory, data; models and training; methods and metrics;
+# experiments, report, paper_scale, records, plotting; cli, notebooks, book on top. Each rule lists
+# what a layer may not import.
 LAYER_RULES = {
     "theory": lambda imps: imps - {"config", "theory"},
     "data": lambda imps: imps - {"config", "progress", "data"},
     "config": lambda imps: imps - {"config"},
     "progress": lambda imps: imps - {"progress"},
     "training": lambda imps: imps - {"config", "progress", "data", "training"},
-    "models": lambda imps: imps & {"methods", "metrics", "experiments", "plotting", "report", "stacked"},
-    "methods": lambda imps: imps & {"metrics", "plotting", "experiments", "report", "paper_scale", "cli", "notebooks", "book"},
-    "metrics": lambda imps: imps & {"methods", "experiments", "plotting", "report", "cli", "notebooks", "book"},
+    "models": lambda imps: (
+        imps & {"methods", "metrics", "experiments", "plotting", "report", "stacked"}
+    ),
+    "methods": lambda imps: (
+        imps
+        & {
+            "metrics",
+            "plotting",
+            "experiments",
+            "report",
+            "paper_scale",
+            "cli",
+            "notebooks",
+            "book",
+        }
+    ),
+    "metrics": lambda imps: (
+        imps & {"methods", "experiments", "plotting", "report", "cli", "notebooks", "book"}
+    ),
     "plotting": lambda imps: imps & {"methods", "experiments", "cli", "notebooks", "book"},
 }
 
 
 def test_layering_contract():
     """Imports point down the layers of DESIGN.md: theory is pure maths, data never imports the
-    training loop, a method never imports an attack, a figure or a protocol, a metric never a method."""
+    training loop, a method never imports an attack, a figure or a protocol, a metric never a
+    method."""
     bad = []
     for path in sorted((ROOT / "companion").rglob("*.py")):
         top = path.relative_to(ROOT / "companion").parts[0].removesuffix(".py")
@@ -214,8 +263,8 @@ def test_layering_contract():
 
 
 # Entry points keep `python -m companion list` and `--help` free of torch: their imports of the
-# package stay inside the commands. Everywhere else an import inside a function hides an arrow of the
-# import graph from the layering test, so it is allowed only for optional heavy dependencies.
+# package stay inside the commands. Everywhere else an import inside a function hides an arrow of
+# the import graph from the layering test, so it is allowed only for optional heavy dependencies.
 LAZY_IMPORTS_ALLOWED = {"cli.py", "notebooks.py", "book.py"}
 
 
@@ -230,6 +279,8 @@ def test_package_imports_sit_at_module_level():
         for fn in ast.walk(tree):
             if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for node in ast.walk(fn):
-                    if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("companion")):
+                    if isinstance(node, ast.ImportFrom) and (
+                        node.level or (node.module or "").startswith("companion")
+                    ):
                         bad.append(f"{path.relative_to(ROOT)}:{node.lineno} (in {fn.name})")
     assert not bad, "package imports inside functions:\n" + "\n".join(bad)

@@ -1,7 +1,8 @@
-"""Recorded runs (companion.records): atomic writing, schema/provenance validation, verify, reproduce.
+"""Recorded runs (companion.records): atomic writing, schema/provenance validation, verify,
+reproduce.
 
-One cheap chapter (cert/01_certificates, QUICK) is executed once for the module; ``verify`` re-executes
-it once more against a tampered copy of its record.
+One cheap chapter (cert/01_certificates, QUICK) is executed once for the module; ``verify``
+re-executes it once more against a tampered copy of its record.
 """
 
 import json
@@ -22,10 +23,13 @@ CHAPTER = "cert/01_certificates"
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """``(record path, executed notebook)`` of one QUICK run of cert/01, recorded under a temporary results/."""
+    """``(record path, executed notebook)`` of one QUICK run of cert/01, recorded under a temporary
+    results/."""
     tmp = tmp_path_factory.mktemp("records")
     src = notebooks.find(CHAPTER)
-    path, rec = rp.record_run(src, {}, output=tmp / "executed.ipynb", scorecard=False, results=tmp / "results")
+    path, rec = rp.record_run(
+        src, {}, output=tmp / "executed.ipynb", scorecard=False, results=tmp / "results"
+    )
     assert path == tmp / "results" / "quick" / "cert" / "01_certificates.json"
     return path, tmp / "executed.ipynb"
 
@@ -42,22 +46,43 @@ def record_copy(recorded, tmp_path):
 def test_record_holds_values_tables_figures_and_provenance(recorded):
     path, _ = recorded
     rec = records.read_record(path)
-    assert rec["schema"] == records.SCHEMA_VERSION and rec["notebook"] == "notebooks/cert/01_certificates.py"
-    assert rec["values"]["cert1_n_pairs"]["kind"] == "int" and rec["values"]["cert1_max_ratio"]["kind"] == "float"
+    assert (
+        rec["schema"] == records.SCHEMA_VERSION
+        and rec["notebook"] == "notebooks/cert/01_certificates.py"
+    )
+    assert (
+        rec["values"]["cert1_n_pairs"]["kind"] == "int"
+        and rec["values"]["cert1_max_ratio"]["kind"] == "float"
+    )
     assert rec["tables"]["cert1_table"]["rows"][0][:3] == ["", "ours", "paper"]
     fig = rec["figures"]["cert1_fig_theta"]
-    assert (path.parent / fig["file"]).stat().st_size < 60_000 and fig["width"] <= records.FIGURE_MAX_WIDTH
+    assert (path.parent / fig["file"]).stat().st_size < 60_000 and fig[
+        "width"
+    ] <= records.FIGURE_MAX_WIDTH
     prov = rec["provenance"]
-    assert set(records.REQUIRED_PROVENANCE) <= set(prov) and len(prov["commit"]) == 40 and prov["device"] == "cpu"
-    assert prov["profile"] == "quick" and prov["wall_seconds"] > 0 and rec["parameters"]["PROFILE"] == "quick"
+    assert (
+        set(records.REQUIRED_PROVENANCE) <= set(prov)
+        and len(prov["commit"]) == 40
+        and prov["device"] == "cpu"
+    )
+    assert (
+        prov["profile"] == "quick"
+        and prov["wall_seconds"] > 0
+        and rec["parameters"]["PROFILE"] == "quick"
+    )
     assert rec["comparisons"] and all("key" in r for r in rec["comparisons"])
 
 
 def test_data_checksums_name_the_files_used(tmp_path, fake_mnist):
     root = fake_mnist(tmp_path)
     sums = provenance.data_checksums(["mnist", "mnist5k"], root)
-    assert sorted(k for k in sums if k.startswith("mnist/")) == sorted(f"mnist/{f}" for f in full.MNIST_FILES)
-    assert sums["mnist5k/mnist_5k.csv.gz"] == "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
+    assert sorted(k for k in sums if k.startswith("mnist/")) == sorted(
+        f"mnist/{f}" for f in full.MNIST_FILES
+    )
+    assert (
+        sums["mnist5k/mnist_5k.csv.gz"]
+        == "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
+    )
 
 
 @pytest.mark.parametrize("crash", ["fsync", "replace"])
@@ -75,12 +100,19 @@ def test_a_crash_mid_write_leaves_the_old_record(record_copy, monkeypatch, crash
     if crash == "fsync":  # dies while writing the first new file
         monkeypatch.setattr(records.os, "fsync", boom)
     else:  # dies after the JSON's temporary file is complete, before it replaces the record
-        monkeypatch.setattr(records.os, "replace", lambda a, b: boom() if str(b).endswith(".json") else real_replace(a, b))
+        monkeypatch.setattr(
+            records.os,
+            "replace",
+            lambda a, b: boom() if str(b).endswith(".json") else real_replace(a, b),
+        )
     with pytest.raises(OSError, match="simulated"):
         records.write_record(rec, record_copy, images)
     monkeypatch.undo()
     assert record_copy.read_bytes() == old_bytes
-    assert records.read_record(record_copy)["values"]["cert1_n_pairs"]["value"] == rec["values"]["cert1_n_pairs"]["value"] - 1
+    assert (
+        records.read_record(record_copy)["values"]["cert1_n_pairs"]["value"]
+        == rec["values"]["cert1_n_pairs"]["value"] - 1
+    )
     assert not [p for p in record_copy.parent.rglob("*.tmp")]
 
 
@@ -92,14 +124,22 @@ def test_a_complete_write_replaces_the_record_and_drops_stale_figures(record_cop
     rec["figures"] = {}
     records.write_record(rec, record_copy, {"other": ("png", old_fig.read_bytes())})
     new = records.read_record(record_copy)
-    assert new["values"]["cert1_n_pairs"]["value"] == 99 and math.isnan(new["values"]["nan_value"]["value"])
+    assert new["values"]["cert1_n_pairs"]["value"] == 99 and math.isnan(
+        new["values"]["nan_value"]["value"]
+    )
     assert list(new["figures"]) == ["other"] and not old_fig.exists()
 
 
-@pytest.mark.parametrize("drop, message", [
-    (("schema",), "schema"), (("provenance",), "keys provenance"), (("provenance", "commit"), "provenance keys commit"),
-    (("provenance", "data"), "provenance keys data"), (("parameters",), "keys parameters"),
-])
+@pytest.mark.parametrize(
+    "drop, message",
+    [
+        (("schema",), "schema"),
+        (("provenance",), "keys provenance"),
+        (("provenance", "commit"), "provenance keys commit"),
+        (("provenance", "data"), "provenance keys data"),
+        (("parameters",), "keys parameters"),
+    ],
+)
 def test_a_record_without_schema_or_provenance_fails(record_copy, drop, message):
     blob = json.loads(record_copy.read_text())
     target = blob
@@ -122,7 +162,9 @@ def test_a_record_of_another_schema_or_with_a_modified_figure_fails(record_copy)
     with pytest.raises(ValueError, match="expected schema"):
         records.read_record(record_copy)
     with pytest.raises(ValueError, match="missing provenance"):
-        records.write_record({k: v for k, v in blob.items() if k != "provenance"} | {"provenance": {}}, record_copy)
+        records.write_record(
+            {k: v for k, v in blob.items() if k != "provenance"} | {"provenance": {}}, record_copy
+        )
 
 
 def test_compare_records_rules(recorded):
@@ -137,9 +179,22 @@ def test_compare_records_rules(recorded):
     rec["tables"]["cert1_table"]["rows"][2][1] = "7"
     del fresh["values"]["cert1_T_r2"]
     rows = {r["name"]: r for r in rp.compare_records(rec, fresh, {"*": 1e-3})}
-    assert not rows["cert1_table[2,1]"]["ok"] and rows["cert1_T_r2"]["rule"] == "missing in the fresh run"
-    assert rp._compare_scalar({"kind": "str", "value": "94.4%"}, {"kind": "str", "value": "94.5%"}, 1e-6)[0] is False
-    assert rp._compare_scalar({"kind": "str", "value": "94.4%"}, {"kind": "str", "value": "94.5%"}, 0.01)[0] is True
+    assert (
+        not rows["cert1_table[2,1]"]["ok"]
+        and rows["cert1_T_r2"]["rule"] == "missing in the fresh run"
+    )
+    assert (
+        rp._compare_scalar(
+            {"kind": "str", "value": "94.4%"}, {"kind": "str", "value": "94.5%"}, 1e-6
+        )[0]
+        is False
+    )
+    assert (
+        rp._compare_scalar(
+            {"kind": "str", "value": "94.4%"}, {"kind": "str", "value": "94.5%"}, 0.01
+        )[0]
+        is True
+    )
     with pytest.raises(ValueError, match="tolerance=-1"):
         rp.compare_records(rec, fresh, {"*": -1})
 
@@ -162,31 +217,48 @@ def test_verify_refuses_a_bad_tolerance(record_copy, capsys):
 
 def test_reproduce_skips_an_up_to_date_record(record_copy, monkeypatch):
     results = record_copy.parents[2]
-    monkeypatch.setattr(notebooks, "execute", lambda *a, **k: pytest.fail("an up-to-date chapter must not run"))
+    monkeypatch.setattr(
+        notebooks, "execute", lambda *a, **k: pytest.fail("an up-to-date chapter must not run")
+    )
     out = rp.reproduce(only=[CHAPTER], profile="quick", results=results, log=lambda *a: None)
-    assert [n for n, _ in out["up_to_date"]] == [CHAPTER] and not out["recorded"] and not out["failed"]
+    assert (
+        [n for n, _ in out["up_to_date"]] == [CHAPTER] and not out["recorded"] and not out["failed"]
+    )
     # another parameter value, or other code, makes it stale
     blob = json.loads(record_copy.read_text())
     blob["parameters"]["SEED"] = blob["parameters"]["SEED"] + 1
     record_copy.write_text(json.dumps(blob))
-    out = rp.reproduce(only=[CHAPTER], profile="quick", results=results, dry_run=True, log=lambda *a: None)
+    out = rp.reproduce(
+        only=[CHAPTER], profile="quick", results=results, dry_run=True, log=lambda *a: None
+    )
     assert [n for n, _ in out["recorded"]] == [CHAPTER] and not out["up_to_date"]
 
 
 def test_reproduce_skips_a_chapter_whose_data_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_DATA_ROOT", str(tmp_path / "empty"))
     monkeypatch.setattr(notebooks, "execute", lambda *a, **k: pytest.fail("nothing should run"))
-    out = rp.reproduce(only=["cert/04_accuracy_vs_budget"], device="cpu", results=tmp_path / "results",
-                            log=lambda *a: None)
-    (name, why), = out["skipped"]
-    assert name == "cert/04_accuracy_vs_budget" and why.startswith("data missing") and "DATA_ROOT" in why
+    out = rp.reproduce(
+        only=["cert/04_accuracy_vs_budget"],
+        device="cpu",
+        results=tmp_path / "results",
+        log=lambda *a: None,
+    )
+    ((name, why),) = out["skipped"]
+    assert (
+        name == "cert/04_accuracy_vs_budget"
+        and why.startswith("data missing")
+        and "DATA_ROOT" in why
+    )
     with pytest.raises(ValueError, match="PART='nope'"):
         rp.reproduce(part="nope", results=tmp_path / "results")
 
 
 def test_record_path_layout(tmp_path):
     src = Path("notebooks/xs/06_digit_removal.py")
-    assert records.record_path(src, "full", tmp_path) == tmp_path / "full" / "xs" / "06_digit_removal.json"
+    assert (
+        records.record_path(src, "full", tmp_path)
+        == tmp_path / "full" / "xs" / "06_digit_removal.json"
+    )
 
 
 def test_provenance_names_the_code_that_ran_not_the_code_after_it(tmp_path, monkeypatch):
@@ -202,8 +274,12 @@ def test_provenance_names_the_code_that_ran_not_the_code_after_it(tmp_path, monk
         return res
 
     monkeypatch.setattr(notebooks, "execute", execute_and_commit)
-    _, rec = rp.record_run(notebooks.find("cert/01_certificates"), {"N_SAMPLES": 2000}, results=tmp_path / "results",
-                                scorecard=False)
+    _, rec = rp.record_run(
+        notebooks.find("cert/01_certificates"),
+        {"N_SAMPLES": 2000},
+        results=tmp_path / "results",
+        scorecard=False,
+    )
     assert rec["provenance"]["commit"] == "before"
 
 
@@ -213,11 +289,20 @@ def test_a_run_whose_glued_values_were_lost_is_not_recorded(recorded, tmp_path, 
     _, executed = recorded
     nb = nbformat.read(str(executed), as_version=4)
     for cell in nb.cells:  # what a kernel without myst-nb produces: no glue outputs at all
-        cell["outputs"] = [o for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})]
+        cell["outputs"] = [
+            o for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})
+        ]
     stripped = tmp_path / "stripped.ipynb"
     nbformat.write(nb, str(stripped))
-    monkeypatch.setattr(notebooks, "execute", lambda src, ov, out, record=True: {"output": stripped, "seconds": 1.0,
-                                                                                 "parameters": {"PROFILE": "quick"}})
+    monkeypatch.setattr(
+        notebooks,
+        "execute",
+        lambda src, ov, out, record=True: {
+            "output": stripped,
+            "seconds": 1.0,
+            "parameters": {"PROFILE": "quick"},
+        },
+    )
     with pytest.raises(records.RecordError, match="no glued value"):
         rp.record_run(notebooks.find(CHAPTER), {}, results=tmp_path / "results", scorecard=False)
     assert not (tmp_path / "results" / "quick" / "cert" / "01_certificates.json").exists()

@@ -1,4 +1,5 @@
-"""The quoted numbers themselves: every one carries its setting, and tolerances separate the rows of a table.
+"""The quoted numbers themselves: every one carries its setting, and tolerances separate the rows of
+a table.
 
 A table here is the group of quoted numbers of one paper that share the table (or figure) and the
 column of their keys ``"<table>/<row>/<column>"``.
@@ -15,7 +16,11 @@ from companion.reported import all_reported, get
 
 def _split(key: str) -> tuple[str, str, str]:
     parts = key.split("/")
-    return ("/".join(parts[:-2]), parts[-2], parts[-1]) if len(parts) >= 3 else (parts[0], parts[-1], "")
+    return (
+        ("/".join(parts[:-2]), parts[-2], parts[-1])
+        if len(parts) >= 3
+        else (parts[0], parts[-1], "")
+    )
 
 
 def _tables() -> dict[tuple[str, str, str], dict[str, object]]:
@@ -29,11 +34,17 @@ def _tables() -> dict[tuple[str, str, str], dict[str, object]]:
 
 
 def _same_level() -> set[tuple[str, str, str, frozenset]]:
-    """Pairs of rows a paper's ``LEVELS`` declares printed at one level (none before LEVELS existed)."""
+    """Pairs of rows a paper's ``LEVELS`` declares printed at one level (none before LEVELS
+    existed)."""
     pairs = set()
     for paper, levels in getattr(reported, "all_levels", lambda: {})().items():
         for lv in levels:
-            pairs |= {(paper, lv.table, lv.column, frozenset((a, b))) for a in lv.rows for b in lv.rows if a != b}
+            pairs |= {
+                (paper, lv.table, lv.column, frozenset((a, b)))
+                for a in lv.rows
+                for b in lv.rows
+                if a != b
+            }
     return pairs
 
 
@@ -53,8 +64,15 @@ def test_tolerances_separate_the_rows_of_each_table():
             if _exact(ra):
                 continue
             for b, rb in rows.items():
-                if a != b and (paper, table, column, frozenset((a, b))) not in same and abs(rb.value - ra.value) <= ra.tolerance:
-                    conflicts.append(f"{paper}:{table}/{{{a}}}/{column} = {ra.value} +- {ra.tolerance} accepts row {b} = {rb.value}")
+                if (
+                    a != b
+                    and (paper, table, column, frozenset((a, b))) not in same
+                    and abs(rb.value - ra.value) <= ra.tolerance
+                ):
+                    conflicts.append(
+                        f"{paper}:{table}/{{{a}}}/{column} = {ra.value} +- {ra.tolerance} accepts "
+                        f"row {b} = {rb.value}"
+                    )
     assert not conflicts, "\n".join(conflicts)
 
 
@@ -63,7 +81,9 @@ def test_the_issue_examples_are_separated():
     the MNIST MI-unlearning D_u row accepted fine-tuning's 97.24 %."""
     assert not get("xs:gmm/mi_unlearning/p0").matches(get("xs:gmm/original/p0").value)
     assert not get("xs:gmm/retrain/p0").matches(get("xs:gmm/original/p0").value)
-    assert not get("xs:mnist3/mi_gamma4_5ep/forget_acc").matches(get("xs:mnist3/finetune/forget_acc").value)
+    assert not get("xs:mnist3/mi_gamma4_5ep/forget_acc").matches(
+        get("xs:mnist3/finetune/forget_acc").value
+    )
 
 
 def test_levels_name_existing_rows_and_say_why():
@@ -79,16 +99,28 @@ def test_every_quoted_number_carries_its_setting():
     from companion import models
     from companion.data import TASKS
 
-    datasets = set(TASKS) | {"cifar10_features", "cifar100_features", "gmm", "adult", "pins_no_split"}
+    datasets = set(TASKS) | {
+        "cifar10_features",
+        "cifar100_features",
+        "gmm",
+        "adult",
+        "pins_no_split",
+    }
     archs = set(models.ARCHS) | {"mlp_10_64_32_2"}
     for key, r in all_reported().items():
         s = r.setting
         assert isinstance(s, reported.Setting), f"{key} has no setting"
-        assert s.scale in ("full", "exact"), f"{key}: a paper's number is at full scale or exact, not {s.scale!r}"
+        assert s.scale in ("full", "exact"), (
+            f"{key}: a paper's number is at full scale or exact, not {s.scale!r}"
+        )
         if s.scale == "full":
             assert s.dataset in datasets, f"{key}: unknown dataset {s.dataset!r}"
-        assert s.arch is None or s.arch in archs or s.arch.startswith("unknown"), f"{key}: unknown architecture {s.arch!r}"
-        assert s.variant in (None, "paper", "as_coded", "zemel_lfr"), f"{key}: unknown variant {s.variant!r}"
+        assert s.arch is None or s.arch in archs or s.arch.startswith("unknown"), (
+            f"{key}: unknown architecture {s.arch!r}"
+        )
+        assert s.variant in (None, "paper", "as_coded", "zemel_lfr"), (
+            f"{key}: unknown variant {s.variant!r}"
+        )
 
 
 @pytest.mark.parametrize("key", sorted(k for k, r in all_reported().items() if _exact(r)))
@@ -97,7 +129,9 @@ def test_exact_tolerances_only_absorb_rounding(key):
     r = get(key)
     exponent = decimal.Decimal(repr(float(r.value))).normalize().as_tuple().exponent
     half_unit = 0.5 * 10.0 ** min(exponent, 0)
-    assert r.tolerance <= half_unit * (1 + 1e-9), f"{key}: {r.value} +- {r.tolerance} (half a unit: {half_unit:g})"
+    assert r.tolerance <= half_unit * (1 + 1e-9), (
+        f"{key}: {r.value} +- {r.tolerance} (half a unit: {half_unit:g})"
+    )
 
 
 def test_paper_tables_judge_as_coded_rows_only_against_as_coded_runs():

@@ -30,10 +30,13 @@ def _split(n, y):
 
 def test_accuracy_sample_and_batch_weighting_known_answer():
     y = torch.tensor([0, 1, 0, 1, 0])
-    logits = torch.tensor([[1.0, 0], [0, 1], [1, 0], [1, 0], [0, 1]])  # correct, correct, correct, wrong, wrong
+    logits = torch.tensor(
+        [[1.0, 0], [0, 1], [1, 0], [1, 0], [0, 1]]
+    )  # correct, correct, correct, wrong, wrong
     model, data = FixedLogits(logits), _split(5, y)
     assert training.accuracy(model, data) == pytest.approx(3 / 5)
-    # batches of 2: [1, 1], [1, 0], [0] -> mean of (1, 0.5, 0) = 0.5: the last partial batch is over-weighted
+    # batches of 2: [1, 1], [1, 0], [0] -> mean of (1, 0.5, 0) = 0.5: the last partial batch is
+    # over-weighted
     assert training.accuracy(model, data, weighting="batch", batch_size=2) == pytest.approx(0.5)
     perfect = FixedLogits(torch.nn.functional.one_hot(y, 2).float())
     assert training.accuracy(perfect, data) == 1.0
@@ -57,13 +60,25 @@ def test_fit_is_seeded_and_reduces_loss(digits_class_task):
 def test_schedules():
     one = TrainRecipe("sgd", 0.1, 10, 8, schedule="onecycle")
     lrs = [training.lr_at(one, s, 10) for s in range(100)]
-    assert max(lrs) == pytest.approx(0.1, rel=1e-3) and lrs[0] == pytest.approx(0.1 / 25) and lrs[-1] < 1e-3
+    assert (
+        max(lrs) == pytest.approx(0.1, rel=1e-3)
+        and lrs[0] == pytest.approx(0.1 / 25)
+        and lrs[-1] < 1e-3
+    )
     lin = TrainRecipe("sgd", 0.06, 10, 8, schedule="onecycle_linear")
-    assert training.lr_at(lin, 0, 10) == pytest.approx(0.06 / 25) and training.lr_at(lin, 30, 10) == pytest.approx(0.06)
-    assert training.lr_at(lin, 85, 10) == pytest.approx(0.06 / 25) and training.lr_at(lin, 100, 10) == pytest.approx(0.06 / 25e4)
-    ms = TrainRecipe("sgd", 0.01, 20, 8, schedule="multistep", milestones=(8, 12), gamma=0.2, warmup_epochs=2)
+    assert training.lr_at(lin, 0, 10) == pytest.approx(0.06 / 25) and training.lr_at(
+        lin, 30, 10
+    ) == pytest.approx(0.06)
+    assert training.lr_at(lin, 85, 10) == pytest.approx(0.06 / 25) and training.lr_at(
+        lin, 100, 10
+    ) == pytest.approx(0.06 / 25e4)
+    ms = TrainRecipe(
+        "sgd", 0.01, 20, 8, schedule="multistep", milestones=(8, 12), gamma=0.2, warmup_epochs=2
+    )
     assert training.lr_at(ms, 0, 10) == pytest.approx(0.01 / 20)
-    assert training.lr_at(ms, 85, 10) == pytest.approx(0.002) and training.lr_at(ms, 125, 10) == pytest.approx(0.0004)
+    assert training.lr_at(ms, 85, 10) == pytest.approx(0.002) and training.lr_at(
+        ms, 125, 10
+    ) == pytest.approx(0.0004)
 
 
 @pytest.mark.parametrize("kind", ["cifar", "mnist"])
@@ -75,14 +90,22 @@ def test_augmentation_keeps_shape_and_is_seeded(kind):
     assert math.isclose(float(training.augment_batch(x, "none").sum()), float(x.sum()))
 
 
-@pytest.mark.parametrize("arch", ["mlp", "tiny_mlp", "tiny_cnn", "three_layer", "small_cnn", "vgg11", "resnet18"])
+@pytest.mark.parametrize(
+    "arch", ["mlp", "tiny_mlp", "tiny_cnn", "three_layer", "small_cnn", "vgg11", "resnet18"]
+)
 def test_fit_same_seed_same_bits_whatever_ran_before(arch):
     """Dropout draws from torch's global generator: ``fit`` must seed it, so the same seed gives the
-    same model whatever random draws happened before, and the caller's random state is not consumed."""
+    same model whatever random draws happened before, and the caller's random state is not
+    consumed."""
     from companion import models
 
     g = torch.Generator().manual_seed(0)
-    data = Split(torch.rand(48, 3, 32, 32, generator=g), torch.randint(0, 4, (48,), generator=g), torch.zeros(3), torch.ones(3))
+    data = Split(
+        torch.rand(48, 3, 32, 32, generator=g),
+        torch.randint(0, 4, (48,), generator=g),
+        torch.zeros(3),
+        torch.ones(3),
+    )
     r = TrainRecipe("sgd", 0.05, 2, 16)
     trained = []
     for noise in (1, 2):
@@ -98,9 +121,15 @@ def test_fit_same_seed_same_bits_whatever_ran_before(arch):
     assert torch.equal(torch.rand(1), before)
 
 
-@pytest.mark.parametrize(("arch", "task_name", "floor"), [
-    ("mlp", "digits", 0.85), ("small_cnn", "digits", 0.85), ("tiny_mlp", "mnist5k", 0.8), ("tiny_cnn", "mnist5k", 0.85),
-])
+@pytest.mark.parametrize(
+    ("arch", "task_name", "floor"),
+    [
+        ("mlp", "digits", 0.85),
+        ("small_cnn", "digits", 0.85),
+        ("tiny_mlp", "mnist5k", 0.8),
+        ("tiny_cnn", "mnist5k", 0.85),
+    ],
+)
 def test_quick_default_recipe_fits_the_quick_task(arch, task_name, floor, tmp_path):
     """Every architecture with a QUICK recipe trains to a usable original on a QUICK task (a recipe
     too short for its architecture once left tiny_cnn at ~38 % on MNIST-5k). tiny_mlp has 5 hidden

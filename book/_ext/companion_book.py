@@ -1,6 +1,8 @@
-"""Sphinx extension of the companion book (loaded through ``sphinx.local_extensions`` in _config.yml).
+"""Sphinx extension of the companion book (loaded through ``sphinx.local_extensions`` in
+_config.yml).
 
-- **Repository from the environment.** ``COMPANION_REPOSITORY`` (``owner/name``; ``python -m companion
+- **Repository from the environment.** ``COMPANION_REPOSITORY`` (``owner/name``; ``python -m
+  companion
   build --repository`` sets it) or, in GitHub Actions, ``GITHUB_REPOSITORY`` turns on the repository
   and issues buttons and the Binder/Colab launch buttons of ``launch_buttons`` in _config.yml. The
   launch buttons open the executed notebook that the deployment keeps on the ``gh-pages`` branch
@@ -32,8 +34,12 @@ from docutils import nodes
 
 EDITIONS = ("instructor", "student")
 REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-LAUNCH_BRANCH = "gh-pages"  # where `make publish` and the workflow keep the built book and its notebooks
-INSTALL_MARKER = "@COMPANION_SOURCE@"  # in the chapters' install cell; replaced in the published copies
+LAUNCH_BRANCH = (
+    "gh-pages"  # where `make publish` and the workflow keep the built book and its notebooks
+)
+INSTALL_MARKER = (
+    "@COMPANION_SOURCE@"  # in the chapters' install cell; replaced in the published copies
+)
 
 
 def repository() -> str:
@@ -48,7 +54,9 @@ def repository() -> str:
 def edition() -> str:
     value = os.environ.get("COMPANION_EDITION", "instructor") or "instructor"
     if value not in EDITIONS:
-        raise ValueError(f"edition={value!r} is not allowed: expected one of {', '.join(EDITIONS)}.")
+        raise ValueError(
+            f"edition={value!r} is not allowed: expected one of {', '.join(EDITIONS)}."
+        )
     return value
 
 
@@ -56,19 +64,31 @@ def _commit(srcdir: str) -> str:
     if os.environ.get("COMPANION_COMMIT"):
         return os.environ["COMPANION_COMMIT"]
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=srcdir, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=srcdir, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def on_config_inited(app, config) -> None:
-    app.companion = {"repository": repository(), "edition": edition(), "commit": _commit(app.srcdir), "solutions": {}}
+    app.companion = {
+        "repository": repository(),
+        "edition": edition(),
+        "commit": _commit(app.srcdir),
+        "solutions": {},
+    }
     opts = dict(config.html_theme_options or {})
     repo = app.companion["repository"]
     if repo:
-        opts.update(repository_url=f"https://github.com/{repo}", repository_branch=LAUNCH_BRANCH, path_to_docs="_sources",
-                    use_repository_button=True, use_issues_button=True)
+        opts.update(
+            repository_url=f"https://github.com/{repo}",
+            repository_branch=LAUNCH_BRANCH,
+            path_to_docs="_sources",
+            use_repository_button=True,
+            use_issues_button=True,
+        )
     else:
         opts.pop("launch_buttons", None)  # the theme cannot build launch links without a repository
     opts["use_download_button"] = True
@@ -87,8 +107,10 @@ def on_doctree_read(app, doctree) -> None:
     removed = 0
     for node in list(doctree.findall(nodes.admonition)):
         if _is_solutions(node):
-            note = nodes.paragraph(text="The solutions are in the instructor edition of this book.",
-                                   classes=["companion-solutions-removed"])
+            note = nodes.paragraph(
+                text="The solutions are in the instructor edition of this book.",
+                classes=["companion-solutions-removed"],
+            )
             node.replace_self(note)
             removed += 1
     if removed:
@@ -97,7 +119,8 @@ def on_doctree_read(app, doctree) -> None:
 
 
 def on_doctree_resolved(app, doctree, docname) -> None:
-    """A figure's image without alt text gets its caption as alt text (glued figures carry only a caption)."""
+    """A figure's image without alt text gets its caption as alt text (glued figures carry only a
+    caption)."""
     for fig in doctree.findall(nodes.figure):
         captions = [c for c in fig.findall(nodes.caption)]
         if not captions:
@@ -118,17 +141,26 @@ def _executed_notebook(app, pagename: str) -> Path | None:
 
 
 def provenance(nb_path: Path) -> dict:
-    """Profile, seed, commit and execution date of an executed notebook (``''`` where unrecorded)."""
+    """Profile, seed, commit and execution date of an executed notebook (``''`` where
+    unrecorded)."""
     meta = json.loads(nb_path.read_text()).get("metadata", {})
     pm = meta.get("papermill", {})
     params = pm.get("parameters", {})
     when = pm.get("end_time") or ""
     try:
-        when = datetime.fromisoformat(when.replace("Z", "+00:00")).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = (
+            datetime.fromisoformat(when.replace("Z", "+00:00"))
+            .astimezone(timezone.utc)
+            .strftime("%Y-%m-%d %H:%M UTC")
+        )
     except ValueError:
         pass
-    return {"profile": str(params.get("PROFILE", "")), "seed": str(params.get("SEED", "")),
-            "commit": str(meta.get("companion", {}).get("commit", "")), "executed": when}
+    return {
+        "profile": str(params.get("PROFILE", "")),
+        "seed": str(params.get("SEED", "")),
+        "commit": str(meta.get("companion", {}).get("commit", "")),
+        "executed": when,
+    }
 
 
 def _footer(app, pagename: str) -> str:
@@ -136,23 +168,34 @@ def _footer(app, pagename: str) -> str:
     nb = _executed_notebook(app, pagename)
     if nb is None:
         commit = app.companion["commit"][:12] or "unknown"
-        text = f"Hand-written page · book built from commit <code>{html.escape(commit)}</code> · {ed} edition"
+        text = (
+            f"Hand-written page · book built from commit <code>{html.escape(commit)}</code> · {ed} "
+            f"edition"
+        )
     else:
         p = provenance(nb)
         commit = p["commit"][:12] or "unrecorded"
-        text = (f"Executed with profile <strong>{html.escape(p['profile'] or '?')}</strong>, seed "
-                f"<strong>{html.escape(p['seed'] or '?')}</strong>, at commit <code>{html.escape(commit)}</code> "
-                f"on {html.escape(p['executed'] or 'an unrecorded date')} · {ed} edition")
-    return (f'<footer class="companion-provenance" style="margin-top:2em;padding-top:.5em;'
-            f'border-top:1px solid #ddd;font-size:.8em;color:#555">{text}</footer>')
+        text = (
+            f"Executed with profile <strong>{html.escape(p['profile'] or '?')}</strong>, seed "
+            f"<strong>{html.escape(p['seed'] or '?')}</strong>, at commit "
+            f"<code>{html.escape(commit)}</code> "
+            f"on {html.escape(p['executed'] or 'an unrecorded date')} · {ed} edition"
+        )
+    return (
+        f'<footer class="companion-provenance" style="margin-top:2em;padding-top:.5em;'
+        f'border-top:1px solid #ddd;font-size:.8em;color:#555">{text}</footer>'
+    )
 
 
 def _dedupe_scripts(context) -> None:
-    """sphinx-thebe's inline configuration is injected twice under Jupyter Book 1, and the second copy
-    throws "Identifier 'THEBE_JS_URL' has already been declared" in the reader's console."""
+    """sphinx-thebe's inline configuration is injected twice under Jupyter Book 1, and the second
+    copy throws "Identifier 'THEBE_JS_URL' has already been declared" in the reader's console."""
     seen, kept = set(), []
     for script in context.get("script_files", []):
-        key = (str(getattr(script, "filename", script) or ""), getattr(script, "attributes", {}).get("body", ""))
+        key = (
+            str(getattr(script, "filename", script) or ""),
+            getattr(script, "attributes", {}).get("body", ""),
+        )
         if key not in seen:
             seen.add(key)
             kept.append(script)
@@ -161,7 +204,9 @@ def _dedupe_scripts(context) -> None:
 
 def on_page_context(app, pagename, templatename, context, doctree) -> None:
     _dedupe_scripts(context)
-    if not context.get("default_mode"):  # an empty mode makes the theme log a console error on every page
+    if not context.get(
+        "default_mode"
+    ):  # an empty mode makes the theme log a console error on every page
         context["default_mode"] = "auto"
     if doctree is None or "body" not in context:
         return
@@ -175,10 +220,17 @@ def on_page_context(app, pagename, templatename, context, doctree) -> None:
     shutil.copy2(jupytext_src, target)
     for group in context.get("header_buttons", []):
         if group.get("label") == "download-buttons":
-            group["buttons"].insert(1, {
-                "type": "link", "url": f"{context['pathto']('_sources', 1)}/{pagename}.py", "text": ".py",
-                "tooltip": "Download the jupytext source", "icon": "fas fa-file-code", "label": "download-jupytext-button",
-            })
+            group["buttons"].insert(
+                1,
+                {
+                    "type": "link",
+                    "url": f"{context['pathto']('_sources', 1)}/{pagename}.py",
+                    "text": ".py",
+                    "tooltip": "Download the jupytext source",
+                    "icon": "fas fa-file-code",
+                    "label": "download-jupytext-button",
+                },
+            )
 
 
 def on_build_finished(app, exception) -> None:
@@ -212,7 +264,14 @@ def setup(app):
     app.connect("doctree-read", on_doctree_read)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("env-purge-doc", on_env_purge_doc)
-    app.connect("html-page-context", on_page_context, priority=502)  # after the theme's header buttons (501)
+    app.connect(
+        "html-page-context", on_page_context, priority=502
+    )  # after the theme's header buttons (501)
     app.connect("build-finished", on_build_finished)
     app.add_js_file(None, body=DOWNLOAD_JS)
-    return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True, "env_version": 1}
+    return {
+        "version": "1",
+        "parallel_read_safe": False,
+        "parallel_write_safe": True,
+        "env_version": 1,
+    }

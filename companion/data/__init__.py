@@ -14,6 +14,19 @@ from .tasks import (
 )
 
 __all__ = [
-    "DIGIT_SUPERCLASSES", "DIGIT_SUPERCLASS_NAMES", "TASKS", "RetainAccessError", "Split", "Task", "TaskShape",
-    "ZeroShotTask", "available_tasks", "check_forget", "task_shape", "embedded", "full", "load_task", "require_zero_shot",
+    "DIGIT_SUPERCLASSES",
+    "DIGIT_SUPERCLASS_NAMES",
+    "TASKS",
+    "RetainAccessError",
+    "Split",
+    "Task",
+    "TaskShape",
+    "ZeroShotTask",
+    "available_tasks",
+    "check_forget",
+    "task_shape",
+    "embedded",
+    "full",
+    "load_task",
+    "require_zero_shot",
 ]

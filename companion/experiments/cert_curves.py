@@ -1,12 +1,12 @@
 """Budget curves of Koloskova et al. (Figures 1, 3, 4): validation accuracy against the unlearning
 budget in epochs, for gradient clipping, model clipping, output perturbation and retrain.
 
-All settings x seeds of all methods run as **one** vectorised batch (:func:`~companion.stacked.run_stacked`),
-so each model's noise is an independent draw and every model sees its own mini-batches. The task
-and the pretrained originals come from :func:`companion.experiments.cert_setup.setup`. The protocol
-is the paper's (Figure 1: noisy and noiseless steps count together toward the budget) with the
-settings and selection rule of the authors' code, plus a held-out selection
-(deviations.md#cert-budget-protocol):
+All settings x seeds of all methods run as **one** vectorised batch
+(:func:`~companion.stacked.run_stacked`), so each model's noise is an independent draw and every
+model sees its own mini-batches. The task and the pretrained originals come from
+:func:`companion.experiments.cert_setup.setup`. The protocol is the paper's (Figure 1: noisy and
+noiseless steps count together toward the budget) with the settings and selection rule of the
+authors' code, plus a held-out selection (deviations.md#cert-budget-protocol):
 
 * one run of ``epochs`` epochs per setting; accuracy "at budget e" is read after epoch e (as coded);
 * **paper's selection**: for each budget and method, the setting with the best mean validation
@@ -33,82 +33,165 @@ from .cert_setup import FULL_SETTINGS, CurveSetup
 if TYPE_CHECKING:
     from ..data.tasks import Task
 
-#: Hyperparameter grids of Figures 1 and 3 (the authors' run configs), per dataset: one dict per setting.
+#: Hyperparameter grids of Figures 1 and 3 (the authors' run configs), per dataset: one dict per
+#: setting.
 GRIDS: dict[str, dict[str, list[dict]]] = {
     "mnist": {
-        "gradient_clipping": [dict(c0=0.01, c1=10.0, gamma=1e-4, lam=750.0), dict(c0=0.01, c1=100.0, gamma=1e-4, lam=10.0)],
+        "gradient_clipping": [
+            dict(c0=0.01, c1=10.0, gamma=1e-4, lam=750.0),
+            dict(c0=0.01, c1=100.0, gamma=1e-4, lam=10.0),
+        ],
         "model_clipping": [
-            dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-4, lam=500.0), dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-4, lam=900.0),
-            dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-2, lam=0.01), dict(c0=7.0, c2=0.01, sigma=0.01, gamma=1e-3, lam=900.0),
+            dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-4, lam=500.0),
+            dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-4, lam=900.0),
+            dict(c0=7.0, c2=0.001, sigma=0.01, gamma=1e-2, lam=0.01),
+            dict(c0=7.0, c2=0.01, sigma=0.01, gamma=1e-3, lam=900.0),
         ],
         "output_perturbation": [dict(c0=0.01)],
     },
     "cifar10": {
         "gradient_clipping": [
-            dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in [
-                (0.1, 10, 1e-3, 1), (0.1, 10, 1e-3, 50), (0.1, 10, 1e-2, 1), (0.1, 100, 1e-4, 50), (0.1, 100, 1e-3, 200),
-                (0.1, 100, 1e-3, 50), (1, 1, 1e-3, 50), (1, 10, 1e-2, 50), (1, 100, 1e-3, 500), (20, 10, 1e-2, 50), (20, 100, 1e-3, 500),
+            dict(c0=c0, c1=c1, gamma=g, lam=lam)
+            for c0, c1, g, lam in [
+                (0.1, 10, 1e-3, 1),
+                (0.1, 10, 1e-3, 50),
+                (0.1, 10, 1e-2, 1),
+                (0.1, 100, 1e-4, 50),
+                (0.1, 100, 1e-3, 200),
+                (0.1, 100, 1e-3, 50),
+                (1, 1, 1e-3, 50),
+                (1, 10, 1e-2, 50),
+                (1, 100, 1e-3, 500),
+                (20, 10, 1e-2, 50),
+                (20, 100, 1e-3, 500),
             ]
         ],
         "model_clipping": [
-            dict(c0=30.0, c2=c2, sigma=s, gamma=g, lam=lam) for c2, s, gl in [
-                (0.2, 0.2, [(1e-2, 100)]), (0.5, 0.5, [(1e-3, 0), (1e-3, 10), (1e-2, 0), (1e-2, 100)]),
-                (0.625, 0.5, [(1e-4, 0), (1e-4, 1), (1e-4, 10), (1e-4, 100), (1e-3, 100), (1e-2, 10)]), (0.975, 0.5, [(1e-4, 1), (1e-4, 10)]),
-            ] for g, lam in gl
+            dict(c0=30.0, c2=c2, sigma=s, gamma=g, lam=lam)
+            for c2, s, gl in [
+                (0.2, 0.2, [(1e-2, 100)]),
+                (0.5, 0.5, [(1e-3, 0), (1e-3, 10), (1e-2, 0), (1e-2, 100)]),
+                (
+                    0.625,
+                    0.5,
+                    [(1e-4, 0), (1e-4, 1), (1e-4, 10), (1e-4, 100), (1e-3, 100), (1e-2, 10)],
+                ),
+                (0.975, 0.5, [(1e-4, 1), (1e-4, 10)]),
+            ]
+            for g, lam in gl
         ],
         "output_perturbation": [dict(c0=0.01), dict(c0=0.1), dict(c0=1.0)],
     },
 }
-_FEAT_GC = [(0.01, 1, 1e-3, 0.5), (0.01, 1, 1e-3, 10), (0.01, 1, 1e-2, 10), (0.01, 10, 1e-4, 0.5), (0.01, 10, 1e-4, 10),
-            (0.01, 10, 1e-4, 100), (0.01, 10, 1e-3, 0.5), (0.01, 10, 1e-3, 10), (0.01, 100, 1e-4, 100), (0.01, 100, 1e-3, 500),
-            (0.1, 0.1, 1e-2, 10), (1, 10, 1e-3, 500)]
-_FEAT100_GC = [(0.01, 0.1, 1e-3, 10), (0.01, 1, 1e-3, 0.5), (0.01, 1, 1e-3, 10), (0.01, 10, 1e-4, 0.5), (0.01, 10, 1e-4, 10),
-               (0.01, 10, 1e-4, 100), (0.01, 10, 1e-4, 500), (0.01, 100, 1e-3, 500), (0.1, 0.1, 1e-2, 10), (0.1, 1, 1e-3, 100),
-               (1, 0.1, 1e-2, 10), (1, 1, 1e-3, 100), (1, 10, 1e-3, 500)]
-GRIDS["cifar10_features"] = {"gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT_GC]}
-GRIDS["cifar100_features"] = {"gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT100_GC]}
+_FEAT_GC = [
+    (0.01, 1, 1e-3, 0.5),
+    (0.01, 1, 1e-3, 10),
+    (0.01, 1, 1e-2, 10),
+    (0.01, 10, 1e-4, 0.5),
+    (0.01, 10, 1e-4, 10),
+    (0.01, 10, 1e-4, 100),
+    (0.01, 10, 1e-3, 0.5),
+    (0.01, 10, 1e-3, 10),
+    (0.01, 100, 1e-4, 100),
+    (0.01, 100, 1e-3, 500),
+    (0.1, 0.1, 1e-2, 10),
+    (1, 10, 1e-3, 500),
+]
+_FEAT100_GC = [
+    (0.01, 0.1, 1e-3, 10),
+    (0.01, 1, 1e-3, 0.5),
+    (0.01, 1, 1e-3, 10),
+    (0.01, 10, 1e-4, 0.5),
+    (0.01, 10, 1e-4, 10),
+    (0.01, 10, 1e-4, 100),
+    (0.01, 10, 1e-4, 500),
+    (0.01, 100, 1e-3, 500),
+    (0.1, 0.1, 1e-2, 10),
+    (0.1, 1, 1e-3, 100),
+    (1, 0.1, 1e-2, 10),
+    (1, 1, 1e-3, 100),
+    (1, 10, 1e-3, 500),
+]
+GRIDS["cifar10_features"] = {
+    "gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT_GC]
+}
+GRIDS["cifar100_features"] = {
+    "gradient_clipping": [dict(c0=c0, c1=c1, gamma=g, lam=lam) for c0, c1, g, lam in _FEAT100_GC]
+}
 METHODS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrain")
 
 
-def _config(method: str, hp: dict, epsilon: float, delta: float, calibration: str, epochs: int, noise: str = "fresh"):
+def _config(
+    method: str,
+    hp: dict,
+    epsilon: float,
+    delta: float,
+    calibration: str,
+    epochs: int,
+    noise: str = "fresh",
+):
     if method == "gradient_clipping":
-        return M.GradientClippingConfig(epsilon=epsilon, delta=delta, calibration=calibration, epochs=epochs, noise=noise, **hp)
+        return M.GradientClippingConfig(
+            epsilon=epsilon, delta=delta, calibration=calibration, epochs=epochs, noise=noise, **hp
+        )
     if method == "model_clipping":
         return M.ModelClippingConfig(epsilon=epsilon, delta=delta, epochs=epochs, noise=noise, **hp)
-    return M.OutputPerturbationConfig(epsilon=epsilon, delta=delta, epochs=epochs, noise=noise, **hp)
+    return M.OutputPerturbationConfig(
+        epsilon=epsilon, delta=delta, epochs=epochs, noise=noise, **hp
+    )
 
 
 def _row_certificate(cfg, steps_run: int, cache: dict) -> dict:
-    """Certificate columns of a curve row: what the ``steps_run`` noisy steps actually run certify."""
+    """Certificate columns of a curve row: what the ``steps_run`` noisy steps actually run
+    certify."""
 
     if cfg is None:  # retrain: never saw D_f
-        return {"noisy_steps_run": 0, "complete": True, "certified": True, "epsilon": 0.0, "epsilon_as_coded": 0.0, "delta": 0.0}
+        return {
+            "noisy_steps_run": 0,
+            "complete": True,
+            "certified": True,
+            "epsilon": 0.0,
+            "epsilon_as_coded": 0.0,
+            "delta": 0.0,
+        }
     key = (cfg, steps_run)
     if key not in cache:
         cert = M.certificate(cfg, steps_run)
         eps = float(cert.get("epsilon_at_delta", cert["epsilon"]))
-        cache[key] = {"noisy_steps_run": steps_run, "complete": steps_run == cert["T"], "certified": bool(cert["certified"]),
-                      "epsilon": eps, "epsilon_as_coded": float(cert.get("epsilon_as_coded", cfg.epsilon)), "delta": float(cfg.delta)}
+        cache[key] = {
+            "noisy_steps_run": steps_run,
+            "complete": steps_run == cert["T"],
+            "certified": bool(cert["certified"]),
+            "epsilon": eps,
+            "epsilon_as_coded": float(cert.get("epsilon_as_coded", cfg.epsilon)),
+            "delta": float(cfg.delta),
+        }
     return cache[key]
 
 
 def run_curves(
-    setup: CurveSetup, epochs: int | None = None, methods: Sequence[str] = METHODS, epsilon: float = 1.0, delta: float = 1e-5,
-    calibrations: Sequence[str] = ("as_coded", "theorem"), grid: dict[str, list[dict]] | None = None, noise: str = "fresh",
+    setup: CurveSetup,
+    epochs: int | None = None,
+    methods: Sequence[str] = METHODS,
+    epsilon: float = 1.0,
+    delta: float = 1e-5,
+    calibrations: Sequence[str] = ("as_coded", "theorem"),
+    grid: dict[str, list[dict]] | None = None,
+    noise: str = "fresh",
 ) -> pd.DataFrame:
     """Run every (method, setting, seed) for ``epochs`` epochs in one vectorised batch.
 
-    Gradient clipping runs once per calibration in ``calibrations`` (``'as_coded'``: eps_R = epsilon,
-    the paper's curves; ``'theorem'``: a true (epsilon, delta) certificate); its method label then
-    carries the calibration. Returns one row per (method, setting, seed, epoch) with ``val_acc``,
-    ``sel_acc`` / ``rep_acc`` (the two validation halves), ``test_acc``, the planned ``T`` and
-    ``sigma``, and the certificate **of the steps run by that epoch**: ``noisy_steps_run``
-    (min(T, epoch x steps per epoch)), ``complete`` (all T noisy steps ran), ``certified`` (complete,
-    with fresh noise), ``epsilon`` (the eps
-    the accountant certifies at ``delta`` for those steps: the corrected conversion for gradient
-    clipping, the recursion solved for eps for model clipping, the exact Gaussian eps for output
-    perturbation) and ``epsilon_as_coded`` (what the authors' code reports: its conversion for
-    gradient clipping, the target eps for model clipping and output perturbation).
+    Gradient clipping runs once per calibration in ``calibrations`` (``'as_coded'``: eps_R =
+    epsilon, the paper's curves; ``'theorem'``: a true (epsilon, delta) certificate); its method
+    label then carries the calibration. Returns one row per (method, setting, seed, epoch) with
+    ``val_acc``, ``sel_acc`` / ``rep_acc`` (the two validation halves), ``test_acc``, the planned
+    ``T`` and ``sigma``, and the certificate **of the steps run by that epoch**: ``noisy_steps_run``
+    (min(T, epoch x steps per epoch)), ``complete`` (all T noisy steps ran), ``certified``
+    (complete, with fresh noise), ``epsilon`` (the eps the accountant certifies at ``delta`` for
+    those steps: the corrected conversion for gradient clipping, the recursion solved for eps for
+    model clipping, the exact Gaussian eps for output perturbation) and ``epsilon_as_coded`` (what
+    the authors' code reports: its conversion for gradient clipping, the target eps for model
+    clipping and output perturbation).
     """
 
     bad = sorted(set(methods) - set(METHODS))
@@ -117,12 +200,22 @@ def run_curves(
     for c in calibrations:
         if c not in M.GC_CALIBRATIONS:
             raise bad_value("calibrations", c, f"values in {M.GC_CALIBRATIONS}")
-    epochs = epochs if epochs is not None else (6 if setup.profile == "quick" else FULL_SETTINGS[setup.task.name][1])
+    epochs = (
+        epochs
+        if epochs is not None
+        else (6 if setup.profile == "quick" else FULL_SETTINGS[setup.task.name][1])
+    )
     grid = grid or GRIDS[setup.grid]
-    methods = [m for m in methods if m == "retrain" or m in grid]  # the feature grids have gradient clipping only
+    methods = [
+        m for m in methods if m == "retrain" or m in grid
+    ]  # the feature grids have gradient clipping only
     plans, starts, meta, cfgs = [], [], [], []
     for method in methods:
-        variants = [(f"{method} ({c})", c) for c in calibrations] if method == "gradient_clipping" else [(method, "")]
+        variants = (
+            [(f"{method} ({c})", c) for c in calibrations]
+            if method == "gradient_clipping"
+            else [(method, "")]
+        )
         settings = [{}] if method == "retrain" else grid[method]
         for label, cal in variants:
             for hp in settings:
@@ -135,21 +228,50 @@ def run_curves(
                         cfg = _config(method, hp, epsilon, delta, cal or "theorem", epochs, noise)
                         plan, cert = M.plan_for(cfg, label=label)
                         plans.append(plan)
-                        starts.append(setup.op_originals[s] if method == "output_perturbation" else setup.originals[s])
+                        starts.append(
+                            setup.op_originals[s]
+                            if method == "output_perturbation"
+                            else setup.originals[s]
+                        )
                     sig = cert.get("sigma", 0.0)
                     cfgs.append(cfg)
-                    meta.append({"method": label, "group": json.dumps(hp, sort_keys=True), "seed": s, "T": cert.get("T", 0),
-                                 "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig)})
+                    meta.append(
+                        {
+                            "method": label,
+                            "group": json.dumps(hp, sort_keys=True),
+                            "seed": s,
+                            "T": cert.get("T", 0),
+                            "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig),
+                        }
+                    )
     sel, rep = setup.halves
     task = setup.task
-    res = run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, noise=noise, augment=setup.augment, device=setup.device,
-                        eval_splits={"val": task.val, "sel": sel, "rep": rep, "test": task.test})
+    res = run_stacked(
+        starts,
+        plans,
+        task.retain,
+        epochs,
+        seed=setup.seed,
+        noise=noise,
+        augment=setup.augment,
+        device=setup.device,
+        eval_splits={"val": task.val, "sel": sel, "rep": rep, "test": task.test},
+    )
     rows, cache = [], {}
     for k, m in enumerate(meta):
         for e in range(epochs):
             run = int(min(m["T"], (e + 1) * res.steps_per_epoch))
-            rows.append({**m, "epoch": e + 1, **_row_certificate(cfgs[k], run, cache), "val_acc": res.acc["val"][k, e],
-                         "sel_acc": res.acc["sel"][k, e], "rep_acc": res.acc["rep"][k, e], "test_acc": res.acc["test"][k, e]})
+            rows.append(
+                {
+                    **m,
+                    "epoch": e + 1,
+                    **_row_certificate(cfgs[k], run, cache),
+                    "val_acc": res.acc["val"][k, e],
+                    "sel_acc": res.acc["sel"][k, e],
+                    "rep_acc": res.acc["rep"][k, e],
+                    "test_acc": res.acc["test"][k, e],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -158,26 +280,39 @@ def select(df: pd.DataFrame, how: str = "paper") -> pd.DataFrame:
     whose noisy phase is complete by that budget (``complete``).
 
     ``how='paper'``: chosen and reported on the whole validation set (as coded); ``'heldout'``:
-    chosen on one validation half (``sel_acc``), reported on the other (``rep_acc``). Returns one row
-    per (method, epoch) with ``mean``, ``ci`` (1.96 std / sqrt(n)), ``n`` and the chosen ``group``.
+    chosen on one validation half (``sel_acc``), reported on the other (``rep_acc``). Returns one
+    row per (method, epoch) with ``mean``, ``ci`` (1.96 std / sqrt(n)), ``n`` and the chosen
+    ``group``.
     """
     if how not in ("paper", "heldout"):
         raise bad_value("how", how, "'paper' or 'heldout'")
     pick, report = ("val_acc", "val_acc") if how == "paper" else ("sel_acc", "rep_acc")
-    if "complete" in df:  # a setting whose noisy phase has not ended by budget e certifies less: not a candidate there
+    # a setting whose noisy phase has not ended by budget e certifies less: not a candidate there
+    if "complete" in df:
         df = df[df["complete"].astype(bool)]
     g = df.groupby(["method", "epoch", "group"])
     stats = g[pick].mean().rename("pick").to_frame().join(g[report].agg(["mean", "std", "count"]))
-    best = stats.reset_index().sort_values("pick", ascending=False).groupby(["method", "epoch"]).head(1)
+    best = (
+        stats.reset_index()
+        .sort_values("pick", ascending=False)
+        .groupby(["method", "epoch"])
+        .head(1)
+    )
     best["std"] = best["std"].fillna(0.0)
     best["ci"] = 1.96 * best["std"] / np.sqrt(best["count"])
-    return best.rename(columns={"count": "n"}).sort_values(["method", "epoch"]).reset_index(drop=True)[
-        ["method", "epoch", "mean", "ci", "n", "group"]
-    ]
+    return (
+        best.rename(columns={"count": "n"})
+        .sort_values(["method", "epoch"])
+        .reset_index(drop=True)[["method", "epoch", "mean", "ci", "n", "group"]]
+    )
 
 
 def run_configs(
-    setup: CurveSetup, entries: Sequence[dict], epochs: int, seeds: Sequence[int] | None = None, task: "Task | None" = None,
+    setup: CurveSetup,
+    entries: Sequence[dict],
+    epochs: int,
+    seeds: Sequence[int] | None = None,
+    task: "Task | None" = None,
 ) -> pd.DataFrame:
     """Run arbitrary settings in one vectorised batch (chapter 5's sweeps).
 
@@ -203,31 +338,68 @@ def run_configs(
             raise bad_value("method", method, f"one of {METHODS}")
         for s in seeds:
             if method == "retrain":
-                cfg, plan, cert = None, Plan("retrain", init_seed=30_000 + s), {"T": 0, "sigma": 0.0}
+                cfg, plan, cert = (
+                    None,
+                    Plan("retrain", init_seed=30_000 + s),
+                    {"T": 0, "sigma": 0.0},
+                )
             else:
-                cls = {"gradient_clipping": M.GradientClippingConfig, "model_clipping": M.ModelClippingConfig,
-                       "output_perturbation": M.OutputPerturbationConfig}[method]
+                cls = {
+                    "gradient_clipping": M.GradientClippingConfig,
+                    "model_clipping": M.ModelClippingConfig,
+                    "output_perturbation": M.OutputPerturbationConfig,
+                }[method]
                 names = {f.name for f in fields(cls)}
                 cfg = cls(epochs=epochs, **{k: v for k, v in kw.items() if k in names})
                 plan, cert = M.plan_for(cfg)
             plans.append(plan)
             cfgs.append(cfg)
-            starts.append(setup.op_originals[s] if method == "output_perturbation" else setup.originals[s])
+            starts.append(
+                setup.op_originals[s] if method == "output_perturbation" else setup.originals[s]
+            )
             sig = cert.get("sigma", 0.0)
-            meta.append({**entry, "seed": s, "T": cert.get("T", 0), "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig),
-                         "calibration_used": cert.get("calibration_used", "")})
-    res = run_stacked(starts, plans, task.retain, epochs, seed=setup.seed, augment=setup.augment, device=setup.device,
-                        eval_splits={"val": task.val})
+            meta.append(
+                {
+                    **entry,
+                    "seed": s,
+                    "T": cert.get("T", 0),
+                    "sigma": float(np.mean(sig)) if isinstance(sig, tuple) else float(sig),
+                    "calibration_used": cert.get("calibration_used", ""),
+                }
+            )
+    res = run_stacked(
+        starts,
+        plans,
+        task.retain,
+        epochs,
+        seed=setup.seed,
+        augment=setup.augment,
+        device=setup.device,
+        eval_splits={"val": task.val},
+    )
     rows, cache = [], {}
     for k, m in enumerate(meta):
         for e in range(epochs):
             c = _row_certificate(cfgs[k], int(min(m["T"], (e + 1) * res.steps_per_epoch)), cache)
-            rows.append({**m, "epoch": e + 1, "noisy_steps_run": c["noisy_steps_run"], "complete": c["complete"], "certified": c["certified"],
-                         "certified_epsilon": c["epsilon"], "certified_delta": c["delta"], "val_acc": res.acc["val"][k, e]})
+            rows.append(
+                {
+                    **m,
+                    "epoch": e + 1,
+                    "noisy_steps_run": c["noisy_steps_run"],
+                    "complete": c["complete"],
+                    "certified": c["certified"],
+                    "certified_epsilon": c["epsilon"],
+                    "certified_delta": c["delta"],
+                    "val_acc": res.acc["val"][k, e],
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def budget_steps(setup: CurveSetup, epochs: int, task: "Task | None" = None, batch_size: int = 128) -> int:
-    """Steps in a budget of ``epochs`` epochs over the retain set of ``task`` (default the setup's)."""
+def budget_steps(
+    setup: CurveSetup, epochs: int, task: "Task | None" = None, batch_size: int = 128
+) -> int:
+    """Steps in a budget of ``epochs`` epochs over the retain set of ``task`` (default the
+    setup's)."""
 
     return steps(len((task or setup.task).retain), epochs, batch_size)

@@ -37,11 +37,18 @@ if TYPE_CHECKING:  # names for annotations only
     from ..data.tasks import Split, Task
 
 #: Dataset -> (architecture, budget epochs of Figure 1 / 3, augmentation of the training transform).
-FULL_SETTINGS = {"mnist": ("tiny_mlp", 10, "mnist"), "cifar10": ("tiny_cnn", 50, "cifar"),
-                 "cifar10_features": ("three_layer", 50, "none"), "cifar100_features": ("three_layer", 50, "none")}
+FULL_SETTINGS = {
+    "mnist": ("tiny_mlp", 10, "mnist"),
+    "cifar10": ("tiny_cnn", 50, "cifar"),
+    "cifar10_features": ("three_layer", 50, "none"),
+    "cifar100_features": ("three_layer", 50, "none"),
+}
 QUICK_TASK, QUICK_ARCH, QUICK_GRID = "mnist5k", "tiny_mlp", "mnist"
-PRETRAIN = dict(epochs=30, peak=0.06, weight_decay=5e-4)  # the authors' MNIST pretraining; CIFAR-10: 400 epochs
-#: QUICK pretrains for 15 epochs (a 3,600-image set; the 60 s notebook budget), FULL for the paper's.
+PRETRAIN = dict(
+    epochs=30, peak=0.06, weight_decay=5e-4
+)  # the authors' MNIST pretraining; CIFAR-10: 400 epochs
+#: QUICK pretrains for 15 epochs (a 3,600-image set; the 60 s notebook budget), FULL for the
+#: paper's.
 QUICK_PRETRAIN_EPOCHS = 15
 
 
@@ -75,25 +82,48 @@ def val_halves(val: Split, seed: int) -> tuple[Split, Split]:
 
 
 def pretrain(
-    task: Task, arch: str, seeds: Sequence[int], weight_decay: float | Sequence[float], epochs: int, peak: float = 0.06,
-    augment: str = "none", device: str | torch.device = "cpu", cache_dir: str | None = None, batch_size: int = 128,
+    task: Task,
+    arch: str,
+    seeds: Sequence[int],
+    weight_decay: float | Sequence[float],
+    epochs: int,
+    peak: float = 0.06,
+    augment: str = "none",
+    device: str | torch.device = "cpu",
+    cache_dir: str | None = None,
+    batch_size: int = 128,
 ) -> dict[tuple[int, float], nn.Module]:
-    """The originals A(D) for every (seed, weight decay) (the authors' recipe: SGD, momentum 0, Optax
-    linear one-cycle, weight decay), each trained from its own seed on ``task.train`` (so a cached model does
-    not depend on which other models were trained in the same call) and cached per model (atomic,
-    hash-keyed). Returns a dict keyed by (seed, weight_decay)."""
+    """The originals A(D) for every (seed, weight decay) (the authors' recipe: SGD, momentum 0,
+    Optax linear one-cycle, weight decay), each trained from its own seed on ``task.train`` (so a
+    cached model does not depend on which other models were trained in the same call) and cached per
+    model (atomic, hash-keyed). Returns a dict keyed by (seed, weight_decay)."""
 
     dev = resolve_device(device)
     root = Path(cache_dir or default_cache_dir()) / "checkpoints"
-    wds = [float(weight_decay)] if isinstance(weight_decay, (int, float)) else [float(w) for w in weight_decay]
+    wds = (
+        [float(weight_decay)]
+        if isinstance(weight_decay, (int, float))
+        else [float(w) for w in weight_decay]
+    )
     out: dict[tuple[int, float], nn.Module] = {}
     missing: list[tuple[int, float]] = []
     keys: dict[tuple[int, float], tuple[str, Path, dict]] = {}
     for s in seeds:
         for wd in wds:
-            cfg = {"task": task.name, "task_seed": task.seed, "n": len(task.train), "val": len(task.val), "arch": arch, "seed": s,
-                   "epochs": epochs, "peak": peak, "weight_decay": wd, "augment": augment, "batch": batch_size,
-                   "recipe": "cert-optax-linear-onecycle"}
+            cfg = {
+                "task": task.name,
+                "task_seed": task.seed,
+                "n": len(task.train),
+                "val": len(task.val),
+                "arch": arch,
+                "seed": s,
+                "epochs": epochs,
+                "peak": peak,
+                "weight_decay": wd,
+                "augment": augment,
+                "batch": batch_size,
+                "recipe": "cert-optax-linear-onecycle",
+            }
             key = config_key(cfg)
             path = root / f"{task.name}-{arch}-certpre-{key}.pt"
             keys[(s, wd)] = (key, path, cfg)
@@ -104,12 +134,24 @@ def pretrain(
                 continue
             m.load_state_dict(blob["state_dict"])
             out[(s, wd)] = m.to(dev).eval()
-    for sw in missing:  # one run per model: its batch order and noise depend on its own seed only, so the
+    for sw in (
+        missing
+    ):  # one run per model: its batch order and noise depend on its own seed only, so the
         # cached model is the same whichever other seeds happened to be missing with it
         s, wd = sw
         base = build(arch, task.input_shape, task.num_classes, s)
-        res = run_stacked(base, [Plan("retrain", init_seed=s, l2=wd)], task.train, epochs, seed=s, finetune_lr=peak,
-                          batch_size=batch_size, augment=augment, device=dev, show_progress=True)
+        res = run_stacked(
+            base,
+            [Plan("retrain", init_seed=s, l2=wd)],
+            task.train,
+            epochs,
+            seed=s,
+            finetune_lr=peak,
+            batch_size=batch_size,
+            augment=augment,
+            device=dev,
+            show_progress=True,
+        )
         m = res.model(base.to(dev), 0)
         m.companion_arch = arch
         key, path, cfg = keys[sw]
@@ -121,15 +163,23 @@ def pretrain(
 
 @dataclass(frozen=True)
 class CertSetting(ProfileSetting):
-    """The certified chapters' task: MNIST-5k in QUICK, full MNIST (Figure 1's MNIST setting) in FULL."""
+    """The certified chapters' task: MNIST-5k in QUICK, full MNIST (Figure 1's MNIST setting) in
+    FULL."""
 
     task: str = QUICK_TASK
     FULL = {"task": "mnist"}
 
 
 def setup(
-    profile: str = "quick", seed: int = 0, data_root: str | None = None, device: str = "auto", seeds: Sequence[int] = (0, 1, 2, 3),
-    task_name: str | None = None, cache_dir: str | None = None, pretrain_epochs: int | None = None, forget: str | None = None,
+    profile: str = "quick",
+    seed: int = 0,
+    data_root: str | None = None,
+    device: str = "auto",
+    seeds: Sequence[int] = (0, 1, 2, 3),
+    task_name: str | None = None,
+    cache_dir: str | None = None,
+    pretrain_epochs: int | None = None,
+    forget: str | None = None,
 ) -> CurveSetup:
     """Load the task and pretrain the originals.
 
@@ -145,20 +195,35 @@ def setup(
     if profile == "quick":
         if task_name not in (None, QUICK_TASK):
             raise bad_value("task_name", task_name, f"None or {QUICK_TASK!r} in the QUICK profile")
-        name, arch, grid, augment, pre_epochs = QUICK_TASK, QUICK_ARCH, QUICK_GRID, "none", QUICK_PRETRAIN_EPOCHS
+        name, arch, grid, augment, pre_epochs = (
+            QUICK_TASK,
+            QUICK_ARCH,
+            QUICK_GRID,
+            "none",
+            QUICK_PRETRAIN_EPOCHS,
+        )
     else:
         name = task_name or "mnist"
         if name not in FULL_SETTINGS:
             raise bad_value("task_name", name, f"one of {', '.join(FULL_SETTINGS)}")
         arch, _, augment = FULL_SETTINGS[name]
         grid = name
-        pre_epochs = {"cifar10": 400, "cifar10_features": 100, "cifar100_features": 100}.get(name, PRETRAIN["epochs"])
+        pre_epochs = {"cifar10": 400, "cifar10_features": 100, "cifar100_features": 100}.get(
+            name, PRETRAIN["epochs"]
+        )
 
     dev = resolve_device(device)
     image_name = name.removesuffix("_features")
     forget = forget or f"random:{_forget_n(image_name, seed, data_root)}"
     if name.endswith("_features"):
-        task = feature_task(image_name, forget=forget, seed=seed, data_root=data_root, device=dev, cache_dir=cache_dir)
+        task = feature_task(
+            image_name,
+            forget=forget,
+            seed=seed,
+            data_root=data_root,
+            device=dev,
+            cache_dir=cache_dir,
+        )
     else:
         task = cdata.load_task(name, forget=forget, seed=seed, data_root=data_root)
     ep = pretrain_epochs if pretrain_epochs is not None else pre_epochs
@@ -166,4 +231,16 @@ def setup(
     both = pretrain(task, arch, seeds, (PRETRAIN["weight_decay"], OP_PRETRAIN_WEIGHT_DECAY), **kw)
     originals = {s: both[(s, PRETRAIN["weight_decay"])] for s in seeds}
     op_originals = {s: both[(s, OP_PRETRAIN_WEIGHT_DECAY)] for s in seeds}
-    return CurveSetup(profile, task, arch, grid, dev, tuple(seeds), originals, op_originals, augment, seed, val_halves(task.val, seed))
+    return CurveSetup(
+        profile,
+        task,
+        arch,
+        grid,
+        dev,
+        tuple(seeds),
+        originals,
+        op_originals,
+        augment,
+        seed,
+        val_halves(task.val, seed),
+    )

@@ -45,8 +45,17 @@ def run_grid(
         task = data.load_task(task_name, forget=forget, seed=seed, data_root=data_root)
         model = models.train_or_load(task, arch, profile, seed, device=device, show_progress=False)
         for name in names:
-            res = methods.unlearn(name, model, task, profile, seed, device, **(overrides or {}).get(name, {}))
-            rows.append({"method": name, "seed": seed, "forget": forget, **metrics.evaluate(res, task, device, seed=seed)})
+            res = methods.unlearn(
+                name, model, task, profile, seed, device, **(overrides or {}).get(name, {})
+            )
+            rows.append(
+                {
+                    "method": name,
+                    "seed": seed,
+                    "forget": forget,
+                    **metrics.evaluate(res, task, device, seed=seed),
+                }
+            )
     df = pd.DataFrame(rows)
     if "retrain" in names:
         t_re = df[df.method == "retrain"].set_index("seed")["seconds"]

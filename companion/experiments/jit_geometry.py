@@ -1,11 +1,11 @@
 """The low-dimensional geometry toys of Foster et al. (TMLR 2025, v4) and their figures.
 
-A 1-D sigmoid before and after JiT for a flat and a steep forget sample (:func:`sigmoid_experiment`),
-and 2-D decision boundaries of retrain, JiT and naive mislabelling for a high- and a low-curvature
-forget sample (:func:`boundary_experiment`). No upstream code exists for them; these are
-re-creations with small tanh MLPs (deviations.md#jit-geometry-toys). The quantities they measure
-(alpha(x), kappa(x)) are the pure formulas of :mod:`companion.theory.jit`; the figures are
-:mod:`companion.plotting.jit`.
+A 1-D sigmoid before and after JiT for a flat and a steep forget sample
+(:func:`sigmoid_experiment`), and 2-D decision boundaries of retrain, JiT and naive mislabelling for
+a high- and a low-curvature forget sample (:func:`boundary_experiment`). No upstream code exists for
+them; these are re-creations with small tanh MLPs (deviations.md#jit-geometry-toys). The quantities
+they measure (alpha(x), kappa(x)) are the pure formulas of :mod:`companion.theory.jit`; the figures
+are :mod:`companion.plotting.jit`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from ..theory.jit import curvature, neighbourhood_agreement, scalar_output
 # --------------------------------------------------------------------------------------------
 
 
-def tanh_mlp(d_in: int, hidden: tuple[int, ...] = (32, 32), classes: int = 2, seed: int = 0) -> nn.Module:
+def tanh_mlp(
+    d_in: int, hidden: tuple[int, ...] = (32, 32), classes: int = 2, seed: int = 0
+) -> nn.Module:
     """A smooth (tanh) MLP for the toys, so that curvature is defined everywhere; float64."""
     g = torch.random.get_rng_state()
     torch.manual_seed(seed)
@@ -43,7 +45,9 @@ def tanh_mlp(d_in: int, hidden: tuple[int, ...] = (32, 32), classes: int = 2, se
         torch.random.set_rng_state(g)
 
 
-def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 1500, lr: float = 1e-2) -> nn.Module:
+def fit_full_batch(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 1500, lr: float = 1e-2
+) -> nn.Module:
     """Full-batch Adam on cross-entropy (deterministic: no sampling); trains ``model`` in place."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
@@ -54,12 +58,19 @@ def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: in
     return model.eval()
 
 
-def fit_many(init: nn.Module, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor, steps: int = 1500, lr: float = 1e-2) -> list[nn.Module]:
+def fit_many(
+    init: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    weights: torch.Tensor,
+    steps: int = 1500,
+    lr: float = 1e-2,
+) -> list[nn.Module]:
     """Train K copies of ``init`` at once, copy k on the samples weighted by ``weights[k]``.
 
-    The K full-batch cross-entropy runs are batched with ``torch.func.vmap`` over stacked parameters.
-    Adam acts element-wise, so one Adam over the stack is exactly K independent Adam runs (each
-    equals :func:`fit_full_batch` on its own subset, up to float rounding).
+    The K full-batch cross-entropy runs are batched with ``torch.func.vmap`` over stacked
+    parameters. Adam acts element-wise, so one Adam over the stack is exactly K independent Adam
+    runs (each equals :func:`fit_full_batch` on its own subset, up to float rounding).
 
     Parameters
     ----------
@@ -90,8 +101,11 @@ def fit_many(init: nn.Module, x: torch.Tensor, y: torch.Tensor, weights: torch.T
     return copies
 
 
-def mislabel(model: nn.Module, x: torch.Tensor, y_wrong: torch.Tensor, steps: int = 50, lr: float = 0.05) -> nn.Module:
-    """Naive ("greedy") unlearning: SGD on the forget sample with a wrong label for ``steps`` steps."""
+def mislabel(
+    model: nn.Module, x: torch.Tensor, y_wrong: torch.Tensor, steps: int = 50, lr: float = 0.05
+) -> nn.Module:
+    """Naive ("greedy") unlearning: SGD on the forget sample with a wrong label for ``steps``
+    steps."""
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     for _ in range(steps):
         opt.zero_grad()
@@ -100,7 +114,9 @@ def mislabel(model: nn.Module, x: torch.Tensor, y_wrong: torch.Tensor, steps: in
     return model.eval()
 
 
-def sigmoid_data(n: int = 60, slope: float = 2.5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def sigmoid_data(
+    n: int = 60, slope: float = 2.5, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """1-D two-class data: x uniform on [-4, 4], y ~ Bernoulli(sigmoid(slope * x)); (n, 1), (n,)."""
     rng = np.random.default_rng(seed)
     x = np.sort(rng.uniform(-4, 4, n))
@@ -111,13 +127,13 @@ def sigmoid_data(n: int = 60, slope: float = 2.5, seed: int = 0) -> tuple[torch.
 def blobs_with_outlier(n: int = 60, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, int, int]:
     """2-D two-class data with one atypical point.
 
-    Class 0 ~ N((-1, 0), 0.5^2 I), class 1 ~ N((1, 0), 0.5^2 I), ``n`` each; plus one class-1 point at
-    (-0.9, 0.9), inside class 0's region, that the model memorises (a high-information sample).
+    Class 0 ~ N((-1, 0), 0.5^2 I), class 1 ~ N((1, 0), 0.5^2 I), ``n`` each; plus one class-1 point
+    at (-0.9, 0.9), inside class 0's region, that the model memorises (a high-information sample).
 
     Returns
     -------
-    x (2n+1, 2), y (2n+1,), the index of the outlier, the index of the class-1 point farthest from the
-    class-0 mean (a low-information sample deep inside its class).
+    x (2n+1, 2), y (2n+1,), the index of the outlier, the index of the class-1 point farthest from
+    the class-0 mean (a low-information sample deep inside its class).
     """
     rng = np.random.default_rng(seed)
     x0 = rng.normal((-1.0, 0.0), 0.5, (n, 2))
@@ -128,7 +144,9 @@ def blobs_with_outlier(n: int = 60, seed: int = 0) -> tuple[torch.Tensor, torch.
     return torch.tensor(x), torch.tensor(y), 2 * n, deep
 
 
-def grid_2d(x: torch.Tensor, n: int = 120, pad: float = 0.5) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+def grid_2d(
+    x: torch.Tensor, n: int = 120, pad: float = 0.5
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """An ``n x n`` grid covering the data: points (n*n, 2) and the meshgrid axes."""
     lo, hi = x.min(0).values.numpy() - pad, x.max(0).values.numpy() + pad
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n))
@@ -149,9 +167,13 @@ class ForgetOutcome:
     models: dict[str, nn.Module]
     kappa: float
     alpha: float
-    disagreement: dict[str, float] = field(default_factory=dict)  # share of grid points whose class differs from retrain
+    disagreement: dict[str, float] = field(
+        default_factory=dict
+    )  # share of grid points whose class differs from retrain
     shift: dict[str, float] = field(default_factory=dict)  # mean |P1 - P1_original| over the grid
-    grid_prob: dict[str, torch.Tensor] = field(default_factory=dict)  # P(class 1) of each model on the grid, (G,)
+    grid_prob: dict[str, torch.Tensor] = field(
+        default_factory=dict
+    )  # P(class 1) of each model on the grid, (G,)
 
 
 def forget_one(
@@ -168,11 +190,13 @@ def forget_one(
     seed: int = 0,
     retrained: dict[int, nn.Module] | None = None,
 ) -> ForgetOutcome:
-    """Retrain without sample ``index``, JiT it, and mislabel it; compare each with retrain on ``grid``.
+    """Retrain without sample ``index``, JiT it, and mislabel it; compare each with retrain on
+    ``grid``.
 
     ``init`` is the untrained model the original was trained from (retrain starts from the same
     initialisation, so the only difference is the missing sample). ``jit_cfg`` is a
-    :class:`companion.methods.jit_config.JitConfig`. ``retrained`` may hold already retrained models by index.
+    :class:`companion.methods.jit_config.JitConfig`. ``retrained`` may hold already retrained models
+    by index.
     """
     retrain = retrained[index] if retrained is not None else None
     if retrain is None:
@@ -181,10 +205,21 @@ def forget_one(
         retrain = fit_full_batch(copy.deepcopy(init), x[keep], y[keep], steps=train_steps)
     jit = copy.deepcopy(original)
     jit_unlearn(jit, [x[index : index + 1]], jit_cfg, seed=seed)
-    greedy = mislabel(copy.deepcopy(original), x[index : index + 1], 1 - y[index : index + 1], steps=mislabel_steps)
+    greedy = mislabel(
+        copy.deepcopy(original),
+        x[index : index + 1],
+        1 - y[index : index + 1],
+        steps=mislabel_steps,
+    )
     models = {"original": original, "retrain": retrain, "JiT": jit, "mislabel": greedy}
     p = {k: prob1(m, grid) for k, m in models.items()}
-    kappa = curvature(scalar_output(original, (x.shape[1],), "margin", cls=1), x[index : index + 1])["kappa"].detach().item()
+    kappa = (
+        curvature(scalar_output(original, (x.shape[1],), "margin", cls=1), x[index : index + 1])[
+            "kappa"
+        ]
+        .detach()
+        .item()
+    )
     alpha, _ = neighbourhood_agreement(x[index : index + 1], y[index : index + 1], x, y, r)
     out = ForgetOutcome(index, models, kappa, float(alpha.item()), grid_prob=p)
     for k in ("original", "JiT", "mislabel"):
@@ -194,12 +229,21 @@ def forget_one(
     return out
 
 
-def boundary_experiment(jit_cfg, seed: int = 0, n: int = 60, r: float = 0.5, train_steps: int = 800, mislabel_steps: int = 50) -> dict:
-    """The 2-D figure: original, retrain, JiT and mislabelling for a high- and a low-curvature sample.
+def boundary_experiment(
+    jit_cfg,
+    seed: int = 0,
+    n: int = 60,
+    r: float = 0.5,
+    train_steps: int = 800,
+    mislabel_steps: int = 50,
+) -> dict:
+    """The 2-D figure: original, retrain, JiT and mislabelling for a high- and a low-curvature
+    sample.
 
     Returns
     -------
-    dict with ``x``, ``y``, ``grid`` (points, gx, gy), and ``high`` / ``low``: :class:`ForgetOutcome`.
+    dict with ``x``, ``y``, ``grid`` (points, gx, gy), and ``high`` / ``low``:
+    :class:`ForgetOutcome`.
     """
     x, y, hi, lo = blobs_with_outlier(n, seed)
     init = tanh_mlp(2, seed=seed)
@@ -210,7 +254,20 @@ def boundary_experiment(jit_cfg, seed: int = 0, n: int = 60, r: float = 0.5, tra
     pts, gx, gy = grid_2d(x)
     res = {"x": x, "y": y, "grid": (pts, gx, gy)}
     for name, idx in (("high", hi), ("low", lo)):
-        res[name] = forget_one(x, y, idx, original, init, jit_cfg, pts, r, train_steps, mislabel_steps, seed, {hi: re_hi, lo: re_lo})
+        res[name] = forget_one(
+            x,
+            y,
+            idx,
+            original,
+            init,
+            jit_cfg,
+            pts,
+            r,
+            train_steps,
+            mislabel_steps,
+            seed,
+            {hi: re_hi, lo: re_lo},
+        )
     return res
 
 
@@ -231,17 +288,39 @@ def sigmoid_experiment(jit_cfg, seed: int = 0, n: int = 60, train_steps: int = 8
     slope = torch.autograd.grad(torch.softmax(model(xs), 1)[:, 1].sum(), xs)[0].abs().view(-1)
     idx = {"flat": int(slope.argmin()), "steep": int(slope.argmax())}
     grid = torch.linspace(-4.5, 4.5, 400, dtype=torch.float64).view(-1, 1)
-    out = {"x": x, "y": y, "grid": grid, "before": prob1(model, grid), "after": {}, "samples": {}, "max_change": {}, "kappa": {}, "slope": {},
-           "ratio": {}, "step": {}, "grad_f": {}}
+    out = {
+        "x": x,
+        "y": y,
+        "grid": grid,
+        "before": prob1(model, grid),
+        "after": {},
+        "samples": {},
+        "max_change": {},
+        "kappa": {},
+        "slope": {},
+        "ratio": {},
+        "step": {},
+        "grad_f": {},
+    }
     for name, i in idx.items():
         m = copy.deepcopy(model)
         log = jit_unlearn(m, [x[i : i + 1]], jit_cfg, seed=seed)
         out["ratio"][name], out["step"][name] = log["losses"][0], log["step_norms"][0]
-        g = torch.autograd.grad(torch.softmax(model(x[i : i + 1]), 1)[0, 1], list(model.parameters()))
+        g = torch.autograd.grad(
+            torch.softmax(model(x[i : i + 1]), 1)[0, 1], list(model.parameters())
+        )
         out["grad_f"][name] = float(torch.sqrt(sum((t**2).sum() for t in g)))
         out["after"][name] = prob1(m, grid)
-        out["samples"][name] = (float(x[i, 0]), float(prob1(model, x[i : i + 1])[0]), float(prob1(m, x[i : i + 1])[0]))
+        out["samples"][name] = (
+            float(x[i, 0]),
+            float(prob1(model, x[i : i + 1])[0]),
+            float(prob1(m, x[i : i + 1])[0]),
+        )
         out["max_change"][name] = float((out["after"][name] - out["before"]).abs().max())
-        out["kappa"][name] = curvature(scalar_output(model, (1,), "margin", 1), x[i : i + 1])["kappa"].detach().item()
+        out["kappa"][name] = (
+            curvature(scalar_output(model, (1,), "margin", 1), x[i : i + 1])["kappa"]
+            .detach()
+            .item()
+        )
         out["slope"][name] = float(slope[i])
     return out

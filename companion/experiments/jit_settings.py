@@ -1,4 +1,5 @@
-"""The forgetting tables of Foster et al. (JiT, TMLR 2025): what each table runs, and JiT's QUICK setting.
+"""The forgetting tables of Foster et al. (JiT, TMLR 2025): what each table runs, and JiT's QUICK
+setting.
 
 Three tables (the paper's full-class, sub-class and random-forgetting tables), each with the
 profile's default setting:
@@ -81,26 +82,50 @@ class Row:
         return dict(self.overrides)
 
 
-ROWS: dict[str, Row] = {r.label: r for r in (
-    Row("BSLN", "original", note="the original model, no unlearning"),
-    Row("RTRN", "retrain", (("use_cache", True),), "fresh initialisation trained on the retain set (gold standard)"),
-    Row("RTRN (head only, as coded)", "retrain", (("init", "head_only"),), "the reference code: reset the head only, keep the backbone trained on D_f (flat models are regrouped as base + head first)"),
-    Row("FNTN", "finetune", note="5 epochs on the retain set"),
-    Row("BT", "bad_teacher", note="bad teacher"),
-    Row("AMN", "amnesiac", note="amnesiac"),
-    Row("UNSIR", "unsir", note="error-maximising noise, impair-repair"),
-    Row("SSD", "ssd", note="selective synaptic dampening, SSD paper's (lambda, alpha)"),
-    Row("SSD (as coded)", "ssd", (("variant", "as_coded"),), "(lambda, alpha) as the JiT scripts pass them"),
-    Row("SCRUB", "scrub", note="SCRUB"),
-    Row("GKT", "gkt", note="gated knowledge transfer (zero-shot)"),
-    Row("EMMN", "emmn", note="error-min/max noise (zero-shot)"),
-    Row("BDSH", "boundary_shrink", note="boundary shrink (zero-shot)"),
-    Row("JiT", "jit", note="JiT as the paper writes it (zero-shot)"),
-    Row("JiT (as coded)", "jit", (("variant", "reference"),), "JiT as the reference code runs it"),
-    Row("GA", "gradient_ascent", note="gradient ascent (extra)", extra=True),
-    Row("GradDiff", "graddiff", note="gradient difference (extra)", extra=True),
-    Row("NPO", "npo", note="negative preference optimisation (extra)", extra=True),
-)}
+ROWS: dict[str, Row] = {
+    r.label: r
+    for r in (
+        Row("BSLN", "original", note="the original model, no unlearning"),
+        Row(
+            "RTRN",
+            "retrain",
+            (("use_cache", True),),
+            "fresh initialisation trained on the retain set (gold standard)",
+        ),
+        Row(
+            "RTRN (head only, as coded)",
+            "retrain",
+            (("init", "head_only"),),
+            "the reference code: reset the head only, keep the backbone trained on D_f (flat "
+            "models are regrouped as base + head first)",
+        ),
+        Row("FNTN", "finetune", note="5 epochs on the retain set"),
+        Row("BT", "bad_teacher", note="bad teacher"),
+        Row("AMN", "amnesiac", note="amnesiac"),
+        Row("UNSIR", "unsir", note="error-maximising noise, impair-repair"),
+        Row("SSD", "ssd", note="selective synaptic dampening, SSD paper's (lambda, alpha)"),
+        Row(
+            "SSD (as coded)",
+            "ssd",
+            (("variant", "as_coded"),),
+            "(lambda, alpha) as the JiT scripts pass them",
+        ),
+        Row("SCRUB", "scrub", note="SCRUB"),
+        Row("GKT", "gkt", note="gated knowledge transfer (zero-shot)"),
+        Row("EMMN", "emmn", note="error-min/max noise (zero-shot)"),
+        Row("BDSH", "boundary_shrink", note="boundary shrink (zero-shot)"),
+        Row("JiT", "jit", note="JiT as the paper writes it (zero-shot)"),
+        Row(
+            "JiT (as coded)",
+            "jit",
+            (("variant", "reference"),),
+            "JiT as the reference code runs it",
+        ),
+        Row("GA", "gradient_ascent", note="gradient ascent (extra)", extra=True),
+        Row("GradDiff", "graddiff", note="gradient difference (extra)", extra=True),
+        Row("NPO", "npo", note="negative preference optimisation (extra)", extra=True),
+    )
+}
 
 _ALL = [r for r in ROWS if r != "RTRN (head only, as coded)"]
 #: The rows each kind runs by default (the reference scripts' methods) ...
@@ -116,19 +141,40 @@ KIND_ALLOWED: dict[str, list[str]] = {**KIND_ROWS, "class": list(ROWS)}
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A table: its forgetting kind, the profiles' default (task, arch, forget) and its paper table."""
+    """A table: its forgetting kind, the profiles' default (task, arch, forget) and its paper
+    table."""
 
     kind: str
     quick: tuple[str, str, str]
     full: tuple[str, str, str]
-    paper: str  # key prefix in companion.reported.jit for the review's table of this kind (deviations.md#jit-review-numbers)
+    # key prefix in companion.reported.jit for the review's table of this kind
+    # (deviations.md#jit-review-numbers)
+    paper: str
     title: str
 
 
 TABLES: dict[str, TableSpec] = {
-    "full_class": TableSpec("class", ("digits", "small_cnn", "class:3"), ("cifar100", "vgg11", "class:69"), "pins_full_class", "Full-class forgetting"),
-    "subclass": TableSpec("subclass", ("digits", "small_cnn", "subclass:8"), ("cifar20", "vgg11", "subclass:69"), "cifar20_subclass_rocket", "Sub-class forgetting"),
-    "random": TableSpec("random", ("digits", "small_cnn", "random:100"), ("cifar10", "vgg11", "random:100"), "cifar10_random100", "Random forgetting"),
+    "full_class": TableSpec(
+        "class",
+        ("digits", "small_cnn", "class:3"),
+        ("cifar100", "vgg11", "class:69"),
+        "pins_full_class",
+        "Full-class forgetting",
+    ),
+    "subclass": TableSpec(
+        "subclass",
+        ("digits", "small_cnn", "subclass:8"),
+        ("cifar20", "vgg11", "subclass:69"),
+        "cifar20_subclass_rocket",
+        "Sub-class forgetting",
+    ),
+    "random": TableSpec(
+        "random",
+        ("digits", "small_cnn", "random:100"),
+        ("cifar10", "vgg11", "random:100"),
+        "cifar10_random100",
+        "Random forgetting",
+    ),
 }
 
 #: QUICK (sigma, eta) of the paper-variant JiT row for each table's QUICK default (task, arch):
@@ -137,7 +183,11 @@ TABLES: dict[str, TableSpec] = {
 #: accuracy while retained-class validation accuracy stays within 5 points of the original's;
 #: random: the highest validation accuracy. ``tests/experiments/test_jit_tables.py`` re-runs the
 #: sweep and checks these entries.
-JIT_QUICK = {"class": {"sigma": 0.5, "lr": 0.064}, "subclass": {"sigma": 1.0, "lr": 0.12}, "random": {"sigma": 0.5, "lr": 0.03}}
+JIT_QUICK = {
+    "class": {"sigma": 0.5, "lr": 0.064},
+    "subclass": {"sigma": 1.0, "lr": 0.12},
+    "random": {"sigma": 0.5, "lr": 0.03},
+}
 
 
 def jit_settings(kind: str, profile: str, task: str, arch: str) -> dict[str, Any]:
@@ -146,7 +196,8 @@ def jit_settings(kind: str, profile: str, task: str, arch: str) -> dict[str, Any
     QUICK on the table's default (task, arch): the validation-selected :data:`JIT_QUICK`. Anything
     else: :func:`companion.methods.jit_config.settings_for` for (kind, arch): in FULL the reference
     code's sigma, eta, N and batch for the model family of ``arch`` (ViT or VGG,
-    deviations.md#jit-hyperparameters); in QUICK none (``JitConfig.QUICK`` applies). The "JiT (as coded)" row always runs the FULL settings.
+    deviations.md#jit-hyperparameters); in QUICK none (``JitConfig.QUICK`` applies). The "JiT (as
+    coded)" row always runs the FULL settings.
     """
     if "jit" not in methods.REGISTRY:
         return {}
@@ -157,7 +208,9 @@ def jit_settings(kind: str, profile: str, task: str, arch: str) -> dict[str, Any
     return settings_for(kind, arch, profile)
 
 
-def table_setting(table: str, profile: str, task: str = "auto", arch: str = "auto", forget: str = "auto") -> dict[str, str]:
+def table_setting(
+    table: str, profile: str, task: str = "auto", arch: str = "auto", forget: str = "auto"
+) -> dict[str, str]:
     """Resolve ``'auto'`` entries to the profile's default setting for ``table`` and check the rest.
 
     Returns ``{'task', 'arch', 'forget', 'kind'}``.
@@ -177,7 +230,11 @@ def table_setting(table: str, profile: str, task: str = "auto", arch: str = "aut
         raise bad_value("arch", arch, f"'auto' or one of {', '.join(models.ARCHS)}")
     fs = parse_forget(forget)
     if fs.kind != tab.kind:
-        raise bad_value("forget", forget, f"'auto' or a '{tab.kind}:...' request (table {table!r} is {tab.kind} forgetting)")
+        raise bad_value(
+            "forget",
+            forget,
+            f"'auto' or a '{tab.kind}:...' request (table {table!r} is {tab.kind} forgetting)",
+        )
     return {"task": task, "arch": arch, "forget": str(fs), "kind": tab.kind}
 
 
@@ -203,12 +260,16 @@ def table_rows(table: str, labels: Sequence[str] | None = None) -> list[Row]:
     return [ROWS[r] for r in labels]
 
 
-#: The reference code's own "retrain" schedule (``retrain`` in jwf40/Information-Theoretic-Unlearning,
-#: epochs and milestones from its ``conf.py``; deviations.md#jit-retrain): SGD lr 0.01, momentum 0.9, weight decay
-#: 5e-4, x0.2 at the milestones, a linear warm-up over the first two epochs. Used by the head-only
-#: row in FULL (the fresh RTRN uses the pretraining recipe, deviations.md#jit-retrain).
+#: The reference code's own "retrain" schedule (``retrain`` in
+#: jwf40/Information-Theoretic-Unlearning, epochs and milestones from its ``conf.py``;
+#: deviations.md#jit-retrain): SGD lr 0.01, momentum 0.9, weight decay 5e-4, x0.2 at the milestones,
+#: a linear warm-up over the first two epochs. Used by the head-only row in FULL (the fresh RTRN
+#: uses the pretraining recipe, deviations.md#jit-retrain).
 REFERENCE_RETRAIN: dict[str, tuple[int, tuple[int, ...]]] = {
-    "cifar10": (20, (8, 12, 16)), "cifar20": (40, (15, 30, 35)), "cifar100": (200, (60, 120, 160)), "pins": (200, (60, 120, 160)),
+    "cifar10": (20, (8, 12, 16)),
+    "cifar20": (40, (15, 30, 35)),
+    "cifar100": (200, (60, 120, 160)),
+    "pins": (200, (60, 120, 160)),
 }
 
 
@@ -220,8 +281,16 @@ def reference_retrain_recipe(task: str) -> TrainRecipe | None:
     return TrainRecipe("sgd", 0.01, epochs, 64, 0.9, 5e-4, "multistep", milestones, 0.2, 2, "cifar")
 
 
-def _plan(table: str, profile: str, kind: str, rows: Sequence[str] | None, overrides: dict, recipe: TrainRecipe | None,
-          task: str | None = None, arch: str | None = None) -> list[tuple[Row, dict]]:
+def _plan(
+    table: str,
+    profile: str,
+    kind: str,
+    rows: Sequence[str] | None,
+    overrides: dict,
+    recipe: TrainRecipe | None,
+    task: str | None = None,
+    arch: str | None = None,
+) -> list[tuple[Row, dict]]:
     """Each row with the settings its method receives (validated); ``task`` and ``arch`` default to
     the profile's setting of ``table``."""
     d_task, d_arch, _ = TABLES[table].quick if profile == "quick" else TABLES[table].full
@@ -229,7 +298,9 @@ def _plan(table: str, profile: str, kind: str, rows: Sequence[str] | None, overr
     chosen = table_rows(table, rows)
     unknown = sorted(set(overrides) - {r.label for r in chosen})
     if unknown:
-        raise bad_value("overrides", unknown, f"labels among the table's rows {[r.label for r in chosen]}")
+        raise bad_value(
+            "overrides", unknown, f"labels among the table's rows {[r.label for r in chosen]}"
+        )
     plan = []
     for r in chosen:
         kw = dict(r.settings())
@@ -238,7 +309,11 @@ def _plan(table: str, profile: str, kind: str, rows: Sequence[str] | None, overr
             kw = {**jit_settings(kind, "full" if ref else profile, task, arch), **kw}
         if r.method == "retrain" and recipe is not None:
             kw["recipe"] = recipe
-        elif kw.get("init") == "head_only" and profile == "full" and reference_retrain_recipe(task) is not None:
+        elif (
+            kw.get("init") == "head_only"
+            and profile == "full"
+            and reference_retrain_recipe(task) is not None
+        ):
             kw["recipe"] = reference_retrain_recipe(task)
         kw.update(overrides.get(r.label, {}))
         methods.config_of(r.method, profile, **kw)
@@ -253,18 +328,28 @@ def describe_rows(table: str, profile: str = "quick") -> pd.DataFrame:
     if kind is None:
         raise bad_value("table", table, f"one of {', '.join(TABLES)}")
     out = []
-    for (r, kw_full), (_, kw_quick) in zip(_plan(table, "full", kind, None, {}, None), _plan(table, "quick", kind, None, {}, None)):
+    for (r, kw_full), (_, kw_quick) in zip(
+        _plan(table, "full", kind, None, {}, None), _plan(table, "quick", kind, None, {}, None)
+    ):
         full = methods.config_of(r.method, "full", **kw_full)
         quick = methods.config_of(r.method, "quick", **kw_quick)
         fd, qd = full.__dict__, quick.__dict__
-        fmt = lambda d: ", ".join(f"{k}={v}" for k, v in d.items() if v is not None and k not in ("recipe", "chunk", "use_cache"))  # noqa: E731
-        out.append({
-            "method": r.label, "registry name": r.method, "zero-shot": "yes" if methods.REGISTRY[r.method].zero_shot else "",
-            "in the paper": "" if r.extra else "yes", "FULL settings": fmt(fd),
-            "QUICK changes": fmt({k: v for k, v in qd.items() if qd[k] != fd[k]}) or "none",
-        })
+        fmt = lambda d: ", ".join(
+            f"{k}={v}"
+            for k, v in d.items()
+            if v is not None and k not in ("recipe", "chunk", "use_cache")
+        )  # noqa: E731
+        out.append(
+            {
+                "method": r.label,
+                "registry name": r.method,
+                "zero-shot": "yes" if methods.REGISTRY[r.method].zero_shot else "",
+                "in the paper": "" if r.extra else "yes",
+                "FULL settings": fmt(fd),
+                "QUICK changes": fmt({k: v for k, v in qd.items() if qd[k] != fd[k]}) or "none",
+            }
+        )
     return pd.DataFrame(out).set_index("method")
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,17 +358,25 @@ def describe_rows(table: str, profile: str = "quick") -> pd.DataFrame:
 
 
 def jit_validation_sweep(
-    table: str, profile: str = "quick", seeds: Sequence[int] = (0, 1), sigmas: Sequence[float] = (0.5, 1.0),
-    lrs: Sequence[float] = (0.03, 0.064, 0.12, 0.19, 0.3), budget: float = 0.05, device: str | None = None,
-    task: str = "auto", arch: str = "auto", forget: str = "auto", data_root: str | None = None,
+    table: str,
+    profile: str = "quick",
+    seeds: Sequence[int] = (0, 1),
+    sigmas: Sequence[float] = (0.5, 1.0),
+    lrs: Sequence[float] = (0.03, 0.064, 0.12, 0.19, 0.3),
+    budget: float = 0.05,
+    device: str | None = None,
+    task: str = "auto",
+    arch: str = "auto",
+    forget: str = "auto",
+    data_root: str | None = None,
 ) -> pd.DataFrame:
     """Pick JiT's (sigma, eta) of the paper variant on the **validation** split, never on the
     reported splits (``lrs`` are the SGD rates actually used).
 
-    Class and sub-class tables: a utility budget. Among the settings whose validation accuracy on the
-    retained (fine) classes stays within ``budget`` of the original model's, the one with the lowest
-    validation accuracy on the forgotten class wins (``score = -val_forgotten``; settings over
-    budget score ``-inf``). Random forgetting scores plain validation accuracy (the forgotten
+    Class and sub-class tables: a utility budget. Among the settings whose validation accuracy on
+    the retained (fine) classes stays within ``budget`` of the original model's, the one with the
+    lowest validation accuracy on the forgotten class wins (``score = -val_forgotten``; settings
+    over budget score ``-inf``). Random forgetting scores plain validation accuracy (the forgotten
     samples should end at the level of unseen ones). Scores are averaged over ``seeds``; returns one
     row per (sigma, lr), best first (ties: the smaller eta, then the smaller sigma), with
     ``within_budget``.
@@ -296,18 +389,25 @@ def jit_validation_sweep(
     rows = []
     for seed in seeds:
         t = load_task(setting, seed, data_root)
-        original = models.train_or_load(t, setting["arch"], profile, seed, device=device, show_progress=False)
+        original = models.train_or_load(
+            t, setting["arch"], profile, seed, device=device, show_progress=False
+        )
         labels = t.val.fine if req.kind == "subclass" else t.val.y
         fm = labels == req.value if req.kind != "random" else None
         ok0 = (metrics.predict(original, t.val, device).argmax(1) == t.val.y).float()
         for sigma in sigmas:
             for lr in lrs:
-                res = methods.unlearn("jit", original, t, profile, seed, device, **{**base, "sigma": sigma, "lr": lr})
+                res = methods.unlearn(
+                    "jit", original, t, profile, seed, device, **{**base, "sigma": sigma, "lr": lr}
+                )
                 ok = (metrics.predict(res.model, t.val, device).argmax(1) == t.val.y).float()
                 row = {"sigma": sigma, "lr": lr, "val_acc": float(ok.mean())}
                 if fm is not None:
-                    row.update(val_retained=float(ok[~fm].mean()), val_forgotten=float(ok[fm].mean()),
-                               val_retained_original=float(ok0[~fm].mean()))
+                    row.update(
+                        val_retained=float(ok[~fm].mean()),
+                        val_forgotten=float(ok[fm].mean()),
+                        val_retained_original=float(ok0[~fm].mean()),
+                    )
                 rows.append(row)
     df = pd.DataFrame(rows).groupby(["sigma", "lr"], as_index=False).mean()
     if req.kind == "random":
@@ -316,10 +416,14 @@ def jit_validation_sweep(
     else:
         df["within_budget"] = df.val_retained >= df.val_retained_original - budget
         df["score"] = np.where(df.within_budget, -df.val_forgotten, -np.inf)
-    return df.sort_values(["score", "lr", "sigma"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+    return df.sort_values(
+        ["score", "lr", "sigma"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
 
 
-def select_jit_quick(table: str, seeds: Sequence[int] = (0, 1), device: str | None = None) -> dict[str, float]:
+def select_jit_quick(
+    table: str, seeds: Sequence[int] = (0, 1), device: str | None = None
+) -> dict[str, float]:
     """The QUICK (sigma, eta) that :func:`jit_validation_sweep` picks for ``table`` on its default
     grid and setting, in the form of :data:`JIT_QUICK` (the stored choice must equal it)."""
     best = jit_validation_sweep(table, "quick", seeds=seeds, device=device).iloc[0]

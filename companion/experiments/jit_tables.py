@@ -1,12 +1,14 @@
-"""Running the forgetting tables of Foster et al. (JiT, TMLR 2025) and comparing them with the paper.
+"""Running the forgetting tables of Foster et al. (JiT, TMLR 2025) and comparing them with the
+paper.
 
 :func:`run_table` loads (or trains, cached) the original model of each seed with
-:func:`companion.models.train_or_load`, runs every row's method through :func:`companion.methods.unlearn`,
-scores it with :func:`companion.metrics.evaluate` and returns a :class:`TableResult`: a tidy frame
-(one row per method x seed) and a summary (mean, spread over seeds, speed-up against retraining).
-:func:`display_table`, :func:`compare_with_paper`, :func:`ranking_agreement` and
-:func:`gap_to_retrain` read it against the paper's numbers. What each table runs (its rows, default
-setting and JiT's settings) is :mod:`companion.experiments.jit_settings`.
+:func:`companion.models.train_or_load`, runs every row's method through
+:func:`companion.methods.unlearn`, scores it with :func:`companion.metrics.evaluate` and returns a
+:class:`TableResult`: a tidy frame (one row per method x seed) and a summary (mean, spread over
+seeds, speed-up against retraining). :func:`display_table`, :func:`compare_with_paper`,
+:func:`ranking_agreement` and :func:`gap_to_retrain` read it against the paper's numbers. What each
+table runs (its rows, default setting and JiT's settings) is
+:mod:`companion.experiments.jit_settings`.
 """
 
 from __future__ import annotations
@@ -82,7 +84,18 @@ class TableResult:
     setting: dict = field(default_factory=dict)
 
 
-METRICS = ("Dr", "Df", "mia_entropy", "retain_acc", "forget_acc", "test_acc", "val_acc", "mia_entropy_heldout", "mia_loss_auc", "seconds")
+METRICS = (
+    "Dr",
+    "Df",
+    "mia_entropy",
+    "retain_acc",
+    "forget_acc",
+    "test_acc",
+    "val_acc",
+    "mia_entropy_heldout",
+    "mia_loss_auc",
+    "seconds",
+)
 
 
 def run_table(
@@ -105,11 +118,11 @@ def run_table(
     ----------
     table : {'full_class', 'subclass', 'random'}
     profile : {'quick', 'full'}
-        Selects the default setting and every method's config defaults (FULL = the reference scripts'
-        settings).
+        Selects the default setting and every method's config defaults (FULL = the reference
+        scripts' settings).
     seeds : iterable of int
-        Seed ``s`` draws the validation split (and the random forget set), initialises and trains the
-        original and the retrained model, and seeds every method.
+        Seed ``s`` draws the validation split (and the random forget set), initialises and trains
+        the original and the retrained model, and seeds every method.
     task, arch, forget : str
         ``'auto'`` (the profile's default) or an explicit task / architecture / forget request.
     rows : list of str, optional
@@ -123,18 +136,51 @@ def run_table(
     seeds = [int(s) for s in seeds]
     if not seeds or any(s < 0 for s in seeds):
         raise bad_value("seeds", seeds, "a non-empty list of non-negative integers")
-    plan = _plan(table, profile, setting["kind"], rows, dict(overrides or {}), recipe, setting["task"], setting["arch"])  # validated before any training
+    plan = _plan(
+        table,
+        profile,
+        setting["kind"],
+        rows,
+        dict(overrides or {}),
+        recipe,
+        setting["task"],
+        setting["arch"],
+    )  # validated before any training
     out = []
     sizes = {}
     for seed in seeds:
         t = load_task(setting, seed, data_root)
-        sizes = {"n_train": len(t.train), "n_retain": len(t.retain), "n_forget": len(t.forget), "n_test": len(t.test), "n_forget_test": len(t.forget_test), "num_classes": t.num_classes}
-        original = models.train_or_load(t, setting["arch"], profile, seed, device=device, recipe=recipe, show_progress=show_progress)
+        sizes = {
+            "n_train": len(t.train),
+            "n_retain": len(t.retain),
+            "n_forget": len(t.forget),
+            "n_test": len(t.test),
+            "n_forget_test": len(t.forget_test),
+            "num_classes": t.num_classes,
+        }
+        original = models.train_or_load(
+            t,
+            setting["arch"],
+            profile,
+            seed,
+            device=device,
+            recipe=recipe,
+            show_progress=show_progress,
+        )
         for r, kw in progress(plan, desc=f"{table} seed {seed}", disable=not show_progress):
             model = _as_reference_wrapper(original) if kw.get("init") == "head_only" else original
             res = methods.unlearn(r.method, model, t, profile, seed, device, **kw)
             scores = metrics.evaluate(res, t, device, seed=seed)
-            out.append({"label": r.label, "method": r.method, "seed": seed, "zero_shot": methods.REGISTRY[r.method].zero_shot, "extra": r.extra, **scores})
+            out.append(
+                {
+                    "label": r.label,
+                    "method": r.method,
+                    "seed": seed,
+                    "zero_shot": methods.REGISTRY[r.method].zero_shot,
+                    "extra": r.extra,
+                    **scores,
+                }
+            )
     df = pd.DataFrame(out)
     if (df.method == "retrain").any() and "RTRN" in set(df.label):
         t_re = df[df.label == "RTRN"].set_index("seed")["seconds"]
@@ -181,7 +227,10 @@ def display_table(result: TableResult) -> pd.DataFrame:
     out["retain-train %"] = [_pm(m, d) for m, d in zip(s.retain_acc, s.retain_acc_std)]
     out["time (s)"] = [f"{x:.2f}" for x in s.seconds]
     if "speedup" in s:
-        out["speed-up vs RTRN"] = ["—" if m == "original" or not math.isfinite(x) else f"{x:.1f}x" for m, x in zip(s.method, s.speedup)]
+        out["speed-up vs RTRN"] = [
+            "—" if m == "original" or not math.isfinite(x) else f"{x:.1f}x"
+            for m, x in zip(s.method, s.speedup)
+        ]
     out.index.name = "method"
     return out
 
@@ -190,12 +239,18 @@ def paper_rows(table: str, setting: dict | None = None) -> dict[str, dict[str, R
     """The reported Dr/Df/MIA for this table: ``{label: {metric: Reported}}``.
 
     Without a FULL ``setting`` (or in QUICK): the review's table of this kind
-    (deviations.md#jit-review-numbers), the reference for orderings. For a FULL full-class run only the numbers of the same dataset count: the Pins rows
-    for ``task='pins'``, the issue-quoted JiT D_r for CIFAR-100 "rocket", nothing otherwise.
+    (deviations.md#jit-review-numbers), the reference for orderings. For a FULL full-class run only
+    the numbers of the same dataset count: the Pins rows for ``task='pins'``, the issue-quoted JiT
+    D_r for CIFAR-100 "rocket", nothing otherwise.
     """
     if table not in TABLES:
         raise bad_value("table", table, f"one of {', '.join(TABLES)}")
-    if setting and setting.get("profile") == "full" and table == "full_class" and setting.get("task") != "pins":
+    if (
+        setting
+        and setting.get("profile") == "full"
+        and table == "full_class"
+        and setting.get("task") != "pins"
+    ):
         if setting.get("task") == "cifar100" and setting.get("forget") == "class:69":
             return {"JiT": {"Dr": get("jit:cifar100_full_class_rocket/JiT/Dr")}}
         return {}
@@ -226,18 +281,35 @@ def compare_with_paper(result: TableResult) -> pd.DataFrame:
     quick = result.setting.get("profile", "quick") == "quick"
     s = result.summary
     rows, record = [], []
-    # the paper's rows beside ours of the same label and its "(as coded)" variants; judged only like with like
-    for label, cells in [(lab, c) for p, c in paper_rows(result.table, result.setting).items() for lab in s.index if lab == p or lab.startswith(p + " (")]:
+    # the paper's rows beside ours of the same label and its "(as coded)" variants; judged only like
+    # with like
+    for label, cells in [
+        (lab, c)
+        for p, c in paper_rows(result.table, result.setting).items()
+        for lab in s.index
+        if lab == p or lab.startswith(p + " (")
+    ]:
         if label not in s.index:
             continue
         for metric, rep in cells.items():
             col = _COL[metric]
             ours, sd = float(s.loc[label, col]), float(s.loc[label, col + "_std"])
-            row = {"method": label, "metric": metric, ("ours (QUICK analogue)" if quick else "ours"): _pm(ours, sd),
-                   "paper": _pm(rep.value, rep.std or 0.0)}
-            ours_setting = report.Setting.of(result.setting.get("task"), result.setting.get("arch"), "as_coded" if "as coded" in label else "paper",
-                                             result.setting.get("profile"), result.setting.get("forget"))
-            rec = report.scorecard_row(f"{result.table} {label} {metric}", ours, rep, quick, setting=ours_setting)
+            row = {
+                "method": label,
+                "metric": metric,
+                ("ours (QUICK analogue)" if quick else "ours"): _pm(ours, sd),
+                "paper": _pm(rep.value, rep.std or 0.0),
+            }
+            ours_setting = report.Setting.of(
+                result.setting.get("task"),
+                result.setting.get("arch"),
+                "as_coded" if "as coded" in label else "paper",
+                result.setting.get("profile"),
+                result.setting.get("forget"),
+            )
+            rec = report.scorecard_row(
+                f"{result.table} {label} {metric}", ours, rep, quick, setting=ours_setting
+            )
             if not quick:
                 row["within tolerance"] = report.verdict(rec)
             row["source"] = rep.source.split(";")[0]
@@ -269,7 +341,15 @@ def ranking_agreement(result: TableResult) -> pd.DataFrame:
         p = np.array([paper[lab][metric].value for lab in labels])
         o = np.array([float(s.loc[lab, _COL[metric]]) for lab in labels])
         tau = kendalltau(p, o).statistic if np.ptp(p) > 0 and np.ptp(o) > 0 else float("nan")
-        out.append({"metric": metric, "paper order": _order(labels, p), "our order": _order(labels, o), "Kendall tau": tau, "methods": len(labels)})
+        out.append(
+            {
+                "metric": metric,
+                "paper order": _order(labels, p),
+                "our order": _order(labels, o),
+                "Kendall tau": tau,
+                "methods": len(labels),
+            }
+        )
     return pd.DataFrame(out).set_index("metric") if out else pd.DataFrame()
 
 

@@ -1,13 +1,15 @@
-"""Xu & Strohmer's image feature-unlearning experiment: Gaussian and neural-OT barycenters of two groups.
+"""Xu & Strohmer's image feature-unlearning experiment: Gaussian and neural-OT barycenters of two
+groups.
 
-The authors' CelebA notebook (``Feature_Unlearning_Celeba_Smile.ipynb``, xushizhou/Machine_Unlearn_via_Info_Reg,
-ca32703) learns the W2 map between the two attribute groups with Korotin et al.'s neural optimal
-transport and shows the McCann midpoint ``0.5 X + 0.5 T(X)``; here each group moves by the *other*
-group's weight (deviations.md#xs-celeba-midpoint), the networks are smaller
-(deviations.md#xs-neural-ot), QUICK replaces CelebA by a pixel-attribute split of MNIST
+The authors' CelebA notebook (``Feature_Unlearning_Celeba_Smile.ipynb``,
+xushizhou/Machine_Unlearn_via_Info_Reg, ca32703) learns the W2 map between the two attribute groups
+with Korotin et al.'s neural optimal transport and shows the McCann midpoint ``0.5 X + 0.5 T(X)``;
+here each group moves by the *other* group's weight (deviations.md#xs-celeba-midpoint), the networks
+are smaller (deviations.md#xs-neural-ot), QUICK replaces CelebA by a pixel-attribute split of MNIST
 (deviations.md#xs-image-standin), and :func:`image_audit` adds probe and utility numbers the paper
 does not have (deviations.md#xs-leakage-audits). The groups come from
-:func:`companion.data.attributes.image_groups`; the grid figure is :func:`companion.plotting.xs.image_grid`.
+:func:`companion.data.attributes.image_groups`; the grid figure is
+:func:`companion.plotting.xs.image_grid`.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from ..theory.transport import FeatureBarycenter
 
 @dataclass(frozen=True)
 class NeuralOTConfig(MethodConfig):
-    """Korotin et al.'s neural optimal transport with the quadratic cost (the settings of the authors' CelebA
-    notebook as defaults; deviations.md#xs-neural-ot).
+    """Korotin et al.'s neural optimal transport with the quadratic cost (the settings of the
+    authors' CelebA notebook as defaults; deviations.md#xs-neural-ot).
 
     arch : 'conv' (UNet map + ResNet critic, for 64x64 CelebA) or 'mlp' (residual MLPs, QUICK)
     steps : f-steps (the reference code runs about 8,400); t_iters : T-steps per f-step (10)
@@ -60,11 +62,14 @@ class NeuralOTConfig(MethodConfig):
         positive("weight_decay", self.weight_decay, allow_zero=True)
 
 
-def neural_ot_map(x_src: torch.Tensor, x_tgt: torch.Tensor, cfg: NeuralOTConfig, seed: int = 0, device="cpu") -> tuple[nn.Module, dict]:
-    """Learn the W2 map T from the source to the target sample (Korotin et al. 2023, quadratic cost).
+def neural_ot_map(
+    x_src: torch.Tensor, x_tgt: torch.Tensor, cfg: NeuralOTConfig, seed: int = 0, device="cpu"
+) -> tuple[nn.Module, dict]:
+    """Learn the W2 map T from the source to the target sample (Korotin et al. 2023, quadratic
+    cost).
 
-    Per f-step: ``t_iters`` updates of T on ``mean ||x - T(x)||^2 / D - mean f(T(x))`` (a per-pixel MSE,
-    a scaled squared Euclidean cost), then one update of f on ``mean f(T(x)) - mean f(y)``.
+    Per f-step: ``t_iters`` updates of T on ``mean ||x - T(x)||^2 / D - mean f(T(x))`` (a per-pixel
+    MSE, a scaled squared Euclidean cost), then one update of f on ``mean f(T(x)) - mean f(y)``.
 
     Parameters
     ----------
@@ -75,11 +80,21 @@ def neural_ot_map(x_src: torch.Tensor, x_tgt: torch.Tensor, cfg: NeuralOTConfig,
     T : nn.Module in eval mode on ``device``; log with per-step ``t_loss``, ``f_loss``
     """
     if x_src.shape[1:] != x_tgt.shape[1:] or len(x_src) == 0 or len(x_tgt) == 0:
-        raise bad_value("x_src/x_tgt", f"shapes {tuple(x_src.shape)} and {tuple(x_tgt.shape)}", "two non-empty samples of the same shape")
+        raise bad_value(
+            "x_src/x_tgt",
+            f"shapes {tuple(x_src.shape)} and {tuple(x_tgt.shape)}",
+            "two non-empty samples of the same shape",
+        )
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    # a global rescaling commutes with the quadratic-cost OT map (T_s(x) = s T(x / s)); train at unit scale
-    scale = float(torch.cat([x_src.reshape(len(x_src), -1), x_tgt.reshape(len(x_tgt), -1)]).float().std().clamp_min(1e-12))
+    # a global rescaling commutes with the quadratic-cost OT map (T_s(x) = s T(x / s)); train at
+    # unit scale
+    scale = float(
+        torch.cat([x_src.reshape(len(x_src), -1), x_tgt.reshape(len(x_tgt), -1)])
+        .float()
+        .std()
+        .clamp_min(1e-12)
+    )
     x_src, x_tgt = x_src / scale, x_tgt / scale
     shape = tuple(x_src.shape[1:])
     dim = int(np.prod(shape))
@@ -87,7 +102,9 @@ def neural_ot_map(x_src: torch.Tensor, x_tgt: torch.Tensor, cfg: NeuralOTConfig,
         t_net, f_net = ResidualMLP(dim, cfg.width), ResidualMLP(dim, cfg.width, out=1)
     else:
         if len(shape) != 3 or shape[1] % 4 or shape[2] % 4:
-            raise bad_value("arch", "conv", "images of shape (C, H, W) with H, W divisible by 4 (or arch='mlp')")
+            raise bad_value(
+                "arch", "conv", "images of shape (C, H, W) with H, W divisible by 4 (or arch='mlp')"
+            )
         t_net, f_net = UNet(shape[0], cfg.width), ResNetCritic(shape[0], cfg.width, shape[1])
     t_net, f_net = t_net.to(device), f_net.to(device)
     opt_t = torch.optim.Adam(t_net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -121,18 +138,32 @@ def neural_ot_map(x_src: torch.Tensor, x_tgt: torch.Tensor, cfg: NeuralOTConfig,
 
 
 @torch.no_grad()
-def apply_map(t_net: nn.Module, x: torch.Tensor, batch_size: int = 512, device="cpu") -> torch.Tensor:
+def apply_map(
+    t_net: nn.Module, x: torch.Tensor, batch_size: int = 512, device="cpu"
+) -> torch.Tensor:
     """``T(x)`` in batches, returned on the CPU."""
-    return torch.cat([t_net(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]) if len(x) else x.clone()
+    return (
+        torch.cat(
+            [t_net(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+        )
+        if len(x)
+        else x.clone()
+    )
 
 
-def two_group_barycenter_images(x: torch.Tensor, z: np.ndarray, t_ab: nn.Module, t_ba: nn.Module, weights: str = "proportional",
-                                device="cpu") -> tuple[torch.Tensor, float]:
+def two_group_barycenter_images(
+    x: torch.Tensor,
+    z: np.ndarray,
+    t_ab: nn.Module,
+    t_ba: nn.Module,
+    weights: str = "proportional",
+    device="cpu",
+) -> tuple[torch.Tensor, float]:
     """Barycenter images of two groups from the two learned maps (deviations.md#xs-celeba-midpoint).
 
-    Group 0 (A) goes to ``p_A x + p_B T_AB(x)``, group 1 (B) to ``p_B y + p_A T_BA(y)``: each group moves
-    by the McCann position equal to the *other* group's weight. ``weights='midpoint'`` uses 1/2 for both
-    (the reference code's choice). Returns the images and the t used for group A.
+    Group 0 (A) goes to ``p_A x + p_B T_AB(x)``, group 1 (B) to ``p_B y + p_A T_BA(y)``: each group
+    moves by the McCann position equal to the *other* group's weight. ``weights='midpoint'`` uses
+    1/2 for both (the reference code's choice). Returns the images and the t used for group A.
     """
     z = np.asarray(z)
     if set(np.unique(z)) - {0, 1}:
@@ -146,21 +177,32 @@ def two_group_barycenter_images(x: torch.Tensor, z: np.ndarray, t_ab: nn.Module,
     return out, p_b
 
 
-def image_feature_unlearning(x: torch.Tensor, z: np.ndarray, n_components: int = 32, cfg: NeuralOTConfig | None = None,
-                             profile: str = "quick", seed: int = 0, device="cpu", ridge: float = 1e-3, holdout: float = 0.5) -> dict:
-    """The image experiment (the authors' CelebA notebook, extended): Gaussian and neural-OT barycenters of two attribute groups.
+def image_feature_unlearning(
+    x: torch.Tensor,
+    z: np.ndarray,
+    n_components: int = 32,
+    cfg: NeuralOTConfig | None = None,
+    profile: str = "quick",
+    seed: int = 0,
+    device="cpu",
+    ridge: float = 1e-3,
+    holdout: float = 0.5,
+) -> dict:
+    """The image experiment (the authors' CelebA notebook, extended): Gaussian and neural-OT
+    barycenters of two attribute groups.
 
-    The Gaussian maps act on the top ``n_components`` PCA coefficients; each image keeps its residual
-    ``x - mu - U U^T (x - mu)``, shifted to the target's residual mean (the Gaussian map when residual
-    covariances are equal). The neural maps (:func:`neural_ot_map`, one per direction) act on the same
-    coefficients with ``cfg.arch='mlp'`` (QUICK) and on the images themselves with ``'conv'`` (FULL).
+    The Gaussian maps act on the top ``n_components`` PCA coefficients; each image keeps its
+    residual ``x - mu - U U^T (x - mu)``, shifted to the target's residual mean (the Gaussian map
+    when residual covariances are equal). The neural maps (:func:`neural_ot_map`, one per direction)
+    act on the same coefficients with ``cfg.arch='mlp'`` (QUICK) and on the images themselves with
+    ``'conv'`` (FULL).
 
     Returns a dict of (n, C, H, W) tensors ``x``, ``gauss`` (Gaussian barycenter, group weights),
     ``t_ab`` (group-0 images mapped onto group 1 by the neural map; group-1 rows unchanged),
     ``neural`` (neural barycenter with the group weights) and ``neural_mid`` (the reference code's
     midpoint), plus ``heldout`` (n,) bool (the rows *not* used to fit any map: audit these, since on
-    the fitting rows the group moments match exactly and a cross-validated probe is biased below 0.5),
-    ``p1`` (weight of group 1), ``logs`` and ``seconds``.
+    the fitting rows the group moments match exactly and a cross-validated probe is biased below
+    0.5), ``p1`` (weight of group 1), ``logs`` and ``seconds``.
     """
     import time
 
@@ -196,26 +238,43 @@ def image_feature_unlearning(x: torch.Tensor, z: np.ndarray, n_components: int =
     mapped = feats.clone()
     mapped[a] = apply_map(t_ab, feats[a], device=device)
     if cfg.arch == "mlp":
-        out["t_ab"] = img(mapped, torch.where(a[:, None], res_mean[1] - res_mean[0], torch.zeros_like(mu)))
+        out["t_ab"] = img(
+            mapped, torch.where(a[:, None], res_mean[1] - res_mean[0], torch.zeros_like(mu))
+        )
         out["neural"] = img(neural, pooled - res_mean[zt])
         out["neural_mid"] = img(mid, 0.5 * (res_mean[0] + res_mean[1]) - res_mean[zt])
     else:
         out.update({"t_ab": mapped, "neural": neural, "neural_mid": mid})
-    out.update({"x": x, "p1": p1, "heldout": heldout, "logs": {"ab": log_ab, "ba": log_ba, "fixed_point": fb.log},
-                "seconds": time.perf_counter() - start, "n_components": k})
+    out.update(
+        {
+            "x": x,
+            "p1": p1,
+            "heldout": heldout,
+            "logs": {"ab": log_ab, "ba": log_ba, "fixed_point": fb.log},
+            "seconds": time.perf_counter() - start,
+            "n_components": k,
+        }
+    )
     return out
 
 
-def image_audit(images: dict[str, torch.Tensor], z: np.ndarray, y: np.ndarray | None = None, n_components: int = 32,
-                max_pixels_rows: int = 1500, seed: int = 0, rows: np.ndarray | None = None) -> pd.DataFrame:
+def image_audit(
+    images: dict[str, torch.Tensor],
+    z: np.ndarray,
+    y: np.ndarray | None = None,
+    n_components: int = 32,
+    max_pixels_rows: int = 1500,
+    seed: int = 0,
+    rows: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Leakage and utility of each image variant (rows) for the attribute Z.
 
     Columns: ``probe_auc_pca`` / ``probe_bacc_pca`` (cross-validated logistic probe for Z on the
     top-``n_components`` PCA coefficients of the *original* images, the representation the maps act
     on); ``probe_auc_pixels`` (the same probe on all pixels of at most ``max_pixels_rows`` seeded
     images, which also sees the fine residual statistics); ``digit_acc`` (utility proxy:
-    cross-validated logistic accuracy for the digit label ``y`` on the PCA coefficients, when given).
-    ``rows`` (bool mask) restricts the audit to those rows, e.g. the ``heldout`` rows of
+    cross-validated logistic accuracy for the digit label ``y`` on the PCA coefficients, when
+    given). ``rows`` (bool mask) restricts the audit to those rows, e.g. the ``heldout`` rows of
     :func:`image_feature_unlearning`.
     """
     if rows is not None:
@@ -230,17 +289,26 @@ def image_audit(images: dict[str, torch.Tensor], z: np.ndarray, y: np.ndarray | 
     z = np.asarray(z)
     ref = images["x"].reshape(len(z), -1).double().numpy()
     mu = ref.mean(0)
-    basis = np.linalg.svd(ref[np.random.default_rng(seed).permutation(len(ref))[:4000]] - mu, full_matrices=False)[2][:n_components].T
+    basis = np.linalg.svd(
+        ref[np.random.default_rng(seed).permutation(len(ref))[:4000]] - mu, full_matrices=False
+    )[2][:n_components].T
     pix = np.sort(np.random.default_rng(seed).permutation(len(z))[:max_pixels_rows])
     cv = StratifiedKFold(3, shuffle=True, random_state=seed)
     out = {}
     for name, img in images.items():
         flat = img.reshape(len(z), -1).double().numpy()
         coef = (flat - mu) @ basis
-        p = cross_val_predict(LogisticRegression(max_iter=2000), coef, z, cv=cv, method="predict_proba")[:, 1]
-        row = {"probe_auc_pca": probe_auc(coef, z, "lr", 3, seed), "probe_bacc_pca": balanced_accuracy_score(z, p > np.mean(z)),
-               "probe_auc_pixels": probe_auc(flat[pix], z[pix], "lr", 3, seed)}
+        p = cross_val_predict(
+            LogisticRegression(max_iter=2000), coef, z, cv=cv, method="predict_proba"
+        )[:, 1]
+        row = {
+            "probe_auc_pca": probe_auc(coef, z, "lr", 3, seed),
+            "probe_bacc_pca": balanced_accuracy_score(z, p > np.mean(z)),
+            "probe_auc_pixels": probe_auc(flat[pix], z[pix], "lr", 3, seed),
+        }
         if y is not None:
-            row["digit_acc"] = float(cross_val_score(LogisticRegression(max_iter=2000), coef, y, cv=cv).mean())
+            row["digit_acc"] = float(
+                cross_val_score(LogisticRegression(max_iter=2000), coef, y, cv=cv).mean()
+            )
         out[name] = row
     return pd.DataFrame(out).T

@@ -35,7 +35,11 @@ def per_kind(value: Any, table: Mapping[str, Any], task: Task | ZeroShotTask, na
         return value
     kind = task.forget_spec.kind
     if kind not in table:
-        raise bad_value(name, f"None for a {kind!r} task", f"an explicit value (the reference code has none for {kind!r})")
+        raise bad_value(
+            name,
+            f"None for a {kind!r} task",
+            f"an explicit value (the reference code has none for {kind!r})",
+        )
     return table[kind]
 
 
@@ -44,8 +48,10 @@ def forget_class(task: Task | ZeroShotTask, method: str) -> int:
     forgotten fine class); a ``ValueError`` for random forgetting, which has no forget class."""
     if task.forget_spec.kind == "random":
         raise bad_value(
-            "forget", str(task.forget_spec),
-            f"'class:K' or 'subclass:K' for {method!r}: it needs a forget class (the reference code runs it on class tasks only)",
+            "forget",
+            str(task.forget_spec),
+            f"'class:K' or 'subclass:K' for {method!r}: it needs a forget class (the reference "
+            f"code runs it on class tasks only)",
         )
     labels = torch.unique(task.forget.y)
     if labels.numel() != 1:
@@ -53,7 +59,9 @@ def forget_class(task: Task | ZeroShotTask, method: str) -> int:
     return int(labels.item())
 
 
-def fresh_like(model: nn.Module, input_shape: tuple[int, ...], num_classes: int, seed: int) -> nn.Module:
+def fresh_like(
+    model: nn.Module, input_shape: tuple[int, ...], num_classes: int, seed: int
+) -> nn.Module:
     """A freshly initialised model of the same architecture (Bad Teacher's incompetent teacher).
 
     Models built by :func:`companion.models.build` are rebuilt from their recorded architecture with
@@ -83,12 +91,14 @@ def frozen_copy(model: nn.Module) -> nn.Module:
     return t
 
 
-def random_wrong_labels(y: torch.Tensor, num_classes: int, generator: torch.Generator) -> torch.Tensor:
+def random_wrong_labels(
+    y: torch.Tensor, num_classes: int, generator: torch.Generator
+) -> torch.Tensor:
     """For each label ``y_i`` a label drawn uniformly from the other ``num_classes - 1`` classes.
 
-    ``(y + U{1..C-1}) mod C`` is uniform over the classes different from ``y_i`` (Amnesiac as the reference code relabels:
-    any class except the forget class / the forget superclass / the sample's own label, which are
-    all ``y_i``). Shape (N,) -> (N,).
+    ``(y + U{1..C-1}) mod C`` is uniform over the classes different from ``y_i`` (Amnesiac as the
+    reference code relabels: any class except the forget class / the forget superclass / the
+    sample's own label, which are all ``y_i``). Shape (N,) -> (N,).
     """
     if num_classes < 2:
         raise bad_value("num_classes", num_classes, "an integer >= 2")
@@ -96,7 +106,9 @@ def random_wrong_labels(y: torch.Tensor, num_classes: int, generator: torch.Gene
     return (y.cpu() + shift) % num_classes
 
 
-def first_per_class(split: Split, per_class: int, exclude: int | None = None, groups: torch.Tensor | None = None) -> torch.Tensor:
+def first_per_class(
+    split: Split, per_class: int, exclude: int | None = None, groups: torch.Tensor | None = None
+) -> torch.Tensor:
     """Indices of the first ``per_class`` samples of every class of ``split`` (in data order),
     skipping class ``exclude`` (UNSIR's "first 500 training images of every retained class").
 
@@ -146,7 +158,11 @@ def mixed_split(parts: list[tuple[Split, torch.Tensor | None]]) -> tuple[Split, 
 
 
 def split_batches(
-    split: Split, extra: torch.Tensor, batch_size: int, generator: torch.Generator, device: torch.device
+    split: Split,
+    extra: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    device: torch.device,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Shuffled normalised ``(x, y, extra)`` batches of ``split`` (``extra``: a per-sample tag)."""
     order = torch.randperm(len(split), generator=generator)
@@ -155,7 +171,9 @@ def split_batches(
         yield split.prepare(split.x[j], device), split.y[j].to(device), extra[j].to(device)
 
 
-def cycle_batches(split: Split, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def cycle_batches(
+    split: Split, batch_size: int, generator: torch.Generator, device: torch.device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless shuffled batches of ``split`` (a retain stream paired with forget batches)."""
     while True:
         yield from split.batches(batch_size, shuffle=True, generator=generator, device=device)

@@ -43,7 +43,13 @@ class AmnesiacConfig(MethodConfig):
         positive("batch_size", self.batch_size)
 
 
-@register("amnesiac", AmnesiacConfig, zero_shot=False, paper="jit", description="AMN: train on retain + forget relabelled at random to a wrong class")
+@register(
+    "amnesiac",
+    AmnesiacConfig,
+    zero_shot=False,
+    paper="jit",
+    description="AMN: train on retain + forget relabelled at random to a wrong class",
+)
 def amnesiac(model: nn.Module, task: Task, cfg: AmnesiacConfig, *, seed: int, device, **_) -> dict:
     """Relabel D_f at random (each label differs from the true one), train on D_r + relabelled D_f.
 

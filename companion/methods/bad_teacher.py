@@ -1,5 +1,6 @@
 """Bad Teacher (BT; Chundawat et al., AAAI 2023) as the JiT reference code runs it
-(``blindspot`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``; deviations.md#jit-bad-teacher).
+(``blindspot`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``;
+deviations.md#jit-bad-teacher).
 
 The student (the model) is distilled from two teachers at once: the original model on retain
 samples and an *incompetent* teacher, a freshly initialised network of the same architecture, on
@@ -65,7 +66,14 @@ class BadTeacherConfig(MethodConfig):
             raise bad_value("kl_reduction", self.kl_reduction, "'mean' (as coded) or 'batchmean'")
 
 
-def bad_teacher_loss(student: torch.Tensor, full: torch.Tensor, bad: torch.Tensor, tag: torch.Tensor, temperature: float, reduction: str = "mean") -> torch.Tensor:
+def bad_teacher_loss(
+    student: torch.Tensor,
+    full: torch.Tensor,
+    bad: torch.Tensor,
+    tag: torch.Tensor,
+    temperature: float,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """The BT loss of a batch.
 
     Parameters
@@ -83,11 +91,21 @@ def bad_teacher_loss(student: torch.Tensor, full: torch.Tensor, bad: torch.Tenso
     return total / (student.numel() if reduction == "mean" else student.shape[0])
 
 
-@register("bad_teacher", BadTeacherConfig, zero_shot=False, paper="jit", description="BT: distil from the original on retain and a random teacher on forget")
-def bad_teacher(model: nn.Module, task: Task, cfg: BadTeacherConfig, *, seed: int, device, **_) -> dict:
+@register(
+    "bad_teacher",
+    BadTeacherConfig,
+    zero_shot=False,
+    paper="jit",
+    description="BT: distil from the original on retain and a random teacher on forget",
+)
+def bad_teacher(
+    model: nn.Module, task: Task, cfg: BadTeacherConfig, *, seed: int, device, **_
+) -> dict:
     gen = torch.Generator().manual_seed(seed)
     full = frozen_copy(model)
-    bad = frozen_copy(fresh_like(model, task.input_shape, task.num_classes, 20_000 + seed).to(device))
+    bad = frozen_copy(
+        fresh_like(model, task.input_shape, task.num_classes, 20_000 + seed).to(device)
+    )
     n_keep = max(1, int(round(cfg.retain_fraction * len(task.retain))))
     keep = torch.randperm(len(task.retain), generator=gen)[:n_keep]
     data, src = mixed_split([(task.retain.subset(keep), None), (task.forget, None)])

@@ -1,9 +1,9 @@
 """The unlearning harness: method registry, configs and :func:`unlearn`.
 
-A method is a function ``fn(model, task, cfg, *, seed, device, profile) -> dict`` that modifies ``model`` in
-place (the harness hands it a deep copy) and returns a log. It is registered with its frozen config
-dataclass and whether it is zero-shot; zero-shot methods receive ``task.zero_shot_view()``, which
-holds the forget set only.
+A method is a function ``fn(model, task, cfg, *, seed, device, profile) -> dict`` that modifies
+``model`` in place (the harness hands it a deep copy) and returns a log. It is registered with its
+frozen config dataclass and whether it is zero-shot; zero-shot methods receive
+``task.zero_shot_view()``, which holds the forget set only.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from ..training import check_model_fits, resolve_device
 @dataclass(frozen=True)
 class MethodConfig:
     """Base class of every method's config. Subclasses are frozen dataclasses with the paper's
-    settings as defaults; ``QUICK`` holds overrides applied in the QUICK profile; ``validate`` checks
+    settings as defaults; ``QUICK`` holds overrides applied in the QUICK profile; ``validate``
+    checks
     values and raises ``ValueError``."""
 
     QUICK = {}  # type: dict[str, Any]
@@ -46,7 +47,11 @@ class MethodConfig:
             value, hint = getattr(self, f.name), hints.get(f.name)
             ok, coerced = _type_ok(value, hint)
             if not ok:
-                raise bad_value(f.name, value, f"a value of type {_type_name(hint)} (setting of {type(self).__name__})")
+                raise bad_value(
+                    f.name,
+                    value,
+                    f"a value of type {_type_name(hint)} (setting of {type(self).__name__})",
+                )
             if coerced is not value:
                 object.__setattr__(self, f.name, coerced)
 
@@ -62,7 +67,8 @@ class MethodConfig:
         unknown = sorted(set(overrides) - names)
         if unknown:
             raise ValueError(
-                f"unknown setting(s) {', '.join(unknown)} for {cls.__name__}: allowed are {', '.join(sorted(names)) or 'none'}."
+                f"unknown setting(s) {', '.join(unknown)} for {cls.__name__}: allowed are "
+                f"{', '.join(sorted(names)) or 'none'}."
             )
         base = dict(cls.QUICK) if profile == "quick" else {}
         base.update(overrides)
@@ -85,9 +91,13 @@ def _type_ok(value: Any, hint: Any) -> tuple[bool, Any]:
     if hint is bool:
         return isinstance(value, (bool, np.bool_)), value
     if hint is int:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)), value
+        return isinstance(value, (int, np.integer)) and not isinstance(
+            value, (bool, np.bool_)
+        ), value
     if hint is float:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)
+        ):
             return False, value
         return not math.isnan(float(value)), value
     if hint is str:
@@ -124,7 +134,8 @@ class MethodSpec:
 
 @dataclass
 class UnlearnResult:
-    """What :func:`unlearn` returns: the new model, its wall-clock time (metrics excluded) and a log."""
+    """What :func:`unlearn` returns: the new model, its wall-clock time (metrics excluded) and a
+    log."""
 
     name: str
     model: nn.Module
@@ -136,7 +147,9 @@ class UnlearnResult:
 REGISTRY: dict[str, MethodSpec] = {}
 
 
-def register(name: str, config: type[MethodConfig], zero_shot: bool, paper: str, description: str) -> Callable:
+def register(
+    name: str, config: type[MethodConfig], zero_shot: bool, paper: str, description: str
+) -> Callable:
     """Decorator adding a method to :data:`REGISTRY`."""
 
     def deco(fn: Callable[..., dict]) -> Callable[..., dict]:
@@ -184,12 +197,22 @@ def unlearn(
     spec = REGISTRY[name]
     cfg = spec.config.resolve(profile, **overrides)
     if not isinstance(task, Task):
-        raise bad_value("task", type(task).__name__, "a companion.data.Task (the harness makes the zero-shot view)")
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise bad_value(
+            "task",
+            type(task).__name__,
+            "a companion.data.Task (the harness makes the zero-shot view)",
+        )
+    if (
+        isinstance(seed, (bool, np.bool_))
+        or not isinstance(seed, (int, np.integer))
+        or not 0 <= seed < 2**63
+    ):
         raise bad_value("seed", seed, "an integer >= 0")
     seed = int(seed)
     dev = resolve_device(device)
-    check_model_fits(model, task)  # output size, finite outputs and a non-empty forget set, before any work
+    check_model_fits(
+        model, task
+    )  # output size, finite outputs and a non-empty forget set, before any work
     work = copy.deepcopy(model).to(dev)
     view: Task | ZeroShotTask = task.zero_shot_view() if spec.zero_shot else task
     torch.manual_seed(seed)

@@ -39,8 +39,17 @@ def _norm(split: Split, x: torch.Tensor) -> torch.Tensor:
 
 
 def neighbour_labels(
-    model: nn.Module, split: Split, x_raw: torch.Tensor, y: torch.Tensor, *, epsilon: float, attack: str = "fgsm",
-    steps: int = 5, step_size: float = 2 / 255, quantise: bool = True, label_rule: str = "adv_pred",
+    model: nn.Module,
+    split: Split,
+    x_raw: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epsilon: float,
+    attack: str = "fgsm",
+    steps: int = 5,
+    step_size: float = 2 / 255,
+    quantise: bool = True,
+    label_rule: str = "adv_pred",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """New labels from adversarial examples of ``model`` (kept in eval mode, unchanged): the argmax
     of its prediction on them (``'adv_pred'``) or its most likely wrong class (``'nearest_wrong'``).
@@ -66,7 +75,7 @@ def neighbour_labels(
     x_adv = x_raw.clone()
     for _ in range(n_steps):
         x_adv.requires_grad_(True)
-        grad, = torch.autograd.grad(F.cross_entropy(model(_norm(split, x_adv)), y), x_adv)
+        (grad,) = torch.autograd.grad(F.cross_entropy(model(_norm(split, x_adv)), y), x_adv)
         with torch.no_grad():
             x_adv = x_adv + size * grad.sign()
             x_adv = torch.min(torch.max(x_adv, x_raw - epsilon), x_raw + epsilon).clamp(0, 1)
@@ -82,9 +91,10 @@ def neighbour_labels(
 
 @dataclass(frozen=True)
 class BoundaryShrinkConfig(MethodConfig):
-    """BDSH settings (Chen et al. (2023); deviations.md#jit-bdsh). ``batch_size`` None = the scripts' forget batch (128, sub-class 64).
-    ``label_rule``: 'adv_pred' (the authors' code, default) or 'nearest_wrong' (forced wrong).
-    ``pgd_steps`` and ``pgd_step_size`` apply to ``attack='pgd'`` only.
+    """BDSH settings (Chen et al. (2023); deviations.md#jit-bdsh). ``batch_size`` None = the
+    scripts' forget batch (128, sub-class 64). ``label_rule``: 'adv_pred' (the authors' code,
+    default) or 'nearest_wrong' (forced wrong). ``pgd_steps`` and ``pgd_step_size`` apply to
+    ``attack='pgd'`` only.
 
     QUICK: lr 1e-3 (10 epochs over ~130 digits are 20 steps; at 1e-5 nothing moves).
     """
@@ -103,7 +113,9 @@ class BoundaryShrinkConfig(MethodConfig):
     QUICK = {"lr": 1e-3}
 
     def validate(self) -> None:
-        number_in("epsilon", self.epsilon, 0.0, 1.0, high_open=False)  # an L-inf radius in [0, 1] pixel space
+        number_in(
+            "epsilon", self.epsilon, 0.0, 1.0, high_open=False
+        )  # an L-inf radius in [0, 1] pixel space
         if self.attack not in ATTACKS:
             raise bad_value("attack", self.attack, f"one of {ATTACKS}")
         if self.label_rule not in LABEL_RULES:
@@ -117,17 +129,38 @@ class BoundaryShrinkConfig(MethodConfig):
             positive("batch_size", self.batch_size)
 
 
-@register("boundary_shrink", BoundaryShrinkConfig, zero_shot=True, paper="jit", description="BDSH: relabel forget samples with the prediction on their adversarial neighbour and fine-tune (zero-shot)")
-def boundary_shrink(model: nn.Module, task, cfg: BoundaryShrinkConfig, *, seed: int, device, **_) -> dict:
+@register(
+    "boundary_shrink",
+    BoundaryShrinkConfig,
+    zero_shot=True,
+    paper="jit",
+    description=(
+        "BDSH: relabel forget samples with the prediction on their adversarial neighbour and "
+        "fine-tune (zero-shot)"
+    ),
+)
+def boundary_shrink(
+    model: nn.Module, task, cfg: BoundaryShrinkConfig, *, seed: int, device, **_
+) -> dict:
     view = require_zero_shot(task, "boundary_shrink")
     bs = per_kind(cfg.batch_size, FORGET_BATCH, view, "batch_size")
     original = frozen_copy(model)
     xs, ys = [], []
     for xb, yb in view.forget.batches(bs, device=device):
-        raw = xb * view.forget.std.to(device).view(1, -1, 1, 1) + view.forget.mean.to(device).view(1, -1, 1, 1)
+        raw = xb * view.forget.std.to(device).view(1, -1, 1, 1) + view.forget.mean.to(device).view(
+            1, -1, 1, 1
+        )
         lab, _ = neighbour_labels(
-            original, view.forget, raw, yb, epsilon=cfg.epsilon, attack=cfg.attack, steps=cfg.pgd_steps,
-            step_size=cfg.pgd_step_size, quantise=cfg.quantise, label_rule=cfg.label_rule,
+            original,
+            view.forget,
+            raw,
+            yb,
+            epsilon=cfg.epsilon,
+            attack=cfg.attack,
+            steps=cfg.pgd_steps,
+            step_size=cfg.pgd_step_size,
+            quantise=cfg.quantise,
+            label_rule=cfg.label_rule,
         )
         xs.append(xb)
         ys.append(lab)
@@ -144,4 +177,8 @@ def boundary_shrink(model: nn.Module, task, cfg: BoundaryShrinkConfig, *, seed: 
             opt.step()
             losses.append(float(loss.detach()))
     model.eval()
-    return {"neighbour_labels": y_new.cpu(), "same_as_true": float((y_new.cpu() == view.forget.y).float().mean()), "loss": losses}
+    return {
+        "neighbour_labels": y_new.cpu(),
+        "same_as_true": float((y_new.cpu() == view.forget.y).float().mean()),
+        "loss": losses,
+    }

@@ -30,7 +30,9 @@ from .base import MethodConfig, register
 from .certified import finite, integer
 
 #: RDP orders of the authors' accountant: 1.1..10.9 (step 0.1), then 11..10,239 (step 50).
-ALPHAS_CODED: tuple[float, ...] = tuple(round(1 + x / 10, 1) for x in range(1, 100)) + tuple(range(11, 10_240, 50))
+ALPHAS_CODED: tuple[float, ...] = tuple(round(1 + x / 10, 1) for x in range(1, 100)) + tuple(
+    range(11, 10_240, 50)
+)
 #: The default orders: the same range with 40 geometrically spaced integer orders above 11 (Opacus
 #: evaluates an integer order alpha in O(alpha) Python steps, so the coded list makes each
 #: bisection step slow; the optimal order moves by less than its grid spacing).
@@ -49,8 +51,8 @@ class DPSGDConfig(MethodConfig):
     k : group size (None: |D_f| of the task).
     group_delta : 'corrected' (default) or 'as_coded' (deviations.md#cert-group-delta).
     max_grad_norm : per-example clip norm (0.5); train_epochs, lr, batch_size : DP training (SGD,
-        momentum 0, Optax linear one-cycle with peak ``lr``); epochs, finetune_lr, l2 : the noiseless
-        fine-tuning budget on the retain set (the post-unlearning optimizer).
+        momentum 0, Optax linear one-cycle with peak ``lr``); epochs, finetune_lr, l2 : the
+        noiseless fine-tuning budget on the retain set (the post-unlearning optimizer).
     """
 
     epsilon: float = 50.0
@@ -77,7 +79,9 @@ class DPSGDConfig(MethodConfig):
         finite("delta", self.delta)
         if not 0 < self.delta < 1:
             raise bad_value("delta", self.delta, "a number in (0, 1)")
-        if self.k is not None and (isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1):
+        if self.k is not None and (
+            isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1
+        ):
             raise bad_value("k", self.k, "None or an integer >= 1")
         if self.orders not in ORDERS:
             raise bad_value("orders", self.orders, f"one of {ORDERS}")
@@ -91,19 +95,30 @@ class DPSGDConfig(MethodConfig):
         finite("l2", self.l2, allow_zero=True)
 
 
-def noise_multiplier(eps1: float, delta1: float, sample_rate: float, steps: int, alphas: list[float] | None = None) -> float:
+def noise_multiplier(
+    eps1: float, delta1: float, sample_rate: float, steps: int, alphas: list[float] | None = None
+) -> float:
     """Opacus' RDP accountant, bisected to the smallest noise multiplier with eps <= ``eps1``."""
     from opacus.accountants.utils import get_noise_multiplier
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return float(get_noise_multiplier(
-            target_epsilon=eps1, target_delta=delta1, sample_rate=sample_rate, steps=steps, accountant="rdp",
-            epsilon_tolerance=max(1e-4, 1e-3 * eps1), alphas=list(alphas or ALPHAS),
-        ))
+        return float(
+            get_noise_multiplier(
+                target_epsilon=eps1,
+                target_delta=delta1,
+                sample_rate=sample_rate,
+                steps=steps,
+                accountant="rdp",
+                epsilon_tolerance=max(1e-4, 1e-3 * eps1),
+                alphas=list(alphas or ALPHAS),
+            )
+        )
 
 
-def rdp_epsilon(z: float, sample_rate: float, steps: int, delta1: float, alphas: list[float] | None = None) -> float:
+def rdp_epsilon(
+    z: float, sample_rate: float, steps: int, delta1: float, alphas: list[float] | None = None
+) -> float:
     """eps of the Poisson-subsampled Gaussian after ``steps`` steps, by Opacus' RDP accountant."""
     from opacus.accountants import RDPAccountant
 
@@ -115,7 +130,8 @@ def rdp_epsilon(z: float, sample_rate: float, steps: int, delta1: float, alphas:
 
 
 def accounted_rate(loader: torch.utils.data.DataLoader) -> tuple[float, int]:
-    """(sample rate, steps per epoch) that Opacus' accountant records for ``loader`` under Poisson sampling.
+    """(sample rate, steps per epoch) that Opacus' accountant records for ``loader`` under Poisson
+    sampling.
 
     ``make_private`` samples each point with rate 1 / len(loader) but hands the accountant
     1 / len(dp_loader), and the Poisson loader's length is int(1 / rate), which floating point can
@@ -134,7 +150,9 @@ def train_dp(model: nn.Module, task: Task, cfg: DPSGDConfig, seed: int, device) 
     from opacus import PrivacyEngine
 
     k = cfg.k if cfg.k is not None else len(task.forget)
-    eps1, delta1 = acc.group_privacy_budget(cfg.epsilon, cfg.delta, k, as_coded=cfg.group_delta == "as_coded")
+    eps1, delta1 = acc.group_privacy_budget(
+        cfg.epsilon, cfg.delta, k, as_coded=cfg.group_delta == "as_coded"
+    )
     x, y = task.train.tensors("cpu")
     ds = torch.utils.data.TensorDataset(x, y)
     gen = torch.Generator().manual_seed(seed)
@@ -147,8 +165,13 @@ def train_dp(model: nn.Module, task: Task, cfg: DPSGDConfig, seed: int, device) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dp_model, dp_opt, dp_loader = engine.make_private(
-            module=model, optimizer=opt, data_loader=loader, noise_multiplier=z, max_grad_norm=cfg.max_grad_norm,
-            poisson_sampling=True, noise_generator=torch.Generator(device=device).manual_seed(seed + 7),
+            module=model,
+            optimizer=opt,
+            data_loader=loader,
+            noise_multiplier=z,
+            max_grad_norm=cfg.max_grad_norm,
+            poisson_sampling=True,
+            noise_generator=torch.Generator(device=device).manual_seed(seed + 7),
         )
     dev = torch.device(device)
     dp_model.to(dev).train()
@@ -156,19 +179,35 @@ def train_dp(model: nn.Module, task: Task, cfg: DPSGDConfig, seed: int, device) 
         warnings.filterwarnings("ignore", message="Full backward hook")
         step = _dp_loop(dp_model, dp_opt, dp_loader, cfg, steps, dev)
     eps_spent = float(engine.accountant.get_epsilon(delta=delta1, alphas=cfg.alphas))
-    if eps_spent > eps1:  # the calibration above mirrors Opacus' accounting; a drift must not pass silently
-        raise RuntimeError(f"DP-SGD spent eps1 = {eps_spent!r} above its calibrated budget {eps1!r} (rate {q}, {step} steps)")
+    if (
+        eps_spent > eps1
+    ):  # the calibration above mirrors Opacus' accounting; a drift must not pass silently
+        raise RuntimeError(
+            f"DP-SGD spent eps1 = {eps_spent!r} above its calibrated budget {eps1!r} (rate {q}, "
+            f"{step} steps)"
+        )
     group_eps, group_delta = privacy.group_privacy(eps_spent, delta1, k)
     if hasattr(dp_model, "remove_hooks"):
         dp_model.remove_hooks()
     return {
-        "k": k, "epsilon1_target": eps1, "delta1": delta1, "noise_multiplier": z, "sample_rate": q, "dp_steps": step,
-        "epsilon1": eps_spent, "epsilon": group_eps, "delta": group_delta,
-        "delta_certified_as_coded": privacy.group_privacy(eps1, acc.group_privacy_budget(cfg.epsilon, cfg.delta, k, as_coded=True)[1], k)[1],
+        "k": k,
+        "epsilon1_target": eps1,
+        "delta1": delta1,
+        "noise_multiplier": z,
+        "sample_rate": q,
+        "dp_steps": step,
+        "epsilon1": eps_spent,
+        "epsilon": group_eps,
+        "delta": group_delta,
+        "delta_certified_as_coded": privacy.group_privacy(
+            eps1, acc.group_privacy_budget(cfg.epsilon, cfg.delta, k, as_coded=True)[1], k
+        )[1],
     }
 
 
-def _dp_loop(dp_model: nn.Module, dp_opt, dp_loader, cfg: DPSGDConfig, steps: int, dev: torch.device) -> int:
+def _dp_loop(
+    dp_model: nn.Module, dp_opt, dp_loader, cfg: DPSGDConfig, steps: int, dev: torch.device
+) -> int:
     """The DP-SGD epochs (SGD, momentum 0, Optax linear one-cycle); returns the steps taken."""
 
     step = 0
@@ -187,16 +226,38 @@ def _dp_loop(dp_model: nn.Module, dp_opt, dp_loader, cfg: DPSGDConfig, steps: in
     return step
 
 
-@register("dpsgd", DPSGDConfig, zero_shot=False, paper="cert",
-          description="train the original with DP-SGD at the group-privacy budget for |D_f| points (Opacus), then fine-tune")
+@register(
+    "dpsgd",
+    DPSGDConfig,
+    zero_shot=False,
+    paper="cert",
+    description=(
+        "train the original with DP-SGD at the group-privacy budget for |D_f| points (Opacus), "
+        "then fine-tune"
+    ),
+)
 def dpsgd(model: nn.Module, task: Task, cfg: DPSGDConfig, *, seed: int, device, **_) -> dict:
     arch = getattr(model, "companion_arch", None)
     if arch is None:
-        raise ValueError("dpsgd needs a model built by companion.models.build (it retrains that architecture with DP-SGD)")
+        raise ValueError(
+            "dpsgd needs a model built by companion.models.build (it retrains that architecture "
+            "with DP-SGD)"
+        )
     net = build(arch, task.input_shape, task.num_classes, 20_000 + seed).to(device)
     log = train_dp(net, task, cfg, seed, device)
-    res = run_stacked(net, [Plan("finetune")], task.retain, cfg.epochs, seed=seed, eval_splits={"val": task.val},
-                      finetune_lr=cfg.finetune_lr, l2=cfg.l2, batch_size=cfg.batch_size, device=device, show_progress=False)
+    res = run_stacked(
+        net,
+        [Plan("finetune")],
+        task.retain,
+        cfg.epochs,
+        seed=seed,
+        eval_splits={"val": task.val},
+        finetune_lr=cfg.finetune_lr,
+        l2=cfg.l2,
+        batch_size=cfg.batch_size,
+        device=device,
+        show_progress=False,
+    )
     load_into(model, res)
     log["val_acc_per_epoch"] = res.acc["val"][0].tolist()
     log["certified"] = bool(np.isfinite(log["epsilon"])) and not math.isnan(log["delta"])

@@ -1,8 +1,10 @@
 """Error-minimising/-maximising noise (EMMN; Chundawat et al., "Zero-shot machine unlearning",
-IEEE TIFS 2023) as the JiT reference code runs it (``emmn`` in jwf40/Information-Theoretic-Unlearning,
-``src/forget_full_class_strategies.py``; deviations.md#jit-unsir-noise). Zero-shot.
+IEEE TIFS 2023) as the JiT reference code runs it (``emmn`` in
+jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``;
+deviations.md#jit-unsir-noise). Zero-shot.
 
-* Forget class: UNSIR's error-*maximising* noise (:func:`~companion.methods.unsir.error_maximising_noise`),
+* Forget class: UNSIR's error-*maximising* noise
+  (:func:`~companion.methods.unsir.error_maximising_noise`),
   a batch of 4 images, 25 Adam steps (lr 0.1, L2 weight 0.1).
 * Every retained class: error-*minimising* noise, 4 images, 30 Adam steps (lr 0.1), cross-entropy
   towards that class.
@@ -33,9 +35,10 @@ from .unsir import NOISE_IMAGES, NOISE_MODES, error_maximising_noise, train_epoc
 
 @dataclass(frozen=True)
 class EmmnConfig(MethodConfig):
-    """EMMN settings (deviations.md#jit-unsir-noise). ``batch_size`` (4) is the reference's impair batch, the noise batch
-    size it passes to the noisy loader. ``min_l2``: L2 weight of the error-minimising noise (0).
-    ``noise_mode``: 'train' (the reference) or 'eval', see :func:`~companion.methods.unsir.error_maximising_noise`.
+    """EMMN settings (deviations.md#jit-unsir-noise). ``batch_size`` (4) is the reference's impair
+    batch, the noise batch size it passes to the noisy loader. ``min_l2``: L2 weight of the
+    error-minimising noise (0). ``noise_mode``: 'train' (the reference) or 'eval', see
+    :func:`~companion.methods.unsir.error_maximising_noise`.
 
     QUICK: ``repeats`` 20 and ``lr`` 1e-3 (10 digit classes give 200 impair steps per epoch at
     batch 4, against 8,000 for the 100 CIFAR-100 classes).
@@ -70,7 +73,15 @@ class EmmnConfig(MethodConfig):
             raise bad_value("noise_mode", self.noise_mode, f"one of {NOISE_MODES}")
 
 
-@register("emmn", EmmnConfig, zero_shot=True, paper="jit", description="EMMN: error-max noise for the forget class, error-min noise for the rest (zero-shot)")
+@register(
+    "emmn",
+    EmmnConfig,
+    zero_shot=True,
+    paper="jit",
+    description=(
+        "EMMN: error-max noise for the forget class, error-min noise for the rest (zero-shot)"
+    ),
+)
 def emmn(model: nn.Module, task, cfg: EmmnConfig, *, seed: int, device, **_) -> dict:
     view = require_zero_shot(task, "emmn")
     label = forget_class(view, "emmn")
@@ -78,12 +89,37 @@ def emmn(model: nn.Module, task, cfg: EmmnConfig, *, seed: int, device, **_) -> 
     xs, ys, ce = [], [], {}
     for c in range(view.num_classes):
         if c == label:
-            noise, hist = error_maximising_noise(model, c, view.input_shape, cfg.noise_batch, cfg.max_steps, cfg.max_lr, cfg.max_l2, gen, device, mode=cfg.noise_mode)
+            noise, hist = error_maximising_noise(
+                model,
+                c,
+                view.input_shape,
+                cfg.noise_batch,
+                cfg.max_steps,
+                cfg.max_lr,
+                cfg.max_l2,
+                gen,
+                device,
+                mode=cfg.noise_mode,
+            )
         else:
-            noise, hist = error_maximising_noise(model, c, view.input_shape, cfg.noise_batch, cfg.min_steps, cfg.min_lr, cfg.min_l2, gen, device, maximise=False, mode=cfg.noise_mode)
+            noise, hist = error_maximising_noise(
+                model,
+                c,
+                view.input_shape,
+                cfg.noise_batch,
+                cfg.min_steps,
+                cfg.min_lr,
+                cfg.min_l2,
+                gen,
+                device,
+                maximise=False,
+                mode=cfg.noise_mode,
+            )
         used = used_noise(noise, cfg.noise_images)
         xs.append(used.repeat(cfg.repeats, *([1] * (used.ndim - 1))))
         ys.append(torch.full((len(xs[-1]),), c, dtype=torch.long, device=device))
         ce[c] = hist
-    loss = train_epochs(model, torch.cat(xs), torch.cat(ys), cfg.epochs, cfg.batch_size, cfg.lr, gen, "emmn impair")
+    loss = train_epochs(
+        model, torch.cat(xs), torch.cat(ys), cfg.epochs, cfg.batch_size, cfg.lr, gen, "emmn impair"
+    )
     return {"noise_ce": ce, "forget_class": label, "impair_loss": loss}

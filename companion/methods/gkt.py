@@ -1,9 +1,10 @@
 """Gated Knowledge Transfer (GKT; Chundawat et al., "Zero-shot machine unlearning", IEEE TIFS 2023)
-as the JiT reference code runs it (``gkt`` in jwf40/Information-Theoretic-Unlearning, ``code/gkt.py``). Zero-shot: only the model and the forget
-class are used.
+as the JiT reference code runs it (``gkt`` in jwf40/Information-Theoretic-Unlearning,
+``code/gkt.py``). Zero-shot: only the model and the forget class are used.
 
-A generator ``G(z)`` (z_dim 128) and a student (the original with every Conv2d weight re-initialised,
-Xavier uniform) play a data-free distillation game against the frozen original (teacher):
+A generator ``G(z)`` (z_dim 128) and a student (the original with every Conv2d weight
+re-initialised, Xavier uniform) play a data-free distillation game against the frozen original
+(teacher):
 
 * for each of 1,000 pseudo-batches of 128 ``z``: 2 generator steps maximising the teacher-student
   divergence ``KL(softmax(t) || softmax(s))``, then 15 student steps minimising
@@ -37,7 +38,8 @@ class Generator(nn.Module):
     """The GKT/ZSKT pseudo-data generator for inputs of shape (C, H, W).
 
     z (B, z_dim) -> Linear -> (128, ceil(H/4), ceil(W/4)) -> BN -> [Upsample x2, Conv 3x3, BN,
-    LeakyReLU 0.2] x2 (128, 64 channels) -> Conv 3x3 to C -> Tanh -> BN(affine=False) -> (B, C, H, W).
+    LeakyReLU 0.2] x2 (128, 64 channels) -> Conv 3x3 to C -> Tanh -> BN(affine=False) -> (B, C, H,
+    W).
     """
 
     def __init__(self, z_dim: int, shape: tuple[int, ...]) -> None:
@@ -50,9 +52,17 @@ class Generator(nn.Module):
         self.fc = nn.Linear(z_dim, 128 * self.h0 * self.w0)
         self.net = nn.Sequential(
             nn.BatchNorm2d(128),
-            nn.Upsample(scale_factor=2), nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-            nn.Upsample(scale_factor=2), nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, c, 3, padding=1), nn.Tanh(), nn.BatchNorm2d(c, affine=False),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 128, 3, padding=1),
+            nn.BatchNorm2d(128),
+            nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 64, 3, padding=1),
+            nn.BatchNorm2d(64),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(64, c, 3, padding=1),
+            nn.Tanh(),
+            nn.BatchNorm2d(c, affine=False),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -67,7 +77,9 @@ class ConvTaps:
 
     def __init__(self, model: nn.Module) -> None:
         self.acts: list[torch.Tensor] = []
-        self.handles = [m.register_forward_hook(self._hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+        self.handles = [
+            m.register_forward_hook(self._hook) for m in model.modules() if isinstance(m, nn.Conv2d)
+        ]
 
     def _hook(self, _m: nn.Module, _i: tuple, out: torch.Tensor) -> None:
         self.acts.append(out)
@@ -109,9 +121,9 @@ def reinit_convs(model: nn.Module, generator: torch.Generator) -> int:
 
 @dataclass(frozen=True)
 class GktConfig(MethodConfig):
-    """GKT settings (the reference code's VGG values; deviations.md#jit-gkt-budget). QUICK: 10 pseudo-batches of 32 with 1 generator
-    and 5 student steps (the FULL schedule is 17,000 steps of batch 128); a CPU-budget cut, so the
-    re-initialised student cannot recover in QUICK."""
+    """GKT settings (the reference code's VGG values; deviations.md#jit-gkt-budget). QUICK: 10
+    pseudo-batches of 32 with 1 generator and 5 student steps (the FULL schedule is 17,000 steps of
+    batch 128); a CPU-budget cut, so the re-initialised student cannot recover in QUICK."""
 
     n_pseudo_batches: int = 1000
     pseudo_batch: int = 128
@@ -130,7 +142,13 @@ class GktConfig(MethodConfig):
     QUICK = {"n_pseudo_batches": 10, "pseudo_batch": 32, "generator_steps": 1, "student_steps": 5}
 
     def validate(self) -> None:
-        for name in ("n_pseudo_batches", "pseudo_batch", "generator_steps", "student_steps", "z_dim"):
+        for name in (
+            "n_pseudo_batches",
+            "pseudo_batch",
+            "generator_steps",
+            "student_steps",
+            "z_dim",
+        ):
             positive(name, getattr(self, name))
         number_in("threshold", self.threshold, 0.0, 1.0, high_open=False)
         for name in ("lr_generator", "lr_student", "max_lr_student"):
@@ -141,7 +159,16 @@ class GktConfig(MethodConfig):
         weight("beta", self.beta)
 
 
-@register("gkt", GktConfig, zero_shot=True, paper="jit", description="GKT: data-free distillation into a re-initialised student, gated to exclude the forget class (zero-shot)")
+@register(
+    "gkt",
+    GktConfig,
+    zero_shot=True,
+    paper="jit",
+    description=(
+        "GKT: data-free distillation into a re-initialised student, gated to exclude the forget "
+        "class (zero-shot)"
+    ),
+)
 def gkt(model: nn.Module, task, cfg: GktConfig, *, seed: int, device, **_) -> dict:
     view = require_zero_shot(task, "gkt")
     label = forget_class(view, "gkt")
@@ -153,7 +180,9 @@ def gkt(model: nn.Module, task, cfg: GktConfig, *, seed: int, device, **_) -> di
     g = Generator(cfg.z_dim, view.input_shape).to(device)
     opt_g = torch.optim.SGD(g.parameters(), lr=cfg.lr_generator, momentum=cfg.momentum)
     opt_s = torch.optim.SGD(student.parameters(), lr=cfg.lr_student, momentum=cfg.momentum)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt_s, max_lr=cfg.max_lr_student, total_steps=cfg.n_pseudo_batches * cfg.student_steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt_s, max_lr=cfg.max_lr_student, total_steps=cfg.n_pseudo_batches * cfg.student_steps
+    )
     t_taps, s_taps = ConvTaps(teacher), ConvTaps(student)
     kept, s_losses = [], []
     try:
@@ -181,7 +210,14 @@ def gkt(model: nn.Module, task, cfg: GktConfig, *, seed: int, device, **_) -> di
                     break
                 s = student(x[mask])
                 s_acts = s_taps.take()
-                kl = F.kl_div(F.log_softmax(s / cfg.temperature, 1), F.softmax(t[mask] / cfg.temperature, 1), reduction="batchmean") * cfg.temperature**2
+                kl = (
+                    F.kl_div(
+                        F.log_softmax(s / cfg.temperature, 1),
+                        F.softmax(t[mask] / cfg.temperature, 1),
+                        reduction="batchmean",
+                    )
+                    * cfg.temperature**2
+                )
                 loss = kl + cfg.beta * at_loss(s_acts, [a[mask] for a in t_acts]).to(kl.device)
                 opt_s.zero_grad(set_to_none=True)
                 loss.backward()
@@ -194,4 +230,8 @@ def gkt(model: nn.Module, task, cfg: GktConfig, *, seed: int, device, **_) -> di
         s_taps.remove()
     model.load_state_dict(student.state_dict())
     model.eval()
-    return {"forget_class": label, "kept_fraction": sum(kept) / (len(kept) * cfg.pseudo_batch), "student_loss": s_losses}
+    return {
+        "forget_class": label,
+        "kept_fraction": sum(kept) / (len(kept) * cfg.pseudo_batch),
+        "student_loss": s_losses,
+    }

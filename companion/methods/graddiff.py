@@ -31,7 +31,8 @@ class GradDiffConfig(MethodConfig):
 
     QUICK: lr 3e-3, picked on the digits *validation* split (full-class, seeds 0-1) as the rate with
     the lowest forgotten-class accuracy whose retained-class accuracy stays within 5 points of the
-    original's (1e-2 collapses the model). FULL keeps 1e-3 as a starting point; tune it the same way.
+    original's (1e-2 collapses the model). FULL keeps 1e-3 as a starting point; tune it the same
+    way.
     """
 
     epochs: int = 3
@@ -50,7 +51,15 @@ class GradDiffConfig(MethodConfig):
         weight("retain_weight", self.retain_weight)
 
 
-@register("graddiff", GradDiffConfig, zero_shot=False, paper="jit", description="GradDiff: ascend CE on forget, descend CE on retain (extra baseline, not in the paper)")
+@register(
+    "graddiff",
+    GradDiffConfig,
+    zero_shot=False,
+    paper="jit",
+    description=(
+        "GradDiff: ascend CE on forget, descend CE on retain (extra baseline, not in the paper)"
+    ),
+)
 def graddiff(model: nn.Module, task: Task, cfg: GradDiffConfig, *, seed: int, device, **_) -> dict:
     gen = torch.Generator().manual_seed(seed)
     retain = cycle_batches(task.retain, cfg.batch_size, gen, device)
@@ -58,7 +67,9 @@ def graddiff(model: nn.Module, task: Task, cfg: GradDiffConfig, *, seed: int, de
     log = {"forget_ce": [], "retain_ce": []}
     for _ in progress(range(cfg.epochs), desc="graddiff"):
         model.train()
-        for xf, yf in task.forget.batches(cfg.batch_size, shuffle=True, generator=gen, device=device):
+        for xf, yf in task.forget.batches(
+            cfg.batch_size, shuffle=True, generator=gen, device=device
+        ):
             xr, yr = next(retain)
             lf, lr_ = F.cross_entropy(model(xf), yf), F.cross_entropy(model(xr), yr)
             loss = -lf + cfg.retain_weight * lr_

@@ -6,8 +6,8 @@ perturbations (Foster et al. (2025), Algorithm 1 in App. 10.1):
 
 .. math::
 
-    \\hat\\ell(x) = \\frac1N \\sum_{j=1}^N \\frac{\\lVert f(x) - f(x + \\xi_j) \\rVert_2}{\\lVert \\xi_j \\rVert_2},
-    \\qquad \\xi_j \\sim \\mathcal N(0, \\sigma^2 I),
+    \\hat\\ell(x) = \\frac1N \\sum_{j=1}^N \\frac{\\lVert f(x) - f(x + \\xi_j) \\rVert_2}{\\lVert
+    \\xi_j \\rVert_2}, \\qquad \\xi_j \\sim \\mathcal N(0, \\sigma^2 I),
 
 with one SGD step of rate ``eta`` per forget batch and a single pass over ``D_f``.
 
@@ -15,7 +15,8 @@ Two behaviours sit behind ``variant`` of :class:`~companion.methods.jit_config.J
 (deviations.md#jit-variants):
 
 * ``variant="paper"`` (default): the loss as the paper writes it. A fresh gradient per step, the
-  network in eval mode (deterministic ``f``), the per-sample ratio averaged over the batch, no clamp.
+  network in eval mode (deterministic ``f``), the per-sample ratio averaged over the batch, no
+  clamp.
 * ``variant="reference"``: what ``jwf40/Information-Theoretic-Unlearning`` (``src/lipschitz.py``,
   ``Lipschitz.modify_weight``) runs. Gradients zeroed once and accumulated across batches
   (deviations.md#jit-accumulated-grads), the network in train mode (dropout masks differ between
@@ -32,12 +33,12 @@ deviations.md#jit-open-choices).
 
 The ``N`` perturbations of a batch are pushed through the network ``chunk`` at a time as one
 ``(chunk * B, ...)`` batch. ``chunk="auto"`` takes all ``N`` at once on a GPU (within a memory
-bound). On a CPU one big batch of a small CNN is memory-bound and runs at about half the speed of
-a loop, while an MLP runs faster batched; there ``chunk="auto"`` loops over the perturbations of a
+bound). On a CPU one big batch of a small CNN is memory-bound and runs at about half the speed of a
+loop, while an MLP runs faster batched; there ``chunk="auto"`` loops over the perturbations of a
 network with convolutions and batches :data:`AUTO_ROWS` rows at a time otherwise (see
 :func:`auto_chunk` and ``benchmarks/bench_jit.py``). The rule is deterministic (no timing decides
-it), so the same seed gives bit-identical models. The noise is drawn per perturbation from one seeded generator, so
-the result does not depend on ``chunk`` (to rounding), with two exceptions:
+it), so the same seed gives bit-identical models. The noise is drawn per perturbation from one
+seeded generator, so the result does not depend on ``chunk`` (to rounding), with two exceptions:
 
 * **BatchNorm in train mode** (``eval_mode=False`` on a network with BatchNorm layers, e.g.
   ``resnet18``): a forward of ``chunk * B`` rows normalises with the statistics of all of them,
@@ -85,10 +86,14 @@ AUTO_MAX_ELEMENTS = 1 << 27
 
 def batchnorm_in_train_mode(model: nn.Module | None) -> bool:
     """Whether ``model`` has a BatchNorm layer that normalises with batch statistics right now."""
-    return model is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules())
+    return model is not None and any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules()
+    )
 
 
-def auto_chunk(n_samples: int, x: torch.Tensor, device: torch.device | str, model: nn.Module | None = None) -> int:
+def auto_chunk(
+    n_samples: int, x: torch.Tensor, device: torch.device | str, model: nn.Module | None = None
+) -> int:
     """Perturbations per forward pass for a batch ``x`` of shape (B, ...) on ``device``.
 
     1 for a ``model`` with BatchNorm in train mode (each perturbation is normalised with the
@@ -100,7 +105,11 @@ def auto_chunk(n_samples: int, x: torch.Tensor, device: torch.device | str, mode
     if batchnorm_in_train_mode(model):
         return 1
     dev = torch.device(device)
-    if dev.type == "cpu" and model is not None and any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules()):
+    if (
+        dev.type == "cpu"
+        and model is not None
+        and any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+    ):
         return 1
     rows = AUTO_ROWS.get(dev.type, AUTO_ROWS["cpu"])
     b = max(1, x.shape[0])
@@ -145,8 +154,11 @@ def _out(model: nn.Module, x: torch.Tensor, output: str) -> torch.Tensor:
     return torch.softmax(z, dim=-1) if output == "probs" else z
 
 
-def draw_noise(n: int, x: torch.Tensor, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
-    """Yield ``n`` standard normal tensors shaped like ``x``, one per perturbation, from ``generator``."""
+def draw_noise(
+    n: int, x: torch.Tensor, generator: torch.Generator | None
+) -> Iterator[torch.Tensor]:
+    """Yield ``n`` standard normal tensors shaped like ``x``, one per perturbation, from
+    ``generator``."""
     for _ in range(n):
         yield torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
@@ -165,8 +177,8 @@ def lipschitz_ratios(
     chunk: int | str | Sequence[int] = "auto",
     noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Per-perturbation Lipschitz ratios ``||f(x) - f(x'_j)|| / ||x - x'_j||`` (Foster et al. (2025),
-    Algorithm 1, line 6).
+    """Per-perturbation Lipschitz ratios ``||f(x) - f(x'_j)|| / ||x - x'_j||`` (Foster et al.
+    (2025), Algorithm 1, line 6).
 
     ``f(x)`` is evaluated once with gradient tracking; the perturbed outputs are evaluated ``chunk``
     perturbations at a time as one ``(chunk * B, ...)`` batch, without gradient unless
@@ -207,7 +219,9 @@ def lipschitz_ratios(
         groups = [min(k, n_samples - s) for s in range(0, n_samples, k)]
     _check_chunk_statistics(model, groups)
     fx = _out(model, x, output)  # (B, C)
-    source: Iterable[torch.Tensor] = noise if noise is not None else draw_noise(n_samples, x, generator)
+    source: Iterable[torch.Tensor] = (
+        noise if noise is not None else draw_noise(n_samples, x, generator)
+    )
     it = iter(source)
     rows = []
     for m in groups:
@@ -227,15 +241,14 @@ def lipschitz_ratios(
 
 
 def _safe_sqrt(v: torch.Tensor) -> torch.Tensor:
-    """sqrt(v) for v >= 0, with gradient 0 (a subgradient of the norm) where v = 0 instead of sqrt's 0/0 = NaN.
+    """sqrt(v) for v >= 0, with gradient 0 (a subgradient of the norm) where v = 0 instead of sqrt's
+    0/0 = NaN.
 
-    Where v > 0 value and gradient are sqrt's, bit for bit (the mask multiplies by exactly 1.0); v = 0
+    Where v > 0 value and gradient are sqrt's, bit for bit (the mask multiplies by exactly 1.0); v =
+    0
     happens when a perturbation leaves the output unchanged, e.g. behind dead ReLUs."""
     pos = v > 0
     return torch.where(pos, v, torch.ones_like(v)).sqrt() * pos
-
-
-
 
 
 def _check_chunk_statistics(model: nn.Module, groups: Sequence[int] | int) -> None:
@@ -243,8 +256,12 @@ def _check_chunk_statistics(model: nn.Module, groups: Sequence[int] | int) -> No
     biggest = max(groups) if isinstance(groups, (list, tuple)) else groups
     if biggest > 1 and batchnorm_in_train_mode(model):
         raise bad_value(
-            "chunk", groups, "'auto' or 1 for a network with BatchNorm in train mode (a chunk of several perturbations "
-            "would normalise them with joint batch statistics, unlike the reference code's one forward per perturbation)",
+            "chunk",
+            groups,
+            "'auto' or 1 for a network with BatchNorm in train mode (a chunk of several "
+            "perturbations "
+            "would normalise them with joint batch statistics, unlike the reference code's one "
+            "forward per perturbation)",
         )
 
 
@@ -322,31 +339,68 @@ def jit_unlearn(
             if not flags["accumulate_grads"]:
                 opt.zero_grad(set_to_none=False)
             if chunk_used is None:
-                chunk_used = auto_chunk(cfg.n_samples, x, dev, model) if cfg.chunk == "auto" else cfg.chunk
+                chunk_used = (
+                    auto_chunk(cfg.n_samples, x, dev, model) if cfg.chunk == "auto" else cfg.chunk
+                )
             loss = jit_loss(
-                model, x, cfg.sigma, cfg.n_samples, gen, reduction=flags["reduction"], clamp=flags["clamp"],
-                squared=cfg.squared, output=cfg.output, grad_through_perturbed=cfg.grad_through_perturbed, chunk=chunk_used,
+                model,
+                x,
+                cfg.sigma,
+                cfg.n_samples,
+                gen,
+                reduction=flags["reduction"],
+                clamp=flags["clamp"],
+                squared=cfg.squared,
+                output=cfg.output,
+                grad_through_perturbed=cfg.grad_through_perturbed,
+                chunk=chunk_used,
             )
             loss.backward()
-            with torch.no_grad():  # the step SGD is about to take: lr * ||accumulated or fresh gradient||
-                norms.append(lr * float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters() if p.grad is not None))))
+            with (
+                torch.no_grad()
+            ):  # the step SGD is about to take: lr * ||accumulated or fresh gradient||
+                norms.append(
+                    lr
+                    * float(
+                        torch.sqrt(
+                            sum(
+                                (p.grad.double() ** 2).sum()
+                                for p in model.parameters()
+                                if p.grad is not None
+                            )
+                        )
+                    )
+                )
             opt.step()
             losses.append(float(loss.detach()))
     model.eval()
     if losses and not all(math.isfinite(v) for v in losses):
-        warnings.warn("JiT loss became non-finite: eta is too large for this model and setting.", stacklevel=2)
+        warnings.warn(
+            "JiT loss became non-finite: eta is too large for this model and setting.", stacklevel=2
+        )
     return {
-        "losses": losses, "step_norms": norms, "steps": len(losses), "lr": lr, "chunk": chunk_used, "flags": flags,
+        "losses": losses,
+        "step_norms": norms,
+        "steps": len(losses),
+        "lr": lr,
+        "chunk": chunk_used,
+        "flags": flags,
         "variant": cfg.variant,
     }
 
 
 @register(
-    "jit", JitConfig, zero_shot=True, paper="jit",
-    description="JiT: Lipschitz smoothing of the forget samples under Gaussian perturbations (zero-shot)",
+    "jit",
+    JitConfig,
+    zero_shot=True,
+    paper="jit",
+    description=(
+        "JiT: Lipschitz smoothing of the forget samples under Gaussian perturbations (zero-shot)"
+    ),
 )
 def jit(model: nn.Module, task, cfg: JitConfig, *, seed: int, device, **_) -> dict:
-    """Registered entry point: JiT over the forget set of a zero-shot task view (see :func:`jit_unlearn`)."""
+    """Registered entry point: JiT over the forget set of a zero-shot task view (see
+    :func:`jit_unlearn`)."""
     view = require_zero_shot(task, "jit")
     if len(view.forget) == 0:
         raise bad_value("forget set", "empty", "at least one forget sample")
@@ -354,8 +408,14 @@ def jit(model: nn.Module, task, cfg: JitConfig, *, seed: int, device, **_) -> di
 
     def loader() -> Iterator[torch.Tensor]:
         for _ in range(cfg.epochs):
-            for xb, _yb in view.forget.batches(cfg.batch_size, shuffle=cfg.shuffle, generator=gen, device=device):
+            for xb, _yb in view.forget.batches(
+                cfg.batch_size, shuffle=cfg.shuffle, generator=gen, device=device
+            ):
                 yield xb
 
-    n_steps = cfg.epochs * view.forget.n_batches(cfg.batch_size)  # progress counts batches (per_sample: B steps each)
-    return jit_unlearn(model, progress(loader(), total=n_steps, desc="jit"), cfg, seed=seed, device=device)
+    n_steps = cfg.epochs * view.forget.n_batches(
+        cfg.batch_size
+    )  # progress counts batches (per_sample: B steps each)
+    return jit_unlearn(
+        model, progress(loader(), total=n_steps, desc="jit"), cfg, seed=seed, device=device
+    )

@@ -24,13 +24,18 @@ OUTPUTS = ("logits", "probs")
 #: The switches each variant sets (deviations.md#jit-variants).
 VARIANT_FLAGS: dict[str, dict[str, Any]] = {
     "paper": {"accumulate_grads": False, "eval_mode": True, "reduction": "mean", "clamp": "none"},
-    "reference": {"accumulate_grads": True, "eval_mode": False, "reduction": "sum", "clamp": "batch_minmax"},
+    "reference": {
+        "accumulate_grads": True,
+        "eval_mode": False,
+        "reduction": "sum",
+        "clamp": "batch_minmax",
+    },
 }
 
-#: The reference code's hyperparameters (the ``forget_{full_class,subclass,random}_main.py`` scripts of
-#: jwf40/Information-Theoretic-Unlearning; deviations.md#jit-hyperparameters): (forget kind, model family) ->
-#: sigma (``lipschitz_weighting``), eta (``learning_rate``, tuned for the summed, accumulated loss),
-#: N (``n_samples``) and the forget batch size.
+#: The reference code's hyperparameters (the ``forget_{full_class,subclass,random}_main.py`` scripts
+#: of jwf40/Information-Theoretic-Unlearning; deviations.md#jit-hyperparameters): (forget kind,
+#: model family) -> sigma (``lipschitz_weighting``), eta (``learning_rate``, tuned for the summed,
+#: accumulated loss), N (``n_samples``) and the forget batch size.
 PAPER_SETTINGS: dict[tuple[str, str], dict[str, float | int]] = {
     ("class", "vit"): {"sigma": 0.8, "base_lr": 1.5, "n_samples": 25, "batch_size": 128},
     ("class", "vgg"): {"sigma": 0.5, "base_lr": 3e-4, "n_samples": 25, "batch_size": 128},
@@ -51,8 +56,8 @@ def paper_settings(kind: str, family: str = "vgg") -> dict[str, float | int]:
 
     Returns
     -------
-    dict with ``sigma``, ``base_lr``, ``n_samples``, ``batch_size`` (deviations.md#jit-hyperparameters); pass
-    them as overrides to ``unlearn("jit", ...)``.
+    dict with ``sigma``, ``base_lr``, ``n_samples``, ``batch_size``
+    (deviations.md#jit-hyperparameters); pass them as overrides to ``unlearn("jit", ...)``.
     """
     if (kind, family) not in PAPER_SETTINGS:
         raise bad_value("(kind, family)", (kind, family), f"one of {sorted(PAPER_SETTINGS)}")
@@ -60,8 +65,9 @@ def paper_settings(kind: str, family: str = "vgg") -> dict[str, float | int]:
 
 
 def settings_for(kind: str, arch: str, profile: str) -> dict[str, float | int]:
-    """Overrides for ``unlearn("jit", ...)`` in a profile: none in QUICK (``JitConfig.QUICK`` applies),
-    the reference code's setting for the forgetting ``kind`` and the model family of ``arch`` in FULL.
+    """Overrides for ``unlearn("jit", ...)`` in a profile: none in QUICK (``JitConfig.QUICK``
+    applies), the reference code's setting for the forgetting ``kind`` and the model family of
+    ``arch`` in FULL.
 
     Parameters
     ----------
@@ -98,8 +104,8 @@ class JitConfig(MethodConfig):
         eta as the reference code tunes it (for the summed, accumulated loss).
     paper_lr : float or None
         eta of the paper variant (mean over the batch, fresh gradients). ``None`` applies the
-        rescaling rule ``base_lr * batch_size`` (deviations.md#jit-paper-lr); the QUICK profile sets a
-        value tuned on the validation split.
+        rescaling rule ``base_lr * batch_size`` (deviations.md#jit-paper-lr); the QUICK profile sets
+        a value tuned on the validation split.
     n_samples : int
         N, perturbations per forget sample.
     batch_size : int
@@ -128,8 +134,9 @@ class JitConfig(MethodConfig):
     shuffle : bool
         Shuffle the forget loader (the code does not).
     chunk : int or 'auto'
-        Perturbations per forward pass; ``'auto'`` picks by device (see :data:`companion.methods.jit.AUTO_ROWS`). A network
-        with BatchNorm run in train mode takes one perturbation per forward (see the module notes).
+        Perturbations per forward pass; ``'auto'`` picks by device (see
+        :data:`companion.methods.jit.AUTO_ROWS`). A network with BatchNorm run in train mode takes
+        one perturbation per forward (see the module notes).
     """
 
     variant: str = "paper"
@@ -165,8 +172,15 @@ class JitConfig(MethodConfig):
         positive("sigma", self.sigma)
         for name in ("lr", "base_lr", "paper_lr"):  # a zero rate makes JiT a no-op
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0):
-                raise bad_value(name, v, "a finite number > 0" + (" or None" if name != "base_lr" else ""))
+            if v is not None and (
+                not isinstance(v, (int, float))
+                or isinstance(v, bool)
+                or not math.isfinite(v)
+                or v <= 0
+            ):
+                raise bad_value(
+                    name, v, "a finite number > 0" + (" or None" if name != "base_lr" else "")
+                )
         for name in ("n_samples", "batch_size", "epochs"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -184,7 +198,9 @@ class JitConfig(MethodConfig):
             raise bad_value("clamp", self.clamp, f"None or one of {CLAMPS}")
         if self.output not in OUTPUTS:
             raise bad_value("output", self.output, f"one of {OUTPUTS}")
-        if self.chunk != "auto" and (isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 1):
+        if self.chunk != "auto" and (
+            isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 1
+        ):
             raise bad_value("chunk", self.chunk, "'auto' or an integer >= 1")
 
     def flags(self) -> dict[str, Any]:
@@ -202,4 +218,8 @@ class JitConfig(MethodConfig):
             return float(self.lr)
         if self.variant == "reference":
             return float(self.base_lr)
-        return float(self.paper_lr) if self.paper_lr is not None else float(self.base_lr) * self.batch_size
+        return (
+            float(self.paper_lr)
+            if self.paper_lr is not None
+            else float(self.base_lr) * self.batch_size
+        )

@@ -1,16 +1,17 @@
-"""Xu & Strohmer's marginal data-point unlearning: retain loss plus ``gamma`` times ``I_hat(Y_hat; Z)``.
+"""Xu & Strohmer's marginal data-point unlearning: retain loss plus ``gamma`` times
+``I_hat(Y_hat; Z)``.
 
 :func:`mi_unlearning` (registered as ``"mi_unlearning"``) is the loop of the authors' MNIST script
 (``Data_Unlearning_MNIST_Plot.py``, xushizhou/Machine_Unlearn_via_Info_Reg, ca32703): per step,
-cross-entropy on a D_r batch (64) plus ``gamma`` times the plug-in MI of the paper's batch (``Z = 0``:
-D_r batch and D_u batch, ``Z = 1``: the D_r batch again; :func:`companion.theory.information.marginal_mi`),
-Adam with a fresh state, the D_r and D_u loaders zipped so that an epoch is ``ceil(|D_u| / 16)``
-steps. Because the population value of this MI is not 0 at the retrained model
-(deviations.md#xs-mi-population), the method carries a **stopping rule**
-(deviations.md#xs-stopping-rule): ``'forget_acc'`` (default: stop once D_u accuracy reaches the
-retrained model's), ``'target_mi'`` (stop once the monitored ``I_hat`` reaches the retrained model's
-level under the same construction), ``'test_drop'`` (stop once accuracy on a monitored split falls by
-a given amount) or ``'none'`` (the upstream fixed epoch count, which over-unlearns).
+cross-entropy on a D_r batch (64) plus ``gamma`` times the plug-in MI of the paper's batch
+(``Z = 0``: D_r batch and D_u batch, ``Z = 1``: the D_r batch again;
+:func:`companion.theory.information.marginal_mi`), Adam with a fresh state, the D_r and D_u loaders
+zipped so that an epoch is ``ceil(|D_u| / 16)`` steps. Because the population value of this MI is
+not 0 at the retrained model (deviations.md#xs-mi-population), the method carries a **stopping
+rule** (deviations.md#xs-stopping-rule): ``'forget_acc'`` (default: stop once D_u accuracy reaches
+the retrained model's), ``'target_mi'`` (stop once the monitored ``I_hat`` reaches the retrained
+model's level under the same construction), ``'test_drop'`` (stop once accuracy on a monitored split
+falls by a given amount) or ``'none'`` (the upstream fixed epoch count, which over-unlearns).
 
 The protocols built on it live in :mod:`companion.experiments.digit_removal` (MNIST digit removal)
 and :mod:`companion.experiments.gmm_toy` (the Gaussian-mixture toy).
@@ -58,7 +59,8 @@ class MIUnlearningConfig(MethodConfig):
     formulation : {'clamped', 'stable'}
         The MI estimator's numerics (:func:`companion.theory.information.mi_softmax_plugin`).
     stop : {'forget_acc', 'target_mi', 'test_drop', 'none'}
-        Stopping rule (deviations.md#xs-stopping-rule), checked before training and every ``check_every`` steps.
+        Stopping rule (deviations.md#xs-stopping-rule), checked before training and every
+        ``check_every`` steps.
     stop_value : float or None
         ``forget_acc``: the D_u accuracy to reach (None: the retrained model's, from the checkpoint
         cache). ``target_mi``: the ``I_hat`` to reach, compared with the moving average of the
@@ -66,10 +68,10 @@ class MIUnlearningConfig(MethodConfig):
         ``I_hat`` over random batches of the same construction). ``test_drop``: the allowed fall of
         the monitored accuracy (None: 0.01).
     mi_window : int
-        Steps in the moving average that ``target_mi`` watches (0: one epoch); the rule can fire only
-        once the window is full (each history row says so in ``mi_window_full``, so a check of the
-        rule must read that flag, not only ``mi_avg``). QUICK uses 5 steps (an epoch there is only
-        about 19 steps).
+        Steps in the moving average that ``target_mi`` watches (0: one epoch); the rule can fire
+        only once the window is full (each history row says so in ``mi_window_full``, so a check of
+        the rule must read that flag, not only ``mi_avg``). QUICK uses 5 steps (an epoch there is
+        only about 19 steps).
     check_every : int
         0: check at the end of every epoch; k > 0: every k steps.
     monitor : {'test', 'val', 'retain_test'}
@@ -98,17 +100,32 @@ class MIUnlearningConfig(MethodConfig):
     mi_window: int = 0
 
     def validate(self) -> None:
-        if isinstance(self.mi_window, bool) or not isinstance(self.mi_window, int) or self.mi_window < 0:
+        if (
+            isinstance(self.mi_window, bool)
+            or not isinstance(self.mi_window, int)
+            or self.mi_window < 0
+        ):
             raise bad_value("mi_window", self.mi_window, "an integer >= 0 (0: one epoch)")
-        if isinstance(self.retain_eval, bool) or not isinstance(self.retain_eval, int) or self.retain_eval < 0:
+        if (
+            isinstance(self.retain_eval, bool)
+            or not isinstance(self.retain_eval, int)
+            or self.retain_eval < 0
+        ):
             raise bad_value("retain_eval", self.retain_eval, "an integer >= 0 (0: all of D_r)")
-        if isinstance(self.gamma, bool) or not isinstance(self.gamma, (int, float)) or not math.isfinite(self.gamma) or self.gamma < 0:
+        if (
+            isinstance(self.gamma, bool)
+            or not isinstance(self.gamma, (int, float))
+            or not math.isfinite(self.gamma)
+            or self.gamma < 0
+        ):
             raise bad_value("gamma", self.gamma, "a finite number >= 0")
         if not math.isfinite(self.lr):
             raise bad_value("lr", self.lr, "a finite number > 0")
         positive("lr", self.lr)
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise bad_value("epochs", self.epochs, "an integer >= 1 (0 epochs would return the original)")
+            raise bad_value(
+                "epochs", self.epochs, "an integer >= 1 (0 epochs would return the original)"
+            )
         for name in ("retain_batch", "forget_batch"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -119,17 +136,30 @@ class MIUnlearningConfig(MethodConfig):
             raise bad_value("stop", self.stop, f"one of {STOP_RULES}")
         if self.stop_value is not None:
             v = self.stop_value
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v < 0
+            ):
                 raise bad_value("stop_value", v, "None or a finite number >= 0")
             if self.stop in ("forget_acc", "test_drop") and v > 1:
-                raise bad_value("stop_value", v, f"an accuracy (difference) in [0, 1] for stop={self.stop!r}")
-        if isinstance(self.check_every, bool) or not isinstance(self.check_every, int) or self.check_every < 0:
+                raise bad_value(
+                    "stop_value", v, f"an accuracy (difference) in [0, 1] for stop={self.stop!r}"
+                )
+        if (
+            isinstance(self.check_every, bool)
+            or not isinstance(self.check_every, int)
+            or self.check_every < 0
+        ):
             raise bad_value("check_every", self.check_every, "an integer >= 0 (0: every epoch)")
         if self.monitor not in MONITOR_SPLITS:
             raise bad_value("monitor", self.monitor, f"one of {MONITOR_SPLITS}")
 
 
-def _passes(split: Split, batch_size: int, gen: torch.Generator, device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _passes(
+    split: Split, batch_size: int, gen: torch.Generator, device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Shuffled passes over ``split``, restarted (and reshuffled) whenever one ends."""
     while True:
         yield from split.batches(batch_size, shuffle=True, generator=gen, device=device)
@@ -141,14 +171,29 @@ def _acc(model: nn.Module, split: Split, device) -> float:
     return float((predict(model, split, device).argmax(1) == split.y).float().mean())
 
 
-def reference_levels(task: Task, arch: str, profile: str, seed: int, device, cfg: MIUnlearningConfig, n_boot: int = 200) -> dict:
-    """The retrained model's D_u accuracy and mean ``I_hat`` (same construction), from the checkpoint cache."""
+def reference_levels(
+    task: Task,
+    arch: str,
+    profile: str,
+    seed: int,
+    device,
+    cfg: MIUnlearningConfig,
+    n_boot: int = 200,
+) -> dict:
+    """The retrained model's D_u accuracy and mean ``I_hat`` (same construction), from the
+    checkpoint cache."""
 
     ref = train_or_load(task, arch, profile, seed, device=device, on="retain", show_progress=False)
     pr = torch.softmax(predict(ref, task.retain, device).double(), 1)
     pu = torch.softmax(predict(ref, task.forget, device).double(), 1)
     mi = bootstrap_marginal_mi(
-        pr, pu, min(cfg.retain_batch, len(pr)), min(cfg.forget_batch, len(pu)), n_boot=n_boot, seed=seed, formulation=cfg.formulation
+        pr,
+        pu,
+        min(cfg.retain_batch, len(pr)),
+        min(cfg.forget_batch, len(pu)),
+        n_boot=n_boot,
+        seed=seed,
+        formulation=cfg.formulation,
     )
     return {"forget_acc": _acc(ref, task.forget, device), "mi": float(mi.mean())}
 
@@ -158,15 +203,21 @@ def reference_levels(task: Task, arch: str, profile: str, seed: int, device, cfg
     MIUnlearningConfig,
     zero_shot=False,
     paper="xs",
-    description="retain CE + gamma * plug-in I(output; Z) on the paper's batches, with a stopping rule",
+    description=(
+        "retain CE + gamma * plug-in I(output; Z) on the paper's batches, with a stopping rule"
+    ),
 )
-def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed: int, device, profile: str, **_) -> dict:
-    """Marginal data-point unlearning (the authors' MNIST loop), with the stopping rule of ``cfg.stop``.
+def mi_unlearning(
+    model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed: int, device, profile: str, **_
+) -> dict:
+    """Marginal data-point unlearning (the authors' MNIST loop), with the stopping rule of
+    ``cfg.stop``.
 
-    Per step: ``loss = CE(f(x_r), y_r) + gamma * I_hat(f([x_r; x_u; x_r]), z)`` with ``z = [0]*(n_r + n_u)
+    Per step: ``loss = CE(f(x_r), y_r) + gamma * I_hat(f([x_r; x_u; x_r]), z)`` with ``z = [0]*(n_r
+    + n_u)
     + [1]*n_r`` (:func:`companion.theory.information.marginal_mi`); the inputs ``x_r`` (n_r, ...)
-    and ``x_u`` (n_u, ...) go through one forward pass, whose retain outputs are used in both
-    groups, as the reference code's second forward of ``x_r`` gives for a network without dropout.
+      and ``x_u`` (n_u, ...) go through one forward pass, whose retain outputs are used in both
+      groups, as the reference code's second forward of ``x_r`` gives for a network without dropout.
 
     Returns
     -------
@@ -175,8 +226,8 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
         average over the last ``mi_window`` steps, or over the steps so far while fewer have run),
         mi_window_full (whether ``mi_avg`` covers a full window, the condition under which
         ``target_mi`` may fire), loss, forget_acc, retain_acc (on ``retain_eval`` samples),
-        monitor_acc; the first row is the model before unlearning with ``mi`` the mean ``I_hat`` over
-        one pass of batches), ``steps``, ``stopped`` (whether the rule fired), ``stop_reason``,
+        monitor_acc; the first row is the model before unlearning with ``mi`` the mean ``I_hat``
+        over one pass of batches), ``steps``, ``stopped`` (whether the rule fired), ``stop_reason``,
         ``stop_value``, ``mi_window`` (the window length in steps), ``reference`` (the retrained
         levels when they were needed).
 
@@ -187,28 +238,46 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
         raise bad_value("task", task.describe(), "a task with non-empty retain and forget sets")
     monitor_split: Split = getattr(task, cfg.monitor)
     if cfg.stop == "test_drop" and len(monitor_split) == 0:
-        raise bad_value("monitor", cfg.monitor, "a non-empty split of this task for stop='test_drop'")
+        raise bad_value(
+            "monitor", cfg.monitor, "a non-empty split of this task for stop='test_drop'"
+        )
     reference: dict = {}
     stop_value = cfg.stop_value
     if cfg.stop in ("forget_acc", "target_mi") and stop_value is None:
         arch = getattr(model, "companion_arch", None)
         if arch is None:
-            raise ValueError("mi_unlearning needs stop_value, or a model built by companion.models.build to retrain a reference")
-        reference = reference_levels(task, arch, profile, cfg.reference_seed if cfg.reference_seed is not None else seed, device, cfg)
+            raise ValueError(
+                "mi_unlearning needs stop_value, or a model built by companion.models.build to "
+                "retrain a reference"
+            )
+        reference = reference_levels(
+            task,
+            arch,
+            profile,
+            cfg.reference_seed if cfg.reference_seed is not None else seed,
+            device,
+            cfg,
+        )
         stop_value = reference["forget_acc" if cfg.stop == "forget_acc" else "mi"]
     if cfg.stop == "test_drop" and stop_value is None:
         stop_value = 0.01
 
     retain_log = task.retain
     if 0 < cfg.retain_eval < len(task.retain):
-        retain_log = task.retain.subset(np.sort(np.random.default_rng(seed).choice(len(task.retain), cfg.retain_eval, replace=False)))
+        retain_log = task.retain.subset(
+            np.sort(
+                np.random.default_rng(seed).choice(len(task.retain), cfg.retain_eval, replace=False)
+            )
+        )
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps_per_epoch = task.forget.n_batches(cfg.forget_batch)
 
-    def one_step(xr: torch.Tensor, yr: torch.Tensor, xu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def one_step(
+        xr: torch.Tensor, yr: torch.Tensor, xu: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out = model(torch.cat([xr, xu]))
-        lr_, lu_ = out[: len(xr)], out[len(xr):]
+        lr_, lu_ = out[: len(xr)], out[len(xr) :]
         ce = F.cross_entropy(lr_, yr)
         mi = marginal_mi(lr_, lu_, formulation=cfg.formulation)
         return ce, mi, ce + cfg.gamma * mi
@@ -216,15 +285,33 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     # the model before unlearning: accuracies and the mean I_hat over one pass of batches
     with torch.no_grad():
         model.eval()
-        rpass = _passes(task.retain, cfg.retain_batch, torch.Generator().manual_seed(seed + 1), device)
-        start = [one_step(*next(rpass), xu) for xu, _ in task.forget.batches(cfg.forget_batch, shuffle=True, generator=torch.Generator().manual_seed(seed + 2), device=device)]
+        rpass = _passes(
+            task.retain, cfg.retain_batch, torch.Generator().manual_seed(seed + 1), device
+        )
+        start = [
+            one_step(*next(rpass), xu)
+            for xu, _ in task.forget.batches(
+                cfg.forget_batch,
+                shuffle=True,
+                generator=torch.Generator().manual_seed(seed + 2),
+                device=device,
+            )
+        ]
     init_mon = _acc(model, monitor_split, device)
-    history = [{
-        "epoch": 0.0, "step": 0, "ce": float(np.mean([s[0].item() for s in start])), "mi": float(np.mean([s[1].item() for s in start])),
-        "mi_avg": float(np.mean([s[1].item() for s in start])), "mi_window_full": False,
-        "loss": float(np.mean([s[2].item() for s in start])), "forget_acc": _acc(model, task.forget, device),
-        "retain_acc": _acc(model, retain_log, device), "monitor_acc": init_mon,
-    }]
+    history = [
+        {
+            "epoch": 0.0,
+            "step": 0,
+            "ce": float(np.mean([s[0].item() for s in start])),
+            "mi": float(np.mean([s[1].item() for s in start])),
+            "mi_avg": float(np.mean([s[1].item() for s in start])),
+            "mi_window_full": False,
+            "loss": float(np.mean([s[2].item() for s in start])),
+            "forget_acc": _acc(model, task.forget, device),
+            "retain_acc": _acc(model, retain_log, device),
+            "monitor_acc": init_mon,
+        }
+    ]
 
     def fired(row: dict) -> bool:
         return rule_holds(cfg.stop, row, stop_value, init_mon)
@@ -233,10 +320,14 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
     step = 0
     acc_ce, acc_mi, acc_loss = [], [], []
     window: deque[float] = deque(maxlen=cfg.mi_window or steps_per_epoch)
-    for epoch in progress(range(cfg.epochs if not stopped else 0), desc=f"mi_unlearning gamma={cfg.gamma}"):
+    for epoch in progress(
+        range(cfg.epochs if not stopped else 0), desc=f"mi_unlearning gamma={cfg.gamma}"
+    ):
         model.train()
         rpass = _passes(task.retain, cfg.retain_batch, gen, device)
-        for i, (xu, _) in enumerate(task.forget.batches(cfg.forget_batch, shuffle=True, generator=gen, device=device)):
+        for i, (xu, _) in enumerate(
+            task.forget.batches(cfg.forget_batch, shuffle=True, generator=gen, device=device)
+        ):
             xr, yr = next(rpass)
             ce, mi, loss = one_step(xr, yr, xu)
             opt.zero_grad(set_to_none=True)
@@ -248,12 +339,19 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
             window.append(acc_mi[-1])
             acc_loss.append(loss.item())
             end_of_epoch = i == steps_per_epoch - 1
-            if (cfg.check_every == 0 and end_of_epoch) or (cfg.check_every > 0 and step % cfg.check_every == 0):
+            if (cfg.check_every == 0 and end_of_epoch) or (
+                cfg.check_every > 0 and step % cfg.check_every == 0
+            ):
                 row = {
-                    "epoch": epoch + (i + 1) / steps_per_epoch, "step": step, "ce": float(np.mean(acc_ce)),
-                    "mi": float(np.mean(acc_mi)), "mi_avg": float(np.mean(window)), "mi_window_full": len(window) == window.maxlen,
+                    "epoch": epoch + (i + 1) / steps_per_epoch,
+                    "step": step,
+                    "ce": float(np.mean(acc_ce)),
+                    "mi": float(np.mean(acc_mi)),
+                    "mi_avg": float(np.mean(window)),
+                    "mi_window_full": len(window) == window.maxlen,
                     "loss": float(np.mean(acc_loss)),
-                    "forget_acc": _acc(model, task.forget, device), "retain_acc": _acc(model, retain_log, device),
+                    "forget_acc": _acc(model, task.forget, device),
+                    "retain_acc": _acc(model, retain_log, device),
                     "monitor_acc": _acc(model, monitor_split, device),
                 }
                 history.append(row)
@@ -266,13 +364,20 @@ def mi_unlearning(model: nn.Module, task: Task, cfg: MIUnlearningConfig, *, seed
             break
     model.eval()
     return {
-        "history": history, "steps": step, "steps_per_epoch": steps_per_epoch, "stopped": stopped,
+        "history": history,
+        "steps": step,
+        "steps_per_epoch": steps_per_epoch,
+        "stopped": stopped,
         "stop_reason": cfg.stop if stopped else ("budget" if cfg.stop != "none" else "none"),
-        "stop_value": stop_value, "mi_window": window.maxlen, "reference": reference,
+        "stop_value": stop_value,
+        "mi_window": window.maxlen,
+        "reference": reference,
     }
 
 
-def rule_holds(stop: str, row: dict, stop_value: float, start_monitor_acc: float | None = None) -> bool:
+def rule_holds(
+    stop: str, row: dict, stop_value: float, start_monitor_acc: float | None = None
+) -> bool:
     """Whether stopping rule ``stop`` holds at history ``row`` of :func:`mi_unlearning`.
 
     ``forget_acc``: ``row['forget_acc'] <= stop_value``; ``target_mi``: the moving average covers a
@@ -288,7 +393,10 @@ def rule_holds(stop: str, row: dict, stop_value: float, start_monitor_acc: float
         return bool(row["mi_window_full"]) and row["mi_avg"] <= stop_value
     if stop == "test_drop":
         if start_monitor_acc is None:
-            raise bad_value("start_monitor_acc", None, "the monitored accuracy before unlearning for stop='test_drop'")
+            raise bad_value(
+                "start_monitor_acc",
+                None,
+                "the monitored accuracy before unlearning for stop='test_drop'",
+            )
         return row["monitor_acc"] <= start_monitor_acc - stop_value
     return False
-

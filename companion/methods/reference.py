@@ -5,7 +5,8 @@
   standard of exact unlearning). ``init='head_only'`` reproduces the JiT reference code, which
   resets only the direct children that have ``reset_parameters`` (the classifier head;
   deviations.md#jit-retrain).
-* ``finetune``: continue training on the retain set (JiT's FNTN: 5 epochs, SGD lr 0.02, momentum 0.9,
+* ``finetune``: continue training on the retain set (JiT's FNTN: 5 epochs, SGD lr 0.02, momentum
+  0.9,
   weight decay 5e-4, the scripts' batch).
 * ``gradient_ascent``: ascend the cross-entropy on the forget set until forget accuracy falls to a
   target (0) or a step budget (200) ends; see :class:`GradientAscentConfig` for what that does.
@@ -33,7 +34,9 @@ class OriginalConfig(MethodConfig):
     pass
 
 
-@register("original", OriginalConfig, zero_shot=True, paper="all", description="no change (baseline)")
+@register(
+    "original", OriginalConfig, zero_shot=True, paper="all", description="no change (baseline)"
+)
 def original(model: nn.Module, task, cfg: OriginalConfig, **_) -> dict:
     return {}
 
@@ -57,12 +60,22 @@ class RetrainConfig(MethodConfig):
 def _arch(model: nn.Module) -> str:
     arch = getattr(model, "companion_arch", None)
     if arch is None:
-        raise ValueError("retrain needs a model built by companion.models.build (it records the architecture)")
+        raise ValueError(
+            "retrain needs a model built by companion.models.build (it records the architecture)"
+        )
     return arch
 
 
-@register("retrain", RetrainConfig, zero_shot=False, paper="all", description="fresh model trained on the retain set (gold standard)")
-def retrain(model: nn.Module, task: Task, cfg: RetrainConfig, *, seed: int, device, profile: str, **_) -> dict:
+@register(
+    "retrain",
+    RetrainConfig,
+    zero_shot=False,
+    paper="all",
+    description="fresh model trained on the retain set (gold standard)",
+)
+def retrain(
+    model: nn.Module, task: Task, cfg: RetrainConfig, *, seed: int, device, profile: str, **_
+) -> dict:
     import time
 
     arch = getattr(model, "companion_arch", "custom") if cfg.init == "head_only" else _arch(model)
@@ -80,16 +93,35 @@ def retrain(model: nn.Module, task: Task, cfg: RetrainConfig, *, seed: int, devi
         t0 = time.perf_counter()
         m.to(device)
         log = fit(m, task.retain, recipe, seed=seed, device=device, desc=f"retrain {arch}")
-        return {"train_seconds": time.perf_counter() - t0, "final_loss": log["loss"][-1] if log["loss"] else None}
+        return {
+            "train_seconds": time.perf_counter() - t0,
+            "final_loss": log["loss"][-1] if log["loss"] else None,
+        }
 
     if cfg.use_cache and cfg.init == "fresh":
         config = {
-            "task": task.name, "task_seed": task.seed, "forget": str(task.forget_spec), "n": len(task.retain),
-            "arch": arch, "recipe": recipe.__dict__, "seed": seed, "init_seed": init_seed, "method": "retrain",
+            "task": task.name,
+            "task_seed": task.seed,
+            "forget": str(task.forget_spec),
+            "n": len(task.retain),
+            "arch": arch,
+            "recipe": recipe.__dict__,
+            "seed": seed,
+            "init_seed": init_seed,
+            "method": "retrain",
         }
-        trained, log = cached_state(config, lambda: build(arch, task.input_shape, task.num_classes, init_seed), train, name=f"{task.name}-{arch}-retrain")
+        trained, log = cached_state(
+            config,
+            lambda: build(arch, task.input_shape, task.num_classes, init_seed),
+            train,
+            name=f"{task.name}-{arch}-retrain",
+        )
         model.load_state_dict(trained.state_dict())
-        return {"cached": log["cached"], "measured_seconds": log["train_seconds"], "epochs": recipe.epochs}
+        return {
+            "cached": log["cached"],
+            "measured_seconds": log["train_seconds"],
+            "epochs": recipe.epochs,
+        }
     log = train(fresh)
     if fresh is not model:
         model.load_state_dict(fresh.state_dict())
@@ -98,10 +130,11 @@ def retrain(model: nn.Module, task: Task, cfg: RetrainConfig, *, seed: int, devi
 
 @dataclass(frozen=True)
 class FinetuneConfig(MethodConfig):
-    """JiT's FNTN: SGD, constant lr 0.02, momentum 0.9, weight decay 5e-4, 5 epochs on the retain set.
+    """JiT's FNTN: SGD, constant lr 0.02, momentum 0.9, weight decay 5e-4, 5 epochs on the retain
+    set.
 
-    ``batch_size`` None = the reference scripts' retain-loader batch for the forgetting kind (128 for
-    full-class and random forgetting, 64 for sub-class: the scripts' ``-b`` default).
+    ``batch_size`` None = the reference scripts' retain-loader batch for the forgetting kind (128
+    for full-class and random forgetting, 64 for sub-class: the scripts' ``-b`` default).
     """
 
     epochs: int = 5
@@ -120,7 +153,13 @@ class FinetuneConfig(MethodConfig):
         weight("weight_decay", self.weight_decay)
 
 
-@register("finetune", FinetuneConfig, zero_shot=False, paper="all", description="continue training on the retain set")
+@register(
+    "finetune",
+    FinetuneConfig,
+    zero_shot=False,
+    paper="all",
+    description="continue training on the retain set",
+)
 def finetune(model: nn.Module, task: Task, cfg: FinetuneConfig, *, seed: int, device, **_) -> dict:
     bs = per_kind(cfg.batch_size, FORGET_BATCH, task, "batch_size")
     recipe = TrainRecipe(cfg.optimizer, cfg.lr, cfg.epochs, bs, cfg.momentum, cfg.weight_decay)
@@ -138,9 +177,9 @@ class GradientAscentConfig(MethodConfig):
     falls to 0 and the rule stops the ascent there (QUICK digits and MNIST-5k: within a few dozen of
     the 200 steps for every class and seed tried), whatever that costs the other classes. In random
     forgetting the loss of a few random samples is unbounded above and the rule does not fire before
-    the ascent diverges (QUICK MNIST-5k, 100 or 500 samples: non-finite outputs after 77-165 steps): the
-    method then undoes the step that made its outputs non-finite and stops, with ``diverged=True`` in
-    its log; the model it returns has collapsed to near-chance accuracy. Pass a
+    the ascent diverges (QUICK MNIST-5k, 100 or 500 samples: non-finite outputs after 77-165 steps):
+    the method then undoes the step that made its outputs non-finite and stops, with
+    ``diverged=True`` in its log; the model it returns has collapsed to near-chance accuracy. Pass a
     ``stop_at_forget_acc`` (for example the accuracy a retrained model would keep) for a brake.
     """
 
@@ -161,20 +200,38 @@ class GradientAscentConfig(MethodConfig):
             positive("max_epochs", self.max_epochs)
         positive("check_every", self.check_every)
         if self.stop_at_forget_acc is not None and not 0 <= self.stop_at_forget_acc <= 1:
-            raise bad_value("stop_at_forget_acc", self.stop_at_forget_acc, "None or a number in [0, 1]")
+            raise bad_value(
+                "stop_at_forget_acc", self.stop_at_forget_acc, "None or a number in [0, 1]"
+            )
 
 
-@register("gradient_ascent", GradientAscentConfig, zero_shot=True, paper="jit", description="ascend the loss on the forget set until forget accuracy collapses or a step budget ends")
-def gradient_ascent(model: nn.Module, task, cfg: GradientAscentConfig, *, seed: int, device, **_) -> dict:
+@register(
+    "gradient_ascent",
+    GradientAscentConfig,
+    zero_shot=True,
+    paper="jit",
+    description=(
+        "ascend the loss on the forget set until forget accuracy collapses or a step budget ends"
+    ),
+)
+def gradient_ascent(
+    model: nn.Module, task, cfg: GradientAscentConfig, *, seed: int, device, **_
+) -> dict:
     task = require_zero_shot(task, "gradient_ascent")
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     gen = torch.Generator().manual_seed(seed)
     steps, epochs, stopped, diverged = 0, 0, False, False
     before = [q.detach().clone() for q in model.parameters()]
     acc = accuracy(model, task.forget, device)
-    while steps < cfg.max_steps and (cfg.max_epochs is None or epochs < cfg.max_epochs) and not stopped:
+    while (
+        steps < cfg.max_steps
+        and (cfg.max_epochs is None or epochs < cfg.max_epochs)
+        and not stopped
+    ):
         model.train()
-        for xb, yb in task.forget.batches(cfg.batch_size, shuffle=True, generator=gen, device=device):
+        for xb, yb in task.forget.batches(
+            cfg.batch_size, shuffle=True, generator=gen, device=device
+        ):
             logits = model(xb)
             if not torch.isfinite(logits).all():  # the last step diverged: undo it and stop
                 with torch.no_grad():
@@ -198,4 +255,9 @@ def gradient_ascent(model: nn.Module, task, cfg: GradientAscentConfig, *, seed: 
     if cfg.stop_at_forget_acc is None or steps % cfg.check_every or diverged:
         acc = accuracy(model, task.forget, device)
     model.eval()
-    return {"steps": steps, "stopped_early": stopped, "diverged": diverged, "forget_acc_at_stop": acc}
+    return {
+        "steps": steps,
+        "stopped_early": stopped,
+        "diverged": diverged,
+        "forget_acc_at_stop": acc,
+    }

@@ -1,5 +1,6 @@
 """SCRUB (Kurmanji et al., NeurIPS 2023) as the JiT reference code runs it
-(``scrub`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py`` and ``code/scrub.py``).
+(``scrub`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py`` and
+``code/scrub.py``).
 
 Teacher: a frozen copy of the original; student: the model. With the temperature-scaled distillation
 divergence ``KL_T(s, t) = T^2 / B * sum KL(softmax(t/T) || softmax(s/T))`` (T = 4):
@@ -33,7 +34,8 @@ SCRUB_SETTINGS = {"class": (0.001, 0.99), "subclass": (1.0, 5.0), "random": (1.0
 
 
 def distill_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
-    """SCRUB's ``DistillKL``: ``sum KL(softmax(t/T) || softmax(s/T)) * T^2 / B`` for (B, C) logits."""
+    """SCRUB's ``DistillKL``: ``sum KL(softmax(t/T) || softmax(s/T)) * T^2 / B`` for (B, C)
+    logits."""
     log_s = F.log_softmax(student / temperature, dim=1)
     p_t = F.softmax(teacher / temperature, dim=1)
     return F.kl_div(log_s, p_t, reduction="sum") * temperature**2 / student.shape[0]
@@ -41,8 +43,9 @@ def distill_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float)
 
 @dataclass(frozen=True)
 class ScrubConfig(MethodConfig):
-    """SCRUB settings (deviations.md#jit-scrub-params). ``alpha``/``gamma``/``batch_size`` None = as the scripts pass them
-    for the forgetting kind. QUICK: lr 5e-3 (the digits retain set gives ~10 steps per epoch)."""
+    """SCRUB settings (deviations.md#jit-scrub-params). ``alpha``/``gamma``/``batch_size`` None = as
+    the scripts pass them for the forgetting kind. QUICK: lr 5e-3 (the digits retain set gives ~10
+    steps per epoch)."""
 
     epochs: int = 3
     msteps: int = 2
@@ -69,18 +72,30 @@ class ScrubConfig(MethodConfig):
             if getattr(self, name) is not None:
                 weight(name, getattr(self, name))
         if self.alpha == 0 and self.gamma == 0:
-            raise bad_value("gamma", self.gamma, "> 0 when alpha is 0 (with both 0 the min steps train on nothing)")
+            raise bad_value(
+                "gamma",
+                self.gamma,
+                "> 0 when alpha is 0 (with both 0 the min steps train on nothing)",
+            )
         if self.batch_size is not None:
             positive("batch_size", self.batch_size)
 
 
-@register("scrub", ScrubConfig, zero_shot=False, paper="jit", description="SCRUB: max-steps away from the teacher on forget, min-steps towards it on retain")
+@register(
+    "scrub",
+    ScrubConfig,
+    zero_shot=False,
+    paper="jit",
+    description="SCRUB: max-steps away from the teacher on forget, min-steps towards it on retain",
+)
 def scrub(model: nn.Module, task: Task, cfg: ScrubConfig, *, seed: int, device, **_) -> dict:
     alpha = per_kind(cfg.alpha, {k: v[0] for k, v in SCRUB_SETTINGS.items()}, task, "alpha")
     gamma = per_kind(cfg.gamma, {k: v[1] for k, v in SCRUB_SETTINGS.items()}, task, "gamma")
     bs = per_kind(cfg.batch_size, FORGET_BATCH, task, "batch_size")
     teacher = frozen_copy(model)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
     gen = torch.Generator().manual_seed(seed)
     log = {"max_loss": [], "min_loss": [], "alpha": alpha, "gamma": gamma}
 

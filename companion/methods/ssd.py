@@ -1,5 +1,6 @@
 """Selective Synaptic Dampening (SSD; Foster et al., AAAI 2024) as the JiT reference code runs it
-(``ssd_tuning`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``). Retrain-free, but not zero-shot: it needs importances on the training set.
+(``ssd_tuning`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``).
+Retrain-free, but not zero-shot: it needs importances on the training set.
 
 Importances are diagonal Fisher estimates: for a loader, the mean over mini-batches of the
 element-wise **squared** gradient of the batch-mean cross-entropy, with the model in eval mode.
@@ -35,7 +36,9 @@ SSD_PAPER = (1.0, 10.0)
 VARIANTS = ("paper", "as_coded")
 
 
-def importances(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
+def importances(
+    model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+) -> dict[str, torch.Tensor]:
     """Mean over mini-batches of the squared gradient of the batch-mean CE, per parameter.
 
     The model is put in eval mode (as the reference code does) and left there.
@@ -46,7 +49,9 @@ def importances(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Te
     imp = {n: torch.zeros_like(p) for n, p in params.items()}
     k = 0
     for xb, yb in batches:
-        grads = torch.autograd.grad(F.cross_entropy(model(xb), yb), list(params.values()), allow_unused=True)
+        grads = torch.autograd.grad(
+            F.cross_entropy(model(xb), yb), list(params.values()), allow_unused=True
+        )
         for (n, _), g in zip(params.items(), grads):
             if g is not None:
                 imp[n] += g.detach().pow(2)
@@ -57,8 +62,15 @@ def importances(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Te
 
 
 @torch.no_grad()
-def dampen(model: nn.Module, imp_f: dict[str, torch.Tensor], imp_d: dict[str, torch.Tensor], lam: float, alpha: float) -> dict[str, int]:
-    """Apply SSD's selection and dampening in place; return the number of selected elements per parameter.
+def dampen(
+    model: nn.Module,
+    imp_f: dict[str, torch.Tensor],
+    imp_d: dict[str, torch.Tensor],
+    lam: float,
+    alpha: float,
+) -> dict[str, int]:
+    """Apply SSD's selection and dampening in place; return the number of selected elements per
+    parameter.
 
     Selected: ``imp_f > alpha * imp_d``; factor ``min(lam * imp_d / imp_f, 1)``; others unchanged.
     """
@@ -67,7 +79,9 @@ def dampen(model: nn.Module, imp_f: dict[str, torch.Tensor], imp_d: dict[str, to
         if n not in imp_f:
             continue
         sel = imp_f[n] > alpha * imp_d[n]
-        factor = torch.clamp(lam * imp_d[n] / imp_f[n].clamp_min(torch.finfo(imp_f[n].dtype).tiny), max=1.0)
+        factor = torch.clamp(
+            lam * imp_d[n] / imp_f[n].clamp_min(torch.finfo(imp_f[n].dtype).tiny), max=1.0
+        )
         p.mul_(torch.where(sel, factor, torch.ones_like(factor)))
         counts[n] = int(sel.sum())
     return counts
@@ -108,14 +122,31 @@ def _batches(split: Split, bs: int, seed: int, device, shuffle: bool):
     return split.batches(bs, shuffle=shuffle, generator=gen, device=device)
 
 
-@register("ssd", SsdConfig, zero_shot=False, paper="jit", description="SSD: dampen parameters far more important to the forget set than to the training set")
+@register(
+    "ssd",
+    SsdConfig,
+    zero_shot=False,
+    paper="jit",
+    description=(
+        "SSD: dampen parameters far more important to the forget set than to the training set"
+    ),
+)
 def ssd(model: nn.Module, task: Task, cfg: SsdConfig, *, seed: int, device, **_) -> dict:
     table = SSD_SETTINGS if cfg.variant == "as_coded" else {k: SSD_PAPER for k in SSD_SETTINGS}
-    lam = per_kind(cfg.dampening_constant, {k: v[0] for k, v in table.items()}, task, "dampening_constant")
-    alpha = per_kind(cfg.selection_weighting, {k: v[1] for k, v in table.items()}, task, "selection_weighting")
+    lam = per_kind(
+        cfg.dampening_constant, {k: v[0] for k, v in table.items()}, task, "dampening_constant"
+    )
+    alpha = per_kind(
+        cfg.selection_weighting, {k: v[1] for k, v in table.items()}, task, "selection_weighting"
+    )
     bs = per_kind(cfg.batch_size, FORGET_BATCH, task, "batch_size")
     imp_f = importances(model, _batches(task.forget, bs, seed, device, shuffle=False))
     imp_d = importances(model, _batches(task.train, bs, seed, device, shuffle=True))
     counts = dampen(model, imp_f, imp_d, lam, alpha)
     total = sum(p.numel() for p in model.parameters())
-    return {"lambda": lam, "alpha": alpha, "selected": sum(counts.values()), "selected_fraction": sum(counts.values()) / total}
+    return {
+        "lambda": lam,
+        "alpha": alpha,
+        "selected": sum(counts.values()),
+        "selected_fraction": sum(counts.values()) / total,
+    }

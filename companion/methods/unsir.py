@@ -1,5 +1,6 @@
 """UNSIR (Tarun et al., IEEE TNNLS 2023) as the JiT reference code runs it
-(``UNSIR`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``; deviations.md#jit-unsir-noise).
+(``UNSIR`` in jwf40/Information-Theoretic-Unlearning, ``src/forget_full_class_strategies.py``;
+deviations.md#jit-unsir-noise).
 
 1. **Error-maximising noise.** A learnable batch ``N`` of shape (32, C, H, W), initialised N(0, 1)
    in the model's (normalised) input space, minimises
@@ -21,8 +22,8 @@
 
 The reference code's loop bound is the channel count, so it uses only the **first 3 of the 32**
 noise images: ``noise_images='as_coded'`` reproduces that, the default ``'all'`` uses the whole
-noise batch as the UNSIR paper does. Full-class and sub-class tasks only (there is no forget class in
-random forgetting).
+noise batch as the UNSIR paper does. Full-class and sub-class tasks only (there is no forget class
+in random forgetting).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from .base import MethodConfig, positive, register
 
 NOISE_IMAGES = ("all", "as_coded")
 NOISE_MODES = ("train", "eval")
-#: Noise-optimisation steps per forgetting kind as the reference scripts run them (deviations.md#jit-unsir-noise).
+#: Noise-optimisation steps per forgetting kind as the reference scripts run them
+#: (deviations.md#jit-unsir-noise).
 NOISE_STEPS = {"class": 25, "subclass": 250}
 
 
@@ -61,10 +63,10 @@ def error_maximising_noise(
     """Noise images that maximise (``maximise=True``, UNSIR) or minimise (EMMN's retained classes)
     the cross-entropy of class ``label`` under ``model``, whose parameters are not changed.
 
-    ``mode='eval'``: the model runs in evaluation mode and is left exactly as it was. ``mode='train'``
-    (the reference code): it runs in train mode, so dropout is drawn (from the global torch
-    generator) and BatchNorm layers use batch statistics and update their running statistics; the
-    model's train/eval flag is restored afterwards.
+    ``mode='eval'``: the model runs in evaluation mode and is left exactly as it was.
+    ``mode='train'`` (the reference code): it runs in train mode, so dropout is drawn (from the
+    global torch generator) and BatchNorm layers use batch statistics and update their running
+    statistics; the model's train/eval flag is restored afterwards.
 
     Parameters
     ----------
@@ -118,14 +120,25 @@ def used_noise(noise: torch.Tensor, mode: str) -> torch.Tensor:
     return noise if mode == "all" else noise[: noise.shape[1]]
 
 
-def train_epochs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, generator: torch.Generator, desc: str) -> list[float]:
+def train_epochs(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    generator: torch.Generator,
+    desc: str,
+) -> list[float]:
     """Adam + cross-entropy on in-memory normalised tensors, train mode; per-epoch mean losses."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     out = []
     for _ in progress(range(epochs), desc=desc):
         model.train()
         total = 0.0
-        for xb, yb in tensor_batches(x, y, batch_size=batch_size, shuffle=True, generator=generator):
+        for xb, yb in tensor_batches(
+            x, y, batch_size=batch_size, shuffle=True, generator=generator
+        ):
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -140,9 +153,9 @@ def train_epochs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int
 class UnsirConfig(MethodConfig):
     """UNSIR settings; every default is the reference code's (deviations.md#jit-unsir-noise).
 
-    ``noise_steps`` None = the scripts' count for the forgetting kind (25 full-class, 250 sub-class).
-    ``noise_mode``: 'train' (the scripts: the model optimises the noise in train mode) or 'eval'.
-    ``repair_epochs`` 0 skips the repair (an ablation); every other count must be >= 1.
+    ``noise_steps`` None = the scripts' count for the forgetting kind (25 full-class, 250
+    sub-class). ``noise_mode``: 'train' (the scripts: the model optimises the noise in train mode)
+    or 'eval'. ``repair_epochs`` 0 skips the repair (an ablation); every other count must be >= 1.
 
     QUICK: the digits retain set has ~130 images per class, so ``per_class`` (500) takes them all;
     ``noise_repeats`` 20 and impair/repair rates 1e-3 keep the step count and effect comparable.
@@ -166,7 +179,14 @@ class UnsirConfig(MethodConfig):
     QUICK = {"noise_repeats": 20, "impair_lr": 1e-3, "repair_lr": 1e-3}
 
     def validate(self) -> None:
-        for name in ("noise_batch", "noise_repeats", "per_class", "impair_batch", "repair_batch", "impair_epochs"):
+        for name in (
+            "noise_batch",
+            "noise_repeats",
+            "per_class",
+            "impair_batch",
+            "repair_batch",
+            "impair_epochs",
+        ):
             positive(name, getattr(self, name))
         if self.noise_steps is not None:
             positive("noise_steps", self.noise_steps)
@@ -182,26 +202,64 @@ class UnsirConfig(MethodConfig):
 
 def retain_pool(task: Task, label: int, per_class: int) -> torch.Tensor:
     """Indices into ``task.retain`` of UNSIR's retain pool: the first ``per_class`` samples of every
-    retained class (full-class forgetting) or of every retained fine class (sub-class forgetting,
-    as the reference sub-class script groups by fine label; the samples keep their superclass label)."""
+    retained class (full-class forgetting) or of every retained fine class (sub-class forgetting, as
+    the reference sub-class script groups by fine label; the samples keep their superclass
+    label)."""
     if task.forget_spec.kind == "subclass":
         if task.retain.fine is None:
             raise bad_value("task", task.name, "a sub-class task whose splits carry fine labels")
-        return first_per_class(task.retain, per_class, exclude=task.forget_spec.value, groups=task.retain.fine)
+        return first_per_class(
+            task.retain, per_class, exclude=task.forget_spec.value, groups=task.retain.fine
+        )
     return first_per_class(task.retain, per_class, exclude=label)
 
 
-@register("unsir", UnsirConfig, zero_shot=False, paper="jit", description="UNSIR: error-maximising noise for the forget class, impair then repair")
+@register(
+    "unsir",
+    UnsirConfig,
+    zero_shot=False,
+    paper="jit",
+    description="UNSIR: error-maximising noise for the forget class, impair then repair",
+)
 def unsir(model: nn.Module, task: Task, cfg: UnsirConfig, *, seed: int, device, **_) -> dict:
     label = forget_class(task, "unsir")
     steps = per_kind(cfg.noise_steps, NOISE_STEPS, task, "noise_steps")
     gen = torch.Generator().manual_seed(seed)
-    noise, ce = error_maximising_noise(model, label, task.input_shape, cfg.noise_batch, steps, cfg.noise_lr, cfg.noise_l2, gen, device, mode=cfg.noise_mode)
+    noise, ce = error_maximising_noise(
+        model,
+        label,
+        task.input_shape,
+        cfg.noise_batch,
+        steps,
+        cfg.noise_lr,
+        cfg.noise_l2,
+        gen,
+        device,
+        mode=cfg.noise_mode,
+    )
     used = used_noise(noise, cfg.noise_images)
     keep = retain_pool(task, label, cfg.per_class)
     xr, yr = task.retain.subset(keep).tensors(device)
     xn = used.repeat(cfg.noise_repeats, *([1] * (used.ndim - 1)))
     yn = torch.full((len(xn),), label, dtype=torch.long, device=device)
-    impair = train_epochs(model, torch.cat([xn, xr]), torch.cat([yn, yr]), cfg.impair_epochs, cfg.impair_batch, cfg.impair_lr, gen, "unsir impair")
-    repair = train_epochs(model, xr, yr, cfg.repair_epochs, cfg.repair_batch, cfg.repair_lr, gen, "unsir repair")
-    return {"noise_ce": ce, "noise_steps": steps, "noise_images_used": len(used), "n_retain_used": len(keep), "impair_loss": impair, "repair_loss": repair}
+    impair = train_epochs(
+        model,
+        torch.cat([xn, xr]),
+        torch.cat([yn, yr]),
+        cfg.impair_epochs,
+        cfg.impair_batch,
+        cfg.impair_lr,
+        gen,
+        "unsir impair",
+    )
+    repair = train_epochs(
+        model, xr, yr, cfg.repair_epochs, cfg.repair_batch, cfg.repair_lr, gen, "unsir repair"
+    )
+    return {
+        "noise_ce": ce,
+        "noise_steps": steps,
+        "noise_images_used": len(used),
+        "n_retain_used": len(keep),
+        "impair_loss": impair,
+        "repair_loss": repair,
+    }

@@ -17,8 +17,15 @@ from ..training import accuracy, check_model_fits, predict
 from .mia import entropy, entropy_lr_mia, loss_threshold_mia, per_sample_loss, tpr_at_fpr
 
 __all__ = [
-    "accuracy", "entropy", "entropy_lr_mia", "evaluate", "loss_threshold_mia", "per_sample_loss", "predict",
-    "speedup", "tpr_at_fpr",
+    "accuracy",
+    "entropy",
+    "entropy_lr_mia",
+    "evaluate",
+    "loss_threshold_mia",
+    "per_sample_loss",
+    "predict",
+    "speedup",
+    "tpr_at_fpr",
 ]
 
 
@@ -35,16 +42,19 @@ def evaluate(
     Keys
     ----
     retain_acc, forget_acc, test_acc, val_acc
-        accuracy on the retain-train set, the forget-train set, the full test set, the validation set.
+        accuracy on the retain-train set, the forget-train set, the full test set, the validation
+        set.
     retain_test_acc, forget_test_acc
         JiT's "Dr" / "Df" for class tasks: test accuracy on the retained and the forgotten class
         (NaN for random forgetting, where JiT's Df is ``forget_acc``).
     Dr, Df
         JiT's reported pair for this kind of task.
     mia_entropy
-        JiT's entropy-LR MIA: fraction of the forget set predicted "member" (:func:`entropy_lr_mia`).
+        JiT's entropy-LR MIA: fraction of the forget set predicted "member"
+        (:func:`entropy_lr_mia`).
     mia_entropy_heldout
-        The same attack's member rate on held-out test samples (random forgetting: the target level).
+        The same attack's member rate on held-out test samples (random forgetting: the target
+        level).
     mia_loss_auc
         Loss-threshold attack AUC of forget (members) vs held-out non-members of the same kind.
     seconds
@@ -52,7 +62,11 @@ def evaluate(
     """
     model = getattr(model_or_result, "model", model_or_result)
     if not isinstance(model, nn.Module):
-        raise bad_value("model_or_result", type(model_or_result).__name__, "a torch.nn.Module or an UnlearnResult")
+        raise bad_value(
+            "model_or_result",
+            type(model_or_result).__name__,
+            "a torch.nn.Module or an UnlearnResult",
+        )
     if not isinstance(task, Task):
         raise bad_value("task", type(task).__name__, "a companion.data.Task with every split")
     if weighting not in ("sample", "batch"):
@@ -79,7 +93,9 @@ def evaluate(
         # held-out non-members of the forget set's kind: test samples of the forgotten class
         # (class tasks) or the whole test set (random forgetting)
         held = "test" if random_kind or "forget_test" not in outs else "forget_test"
-        r = entropy_lr_mia(probs["retain"], probs["test"], probs["forget"], heldout_probs=probs[held])
+        r = entropy_lr_mia(
+            probs["retain"], probs["test"], probs["forget"], heldout_probs=probs[held]
+        )
         out["mia_entropy"] = r["forget_member_rate"]
         out["mia_entropy_heldout"] = r["heldout_member_rate"]
         fl = per_sample_loss(outs["forget"], task.forget.y)
@@ -93,7 +109,8 @@ def evaluate(
 
 
 def speedup(retrain_seconds: float, method_seconds: float) -> float:
-    """T_retrain / T_unlearn: both wall-clock times exclude the metrics (deviations.md#eval-runtime)."""
+    """T_retrain / T_unlearn: both wall-clock times exclude the metrics
+    (deviations.md#eval-runtime)."""
     return float(retrain_seconds / method_seconds) if method_seconds > 0 else float("inf")
 
 

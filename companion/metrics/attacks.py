@@ -6,12 +6,14 @@ outputs as ``(logits (N, C), targets (N,))`` pairs.
 
 Population attacks (one rule for every example):
 
-* :class:`LossThreshold`: Yeom et al. (2018), score -CE; wraps :func:`companion.metrics.mia.loss_threshold_mia`
+* :class:`LossThreshold`: Yeom et al. (2018), score -CE; wraps
+  :func:`companion.metrics.mia.loss_threshold_mia`
   (its balanced accuracy at a threshold chosen on a separate half lands in ``report.extra``).
 * :class:`EntropyLR`: the JiT / SSD / bad-teacher entropy attack, wrapping
   :func:`companion.metrics.mia.entropy_lr_mia` (member rates in ``extra``); its ROC is that of the
   entropy itself, which a 1-d logistic regression only rescales monotonically.
-* :class:`LROnLoss`: the NeurIPS 2023 unlearning challenge starting kit's attack: logistic regression
+* :class:`LROnLoss`: the NeurIPS 2023 unlearning challenge starting kit's attack: logistic
+  regression
   on the per-sample loss, members (1) against an equal-size sample of non-members (0), stratified
   5-fold cross-validation; ``extra['cv_accuracy']`` is the kit's number (0.5 ideal), the ROC is
   built from out-of-fold probabilities.
@@ -73,7 +75,10 @@ class AttackReport:
 
     def summary(self, digits: int = 3) -> dict[str, float]:
         """The scalar fields, rounded (for tables)."""
-        return {k: round(float(getattr(self, k)), digits) for k in ("auc", "tpr_at_1pct", "tpr_at_01pct", "advantage")}
+        return {
+            k: round(float(getattr(self, k)), digits)
+            for k in ("auc", "tpr_at_1pct", "tpr_at_01pct", "advantage")
+        }
 
 
 def report_from_scores(member_scores, nonmember_scores, extra: dict | None = None) -> AttackReport:
@@ -92,7 +97,11 @@ def report_from_scores(member_scores, nonmember_scores, extra: dict | None = Non
         tpr_at_1pct=mia.tpr_at_fpr(m, n, 0.01),
         tpr_at_01pct=mia.tpr_at_fpr(m, n, 0.001),
         advantage=float(np.max(tpr - fpr)),
-        fpr=fpr, tpr=tpr, n_members=len(m), n_nonmembers=len(n), extra=dict(extra or {}),
+        fpr=fpr,
+        tpr=tpr,
+        n_members=len(m),
+        n_nonmembers=len(n),
+        extra=dict(extra or {}),
     )
 
 
@@ -102,14 +111,23 @@ def _outputs(name: str, pair) -> tuple[torch.Tensor, torch.Tensor]:
     z = torch.as_tensor(pair[0]).detach().to("cpu", torch.float64)
     y = torch.as_tensor(pair[1]).detach().to("cpu", torch.long)
     if z.ndim != 2 or z.shape[1] < 2 or y.ndim != 1 or len(y) != len(z) or len(z) == 0:
-        raise bad_value(name, (tuple(z.shape), tuple(y.shape)), "logits (N, C) with C >= 2 and N >= 1, and targets (N,)")
+        raise bad_value(
+            name,
+            (tuple(z.shape), tuple(y.shape)),
+            "logits (N, C) with C >= 2 and N >= 1, and targets (N,)",
+        )
     if int(y.min()) < 0 or int(y.max()) >= z.shape[1] or not torch.isfinite(z).all():
-        raise bad_value(name, "targets out of range or non-finite logits", f"finite logits and class indices in [0, {z.shape[1] - 1}]")
+        raise bad_value(
+            name,
+            "targets out of range or non-finite logits",
+            f"finite logits and class indices in [0, {z.shape[1] - 1}]",
+        )
     return z, y
 
 
 class Attack(abc.ABC):
-    """Base class: ``fit(members, nonmembers)`` on reference outputs, ``score(outputs)``, ``evaluate``."""
+    """Base class: ``fit(members, nonmembers)`` on reference outputs, ``score(outputs)``,
+    ``evaluate``."""
 
     name = "attack"
 
@@ -123,7 +141,10 @@ class Attack(abc.ABC):
 
     def evaluate(self, members, nonmembers) -> AttackReport:
         """Score a model's members and non-members and report."""
-        return report_from_scores(self.score(_check_pair("members", members)), self.score(_check_pair("nonmembers", nonmembers)))
+        return report_from_scores(
+            self.score(_check_pair("members", members)),
+            self.score(_check_pair("nonmembers", nonmembers)),
+        )
 
 
 def _check_pair(name, pair):
@@ -144,13 +165,21 @@ class LossThreshold(Attack):
         return -mia.per_sample_loss(z, y)
 
     def evaluate(self, members, nonmembers) -> AttackReport:
-        sm, sn = self.score(_check_pair("members", members)), self.score(_check_pair("nonmembers", nonmembers))
-        extra = mia.loss_threshold_mia(-sm, -sn, seed=self.seed) if min(len(sm), len(sn)) >= 2 else {}
-        return report_from_scores(sm, sn, {"balanced_accuracy": extra.get("balanced_accuracy", math.nan)})
+        sm, sn = (
+            self.score(_check_pair("members", members)),
+            self.score(_check_pair("nonmembers", nonmembers)),
+        )
+        extra = (
+            mia.loss_threshold_mia(-sm, -sn, seed=self.seed) if min(len(sm), len(sn)) >= 2 else {}
+        )
+        return report_from_scores(
+            sm, sn, {"balanced_accuracy": extra.get("balanced_accuracy", math.nan)}
+        )
 
 
 class EntropyLR(Attack):
-    """The entropy-LR attack (JiT code): fit on retain-train (member) vs test (non-member) outputs."""
+    """The entropy-LR attack (JiT code): fit on retain-train (member) vs test (non-member)
+    outputs."""
 
     name = "entropy LR"
 
@@ -169,16 +198,29 @@ class EntropyLR(Attack):
 
     def evaluate(self, members, nonmembers) -> AttackReport:
         if self._ref is None:
-            raise bad_value("EntropyLR", "unfitted", "an attack fitted with .fit(retain_outputs, test_outputs) first")
+            raise bad_value(
+                "EntropyLR",
+                "unfitted",
+                "an attack fitted with .fit(retain_outputs, test_outputs) first",
+            )
         zm, _ = _outputs("members", members)
         zn, _ = _outputs("nonmembers", nonmembers)
-        rates = mia.entropy_lr_mia(self._ref[0], self._ref[1], torch.softmax(zm, 1), torch.softmax(zn, 1))
-        return report_from_scores(self.score(members), self.score(nonmembers),
-                                  {"member_rate": rates["forget_member_rate"], "nonmember_rate": rates["heldout_member_rate"]})
+        rates = mia.entropy_lr_mia(
+            self._ref[0], self._ref[1], torch.softmax(zm, 1), torch.softmax(zn, 1)
+        )
+        return report_from_scores(
+            self.score(members),
+            self.score(nonmembers),
+            {
+                "member_rate": rates["forget_member_rate"],
+                "nonmember_rate": rates["heldout_member_rate"],
+            },
+        )
 
 
 class LROnLoss(Attack):
-    """The challenge starting kit's LR-on-loss attack (module doc); trained on the sets it evaluates, by CV."""
+    """The challenge starting kit's LR-on-loss attack (module doc); trained on the sets it
+    evaluates, by CV."""
 
     name = "LR on loss"
 
@@ -192,10 +234,17 @@ class LROnLoss(Attack):
         return -mia.per_sample_loss(z, y)
 
     def evaluate(self, members, nonmembers) -> AttackReport:
-        lm, ln = -self.score(_check_pair("members", members)), -self.score(_check_pair("nonmembers", nonmembers))
+        lm, ln = (
+            -self.score(_check_pair("members", members)),
+            -self.score(_check_pair("nonmembers", nonmembers)),
+        )
         n = min(len(lm), len(ln))
         if n < self.folds:
-            raise bad_value("members/nonmembers", (len(lm), len(ln)), f"at least {self.folds} of each (one per fold)")
+            raise bad_value(
+                "members/nonmembers",
+                (len(lm), len(ln)),
+                f"at least {self.folds} of each (one per fold)",
+            )
         rng = np.random.default_rng(self.seed)
         lm = lm[rng.choice(len(lm), n, replace=False)] if len(lm) > n else lm
         ln = ln[rng.choice(len(ln), n, replace=False)] if len(ln) > n else ln
@@ -208,7 +257,8 @@ class LROnLoss(Attack):
 
 
 class Confidence(Attack):
-    """Threshold on the true-class probability (``signal='probability'``) or the logit-scaled confidence."""
+    """Threshold on the true-class probability (``signal='probability'``) or the logit-scaled
+    confidence."""
 
     name = "confidence"
     SIGNALS = ("probability", "logit")
@@ -227,11 +277,21 @@ class Confidence(Attack):
 
 def population_attacks(seed: int = 0) -> dict[str, Attack]:
     """One instance of each population attack, by name."""
-    return {a.name: a for a in (LossThreshold(seed), EntropyLR(), LROnLoss(seed=seed), Confidence("logit"))}
+    return {
+        a.name: a
+        for a in (LossThreshold(seed), EntropyLR(), LROnLoss(seed=seed), Confidence("logit"))
+    }
 
 
-def clustered_auc_interval(member_scores, nonmember_scores, member_groups, nonmember_groups, level: float = 0.95,
-                           n_boot: int = 400, seed: int = 0) -> tuple[float, float]:
+def clustered_auc_interval(
+    member_scores,
+    nonmember_scores,
+    member_groups,
+    nonmember_groups,
+    level: float = 0.95,
+    n_boot: int = 400,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Percentile-bootstrap interval of the AUC when scores come in correlated clusters.
 
     Pooling (model, example) pairs over K models repeats every example K times, so the pairs are not
@@ -242,7 +302,11 @@ def clustered_auc_interval(member_scores, nonmember_scores, member_groups, nonme
     m, n = np.asarray(member_scores, float).ravel(), np.asarray(nonmember_scores, float).ravel()
     gm, gn = np.asarray(member_groups).ravel(), np.asarray(nonmember_groups).ravel()
     if len(m) != len(gm) or len(n) != len(gn) or len(m) < 1 or len(n) < 1:
-        raise bad_value("groups", (len(m), len(gm), len(n), len(gn)), "one group id per score, and scores on both sides")
+        raise bad_value(
+            "groups",
+            (len(m), len(gm), len(n), len(gn)),
+            "one group id per score, and scores on both sides",
+        )
     if not 0 < level < 1:
         raise bad_value("level", level, "a number in (0, 1)")
     if not isinstance(n_boot, int) or n_boot < 20:
@@ -260,6 +324,8 @@ def clustered_auc_interval(member_scores, nonmember_scores, member_groups, nonme
         neg_at = np.bincount(rank[~pos], weights=w[~pos], minlength=len(vals))
         below = np.cumsum(neg_at) - neg_at  # weight of non-members scoring strictly lower
         r = rank[pos]
-        stats.append(float((w[pos] * (below[r] + 0.5 * neg_at[r])).sum() / (wp * wn)))  # weighted Mann-Whitney AUC
+        stats.append(
+            float((w[pos] * (below[r] + 0.5 * neg_at[r])).sum() / (wp * wn))
+        )  # weighted Mann-Whitney AUC
     lo, hi = np.percentile(stats, [50 * (1 - level), 50 * (1 + level)])
     return float(lo), float(hi)

@@ -33,8 +33,11 @@ def _margins(name: str, a) -> np.ndarray:
     return a
 
 
-def klom(unlearned, oracle, bins: int = BINS, clip: float = CLIP, floor: float = FLOOR) -> np.ndarray:
-    """Per-point KLoM ``(P,)`` from margins ``unlearned (N, P)`` and ``oracle (N', P)`` (module doc).
+def klom(
+    unlearned, oracle, bins: int = BINS, clip: float = CLIP, floor: float = FLOOR
+) -> np.ndarray:
+    """Per-point KLoM ``(P,)`` from margins ``unlearned (N, P)`` and ``oracle (N', P)`` (module
+    doc).
 
     Where both samples are constant and equal after clipping the range is empty and KLoM is 0;
     where they are constant and different the combined range still has two ends and the histograms
@@ -71,12 +74,20 @@ def summary(values) -> dict[str, float]:
     v = np.asarray(values, dtype=float).ravel()
     if len(v) == 0 or not np.isfinite(v).all():
         raise bad_value("values", v.shape, "a non-empty array of finite KLoM values")
-    return {"median": float(np.median(v)), "p95": float(np.percentile(v, 95)), "p99": float(np.percentile(v, 99))}
+    return {
+        "median": float(np.median(v)),
+        "p95": float(np.percentile(v, 95)),
+        "p99": float(np.percentile(v, 99)),
+    }
 
 
 def klom_by_split(unlearned: dict, oracle: dict) -> dict[str, dict[str, float]]:
     """:func:`summary` of :func:`klom` for each split (e.g. 'forget', 'retain', 'validation'):
     ``unlearned[split]`` and ``oracle[split]`` are margin arrays ``(models, points)``."""
     if set(unlearned) != set(oracle) or not unlearned:
-        raise bad_value("oracle", sorted(oracle), f"margins for the same splits as unlearned ({sorted(unlearned)})")
+        raise bad_value(
+            "oracle",
+            sorted(oracle),
+            f"margins for the same splits as unlearned ({sorted(unlearned)})",
+        )
     return {k: summary(klom(unlearned[k], oracle[k])) for k in unlearned}

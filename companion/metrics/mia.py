@@ -1,6 +1,7 @@
 """Population membership-inference attacks (Foster et al. (2025), Sec. 5; Yeom et al. (2018)).
 
-* :func:`entropy_lr_mia`: the entropy attack exactly as the JiT / SSD / bad-teacher code computes it.
+* :func:`entropy_lr_mia`: the entropy attack exactly as the JiT / SSD / bad-teacher code computes
+  it.
 * :func:`loss_threshold_mia`: Yeom et al.'s loss attack, reported as ROC-AUC, balanced accuracy at
   a threshold chosen on a separate half, and TPR at low FPR.
 """
@@ -48,7 +49,9 @@ def entropy_lr_mia(
     out = {"forget_member_rate": float(clf.predict(hf.reshape(-1, 1)).mean())}
     if heldout_probs is not None:
         hh = entropy(heldout_probs)
-        out["heldout_member_rate"] = float(clf.predict(hh.reshape(-1, 1)).mean()) if len(hh) else float("nan")
+        out["heldout_member_rate"] = (
+            float(clf.predict(hh.reshape(-1, 1)).mean()) if len(hh) else float("nan")
+        )
     return out
 
 
@@ -77,7 +80,8 @@ def loss_threshold_mia(
     n = -np.asarray(nonmember_loss, dtype=float)
     if len(m) < 2 or len(n) < 2:
         raise ValueError(
-            f"loss_threshold_mia needs at least 2 members and 2 non-members, got {len(m)} and {len(n)}"
+            f"loss_threshold_mia needs at least 2 members and 2 non-members, got {len(m)} and "
+            f"{len(n)}"
         )
     y = np.r_[np.ones(len(m)), np.zeros(len(n))]
     out = {

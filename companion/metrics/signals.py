@@ -5,7 +5,8 @@
   ``variant='stable'`` computes ln p_y - ln sum_{c != y} p_c from max-shifted logits in float64 with
   log-sum-exp (finite for any logits); ``variant='challenge'`` is the challenge scorer's formula,
   ln(p_y + 1e-45) - ln(p_w + 1e-45) on float64 softmax probabilities (saturates near +-103.6).
-* :func:`margin`: m(x, y) = z_y - logsumexp_{c != y} z_c, KLoM's signal (Rinberg et al., arXiv 2602.16400).
+* :func:`margin`: m(x, y) = z_y - logsumexp_{c != y} z_c, KLoM's signal (Rinberg et al., arXiv
+  2602.16400).
   It equals the stable logit-scaled confidence: both are ln p_y - ln(1 - p_y).
 
 Inputs are logits ``(N, C)`` (or a stack ``(K, N, C)`` of K models) and integer targets ``(N,)``.
@@ -29,7 +30,9 @@ def _check(logits, targets) -> tuple[torch.Tensor, torch.Tensor]:
     if y.ndim != 1 or y.shape[0] != z.shape[-2]:
         raise bad_value("targets", tuple(y.shape), f"a 1-d array of {z.shape[-2]} class indices")
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= z.shape[-1]):
-        raise bad_value("targets", (int(y.min()), int(y.max())), f"class indices in [0, {z.shape[-1] - 1}]")
+        raise bad_value(
+            "targets", (int(y.min()), int(y.max())), f"class indices in [0, {z.shape[-1] - 1}]"
+        )
     if not torch.isfinite(z).all():
         raise bad_value("logits", "non-finite values", "finite logits")
     return z, y
@@ -45,7 +48,8 @@ def margin(logits, targets) -> np.ndarray:
 
 
 def logit_scaled_confidence(logits, targets, variant: str = "stable") -> np.ndarray:
-    """phi = ln p_y - ln(1 - p_y) per row (float64); shape ``(N,)`` or ``(K, N)``. See the module doc."""
+    """phi = ln p_y - ln(1 - p_y) per row (float64); shape ``(N,)`` or ``(K, N)``. See the module
+    doc."""
     if variant not in VARIANTS:
         raise bad_value("variant", variant, f"one of {VARIANTS}")
     if variant == "stable":

@@ -14,8 +14,17 @@ from .cache import atomic_save, cached_state, config_key, load_checked
 from .nets import ARCHS, available, build, input_size, n_params, register_arch
 
 __all__ = [
-    "ARCHS", "atomic_save", "available", "build", "cached_state", "config_key", "input_size", "load_checked", "n_params",
-    "register_arch", "train_or_load",
+    "ARCHS",
+    "atomic_save",
+    "available",
+    "build",
+    "cached_state",
+    "config_key",
+    "input_size",
+    "load_checked",
+    "n_params",
+    "register_arch",
+    "train_or_load",
 ]
 
 
@@ -30,7 +39,8 @@ def train_or_load(
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
 ) -> nn.Module:
-    """The model trained on ``task`` (``on='train'``: the original; ``on='retain'``: a retrained one).
+    """The model trained on ``task`` (``on='train'``: the original; ``on='retain'``: a retrained
+    one).
 
     The checkpoint is keyed by the task (name, split seed, forget set when ``on='retain'``), the
     architecture, the recipe, the seed and the package version; see :mod:`companion.models.cache`.
@@ -40,15 +50,29 @@ def train_or_load(
     recipe = recipe or recipe_for(task.name, arch, profile)
     data = task.train if on == "train" else task.retain
     config = {
-        "task": task.name, "task_seed": task.seed, "val_fraction": task.info.get("val_fraction"),
+        "task": task.name,
+        "task_seed": task.seed,
+        "val_fraction": task.info.get("val_fraction"),
         "forget": str(task.forget_spec) if on == "retain" else None,
-        "labels": "coarse" if task.forget_spec.kind == "subclass" else "fine", "n": len(data),
-        "arch": arch, "recipe": recipe.__dict__, "seed": seed, "on": on,
+        "labels": "coarse" if task.forget_spec.kind == "subclass" else "fine",
+        "n": len(data),
+        "arch": arch,
+        "recipe": recipe.__dict__,
+        "seed": seed,
+        "on": on,
     }
     model, _ = cached_state(
         config,
         lambda: build(arch, task.input_shape, task.num_classes, seed),
-        lambda m: fit(m, data, recipe, seed=seed, device=device, desc=f"{arch} on {task.name} {on}", show_progress=show_progress),
+        lambda m: fit(
+            m,
+            data,
+            recipe,
+            seed=seed,
+            device=device,
+            desc=f"{arch} on {task.name} {on}",
+            show_progress=show_progress,
+        ),
         cache_dir,
         name=f"{task.name}-{arch}-{on}",
     )

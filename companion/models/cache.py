@@ -2,8 +2,8 @@
 
 A checkpoint is keyed by a SHA-256 of the full training configuration and the package version,
 written atomically (temporary file, then ``os.replace``), and loaded with ``weights_only=True``. A
-truncated or corrupt file is detected (it fails to load or its stored key disagrees) and rebuilt with
-a warning, never trusted.
+truncated or corrupt file is detected (it fails to load or its stored key disagrees) and rebuilt
+with a warning, never trusted.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def load_checked(path: Path, key: str) -> dict | None:
             raise ValueError("key mismatch or missing state")
         return blob
     except Exception as err:  # noqa: BLE001 - any failure means the file is not trusted
-        warnings.warn(f"checkpoint {path} is corrupt or stale ({err}); rebuilding it.", stacklevel=3)
+        warnings.warn(
+            f"checkpoint {path} is corrupt or stale ({err}); rebuilding it.", stacklevel=3
+        )
         return None
 
 
@@ -79,10 +81,20 @@ def cached_state(
             model.eval()
             return model, {"cached": True, "path": str(path), **json.loads(blob.get("log", "{}"))}
         except RuntimeError as err:
-            warnings.warn(f"checkpoint {path} does not fit the model ({err}); rebuilding it.", stacklevel=2)
+            warnings.warn(
+                f"checkpoint {path} does not fit the model ({err}); rebuilding it.", stacklevel=2
+            )
     log = train(model)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_save({"key": key, "state_dict": state, "config": json.dumps(config, default=str), "log": json.dumps(log)}, path)
+    atomic_save(
+        {
+            "key": key,
+            "state_dict": state,
+            "config": json.dumps(config, default=str),
+            "log": json.dumps(log),
+        },
+        path,
+    )
     model.eval()
     return model, {"cached": False, "path": str(path), **log}
 

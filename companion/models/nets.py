@@ -33,7 +33,14 @@ def _flat_dim(shape: tuple[int, ...]) -> int:
 def mlp(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """784-128-64-10 MLP of Xu & Strohmer (PyTorch default initialisation)."""
     d = _flat_dim(input_shape)
-    return nn.Sequential(nn.Flatten(), nn.Linear(d, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, num_classes))
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(d, 128),
+        nn.ReLU(),
+        nn.Linear(128, 64),
+        nn.ReLU(),
+        nn.Linear(64, num_classes),
+    )
 
 
 def _trunc_normal_fan_in_(w: torch.Tensor, scale: float) -> None:
@@ -52,9 +59,12 @@ def _flax_init(module: nn.Module, scale: float) -> nn.Module:
 
 
 def tiny_mlp(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    """Koloskova et al.'s ``tiny_net``: flatten -> Dense(5) -> ReLU -> Dense(C), LeCun-normal init."""
+    """Koloskova et al.'s ``tiny_net``: flatten -> Dense(5) -> ReLU -> Dense(C), LeCun-normal
+    init."""
     d = _flat_dim(input_shape)
-    return _flax_init(nn.Sequential(nn.Flatten(), nn.Linear(d, 5), nn.ReLU(), nn.Linear(5, num_classes)), 1.0)
+    return _flax_init(
+        nn.Sequential(nn.Flatten(), nn.Linear(d, 5), nn.ReLU(), nn.Linear(5, num_classes)), 1.0
+    )
 
 
 class _GlobalMean(nn.Module):
@@ -63,13 +73,19 @@ class _GlobalMean(nn.Module):
 
 
 def tiny_cnn(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    """Koloskova et al.'s ``tiny_net_cifar`` (20,042 parameters for 3 channels, 10 classes), He init."""
+    """Koloskova et al.'s ``tiny_net_cifar`` (20,042 parameters for 3 channels, 10 classes), He
+    init."""
     c = input_shape[0]
     return _flax_init(
         nn.Sequential(
-            nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
-            _GlobalMean(), nn.Linear(64, num_classes),
+            nn.Conv2d(c, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.AvgPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.AvgPool2d(2),
+            _GlobalMean(),
+            nn.Linear(64, num_classes),
         ),
         2.0,
     )
@@ -79,7 +95,15 @@ def three_layer(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """Koloskova et al.'s ``three_layer_net`` on 512-d ResNet features: D-32-32-C."""
     d = _flat_dim(input_shape)
     return _flax_init(
-        nn.Sequential(nn.Flatten(), nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, num_classes)), 1.0
+        nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(d, 32),
+            nn.ReLU(),
+            nn.Linear(32, 32),
+            nn.ReLU(),
+            nn.Linear(32, num_classes),
+        ),
+        1.0,
     )
 
 
@@ -88,15 +112,24 @@ def small_cnn(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     c, h, w = input_shape
     flat = 32 * (h // 4) * (w // 4)
     return nn.Sequential(
-        nn.Conv2d(c, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.5), nn.Linear(flat, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, num_classes),
+        nn.Conv2d(c, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(flat, 64),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(64, num_classes),
     )
 
 
 class VGG11Head(nn.Module):
-    """JiT's "VGG16": torchvision ``vgg11()`` (random init, no BN, 1000 outputs) then Linear(1000, C)
-    (the reference code's ``src/models.py``; deviations.md#jit-vgg11)."""
+    """JiT's "VGG16": torchvision ``vgg11()`` (random init, no BN, 1000 outputs) then Linear(1000,
+    C) (the reference code's ``src/models.py``; deviations.md#jit-vgg11)."""
 
     def __init__(self, input_shape: tuple[int, ...], num_classes: int) -> None:
         super().__init__()
@@ -122,8 +155,10 @@ def resnet18(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
 
 
 VIT_WEIGHTS_HELP = (
-    "Download them once on a machine with internet access: python -c \"from torchvision.models import vit_b_16, "
-    "ViT_B_16_Weights; vit_b_16(weights=ViT_B_16_Weights.IMAGENET1K_V1)\", then copy {name} into {folder} "
+    'Download them once on a machine with internet access: python -c "from torchvision.models '
+    "import vit_b_16, "
+    'ViT_B_16_Weights; vit_b_16(weights=ViT_B_16_Weights.IMAGENET1K_V1)", then copy {name} into '
+    "{folder} "
     "(or point TORCH_HOME at a folder whose hub/checkpoints holds it)."
 )
 
@@ -161,10 +196,16 @@ class ViTB16(nn.Module):
 
         from torchvision.models import ViT_B_16_Weights, vit_b_16
 
-        if len(input_shape) != 3 or input_shape[0] not in (1, 3) or tuple(input_shape[1:]) != (VIT_SIZE, VIT_SIZE):
+        if (
+            len(input_shape) != 3
+            or input_shape[0] not in (1, 3)
+            or tuple(input_shape[1:]) != (VIT_SIZE, VIT_SIZE)
+        ):
             raise bad_value(
-                "input_shape", input_shape,
-                f"(1 or 3, {VIT_SIZE}, {VIT_SIZE}) images for vit_b16: resize in the data pipeline with "
+                "input_shape",
+                input_shape,
+                f"(1 or 3, {VIT_SIZE}, {VIT_SIZE}) images for vit_b16: resize in the data pipeline "
+                f"with "
                 f"task.with_input_size({VIT_SIZE}) (models.input_size('vit_b16'))",
             )
         weights = ViT_B_16_Weights.IMAGENET1K_V1
@@ -172,7 +213,10 @@ class ViTB16(nn.Module):
         name = os.path.basename(weights.url)
         path = os.path.join(folder, name)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"vit_b16 needs the ImageNet weights {name} in {folder}. " + VIT_WEIGHTS_HELP.format(name=name, folder=folder))
+            raise FileNotFoundError(
+                f"vit_b16 needs the ImageNet weights {name} in {folder}. "
+                + VIT_WEIGHTS_HELP.format(name=name, folder=folder)
+            )
         self.backbone = vit_b_16(weights=None)
         self.backbone.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         self.backbone.heads = nn.Linear(768, num_classes)
@@ -182,8 +226,10 @@ class ViTB16(nn.Module):
         """(B, C, H, W) normalised images -> (B, num_classes) logits."""
         if x.ndim != 4 or tuple(x.shape[1:]) != (self.channels, VIT_SIZE, VIT_SIZE):
             raise bad_value(
-                "input", tuple(x.shape),
-                f"a (B, {self.channels}, {VIT_SIZE}, {VIT_SIZE}) batch: resize in the data pipeline (task.with_input_size({VIT_SIZE}))",
+                "input",
+                tuple(x.shape),
+                f"a (B, {self.channels}, {VIT_SIZE}, {VIT_SIZE}) batch: resize in the data "
+                f"pipeline (task.with_input_size({VIT_SIZE}))",
             )
         if self.channels == 1:
             x = x.expand(-1, 3, -1, -1)

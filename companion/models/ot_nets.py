@@ -1,9 +1,9 @@
 """Networks of the neural optimal-transport maps (Korotin et al.'s NOT, quadratic cost).
 
-The transport map ``T`` and the potential (critic) ``f`` of :func:`companion.experiments.xs_images.neural_ot_map`:
-residual MLPs for QUICK (maps on PCA coefficients) and a small UNet / ResNet-style critic for
-64x64 images (FULL). They are smaller than the reference networks of the authors' CelebA notebook
-(deviations.md#xs-neural-ot).
+The transport map ``T`` and the potential (critic) ``f`` of
+:func:`companion.experiments.xs_images.neural_ot_map`: residual MLPs for QUICK (maps on PCA
+coefficients) and a small UNet / ResNet-style critic for 64x64 images (FULL). They are smaller than
+the reference networks of the authors' CelebA notebook (deviations.md#xs-neural-ot).
 """
 
 from __future__ import annotations
@@ -27,13 +27,20 @@ class Scaled(nn.Module):
 class ResidualMLP(nn.Module):
     """Two hidden ReLU layers of ``hidden`` units on flattened inputs (n, *shape).
 
-    ``out=None``: a residual map ``x + net(x)`` of the input's shape; ``out=1``: a scalar potential (n,).
+    ``out=None``: a residual map ``x + net(x)`` of the input's shape; ``out=1``: a scalar potential
+    (n,).
     """
 
     def __init__(self, dim: int, hidden: int, out: int | None = None) -> None:
         super().__init__()
         self.out = out
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, out or dim))
+        self.net = nn.Sequential(
+            nn.Linear(dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, out or dim),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(len(x), -1)
@@ -42,13 +49,24 @@ class ResidualMLP(nn.Module):
 
 
 class UNet(nn.Module):
-    """A small UNet (C -> C channels, two down/up levels, ``base`` channels), residual output; (n, C, H, W) with H, W divisible by 4."""
+    """A small UNet (C -> C channels, two down/up levels, ``base`` channels), residual output; (n,
+    C, H, W) with H, W divisible by 4."""
 
     def __init__(self, channels: int, base: int) -> None:
         super().__init__()
         c = channels
-        block = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.GroupNorm(8, o), nn.SiLU(), nn.Conv2d(o, o, 3, padding=1), nn.SiLU())
-        self.d1, self.d2, self.mid = block(c, base), block(base, 2 * base), block(2 * base, 4 * base)
+        block = lambda i, o: nn.Sequential(
+            nn.Conv2d(i, o, 3, padding=1),
+            nn.GroupNorm(8, o),
+            nn.SiLU(),
+            nn.Conv2d(o, o, 3, padding=1),
+            nn.SiLU(),
+        )
+        self.d1, self.d2, self.mid = (
+            block(c, base),
+            block(base, 2 * base),
+            block(2 * base, 4 * base),
+        )
         self.u2, self.u1 = block(6 * base, 2 * base), block(3 * base, base)
         self.out = nn.Conv2d(base, c, 1)
 
@@ -62,7 +80,8 @@ class UNet(nn.Module):
 
 
 class ResNetCritic(nn.Module):
-    """A ResNet-style potential f: image (n, C, size, size) -> scalar (n,) (conv blocks with downsampling)."""
+    """A ResNet-style potential f: image (n, C, size, size) -> scalar (n,) (conv blocks with
+    downsampling)."""
 
     def __init__(self, channels: int, base: int, size: int) -> None:
         super().__init__()

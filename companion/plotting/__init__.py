@@ -1,4 +1,5 @@
-"""Figure builders (arrays and frames in, matplotlib Figures out); :func:`house_style` sets the book's look.
+"""Figure builders (arrays and frames in, matplotlib Figures out); :func:`house_style` sets the
+book's look.
 
 One module a part (:mod:`companion.plotting.xs`, ...); the shared helpers live here.
 """
@@ -13,7 +14,18 @@ import matplotlib
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 
-PALETTE = ["#1b6ca8", "#e07b39", "#3a9e5c", "#c23b3b", "#7c5cb5", "#8c6d31", "#d16ba5", "#6b6b6b", "#17becf", "#bcbd22"]
+PALETTE = [
+    "#1b6ca8",
+    "#e07b39",
+    "#3a9e5c",
+    "#c23b3b",
+    "#7c5cb5",
+    "#8c6d31",
+    "#d16ba5",
+    "#6b6b6b",
+    "#17becf",
+    "#bcbd22",
+]
 
 STYLE = {
     "figure.figsize": (6.4, 3.6),
@@ -36,8 +48,11 @@ def house_style() -> Iterator[None]:
         yield
 
 
-def bar_with_errors(df, metrics: list[str], labels: dict[str, str] | None = None, title: str = "", ylim=(0, 1)):
-    """Grouped bars of ``metrics`` (columns of ``df``, one row per method) with ``<metric>_std`` error bars."""
+def bar_with_errors(
+    df, metrics: list[str], labels: dict[str, str] | None = None, title: str = "", ylim=(0, 1)
+):
+    """Grouped bars of ``metrics`` (columns of ``df``, one row per method) with ``<metric>_std``
+    error bars."""
     import numpy as np
 
     labels = labels or {}
@@ -47,7 +62,14 @@ def bar_with_errors(df, metrics: list[str], labels: dict[str, str] | None = None
         x = np.arange(len(df))
         for i, m in enumerate(metrics):
             err = df[f"{m}_std"] if f"{m}_std" in df else None
-            ax.bar(x + (i - (len(metrics) - 1) / 2) * width, df[m], width, yerr=err, capsize=2, label=labels.get(m, m))
+            ax.bar(
+                x + (i - (len(metrics) - 1) / 2) * width,
+                df[m],
+                width,
+                yerr=err,
+                capsize=2,
+                label=labels.get(m, m),
+            )
         ax.set_xticks(x, df.index)
         if ylim:
             ax.set_ylim(*ylim)

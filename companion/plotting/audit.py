@@ -21,10 +21,22 @@ def roc_loglog(panels: dict[str, dict[str, object]], floor: float = 1e-3, title:
             ax.plot(grid, grid, color="0.6", lw=0.8, ls="--", label="chance")
             for i, (label, rep) in enumerate(curves.items()):
                 fpr, tpr = np.maximum(rep.fpr, floor / 2), np.maximum(rep.tpr, floor / 2)
-                ax.step(fpr, tpr, where="post", color=PALETTE[i % len(PALETTE)], lw=1.3,
-                        label=f"{label} (AUC {rep.auc:.2f})")
-            ax.set(xscale="log", yscale="log", xlim=(floor, 1), ylim=(floor, 1.05), xlabel="false-positive rate",
-                   title=name)
+                ax.step(
+                    fpr,
+                    tpr,
+                    where="post",
+                    color=PALETTE[i % len(PALETTE)],
+                    lw=1.3,
+                    label=f"{label} (AUC {rep.auc:.2f})",
+                )
+            ax.set(
+                xscale="log",
+                yscale="log",
+                xlim=(floor, 1),
+                ylim=(floor, 1.05),
+                xlabel="false-positive rate",
+                title=name,
+            )
             ax.legend(fontsize=7, loc="lower right")
         axes[0][0].set_ylabel("true-positive rate")
         if title:
@@ -34,7 +46,8 @@ def roc_loglog(panels: dict[str, dict[str, object]], floor: float = 1e-3, title:
 
 
 def per_example_spread(values: dict[str, np.ndarray], reference: float, xlabel: str):
-    """Empirical distribution functions of per-example attack scores for several models, with a reference line.
+    """Empirical distribution functions of per-example attack scores for several models, with a
+    reference line.
 
     (Distribution functions rather than histograms: per-example AUCs over a few models take a few
     discrete values, which histogram bins alias.)
@@ -43,10 +56,18 @@ def per_example_spread(values: dict[str, np.ndarray], reference: float, xlabel: 
         fig, ax = plt.subplots(figsize=(6.4, 3.2))
         for i, (label, v) in enumerate(values.items()):
             v = np.sort(np.asarray(v, dtype=float)[np.isfinite(v)])
-            ax.step(np.r_[0.0, v, 1.0], np.r_[0.0, np.arange(1, len(v) + 1) / max(len(v), 1), 1.0], where="post",
-                    lw=1.5, color=PALETTE[i % len(PALETTE)], label=label)
+            ax.step(
+                np.r_[0.0, v, 1.0],
+                np.r_[0.0, np.arange(1, len(v) + 1) / max(len(v), 1), 1.0],
+                where="post",
+                lw=1.5,
+                color=PALETTE[i % len(PALETTE)],
+                label=label,
+            )
         ax.axvline(reference, color="0.4", ls="--", lw=0.8)
-        ax.set(xlabel=xlabel, ylabel="share of examples at or below", xlim=(0, 1.01), ylim=(0, 1.02))
+        ax.set(
+            xlabel=xlabel, ylabel="share of examples at or below", xlim=(0, 1.01), ylim=(0, 1.02)
+        )
         ax.legend(fontsize=8, loc="upper left")
         fig.tight_layout()
     return fig
@@ -61,8 +82,14 @@ def klom_boxes(values: dict[str, dict[str, np.ndarray]]):
         width = 0.8 / len(names)
         for i, name in enumerate(names):
             pos = np.arange(len(splits)) + (i - (len(names) - 1) / 2) * width
-            bp = ax.boxplot([values[name][s] for s in splits], positions=pos, widths=width * 0.9, whis=(5, 95),
-                            showfliers=False, patch_artist=True)
+            bp = ax.boxplot(
+                [values[name][s] for s in splits],
+                positions=pos,
+                widths=width * 0.9,
+                whis=(5, 95),
+                showfliers=False,
+                patch_artist=True,
+            )
             for patch in bp["boxes"]:
                 patch.set(facecolor=PALETTE[i % len(PALETTE)], alpha=0.5)
             ax.plot([], [], color=PALETTE[i % len(PALETTE)], lw=6, alpha=0.5, label=name)

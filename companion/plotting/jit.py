@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import bar_with_errors, house_style, plt  # plt: pyplot under the Agg backend the package sets
+from . import (
+    bar_with_errors,
+    house_style,
+    plt,
+)  # plt: pyplot under the Agg backend the package sets
 
 
 def figure_sigmoid(res: dict):
@@ -19,7 +23,9 @@ def figure_sigmoid(res: dict):
         fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.2), sharey=True)
         for ax, name in zip(axes, ("flat", "steep")):
             ax.plot(res["grid"][:, 0], res["before"], label="original", color="#1b6ca8")
-            ax.plot(res["grid"][:, 0], res["after"][name], label="after JiT", color="#e07b39", ls="--")
+            ax.plot(
+                res["grid"][:, 0], res["after"][name], label="after JiT", color="#e07b39", ls="--"
+            )
             ax.scatter(res["x"][:, 0], res["y"], s=6, color="#6b6b6b", alpha=0.5)
             xv, p0, p1 = res["samples"][name]
             ax.scatter([xv], [p0], color="#c23b3b", zorder=3, label="forget sample")
@@ -34,7 +40,8 @@ def figure_sigmoid(res: dict):
 
 def figure_boundaries(res: dict):
     """A 2 x 4 grid: rows high/low-curvature forget sample, columns original/retrain/JiT/mislabel;
-    ``res`` from ``jit_geometry.boundary_experiment`` (each outcome's ``grid_prob`` on ``res['grid']``)."""
+    ``res`` from ``jit_geometry.boundary_experiment`` (each outcome's ``grid_prob`` on
+    ``res['grid']``)."""
     pts, gx, gy = res["grid"]
     x, y = res["x"].numpy(), res["y"].numpy()
     with house_style():
@@ -47,7 +54,14 @@ def figure_boundaries(res: dict):
                 ax.contourf(gx, gy, p, levels=[0, 0.5, 1], colors=["#dbe8f3", "#f6e0cf"], alpha=0.8)
                 ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.2)
                 ax.scatter(x[:, 0], x[:, 1], c=np.where(y == 1, "#e07b39", "#1b6ca8"), s=6)
-                ax.scatter([x[o.index, 0]], [x[o.index, 1]], s=70, facecolors="none", edgecolors="#c23b3b", linewidths=1.8)
+                ax.scatter(
+                    [x[o.index, 0]],
+                    [x[o.index, 1]],
+                    s=70,
+                    facecolors="none",
+                    edgecolors="#c23b3b",
+                    linewidths=1.8,
+                )
                 ax.grid(False)
                 if row == 0:
                     ax.set_title(k)

@@ -1,11 +1,13 @@
-"""Numbers quoted from the papers: the one place they live, each with its source, tolerance and setting.
+"""Numbers quoted from the papers: the one place they live, each with its source, tolerance and
+setting.
 
 One module per paper (``xs``, ``jit``, ``cert``), each defining ``REPORTED: dict[str, Reported]``
 keyed ``"<table or figure>/<row>/<column>"``. :func:`get` looks a number up as ``"paper:key"``.
 
 Every number carries the :class:`Setting` it was produced in (dataset, architecture, variant of the
-method, scale): its own, or the one the module's ``SETTINGS`` (key prefix -> Setting) gives it. A number of ours is judged against it only when the two settings agree
-(:meth:`Reported.judge`); otherwise the comparison is shown as "not comparable" with the reason.
+method, scale): its own, or the one the module's ``SETTINGS`` (key prefix -> Setting) gives it. A
+number of ours is judged against it only when the two settings agree (:meth:`Reported.judge`);
+otherwise the comparison is shown as "not comparable" with the reason.
 
 Tolerances must separate the rows of a table they are meant to separate: no other row of the same
 table and column may fall inside a row's tolerance, unless the paper prints the two at one level.
@@ -29,8 +31,8 @@ QUICK_REASON = "not judged (QUICK analogue)"
 class Setting:
     """What a number was produced with; two numbers are compared only when these agree.
 
-    dataset : the task as ``companion.data`` names it ('mnist', 'cifar100', 'pins', ...) or the toy's
-        name ('gmm'); None when the number does not depend on data.
+    dataset : the task as ``companion.data`` names it ('mnist', 'cifar100', 'pins', ...) or the
+        toy's name ('gmm'); None when the number does not depend on data.
     arch : the architecture as ``companion.models`` names it ('mlp', 'vgg11', 'vit_b16', ...); None
         when it does not depend on one. A value starting with 'unknown' (the source does not say
         which model it used) is never comparable.
@@ -61,11 +63,18 @@ class Setting:
                 raise ValueError(f"{name}={v!r}: expected a non-empty string or None")
 
     @classmethod
-    def of(cls, task=None, arch=None, variant: str | None = None, profile: str | None = None, forget=None) -> "Setting":
+    def of(
+        cls,
+        task=None,
+        arch=None,
+        variant: str | None = None,
+        profile: str | None = None,
+        forget=None,
+    ) -> "Setting":
         """Our setting from the objects a chapter already holds.
 
-        ``task``: a task name or a ``companion.data.Task`` (its ``name``, and its ``forget_spec`` unless
-        ``forget`` is given); ``arch``: a name or a model built by ``companion.models`` (its
+        ``task``: a task name or a ``companion.data.Task`` (its ``name``, and its ``forget_spec``
+        unless ``forget`` is given); ``arch``: a name or a model built by ``companion.models`` (its
         ``companion_arch``); ``profile``: 'quick' or 'full' (a ``RunContext``'s ``profile``).
         """
         if task is None or isinstance(task, str):
@@ -81,8 +90,17 @@ class Setting:
         return asdict(self)
 
     def describe(self) -> str:
-        parts = [v for v in (self.dataset, self.arch, self.variant and f"{self.variant} variant", self.forget and f"forget {self.forget}",
-                             self.scale and f"{self.scale} scale") if v]
+        parts = [
+            v
+            for v in (
+                self.dataset,
+                self.arch,
+                self.variant and f"{self.variant} variant",
+                self.forget and f"forget {self.forget}",
+                self.scale and f"{self.scale} scale",
+            )
+            if v
+        ]
         return ", ".join(parts) or "any"
 
 
@@ -94,13 +112,21 @@ def _mismatches(ours: Setting, paper: Setting) -> list[str]:
         if p is None:
             continue
         if p.startswith("unknown"):
-            why.append(f"ours {o}, paper {p}" if name in ("dataset", "arch") else f"{name}: ours {o}, paper {p}")
+            why.append(
+                f"ours {o}, paper {p}"
+                if name in ("dataset", "arch")
+                else f"{name}: ours {o}, paper {p}"
+            )
         elif o is None:
             why.append(f"our {name} is not recorded, paper {p}")
         elif p.endswith(":*") and o.split(":")[0] == p[:-2]:
             continue
         elif o != p:
-            why.append(f"ours {o}, paper {p}" if name in ("dataset", "arch") else f"{name}: ours {o}, paper {p}")
+            why.append(
+                f"ours {o}, paper {p}"
+                if name in ("dataset", "arch")
+                else f"{name}: ours {o}, paper {p}"
+            )
     if paper.scale != "exact":
         if ours.scale is None:
             why.append(f"our scale is not recorded, paper {paper.scale or 'full'}")
@@ -136,12 +162,15 @@ class Reported:
     setting: Setting | None = None
 
     def matches(self, ours: float, setting: Setting | None = None) -> bool | None:
-        """Is ``ours`` within the tolerance? With ``setting`` (ours): None when it is not comparable."""
+        """Is ``ours`` within the tolerance? With ``setting`` (ours): None when it is not
+        comparable."""
         if setting is not None and comparable(setting, self.setting or Setting()) is not None:
             return None
         return abs(float(ours) - self.value) <= self.tolerance
 
-    def judge(self, ours: float, setting: Setting | None, quick: bool = False) -> tuple[bool | None, str]:
+    def judge(
+        self, ours: float, setting: Setting | None, quick: bool = False
+    ) -> tuple[bool | None, str]:
         """``(match, status)``: match is None unless the row is judged.
 
         status is 'within tolerance', 'outside tolerance', :data:`QUICK_REASON` (a QUICK analogue is
@@ -159,7 +188,8 @@ class Reported:
 
 @dataclass(frozen=True)
 class Level:
-    """Rows of one table column that the paper prints at one level (no tolerance need tell them apart).
+    """Rows of one table column that the paper prints at one level (no tolerance need tell them
+    apart).
 
     table, column : as in the keys ``"<table>/<row>/<column>"`` of the paper's module.
     rows : the rows printed at one level.
@@ -186,7 +216,8 @@ def _modules():
 
 
 def _with_setting(key: str, r: Reported, settings: dict[str, Setting]) -> Reported:
-    """``r`` with the setting of the longest prefix of ``key`` in ``settings`` (unless it has its own)."""
+    """``r`` with the setting of the longest prefix of ``key`` in ``settings`` (unless it has its
+    own)."""
     if r.setting is not None:
         return r
     prefix = max((p for p in settings if key.startswith(p)), key=len, default=None)
@@ -202,7 +233,12 @@ def all_reported() -> dict[str, Reported]:
     out: dict[str, Reported] = {}
     for name, module in _modules():
         settings = getattr(module, "SETTINGS", {})
-        out.update({f"{name}:{k}": _with_setting(k, v, settings) for k, v in getattr(module, "REPORTED", {}).items()})
+        out.update(
+            {
+                f"{name}:{k}": _with_setting(k, v, settings)
+                for k, v in getattr(module, "REPORTED", {}).items()
+            }
+        )
     return out
 
 
@@ -214,5 +250,8 @@ def all_levels() -> dict[str, tuple[Level, ...]]:
 def get(key: str) -> Reported:
     table = all_reported()
     if key not in table:
-        raise ValueError(f"no reported number {key!r}; known keys start with {sorted({k.split(':')[0] for k in table})}")
+        raise ValueError(
+            f"no reported number {key!r}; known keys start with "
+            f"{sorted({k.split(':')[0] for k in table})}"
+        )
     return table[key]

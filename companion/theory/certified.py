@@ -24,7 +24,16 @@ import numpy as np
 from scipy import optimize
 
 from ..config import bad_value
-from .privacy import _delta, _num, _positive, _steps, analytic_gaussian_sigma, gaussian_epsilon, hockey_stick_theta, rdp_to_dp
+from .privacy import (
+    _delta,
+    _num,
+    _positive,
+    _steps,
+    analytic_gaussian_sigma,
+    gaussian_epsilon,
+    hockey_stick_theta,
+    rdp_to_dp,
+)
 
 SCHEDULES = ("constant", "decreasing")
 OP_CALIBRATIONS = ("classic", "analytic")
@@ -32,7 +41,12 @@ OP_CALIBRATIONS = ("classic", "analytic")
 
 def _contraction(gamma: float, lam: float) -> float:
     if gamma * lam >= 1:
-        raise bad_value("gamma*lam", gamma * lam, "a product gamma * lambda < 1 (the weight-decay contraction 1 - gamma*lambda must be positive)")
+        raise bad_value(
+            "gamma*lam",
+            gamma * lam,
+            "a product gamma * lambda < 1 (the weight-decay contraction 1 - gamma*lambda must be "
+            "positive)",
+        )
     return 1.0 - gamma * lam
 
 
@@ -41,9 +55,11 @@ def _contraction(gamma: float, lam: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def pabi_eps_r(c0: float, c1: float, gamma: float, lam: float, sigma: float | Sequence[float], steps: int) -> float:
-    r"""The Renyi bound of T noisy clipped-gradient steps (gradient clipping; the general-sum form the
-    authors' code computes, deviations.md#cert-pabi-bound).
+def pabi_eps_r(
+    c0: float, c1: float, gamma: float, lam: float, sigma: float | Sequence[float], steps: int
+) -> float:
+    r"""The Renyi bound of T noisy clipped-gradient steps (gradient clipping; the general-sum form
+    the authors' code computes, deviations.md#cert-pabi-bound).
 
     .. math::
         \varepsilon_R = \frac{1}{2}\,
@@ -80,16 +96,21 @@ def pabi_eps_r(c0: float, c1: float, gamma: float, lam: float, sigma: float | Se
 
 
 def gc_sigma(
-    eps_r: float, steps: int, gamma: float, lam: float, c0: float, c1: float,
-    as_coded: bool = False, schedule: str = "constant",
+    eps_r: float,
+    steps: int,
+    gamma: float,
+    lam: float,
+    c0: float,
+    c1: float,
+    as_coded: bool = False,
+    schedule: str = "constant",
 ) -> float | np.ndarray:
     """Noise for a target Renyi bound eps_R after T steps: the closed forms of the authors' code.
 
-    lambda > 0, c = (1 - gamma lambda)^T:
-    sigma^2 = [2 C0 c + (2 C1/lambda)(1 - c)]^2 gamma lambda (2 - gamma lambda) / (2 eps_R (1 - c^2)).
-    lambda = 0: sigma^2 = (2 C0 + 2 gamma C1 T)^2 / (2 eps_R T); ``as_coded=True`` reproduces the
-    authors' 4 eps_R T (sqrt 2 too little noise; deviations.md#cert-lambda-zero).
-    ``schedule='decreasing'`` returns the T per-step values
+    lambda > 0, c = (1 - gamma lambda)^T: sigma^2 = [2 C0 c + (2 C1/lambda)(1 - c)]^2 gamma lambda
+    (2 - gamma lambda) / (2 eps_R (1 - c^2)). lambda = 0: sigma^2 = (2 C0 + 2 gamma C1 T)^2 / (2
+    eps_R T); ``as_coded=True`` reproduces the authors' 4 eps_R T (sqrt 2 too little noise;
+    deviations.md#cert-lambda-zero). ``schedule='decreasing'`` returns the T per-step values
     sigma_t^2 = [2 C0 c + (2 C1/lambda)(1 - c)]^2 / (2 eps_R T rho^(2(T-t-1))) (lambda > 0 only).
     """
     eps_r = _positive("eps_r", eps_r)
@@ -100,7 +121,11 @@ def gc_sigma(
         raise bad_value("schedule", schedule, f"one of {SCHEDULES}")
     if lam == 0:
         if schedule == "decreasing":
-            raise bad_value("schedule", schedule, "'constant' when lam = 0 (the decreasing schedule needs weight decay)")
+            raise bad_value(
+                "schedule",
+                schedule,
+                "'constant' when lam = 0 (the decreasing schedule needs weight decay)",
+            )
         return math.sqrt((2 * c0 + 2 * gamma * c1 * T) ** 2 / ((4 if as_coded else 2) * eps_r * T))
     rho = _contraction(gamma, lam)
     c = rho**T
@@ -133,7 +158,13 @@ def gc_steps(c0: float, c1: float, gamma: float, lam: float) -> int:
 
 
 def gc_epsilon(
-    c0: float, c1: float, gamma: float, lam: float, sigma: float | Sequence[float], steps: int, delta: float,
+    c0: float,
+    c1: float,
+    gamma: float,
+    lam: float,
+    sigma: float | Sequence[float],
+    steps: int,
+    delta: float,
 ) -> tuple[float, float]:
     """(eps, eps_R) that ``steps`` noisy steps of gradient clipping certify at ``delta``.
 
@@ -173,10 +204,18 @@ def mc_radius(c2: float, sigma: float, gamma: float = 0.0, c1: float | None = No
     return 2 * (c2 + _positive("gamma", gamma, allow_zero=True) * _positive("c1", c1)) / sigma
 
 
-def mc_first_radius(c0: float, c2: float, sigma: float, gamma: float = 0.0, c1: float | None = None, init_sigma: float = 0.0) -> float:
+def mc_first_radius(
+    c0: float,
+    c2: float,
+    sigma: float,
+    gamma: float = 0.0,
+    c1: float | None = None,
+    init_sigma: float = 0.0,
+) -> float:
     """r of the **first** noisy step of model clipping (may be ``inf``: no contraction at step 0).
 
-    * Noise after projection (no ``c1``): x_1 = clip(y, C2) + xi whatever x_0 was, so r = 2 C2 / sigma,
+    * Noise after projection (no ``c1``): x_1 = clip(y, C2) + xi whatever x_0 was, so r = 2 C2 /
+      sigma,
       the same as every later step.
     * Noise before projection (``c1`` given): the noisy point is y + xi with y = x_0 - gamma u,
       ||u|| <= C1. From step 1 on ||x_t|| <= C2 (the previous projection), but x_0 = clip(x_hat, C0)
@@ -196,12 +235,19 @@ def mc_first_radius(c0: float, c2: float, sigma: float, gamma: float = 0.0, c1: 
 def _r_first(r: float, r_first: float | None) -> float:
     if r_first is None:
         return r
-    if isinstance(r_first, bool) or not isinstance(r_first, (int, float, np.integer, np.floating)) or math.isnan(r_first) or r_first <= 0:
+    if (
+        isinstance(r_first, bool)
+        or not isinstance(r_first, (int, float, np.integer, np.floating))
+        or math.isnan(r_first)
+        or r_first <= 0
+    ):
         raise bad_value("r_first", r_first, "None, a number > 0 or inf")
     return float(r_first)
 
 
-def mc_delta_path(epsilon: float, r: float, steps: int, delta0: float = 1.0, r_first: float | None = None) -> np.ndarray:
+def mc_delta_path(
+    epsilon: float, r: float, steps: int, delta0: float = 1.0, r_first: float | None = None
+) -> np.ndarray:
     """The model-clipping delta recursion for ``steps`` steps (Theorem B).
 
     eps~_t = ln(1 + (e^eps - 1)/delta_t), delta_{t+1} = theta_{eps~_t}(r_t) * delta_t, with
@@ -232,7 +278,8 @@ def _delta0(delta0: float) -> float:
 
 
 def _mc_step(eps: float, r: float, d: float) -> tuple[float, float, float]:
-    """One step of the recursion: (eps~_t, theta_t, delta_{t+1}) from delta_t = ``d`` (r = inf: theta = 1)."""
+    """One step of the recursion: (eps~_t, theta_t, delta_{t+1}) from delta_t = ``d`` (r = inf:
+    theta = 1)."""
     if d > 0:  # ln(1 + (e^eps - 1)/d) in log space (no overflow for tiny d)
         a = math.log(math.expm1(eps)) - math.log(d)
         et = a + math.log1p(math.exp(-a)) if a > 0 else math.log1p(math.exp(a))
@@ -252,12 +299,20 @@ def mc_init_delta(epsilon: float, c0: float, init_sigma: float) -> float:
     return hockey_stick_theta(_positive("epsilon", epsilon), 2 * _positive("c0", c0) / init_sigma)
 
 
-def mc_steps(epsilon: float, delta: float, r: float, delta0: float = 1.0, max_steps: int = 100_000, r_first: float | None = None) -> int:
-    """Noisy steps model clipping needs: the first T with delta_T <= ``delta`` (0 if delta0 already is).
+def mc_steps(
+    epsilon: float,
+    delta: float,
+    r: float,
+    delta0: float = 1.0,
+    max_steps: int = 100_000,
+    r_first: float | None = None,
+) -> int:
+    """Noisy steps model clipping needs: the first T with delta_T <= ``delta`` (0 if delta0 already
+    is).
 
-    O(log(1/delta)) steps; e.g. T = 6 for r = 2, eps = 1, delta = 1e-5 (the settings C2 = sigma = 0.5
-    of Figure 1). ``r_first``:
-    the radius of the first step (:func:`mc_first_radius`; default ``r``).
+    O(log(1/delta)) steps; e.g. T = 6 for r = 2, eps = 1, delta = 1e-5 (the settings C2 = sigma =
+    0.5 of Figure 1). ``r_first``: the radius of the first step (:func:`mc_first_radius`; default
+    ``r``).
     """
     eps = _positive("epsilon", epsilon)
     target = _delta("delta", delta)
@@ -267,13 +322,23 @@ def mc_steps(epsilon: float, delta: float, r: float, delta0: float = 1.0, max_st
     t = 0
     while d > target:
         if t >= max_steps:
-            raise ValueError(f"model clipping does not reach delta={delta} within {max_steps} steps at r={r}: lower C2/sigma.")
+            raise ValueError(
+                f"model clipping does not reach delta={delta} within {max_steps} steps at r={r}: "
+                f"lower C2/sigma."
+            )
         d = _mc_step(eps, r0 if t == 0 else r, d)[2]
         t += 1
     return t
 
 
-def mc_epsilon(delta: float, r: float, steps: int, c0: float | None = None, init_sigma: float = 0.0, r_first: float | None = None) -> float:
+def mc_epsilon(
+    delta: float,
+    r: float,
+    steps: int,
+    c0: float | None = None,
+    init_sigma: float = 0.0,
+    r_first: float | None = None,
+) -> float:
     """The smallest eps whose recursion reaches delta_T <= ``delta`` after ``steps`` noisy steps.
 
     The model-clipping certificate at a fixed ``delta`` (used to report partial runs on an eps
@@ -308,19 +373,19 @@ def mc_epsilon(delta: float, r: float, steps: int, c0: float | None = None, init
 # --------------------------------------------------------------------------------------------
 
 
-#: The classic Gaussian mechanism (Dwork & Roth, Thm. A.1) is proved for eps < 1; the paper runs it at
-#: eps = 1, where its noise certifies 0.751 exactly. Above this value :func:`op_calibrate` uses the
-#: analytic calibration instead (the classic noise certifies only 10.39 at a requested 10).
+#: The classic Gaussian mechanism (Dwork & Roth, Thm. A.1) is proved for eps < 1; the paper runs it
+#: at eps = 1, where its noise certifies 0.751 exactly. Above this value :func:`op_calibrate` uses
+#: the analytic calibration instead (the classic noise certifies only 10.39 at a requested 10).
 CLASSIC_MAX_EPSILON = 1.0
 
 
 def op_sigma(c0: float, epsilon: float, delta: float, calibration: str = "classic") -> float:
     """Output-perturbation noise for sensitivity 2 C0: the formula, wherever it is valid or not.
 
-    ``'classic'`` (as coded): sigma = sqrt(2 ln(1.25/delta)) 2 C0 / eps (Dwork & Roth, Thm. A.1; proved
-    for eps < 1, too little noise above eps ~ 8.4). ``'analytic'``: the exact Gaussian mechanism,
-    :func:`analytic_gaussian_sigma`. The method uses :func:`op_calibrate`, which never applies the
-    classic formula outside its range.
+    ``'classic'`` (as coded): sigma = sqrt(2 ln(1.25/delta)) 2 C0 / eps (Dwork & Roth, Thm. A.1;
+    proved for eps < 1, too little noise above eps ~ 8.4). ``'analytic'``: the exact Gaussian
+    mechanism, :func:`analytic_gaussian_sigma`. The method uses :func:`op_calibrate`, which never
+    applies the classic formula outside its range.
     """
     c0, eps, delta = _positive("c0", c0), _positive("epsilon", epsilon), _delta("delta", delta)
     if calibration not in OP_CALIBRATIONS:
@@ -330,13 +395,16 @@ def op_sigma(c0: float, epsilon: float, delta: float, calibration: str = "classi
     return analytic_gaussian_sigma(2 * c0, eps, delta)
 
 
-def op_calibrate(c0: float, epsilon: float, delta: float, calibration: str = "classic") -> tuple[float, str, float]:
-    """The output-perturbation noise a run draws, the calibration used and the exact eps it certifies.
+def op_calibrate(
+    c0: float, epsilon: float, delta: float, calibration: str = "classic"
+) -> tuple[float, str, float]:
+    """The output-perturbation noise a run draws, the calibration used and the exact eps it
+    certifies.
 
     ``'classic'`` applies the classic formula only for eps <= :data:`CLASSIC_MAX_EPSILON` and the
-    analytic calibration above it (deviations.md#cert-op-calibration); ``'analytic'`` always uses the
-    analytic one. Returns
-    (sigma, calibration used, eps certified at ``delta`` by sensitivity 2 C0 and that sigma, exactly).
+    analytic calibration above it (deviations.md#cert-op-calibration); ``'analytic'`` always uses
+    the analytic one. Returns (sigma, calibration used, eps certified at ``delta`` by sensitivity 2
+    C0 and that sigma, exactly).
     """
     c0, eps, delta = _positive("c0", c0), _positive("epsilon", epsilon), _delta("delta", delta)
     if calibration not in OP_CALIBRATIONS:
@@ -344,8 +412,12 @@ def op_calibrate(c0: float, epsilon: float, delta: float, calibration: str = "cl
     used = "classic" if calibration == "classic" and eps <= CLASSIC_MAX_EPSILON else "analytic"
     sigma = op_sigma(c0, eps, delta, used)
     exact = gaussian_epsilon(2 * c0 / sigma, delta)
-    if exact > eps * (1 + 1e-6):  # cannot happen: classic is sufficient for eps <= 1, analytic is exact
-        raise AssertionError(f"output perturbation noise {sigma} certifies only eps={exact}, not {eps}")
+    if exact > eps * (
+        1 + 1e-6
+    ):  # cannot happen: classic is sufficient for eps <= 1, analytic is exact
+        raise AssertionError(
+            f"output perturbation noise {sigma} certifies only eps={exact}, not {eps}"
+        )
     return sigma, used, min(exact, eps)
 
 
@@ -353,8 +425,12 @@ def op_calibrate(c0: float, epsilon: float, delta: float, calibration: str = "cl
 # DP-SGD with group privacy (the paper's Figure 3 baseline)
 # --------------------------------------------------------------------------------------------
 
-def group_privacy_budget(epsilon: float, delta: float, k: int, as_coded: bool = False) -> tuple[float, float]:
-    """Per-example budget (eps1, delta1) that group privacy over ``k`` forget points turns into (eps, delta).
+
+def group_privacy_budget(
+    epsilon: float, delta: float, k: int, as_coded: bool = False
+) -> tuple[float, float]:
+    """Per-example budget (eps1, delta1) that group privacy over ``k`` forget points turns into
+    (eps, delta).
 
     eps1 = eps / k and delta1 = delta / (k e^((k-1) eps1)) (correct); ``as_coded=True`` gives the
     authors' delta1 = delta e^(-(k-1) eps1), which certifies only k * delta

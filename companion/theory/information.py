@@ -40,9 +40,15 @@ TV_FORMS = ("tight", "triangle")
 def _prob(p: np.ndarray | list, name: str, axis: int = -1) -> np.ndarray:
     a = np.asarray(p, dtype=np.float64)
     if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise bad_value(name, "an array with negative, non-finite or no entries", "non-negative finite probabilities")
+        raise bad_value(
+            name,
+            "an array with negative, non-finite or no entries",
+            "non-negative finite probabilities",
+        )
     if not np.allclose(a.sum(axis=axis), 1.0, atol=1e-6):
-        raise bad_value(name, f"an array whose entries sum to {a.sum(axis=axis)}", "probabilities summing to 1")
+        raise bad_value(
+            name, f"an array whose entries sum to {a.sum(axis=axis)}", "probabilities summing to 1"
+        )
     return a
 
 
@@ -121,7 +127,9 @@ def mi_from_conditionals(cond: np.ndarray | list, prior: np.ndarray | list) -> f
     c = _prob(cond, "cond", axis=-1)
     pi = _prob(prior, "prior")
     if c.ndim != 2 or c.shape[0] != pi.shape[0]:
-        raise bad_value("cond", f"shape {c.shape}", f"a ({pi.shape[0]}, C) table of conditional laws")
+        raise bad_value(
+            "cond", f"shape {c.shape}", f"a ({pi.shape[0]}, C) table of conditional laws"
+        )
     return mutual_information((c * pi[:, None]).T)
 
 
@@ -137,8 +145,8 @@ def bayes_accuracy(cond: np.ndarray | list, prior: np.ndarray | list) -> float:
     return float((c * pi[:, None]).max(0).sum())
 
 
-# --------------------------------------------------------------------------------------------
-# The guarantee: I(S'; Z) bounds every membership test  [reconstructed; deviations.md#xs-mi-guarantee]
+# -------------------------------------------------------------------------------------------- The
+# guarantee: I(S'; Z) bounds every membership test [reconstructed; deviations.md#xs-mi-guarantee]
 # --------------------------------------------------------------------------------------------
 
 
@@ -151,15 +159,19 @@ def _check_mi_prior(mi: np.ndarray | float, prior0: float) -> tuple[np.ndarray, 
     return m, float(prior0), 1.0 - float(prior0)
 
 
-def tv_bound(mi: np.ndarray | float, prior0: float = 0.5, form: str = "tight") -> np.ndarray | float:
-    """Upper bound on ``TV(P_{S'|Z=0}, P_{S'|Z=1})`` given ``I(S'; Z) = mi`` and ``P(Z=0) = prior0``.
+def tv_bound(
+    mi: np.ndarray | float, prior0: float = 0.5, form: str = "tight"
+) -> np.ndarray | float:
+    """Upper bound on ``TV(P_{S'|Z=0}, P_{S'|Z=1})`` given ``I(S'; Z) = mi`` and
+    ``P(Z=0) = prior0``.
 
     ``form='triangle'`` is the reconstructed statement (deviations.md#xs-mi-guarantee): Pinsker on
-    each ``KL(P_z || P) <= I / pi_z`` plus the triangle inequality, ``TV <= sqrt(I / (2 pi_0)) + sqrt(I / (2 pi_1))``.
-    ``form='tight'`` (default) uses that ``P - P_0 = pi_1 (P_1 - P_0)`` makes the triangle an equality,
+    each ``KL(P_z || P) <= I / pi_z`` plus the triangle inequality,
+    ``TV <= sqrt(I / (2 pi_0)) + sqrt(I / (2 pi_1))``. ``form='tight'`` (default) uses that
+    ``P - P_0 = pi_1 (P_1 - P_0)`` makes the triangle an equality,
     ``TV = TV(P_0, P) + TV(P_1, P) <= sqrt(KL_0 / 2) + sqrt(KL_1 / 2)``, and Cauchy-Schwarz under
-    ``pi_0 KL_0 + pi_1 KL_1 = I`` gives ``TV <= sqrt(I / (2 pi_0 pi_1))`` (our sharper constant). Both are clipped at 1.
-    Any membership test's advantage ``TPR - FPR`` is at most this TV.
+    ``pi_0 KL_0 + pi_1 KL_1 = I`` gives ``TV <= sqrt(I / (2 pi_0 pi_1))`` (our sharper constant).
+    Both are clipped at 1. Any membership test's advantage ``TPR - FPR`` is at most this TV.
     """
     if form not in TV_FORMS:
         raise bad_value("form", form, f"one of {TV_FORMS}")
@@ -172,7 +184,9 @@ def tv_bound(mi: np.ndarray | float, prior0: float = 0.5, form: str = "tight") -
     return b if b.ndim else float(b)
 
 
-def detection_accuracy_bound(mi: np.ndarray | float, prior0: float = 0.5, form: str = "tight") -> np.ndarray | float:
+def detection_accuracy_bound(
+    mi: np.ndarray | float, prior0: float = 0.5, form: str = "tight"
+) -> np.ndarray | float:
     """Equal-prior accuracy of any test telling ``Z = 0`` from ``Z = 1``: at most ``1/2 + TV/2``.
 
     ``mi`` is ``I(S'; Z)`` measured with ``P(Z = 0) = prior0`` (the TV bound depends on it).
@@ -203,7 +217,8 @@ def mi_softmax_plugin(
     logits: torch.Tensor, z: torch.Tensor, eps: float = 1e-10, formulation: str = "clamped"
 ) -> torch.Tensor:
     r"""Plug-in estimate of the information the predictions carry about the group, from logits and
-    binary group labels (the authors' ``Data_Unlearning_MNIST_Plot.py``; deviations.md#xs-mi-estimator).
+    binary group labels (the authors' ``Data_Unlearning_MNIST_Plot.py``;
+    deviations.md#xs-mi-estimator).
 
     .. math::
         \hat I(\hat Y; Z) = \sum_{z \in \{0, 1\}} \pi_z\,
@@ -243,7 +258,9 @@ def mi_softmax_plugin(
     if formulation not in FORMULATIONS:
         raise bad_value("formulation", formulation, f"one of {FORMULATIONS}")
     if logits.ndim < 2:
-        raise bad_value("logits", f"a tensor of shape {tuple(logits.shape)}", "a tensor of shape (..., N, C)")
+        raise bad_value(
+            "logits", f"a tensor of shape {tuple(logits.shape)}", "a tensor of shape (..., N, C)"
+        )
     z = torch.as_tensor(z, device=logits.device).reshape(-1)
     n = logits.shape[-2]
     if z.shape[0] != n:
@@ -263,19 +280,27 @@ def mi_softmax_plugin(
         q = j0 + j1
         pi1 = n1 / n
         pi0 = 1.0 - pi1
-        return (j0 * torch.log(j0 / (q * pi0 + eps) + eps) + j1 * torch.log(j1 / (q * pi1 + eps) + eps)).sum(-1)
+        return (
+            j0 * torch.log(j0 / (q * pi0 + eps) + eps) + j1 * torch.log(j1 / (q * pi1 + eps) + eps)
+        ).sum(-1)
     logp = torch.log_softmax(logits, dim=-1)
     pis = torch.tensor([(n - n1) / n, n1 / n], dtype=logp.dtype, device=logp.device)
     log_bar = torch.stack(
-        [torch.logsumexp(logp[..., ~zb, :], dim=-2) - math.log(n - n1), torch.logsumexp(logp[..., zb, :], dim=-2) - math.log(n1)],
+        [
+            torch.logsumexp(logp[..., ~zb, :], dim=-2) - math.log(n - n1),
+            torch.logsumexp(logp[..., zb, :], dim=-2) - math.log(n1),
+        ],
         dim=-2,
     )  # (..., 2, C)
     log_mix = torch.logsumexp(log_bar + torch.log(pis).unsqueeze(-1), dim=-2, keepdim=True)
     return (pis.unsqueeze(-1) * torch.exp(log_bar) * (log_bar - log_mix)).sum((-1, -2))
 
 
-def marginal_batch(logits_r: torch.Tensor, logits_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The paper's MI batch (the authors' MNIST code): ``Z = 0`` for ``[D_r batch; D_u batch]``, ``Z = 1`` for the D_r batch.
+def marginal_batch(
+    logits_r: torch.Tensor, logits_u: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's MI batch (the authors' MNIST code): ``Z = 0`` for ``[D_r batch; D_u batch]``,
+    ``Z = 1`` for the D_r batch.
 
     The retain outputs appear once in each group (the reference code forwards ``x_r`` twice; for a
     network without dropout that is the same tensor). The reference code's random permutation of
@@ -301,13 +326,17 @@ def marginal_batch(logits_r: torch.Tensor, logits_u: torch.Tensor) -> tuple[torc
 def marginal_mi(
     logits_r: torch.Tensor, logits_u: torch.Tensor, eps: float = 1e-10, formulation: str = "clamped"
 ) -> torch.Tensor:
-    """``I_hat`` of the paper's batch construction (:func:`marginal_batch`, :func:`mi_softmax_plugin`)."""
+    """``I_hat`` of the paper's batch construction (:func:`marginal_batch`,
+    :func:`mi_softmax_plugin`)."""
     logits, z = marginal_batch(logits_r, logits_u)
     return mi_softmax_plugin(logits, z, eps=eps, formulation=formulation)
 
 
-def marginal_mi_population(mean_r: np.ndarray | list, mean_u: np.ndarray | list, n_r: int = 64, n_u: int = 16) -> float:
-    """Population value of the paper's construction (deviations.md#xs-mi-population) given the mean softmax outputs.
+def marginal_mi_population(
+    mean_r: np.ndarray | list, mean_u: np.ndarray | list, n_r: int = 64, n_u: int = 16
+) -> float:
+    """Population value of the paper's construction (deviations.md#xs-mi-population) given the mean
+    softmax outputs.
 
     Group 0 has law ``m0 = (n_r m_r + n_u m_u) / (n_r + n_u)``, group 1 law ``m_r``, priors
     ``((n_r + n_u), n_r) / (2 n_r + n_u)``. It is 0 iff ``m_u = m_r``: the penalty pulls the
@@ -327,13 +356,16 @@ def marginal_mi_population(mean_r: np.ndarray | list, mean_u: np.ndarray | list,
 
 
 def miller_madow_bias(n_outcomes: int, n: int, n_groups: int = 2) -> float:
-    """First-order bias ``(C - 1)(K - 1) / (2N)`` of the plug-in MI of ``C`` outcomes, ``K`` groups, ``N`` samples."""
+    """First-order bias ``(C - 1)(K - 1) / (2N)`` of the plug-in MI of ``C`` outcomes, ``K`` groups,
+    ``N`` samples."""
     if n_outcomes < 1 or n < 1 or n_groups < 1:
         raise bad_value("n_outcomes/n/n_groups", (n_outcomes, n, n_groups), "positive integers")
     return (n_outcomes - 1) * (n_groups - 1) / (2 * n)
 
 
-def plugin_mi_hard_labels(cond: np.ndarray | list, n0: int, n1: int, n_rep: int = 1000, seed: int = 0) -> np.ndarray:
+def plugin_mi_hard_labels(
+    cond: np.ndarray | list, n0: int, n1: int, n_rep: int = 1000, seed: int = 0
+) -> np.ndarray:
     """Plug-in ``I_hat`` on ``n_rep`` samples with fixed group sizes and one-hot (hard) outputs.
 
     Outputs ``Y | Z = z`` are drawn from ``cond[z]``; with one-hot "softmax" rows the plug-in
@@ -355,7 +387,9 @@ def plugin_mi_hard_labels(cond: np.ndarray | list, n0: int, n1: int, n_rep: int 
     if n0 < 1 or n1 < 1 or n_rep < 1:
         raise bad_value("n0/n1/n_rep", (n0, n1, n_rep), "positive integers")
     rng = np.random.default_rng(seed)
-    counts = np.stack([rng.multinomial(n0, c[0], size=n_rep), rng.multinomial(n1, c[1], size=n_rep)], 1)  # (R, 2, C)
+    counts = np.stack(
+        [rng.multinomial(n0, c[0], size=n_rep), rng.multinomial(n1, c[1], size=n_rep)], 1
+    )  # (R, 2, C)
     n = n0 + n1
     j = counts / n
     pz = np.array([n0, n1]) / n
@@ -379,7 +413,8 @@ def bootstrap_marginal_mi(
 
     Batches of ``n_r`` retain and ``n_u`` unlearn outputs are drawn as a shuffling data loader draws
     them (consecutive chunks of random permutations of each pool); compare with
-    :func:`marginal_mi_population` of the pools' means (estimator bias, deviations.md#xs-estimator-bias).
+    :func:`marginal_mi_population` of the pools' means (estimator bias,
+    deviations.md#xs-estimator-bias).
 
     Parameters
     ----------
@@ -391,22 +426,34 @@ def bootstrap_marginal_mi(
     array (n_boot,) of estimates in nats.
     """
     if probs_r.ndim != 2 or probs_u.ndim != 2 or probs_r.shape[1] != probs_u.shape[1]:
-        raise bad_value("probs_r/probs_u", (tuple(probs_r.shape), tuple(probs_u.shape)), "two (M, C) tensors with the same C")
+        raise bad_value(
+            "probs_r/probs_u",
+            (tuple(probs_r.shape), tuple(probs_u.shape)),
+            "two (M, C) tensors with the same C",
+        )
     if not (1 <= n_r <= len(probs_r) and 1 <= n_u <= len(probs_u)):
-        raise bad_value("n_r/n_u", (n_r, n_u), f"batch sizes in [1, {len(probs_r)}] and [1, {len(probs_u)}]")
+        raise bad_value(
+            "n_r/n_u", (n_r, n_u), f"batch sizes in [1, {len(probs_r)}] and [1, {len(probs_u)}]"
+        )
     if n_boot < 1:
         raise bad_value("n_boot", n_boot, "a positive integer")
     gen = torch.Generator().manual_seed(seed)
     lr = torch.log(probs_r.double().clamp_min(1e-300))
     lu = torch.log(probs_u.double().clamp_min(1e-300))
     ir, iu = _loader_batches(len(lr), n_r, n_boot, gen), _loader_batches(len(lu), n_u, n_boot, gen)
-    out = [marginal_mi(lr[ir[s : s + chunk]], lu[iu[s : s + chunk]], formulation=formulation) for s in range(0, n_boot, chunk)]
+    out = [
+        marginal_mi(lr[ir[s : s + chunk]], lu[iu[s : s + chunk]], formulation=formulation)
+        for s in range(0, n_boot, chunk)
+    ]
     return torch.cat(out).numpy()
 
 
 def _loader_batches(m: int, n: int, count: int, gen: torch.Generator) -> torch.Tensor:
     """``count`` index batches of size ``n`` as a shuffling loader draws them: consecutive chunks of
-    fresh permutations of ``range(m)`` (incomplete last chunks dropped). Returns (count, n) int64."""
+    fresh permutations of ``range(m)`` (incomplete last chunks dropped). Returns (count, n)
+    int64."""
     per = m // n
     perms = -(-count // per)
-    return torch.stack([torch.randperm(m, generator=gen)[: per * n].view(per, n) for _ in range(perms)]).view(-1, n)[:count]
+    return torch.stack(
+        [torch.randperm(m, generator=gen)[: per * n].view(per, n) for _ in range(perms)]
+    ).view(-1, n)[:count]

@@ -2,12 +2,14 @@
 
 * :func:`neighbourhood_agreement` -- the information content alpha(x): the share of the samples in
   the ball ``B_r(x) = {z : ||z - x|| <= r}`` that share x's class (Foster et al. (2025), Sec. 3,
-  "information gain"); x is *low information* when ``alpha(x) >= tau`` (:func:`is_high_information`).
-  The paper states neither r nor tau (deviations.md#jit-information-content).
+  "information gain"); x is *low information* when ``alpha(x) >= tau``
+  (:func:`is_high_information`). The paper states neither r nor tau
+  (deviations.md#jit-information-content).
 * :func:`model_agreement` -- the same quantity with the model's own classes ``c(z)`` of points drawn
   uniformly from the ball (usable when no other data are at hand, the zero-shot situation).
 * :func:`curvature` -- ``kappa(x) = ||Hess f(x)||_F / ||grad f(x)||`` of a scalar model output
-  (Foster et al. (2025), Sec. 3, "curvature and decision boundaries"), exact or by Hutchinson probes.
+  (Foster et al. (2025), Sec. 3, "curvature and decision boundaries"), exact or by Hutchinson
+  probes.
 
 The low-dimensional toys that train models on these quantities live in
 :mod:`companion.experiments.jit_geometry`.
@@ -32,7 +34,9 @@ from ..config import bad_value
 def _check_r_tau(r: float, tau: float | None = None) -> None:
     if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0 or r != r:
         raise bad_value("r", r, "a radius > 0")
-    if tau is not None and (isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0.0 <= tau <= 1.0):
+    if tau is not None and (
+        isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0.0 <= tau <= 1.0
+    ):
         raise bad_value("tau", tau, "a threshold in [0, 1]")
 
 
@@ -70,15 +74,25 @@ def neighbourhood_agreement(
     """
     _check_r_tau(r)
     if x.shape[0] != labels_x.shape[0] or points.shape[0] != labels.shape[0]:
-        raise bad_value("labels", (tuple(labels_x.shape), tuple(labels.shape)), "one label per sample")
-    d = torch.cdist(x.flatten(1).double(), points.flatten(1).double(), compute_mode="donot_use_mm_for_euclid_dist")  # (B, M), exact 0 for self
+        raise bad_value(
+            "labels", (tuple(labels_x.shape), tuple(labels.shape)), "one label per sample"
+        )
+    d = torch.cdist(
+        x.flatten(1).double(),
+        points.flatten(1).double(),
+        compute_mode="donot_use_mm_for_euclid_dist",
+    )  # (B, M), exact 0 for self
     inside = d <= r
     if exclude_self:
         inside &= d > 0
     same = labels_x.view(-1, 1) == labels.view(1, -1)
     count = inside.sum(1)
     agree = (inside & same).sum(1)
-    alpha = torch.where(count > 0, agree.double() / count.clamp_min(1).double(), torch.full_like(count, float("nan"), dtype=torch.float64))
+    alpha = torch.where(
+        count > 0,
+        agree.double() / count.clamp_min(1).double(),
+        torch.full_like(count, float("nan"), dtype=torch.float64),
+    )
     return alpha, count
 
 
@@ -92,20 +106,29 @@ def knn_radius(x: torch.Tensor, points: torch.Tensor, k: int = 10, scale: float 
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise bad_value("k", k, "an integer >= 1")
     _check_r_tau(scale)
-    d = torch.cdist(x.flatten(1).double(), points.flatten(1).double(), compute_mode="donot_use_mm_for_euclid_dist")
+    d = torch.cdist(
+        x.flatten(1).double(),
+        points.flatten(1).double(),
+        compute_mode="donot_use_mm_for_euclid_dist",
+    )
     d = torch.where(d > 0, d, torch.full_like(d, float("inf")))
     if d.shape[1] < k:
         raise bad_value("k", k, f"at most the number of reference points ({d.shape[1]})")
     return float(scale * d.kthvalue(k, dim=1).values.quantile(0.5))
 
 
-def sample_ball(x: torch.Tensor, r: float, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` points uniform in the ball ``B_r(x)`` around each row of ``x`` (B, ...) -> (n, B, ...)."""
+def sample_ball(
+    x: torch.Tensor, r: float, n: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """``n`` points uniform in the ball ``B_r(x)`` around each row of ``x`` (B, ...) -> (n, B,
+    ...)."""
     _check_r_tau(r)
     d = x[0].numel()
     u = torch.randn((n, *x.shape), generator=generator, dtype=x.dtype, device=x.device)
     u = u / u.flatten(2).norm(dim=-1).view(n, x.shape[0], *([1] * (x.ndim - 1)))
-    rad = r * torch.rand((n, x.shape[0]), generator=generator, dtype=x.dtype, device=x.device) ** (1.0 / d)
+    rad = r * torch.rand((n, x.shape[0]), generator=generator, dtype=x.dtype, device=x.device) ** (
+        1.0 / d
+    )
     return x.unsqueeze(0) + rad.view(n, x.shape[0], *([1] * (x.ndim - 1))) * u
 
 
@@ -117,7 +140,8 @@ def model_agreement(
     n: int = 256,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """alpha(x) with the model's classes: the share of ``n`` uniform draws z in B_r(x) with c(z) = c(x).
+    """alpha(x) with the model's classes: the share of ``n`` uniform draws z in B_r(x) with c(z) =
+    c(x).
 
     Parameters
     ----------
@@ -151,7 +175,9 @@ def is_high_information(alpha: torch.Tensor, tau: float) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 
 
-def scalar_output(model: nn.Module, input_shape: tuple[int, ...], kind: str = "margin", cls: int = 1) -> Callable[[torch.Tensor], torch.Tensor]:
+def scalar_output(
+    model: nn.Module, input_shape: tuple[int, ...], kind: str = "margin", cls: int = 1
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """A scalar function of one flattened input, for :func:`curvature`.
 
     ``kind``: 'margin' (logit of ``cls`` minus the largest other logit), 'logit' (the logit of
@@ -202,7 +228,9 @@ def curvature(
         raise bad_value("method", method, "'exact' or 'hutchinson'")
     if x.ndim != 2:
         raise bad_value("x", tuple(x.shape), "a (B, D) tensor (flatten the inputs first)")
-    with warnings.catch_warnings():  # torch.func's hessian path emits a torch.jit deprecation notice
+    with (
+        warnings.catch_warnings()
+    ):  # torch.func's hessian path emits a torch.jit deprecation notice
         warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
         return _curvature(fn, x, method, n_probes, generator)
 

@@ -28,7 +28,8 @@ from scipy import integrate, optimize, stats
 from ..config import bad_value
 
 CONVERSIONS = ("alpha_dependent", "as_coded")
-#: The authors' grid of Renyi orders for the RDP -> DP conversion (deviations.md#cert-rdp-conversion).
+#: The authors' grid of Renyi orders for the RDP -> DP conversion
+#: (deviations.md#cert-rdp-conversion).
 CODED_ALPHAS = np.linspace(1.001, 1000.0, 10_000)
 
 
@@ -38,7 +39,11 @@ CODED_ALPHAS = np.linspace(1.001, 1000.0, 10_000)
 
 
 def _num(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+    ):
         raise bad_value(name, value, "a finite number")
     return float(value)
 
@@ -79,7 +84,8 @@ def gaussian_delta(epsilon: float, mu: float) -> float:
     where
 
     - :math:`\mu` is the sensitivity divided by the noise standard deviation;
-    - :math:`\Phi` is the standard normal CDF and :math:`E_{e^\varepsilon}` the hockey-stick divergence.
+    - :math:`\Phi` is the standard normal CDF and :math:`E_{e^\varepsilon}` the hockey-stick
+      divergence.
 
     Parameters
     ----------
@@ -118,10 +124,10 @@ def hockey_stick_theta(epsilon: float, r: float) -> float:
     - :math:`r` is the diameter of the projection ball divided by the noise standard deviation;
     - :math:`\bar\Phi` is the standard normal survival function.
 
-    It is the :math:`E_{e^\varepsilon}` contraction coefficient of the kernel "project onto a ball of
-    diameter ``r * sigma``, then add N(0, sigma^2 I)": the largest hockey-stick divergence between
-    two of its outputs, and equals :func:`gaussian_delta` at ``mu = r``. Computed with the survival
-    function in log space (stable for large eps/r).
+    It is the :math:`E_{e^\varepsilon}` contraction coefficient of the kernel "project onto a ball
+    of diameter ``r * sigma``, then add N(0, sigma^2 I)": the largest hockey-stick divergence
+    between two of its outputs, and equals :func:`gaussian_delta` at ``mu = r``. Computed with the
+    survival function in log space (stable for large eps/r).
 
     Returns
     -------
@@ -142,8 +148,11 @@ def hockey_stick_theta(epsilon: float, r: float) -> float:
     return float(max(a - b, 0.0))
 
 
-def hockey_stick_gaussians(epsilon: float, mean_p: float, mean_q: float, sigma: float = 1.0) -> float:
-    """E_{e^eps}(N(mean_p, sigma^2) || N(mean_q, sigma^2)) = int max(p - e^eps q, 0) dx, by quadrature.
+def hockey_stick_gaussians(
+    epsilon: float, mean_p: float, mean_q: float, sigma: float = 1.0
+) -> float:
+    """E_{e^eps}(N(mean_p, sigma^2) || N(mean_q, sigma^2)) = int max(p - e^eps q, 0) dx, by
+    quadrature.
 
     An implementation independent of the closed forms above (used to check them).
     """
@@ -154,11 +163,17 @@ def hockey_stick_gaussians(epsilon: float, mean_p: float, mean_q: float, sigma: 
     norm = 1.0 / (s * math.sqrt(2 * math.pi))
 
     def f(x: float) -> float:
-        return max(norm * (math.exp(-0.5 * ((x - mp) / s) ** 2) - g * math.exp(-0.5 * ((x - mq) / s) ** 2)), 0.0)
+        return max(
+            norm
+            * (math.exp(-0.5 * ((x - mp) / s) ** 2) - g * math.exp(-0.5 * ((x - mq) / s) ** 2)),
+            0.0,
+        )
 
     lo, hi = min(mp, mq) - 12 * s, max(mp, mq) + 12 * s
     points = [mp, mq]
-    if mp != mq:  # the integrand's kink, where p = e^eps q: quadrature is inaccurate across it otherwise
+    if (
+        mp != mq
+    ):  # the integrand's kink, where p = e^eps q: quadrature is inaccurate across it otherwise
         kink = eps * s * s / (mp - mq) + (mp + mq) / 2
         if lo < kink < hi:
             points.append(kink)
@@ -182,7 +197,9 @@ def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) ->
     hi = 1.0
     while gaussian_delta(eps, hi) < delta:
         hi *= 2
-    mu = optimize.brentq(lambda m: gaussian_delta(eps, m) - delta, 1e-12, hi, xtol=1e-15, rtol=1e-13)
+    mu = optimize.brentq(
+        lambda m: gaussian_delta(eps, m) - delta, 1e-12, hi, xtol=1e-15, rtol=1e-13
+    )
     return float(s / mu)
 
 
@@ -195,7 +212,9 @@ def gaussian_epsilon(mu: float, delta: float) -> float:
     hi = 1.0
     while gaussian_delta(hi, mu) > delta:
         hi *= 2
-    return float(optimize.brentq(lambda e: gaussian_delta(e, mu) - delta, 0.0, hi, xtol=1e-13, rtol=1e-12))
+    return float(
+        optimize.brentq(lambda e: gaussian_delta(e, mu) - delta, 0.0, hi, xtol=1e-13, rtol=1e-12)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,7 +227,12 @@ def _conv(alpha: np.ndarray, rdp: np.ndarray, delta: float) -> np.ndarray:
     return rdp - (math.log(delta) + np.log(alpha)) / (alpha - 1) + np.log((alpha - 1) / alpha)
 
 
-def rdp_to_dp(eps_r: float, delta: float, conversion: str = "alpha_dependent", alphas: np.ndarray | None = None) -> tuple[float, float]:
+def rdp_to_dp(
+    eps_r: float,
+    delta: float,
+    conversion: str = "alpha_dependent",
+    alphas: np.ndarray | None = None,
+) -> tuple[float, float]:
     """(eps, optimal alpha) certified at ``delta`` by a Renyi bound (Balle et al. 2020).
 
     eps = min_alpha [D(alpha) - (ln delta + ln alpha)/(alpha - 1) + ln((alpha - 1)/alpha)], with
@@ -232,7 +256,12 @@ def rdp_to_dp(eps_r: float, delta: float, conversion: str = "alpha_dependent", a
     if alphas is not None:
         return float(vals[i]), float(a[i])
     lo, hi = a[max(i - 1, 0)], a[min(i + 1, len(a) - 1)]
-    res = optimize.minimize_scalar(lambda x: float(_conv(np.array(x), np.array(x) * eps_r, delta)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    res = optimize.minimize_scalar(
+        lambda x: float(_conv(np.array(x), np.array(x) * eps_r, delta)),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     if res.fun < vals[i]:
         return float(res.fun), float(res.x)
     return float(vals[i]), float(a[i])
@@ -250,11 +279,20 @@ def required_eps_r(epsilon: float, delta: float, conversion: str = "alpha_depend
         raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
     floor = rdp_to_dp(1e-12, delta, conversion)[0]
     if eps <= floor:
-        raise bad_value("epsilon", epsilon, f"a value above {floor:.4g}, the smallest eps this conversion certifies at delta={delta}")
+        raise bad_value(
+            "epsilon",
+            epsilon,
+            f"a value above {floor:.4g}, the smallest eps this conversion certifies at "
+            f"delta={delta}",
+        )
     hi = 1.0
     while rdp_to_dp(hi, delta, conversion)[0] < eps:
         hi *= 2
-    return float(optimize.brentq(lambda x: rdp_to_dp(x, delta, conversion)[0] - eps, 1e-12, hi, xtol=1e-14, rtol=1e-12))
+    return float(
+        optimize.brentq(
+            lambda x: rdp_to_dp(x, delta, conversion)[0] - eps, 1e-12, hi, xtol=1e-14, rtol=1e-12
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,15 +320,21 @@ def group_privacy(eps1: float, delta1: float, k: int) -> tuple[float, float]:
 
 
 def projected_gaussian_kernel_1d(
-    mean_p: float, mean_q: float, s: float, radius: float, sigma: float, epsilon: float, grid: int = 801
+    mean_p: float,
+    mean_q: float,
+    s: float,
+    radius: float,
+    sigma: float,
+    epsilon: float,
+    grid: int = 801,
 ) -> tuple[float, float]:
     """Hockey-stick divergences before and after the model-clipping kernel, in one dimension.
 
-    P = N(mean_p, s^2) and Q = N(mean_q, s^2) are pushed through K(x) = clip(x, radius) + N(0, sigma^2)
-    (projection onto [-radius, radius], then Gaussian noise). Returns
-    (E_{e^eps}(P || Q), E_{e^eps}(PK || QK)); the first in closed form (:func:`gaussian_delta`), the
-    second by quadrature on a grid of ``grid`` points (the projection puts atoms at +-radius).
-    Used to check the contraction E(PK || QK) <= theta_{eps~}(2 radius / sigma) E(P || Q).
+    P = N(mean_p, s^2) and Q = N(mean_q, s^2) are pushed through K(x) = clip(x, radius) + N(0,
+    sigma^2) (projection onto [-radius, radius], then Gaussian noise). Returns (E_{e^eps}(P || Q),
+    E_{e^eps}(PK || QK)); the first in closed form (:func:`gaussian_delta`), the second by
+    quadrature on a grid of ``grid`` points (the projection puts atoms at +-radius). Used to check
+    the contraction E(PK || QK) <= theta_{eps~}(2 radius / sigma) E(P || Q).
     """
     eps = _positive("epsilon", epsilon, allow_zero=True)
     s, c, sg = _positive("s", s), _positive("radius", radius), _positive("sigma", sigma)
@@ -300,7 +344,9 @@ def projected_gaussian_kernel_1d(
     dx = x[1] - x[0]
     y = np.linspace(-c - 12 * sg, c + 12 * sg, 3 * grid)
     dy = y[1] - y[0]
-    kern = np.exp(-0.5 * ((y[:, None] - x[None, :]) / sg) ** 2) / (sg * math.sqrt(2 * math.pi))  # (len(y), len(x))
+    kern = np.exp(-0.5 * ((y[:, None] - x[None, :]) / sg) ** 2) / (
+        sg * math.sqrt(2 * math.pi)
+    )  # (len(y), len(x))
 
     def pushed(m: float) -> np.ndarray:
         w = np.exp(-0.5 * ((x - m) / s) ** 2) / (s * math.sqrt(2 * math.pi)) * dx

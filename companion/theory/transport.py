@@ -1,18 +1,19 @@
 """Optimal transport for feature unlearning (Xu & Strohmer, arXiv 2502.05684, feature part).
 
 The feature-unlearning theorem of Xu & Strohmer (2025), in the form the package states it
-(deviations.md#xs-barycenter-theorem), says that, for the L2 utility
-``E||X - X_hat||^2``, the best outcome ``X_hat = f(X, Z)`` independent of the feature ``Z`` is the
-Wasserstein-2 barycenter of the conditional laws ``mu_z = L(X | Z=z)`` with weights ``p_z = P(Z=z)``,
-reached by pushing each group through its optimal (Brenier) map ``T_z``. This module holds:
+(deviations.md#xs-barycenter-theorem), says that, for the L2 utility ``E||X - X_hat||^2``, the best
+outcome ``X_hat = f(X, Z)`` independent of the feature ``Z`` is the Wasserstein-2 barycenter of the
+conditional laws ``mu_z = L(X | Z=z)`` with weights ``p_z = P(Z=z)``, reached by pushing each group
+through its optimal (Brenier) map ``T_z``. This module holds:
 
-* the Gaussian closed form (Agueh & Carlier 2011): :func:`gaussian_barycenter` (the provably convergent
+* the Gaussian closed form (Agueh & Carlier 2011): :func:`gaussian_barycenter` (the provably
+  convergent
   fixed point of Alvarez-Esteban et al. 2016 and the iteration as coded upstream,
   deviations.md#xs-barycenter-iteration),
   :func:`gaussian_ot_map`, :func:`w2_gaussian`;
 * the data-level transform :class:`FeatureBarycenter` (fit group moments, maps ``T_z``, the McCann
-  path ``X_t = (1 - t) X + t T_Z(X)``; McCann 1997) that the chapters and the ``barycenter`` method use;
-  applied to non-Gaussian data it is the authors' *pseudo-barycenter*;
+  path ``X_t = (1 - t) X + t T_Z(X)``; McCann 1997) that the chapters and the ``barycenter`` method
+  use; applied to non-Gaussian data it is the authors' *pseudo-barycenter*;
 * the non-Gaussian comparison: :func:`free_support_barycenter_transform` (POT's free-support
   barycenter, each group mapped by the barycentric projection of its OT plan) and
   :func:`empirical_w2` (exact discrete W2 with POT).
@@ -65,13 +66,19 @@ def sqrtm_psd(a: np.ndarray, inverse: bool = False, rcond: float = 1e-12) -> np.
 def _check_psd_stack(covs: np.ndarray, name: str = "covs") -> np.ndarray:
     covs = np.asarray(covs, dtype=float)
     if covs.ndim != 3 or covs.shape[1] != covs.shape[2]:
-        raise bad_value(name, f"an array of shape {covs.shape}", "a stack of square matrices, shape (k, d, d)")
+        raise bad_value(
+            name, f"an array of shape {covs.shape}", "a stack of square matrices, shape (k, d, d)"
+        )
     if not np.all(np.isfinite(covs)):
         raise bad_value(name, "an array with NaN/inf entries", "finite covariance matrices")
-    if not np.allclose(covs, np.swapaxes(covs, 1, 2), atol=1e-8 * max(1.0, float(np.abs(covs).max()))):
+    if not np.allclose(
+        covs, np.swapaxes(covs, 1, 2), atol=1e-8 * max(1.0, float(np.abs(covs).max()))
+    ):
         raise bad_value(name, "a non-symmetric matrix", "symmetric positive semi-definite matrices")
     if np.linalg.eigvalsh(covs).min() < -1e-8 * max(1.0, float(np.abs(covs).max())):
-        raise bad_value(name, "a matrix with a negative eigenvalue", "symmetric positive semi-definite matrices")
+        raise bad_value(
+            name, "a matrix with a negative eigenvalue", "symmetric positive semi-definite matrices"
+        )
     return covs
 
 
@@ -87,7 +94,11 @@ def check_weights(weights: np.ndarray | None, k: int, name: str = "weights") -> 
 
 def check_t(t: float, name: str = "t") -> float:
     """Validate a McCann-path position ``t`` in [0, 1]."""
-    if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not 0.0 <= float(t) <= 1.0:
+    if (
+        isinstance(t, bool)
+        or not isinstance(t, (int, float, np.floating, np.integer))
+        or not 0.0 <= float(t) <= 1.0
+    ):
         raise bad_value(name, t, "a number in [0, 1] (0: original data, 1: the barycenter)")
     return float(t)
 
@@ -97,7 +108,9 @@ def check_t(t: float, name: str = "t") -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def w2_gaussian(m1: np.ndarray, s1: np.ndarray, m2: np.ndarray, s2: np.ndarray, squared: bool = True) -> float:
+def w2_gaussian(
+    m1: np.ndarray, s1: np.ndarray, m2: np.ndarray, s2: np.ndarray, squared: bool = True
+) -> float:
     """Wasserstein-2 distance between N(m1, S1) and N(m2, S2) (the Bures-Wasserstein formula).
 
     ``W2^2 = ||m1 - m2||^2 + tr(S1 + S2 - 2 (S2^{1/2} S1 S2^{1/2})^{1/2})``. Returns ``W2^2`` when
@@ -115,10 +128,10 @@ def w2_gaussian(m1: np.ndarray, s1: np.ndarray, m2: np.ndarray, s2: np.ndarray, 
 def gaussian_ot_map(s_from: np.ndarray, s_to: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
     """Matrix ``A`` of the Brenier map between centred Gaussians N(0, S_from) -> N(0, S_to).
 
-    ``A = S_from^{-1/2} (S_from^{1/2} S_to S_from^{1/2})^{1/2} S_from^{-1/2}`` (the Brenier map between
-    Gaussians), symmetric
-    PSD, with ``A S_from A = S_to`` when ``S_from`` is invertible. For singular ``S_from`` the
-    pseudo-inverse square root is used (the map is then defined on the range of ``S_from``).
+    ``A = S_from^{-1/2} (S_from^{1/2} S_to S_from^{1/2})^{1/2} S_from^{-1/2}`` (the Brenier map
+    between Gaussians), symmetric PSD, with ``A S_from A = S_to`` when ``S_from`` is invertible. For
+    singular ``S_from`` the pseudo-inverse square root is used (the map is then defined on the range
+    of ``S_from``).
 
     Returns
     -------
@@ -154,10 +167,10 @@ def gaussian_barycenter(
         'fixed_point' (default): the provably convergent iteration of Alvarez-Esteban et al. (2016),
         ``S <- S^{-1/2} (sum_z p_z (S^{1/2} S_z S^{1/2})^{1/2})^2 S^{-1/2}``, started from
         ``sum_z p_z S_z``; default ``tol`` 1e-10. 'as_coded': the authors' update
-        ``S <- sum_z p_z (S^{1/2} S_z S^{1/2})^{1/2}`` with ``tol`` 1e-4 on the Frobenius change, from
-        a seeded random start (upstream uses ``numpy.random.rand``, which is not symmetric; we use
-        ``R R^T / d`` with ``R`` uniform, the nearest well-defined reading). Both have the same fixed point
-        (deviations.md#xs-barycenter-iteration).
+        ``S <- sum_z p_z (S^{1/2} S_z S^{1/2})^{1/2}`` with ``tol`` 1e-4 on the Frobenius change,
+        from a seeded random start (upstream uses ``numpy.random.rand``, which is not symmetric; we
+        use ``R R^T / d`` with ``R`` uniform, the nearest well-defined reading). Both have the same
+        fixed point (deviations.md#xs-barycenter-iteration).
     tol : float, optional
         Stop when ``||S_new - S||_F < tol``.
     init : (d, d) array, optional
@@ -176,7 +189,9 @@ def gaussian_barycenter(
     covs = _check_psd_stack(covs)
     k, d = means.shape
     if covs.shape != (k, d, d):
-        raise bad_value("covs", f"an array of shape {covs.shape}", f"shape ({k}, {d}, {d}) to match means")
+        raise bad_value(
+            "covs", f"an array of shape {covs.shape}", f"shape ({k}, {d}, {d}) to match means"
+        )
     w = check_weights(weights, k)
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise bad_value("max_iter", max_iter, "a positive integer")
@@ -213,7 +228,8 @@ def gaussian_barycenter(
     residual = float(np.linalg.norm(inner(s) - s))
     if not converged:
         warnings.warn(
-            f"gaussian_barycenter({method!r}) did not converge in {max_iter} iterations (last residual {residual:.3g})",
+            f"gaussian_barycenter({method!r}) did not converge in {max_iter} iterations (last "
+            f"residual {residual:.3g})",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -222,7 +238,9 @@ def gaussian_barycenter(
     return m_bar, s
 
 
-def gaussian_barycenter_cost(means: np.ndarray, covs: np.ndarray, weights: np.ndarray, m_bar: np.ndarray, s_bar: np.ndarray) -> float:
+def gaussian_barycenter_cost(
+    means: np.ndarray, covs: np.ndarray, weights: np.ndarray, m_bar: np.ndarray, s_bar: np.ndarray
+) -> float:
     """Minimal distortion ``sum_z p_z W2^2(N(m_z, S_z), N(m_bar, S_bar))`` (the barycenter theorem's
     distortion, deviations.md#xs-barycenter-theorem)."""
     return float(sum(p * w2_gaussian(m, c, m_bar, s_bar) for p, m, c in zip(weights, means, covs)))
@@ -234,15 +252,20 @@ def mccann(x: np.ndarray, tx: np.ndarray, t: float) -> np.ndarray:
     return (1.0 - t) * np.asarray(x, float) + t * np.asarray(tx, float)
 
 
-def group_weights(z: np.ndarray, groups: np.ndarray, weights: str | np.ndarray = "proportional") -> np.ndarray:
-    """Barycenter weights: 'proportional' (p_z = n_z / n, the theorem's P(Z=z)), 'equal' (1/k), or an array."""
+def group_weights(
+    z: np.ndarray, groups: np.ndarray, weights: str | np.ndarray = "proportional"
+) -> np.ndarray:
+    """Barycenter weights: 'proportional' (p_z = n_z / n, the theorem's P(Z=z)), 'equal' (1/k), or
+    an array."""
     if isinstance(weights, str):
         if weights == "proportional":
             counts = np.array([(z == g).sum() for g in groups], dtype=float)
             return counts / counts.sum()
         if weights == "equal":
             return np.full(len(groups), 1.0 / len(groups))
-        raise bad_value("weights", weights, "'proportional', 'equal' or an array of group weights summing to 1")
+        raise bad_value(
+            "weights", weights, "'proportional', 'equal' or an array of group weights summing to 1"
+        )
     return check_weights(weights, len(groups))
 
 
@@ -259,7 +282,9 @@ def _check_xz(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise bad_value("X", f"an array of shape {x.shape}", "a 2-D array (n samples, d features)")
     z = np.asarray(z)
     if z.shape != (x.shape[0],):
-        raise bad_value("z", f"an array of shape {z.shape}", f"a 1-D array of {x.shape[0]} group labels")
+        raise bad_value(
+            "z", f"an array of shape {z.shape}", f"a 1-D array of {x.shape[0]} group labels"
+        )
     if not np.all(np.isfinite(x)):
         raise bad_value("X", "an array with NaN/inf entries", "finite features")
     return x, z
@@ -309,7 +334,8 @@ class FeatureBarycenter:
         weights : 'proportional' (default, P(Z=z) as in the theorem), 'equal', or an array
         ridge : float >= 0
             ``ridge * I`` is added to each group covariance (one-hot covariances are singular;
-            deviations.md#xs-singular-covariance). With ``singular='pinv'`` the maps use pseudo-inverses on the range instead.
+            deviations.md#xs-singular-covariance). With ``singular='pinv'`` the maps use
+            pseudo-inverses on the range instead.
         method : barycenter iteration, see :func:`gaussian_barycenter`
         """
         x, z = _check_xz(x, z)
@@ -322,12 +348,18 @@ class FeatureBarycenter:
             raise bad_value("z", f"{len(groups)} distinct group(s)", "at least 2 groups")
         counts = np.array([(z == g).sum() for g in groups])
         if counts.min() < 2:
-            raise bad_value("z", f"a group with {counts.min()} sample(s)", "at least 2 samples in every group")
+            raise bad_value(
+                "z", f"a group with {counts.min()} sample(s)", "at least 2 samples in every group"
+            )
         w = group_weights(z, groups, weights)
         d = x.shape[1]
         means = np.stack([x[z == g].mean(0) for g in groups])
-        covs = np.stack([np.atleast_2d(np.cov(x[z == g], rowvar=False)) + ridge * np.eye(d) for g in groups])
-        m_bar, s_bar, log = gaussian_barycenter(means, covs, w, method=method, seed=seed, tol=tol, return_log=True)
+        covs = np.stack(
+            [np.atleast_2d(np.cov(x[z == g], rowvar=False)) + ridge * np.eye(d) for g in groups]
+        )
+        m_bar, s_bar, log = gaussian_barycenter(
+            means, covs, w, method=method, seed=seed, tol=tol, return_log=True
+        )
         maps = np.stack([gaussian_ot_map(c, s_bar) for c in covs])
         return cls(groups, w, means, covs, m_bar, s_bar, maps, float(ridge), log)
 
@@ -336,7 +368,9 @@ class FeatureBarycenter:
         idx = np.clip(idx, 0, len(self.groups) - 1)
         if not np.all(self.groups[idx] == z):
             unknown = sorted(set(np.asarray(z).tolist()) - set(self.groups.tolist()))
-            raise bad_value("z", f"unseen group label(s) {unknown}", f"labels among {self.groups.tolist()}")
+            raise bad_value(
+                "z", f"unseen group label(s) {unknown}", f"labels among {self.groups.tolist()}"
+            )
         return idx
 
     def push(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -360,14 +394,20 @@ class FeatureBarycenter:
         return gaussian_barycenter_cost(self.means, self.covs, self.weights, self.m_bar, self.s_bar)
 
     def path_moments(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Means (k, d) and covariances (k, d, d) of each group at McCann position ``t`` (Gaussian model).
+        """Means (k, d) and covariances (k, d, d) of each group at McCann position ``t`` (Gaussian
+        model).
 
         Group z at t is ``N((1-t) m_z + t m_bar, M S_z M)`` with ``M = (1-t) I + t A_z``.
         """
         t = check_t(t)
         eye = np.eye(self.means.shape[1])
         ms = (1 - t) * self.means + t * self.m_bar
-        cs = np.stack([((1 - t) * eye + t * a) @ c @ ((1 - t) * eye + t * a) for a, c in zip(self.maps, self.covs)])
+        cs = np.stack(
+            [
+                ((1 - t) * eye + t * a) @ c @ ((1 - t) * eye + t * a)
+                for a, c in zip(self.maps, self.covs)
+            ]
+        )
         return ms, cs
 
 
@@ -379,16 +419,21 @@ def feature_barycenter(
     ridge: float = 1e-6,
     method: str = "fixed_point",
 ) -> np.ndarray:
-    """One call ``(X, Z) -> X_hat``: fit :class:`FeatureBarycenter` on ``(x, z)`` and return ``X_t``."""
+    """One call ``(X, Z) -> X_hat``: fit :class:`FeatureBarycenter` on ``(x, z)`` and return
+    ``X_t``."""
     t = check_t(t)
-    return FeatureBarycenter.fit(x, z, weights=weights, ridge=ridge, method=method).transform(x, z, t)
+    return FeatureBarycenter.fit(x, z, weights=weights, ridge=ridge, method=method).transform(
+        x, z, t
+    )
 
 
 def two_group_barycenter_map(x0: np.ndarray, s_x0: np.ndarray, p1: float) -> np.ndarray:
-    """Two groups (our derivation, deviations.md#xs-celeba-midpoint): group 0's map onto the barycenter is ``p0 x + p1 S(x)``.
+    """Two groups (our derivation, deviations.md#xs-celeba-midpoint): group 0's map onto the
+    barycenter is ``p0 x + p1 S(x)``.
 
     ``x0`` (n, d) are group-0 samples and ``s_x0`` (n, d) their images under the OT map S from group
-    0 to group 1; the barycenter image is the McCann point at ``t = p1``, the *other* group's weight.
+    0 to group 1; the barycenter image is the McCann point at ``t = p1``, the *other* group's
+    weight.
     """
     p1 = check_t(p1, "p1")
     return mccann(x0, s_x0, p1)
@@ -399,7 +444,13 @@ def two_group_barycenter_map(x0: np.ndarray, s_x0: np.ndarray, p1: float) -> np.
 # --------------------------------------------------------------------------------------------
 
 
-def empirical_w2(x: np.ndarray, y: np.ndarray, a: np.ndarray | None = None, b: np.ndarray | None = None, squared: bool = True) -> float:
+def empirical_w2(
+    x: np.ndarray,
+    y: np.ndarray,
+    a: np.ndarray | None = None,
+    b: np.ndarray | None = None,
+    squared: bool = True,
+) -> float:
     """Exact W2 between two empirical measures (``ot.emd2`` with the squared Euclidean cost).
 
     x : (n, d), y : (m, d); a, b : weights (uniform if None).
@@ -426,8 +477,8 @@ def free_support_barycenter_transform(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """A true (discrete) W2 barycenter of the groups and each group's map onto it.
 
-    Uses POT's free-support barycenter (``ot.lp.free_support_barycenter``) with ``n_support``
-    atoms started from a seeded sample of the pooled data; each group's samples are then moved by the
+    Uses POT's free-support barycenter (``ot.lp.free_support_barycenter``) with ``n_support`` atoms
+    started from a seeded sample of the pooled data; each group's samples are then moved by the
     barycentric projection of their exact OT plan onto the barycenter,
     ``T_z(x_i) = sum_j pi_ij y_j / a_i``, and along the McCann path by ``t``.
 

@@ -18,7 +18,10 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("companion") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"],
+        check=True,
+    )
     importlib.invalidate_caches()
 
 # %% [markdown]
@@ -68,11 +71,27 @@ N_RANDOM = 200
 FORGET_CLASS = 3
 
 # %%
-ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, N_SHADOWS=N_SHADOWS, EPOCHS=EPOCHS, N_RANDOM=N_RANDOM,
-                     FORGET_CLASS=FORGET_CLASS)
+ctx = config.resolve(
+    PROFILE,
+    SEED,
+    DEVICE,
+    DATA_ROOT,
+    TASK=TASK,
+    N_SHADOWS=N_SHADOWS,
+    EPOCHS=EPOCHS,
+    N_RANDOM=N_RANDOM,
+    FORGET_CLASS=FORGET_CLASS,
+)
 print(report.banner(ctx))
-cfg = fa.AuditConfig.for_profile(ctx.profile, task=TASK, seed=SEED, forget_class=FORGET_CLASS, n_targets=N_RANDOM,
-                                 n_models=N_SHADOWS, epochs=EPOCHS)
+cfg = fa.AuditConfig.for_profile(
+    ctx.profile,
+    task=TASK,
+    seed=SEED,
+    forget_class=FORGET_CLASS,
+    n_targets=N_RANDOM,
+    n_models=N_SHADOWS,
+    epochs=EPOCHS,
+)
 TASK_NAME = cfg.task
 
 # %% [markdown]
@@ -86,13 +105,23 @@ TASK_NAME = cfg.task
 # forget set of *random forgetting*: model $k$ must forget $T \cap S_k$, the targets it trained
 # on. Five ensembles share the membership masks and seeds:
 #
-# | ensemble | model $k$ is |
-# |---|---|
-# | original | trained on its half $S_k$ |
-# | retrained | trained from scratch on $S_k \setminus T$ (the oracle for random forgetting) |
-# | retrained (2nd seeds) | the same with other seeds: a second set of oracles |
-# | fine-tuned | its original, fine-tuned on $S_k \setminus T$ for {glue:}`audit1_ft_epochs` epochs with the `finetune` method's settings (SGD, lr 0.02, momentum 0.9) |
-# | class-retrained | trained from scratch on $S_k$ without digit {glue:}`audit1_class` (full-class forgetting) |
+# ```{list-table}
+# :header-rows: 1
+#
+# * - ensemble
+#   - model $k$ is
+# * - original
+#   - trained on its half $S_k$
+# * - retrained
+#   - trained from scratch on $S_k \setminus T$ (the oracle for random forgetting)
+# * - retrained (2nd seeds)
+#   - the same with other seeds: a second set of oracles
+# * - fine-tuned
+#   - its original, fine-tuned on $S_k \setminus T$ for {glue:}`audit1_ft_epochs` epochs with the
+#     `finetune` method's settings (SGD, lr 0.02, momentum 0.9)
+# * - class-retrained
+#   - trained from scratch on $S_k$ without digit {glue:}`audit1_class` (full-class forgetting)
+# ```
 #
 # Each ensemble is trained in one go by `companion.ensemble.train_ensemble`: the $K$ models'
 # parameters are stacked and evaluated with `torch.func.vmap`, and one vectorised optimiser step
@@ -100,15 +129,15 @@ TASK_NAME = cfg.task
 # seeds and members up to float rounding (the test suite checks this), and
 # `benchmarks/bench_ensemble.py` measures the speed-up.
 #
-# **QUICK scale.** The papers' audits use full datasets and {glue:}`audit1_full_models` or more shadow models. QUICK keeps the
-# whole protocol but shrinks it to fit a minute on one CPU core: a pool of {glue:}`audit1_pool`
-# MNIST-5k examples, {glue:}`audit1_n_targets` targets, $K = $ {glue:}`audit1_k` models trained for
-# {glue:}`audit1_epochs` epochs, {glue:}`audit1_n_test` test points. So few shadows are too few for
-# per-example Gaussians, so LiRA uses one variance per group pooled over examples (Carlini et al.
-# do the same below {glue:}`audit1_full_models` shadows), and every per-example quantity below is
-# noisy. FULL uses {glue:}`audit1_full_pool` examples of the MNIST training set as the pool,
-# `N_RANDOM` targets, at least {glue:}`audit1_full_models` models, at least
-# {glue:}`audit1_full_epochs` epochs and {glue:}`audit1_full_test` test points.
+# **QUICK scale.** The papers' audits use full datasets and {glue:}`audit1_full_models` or more
+# shadow models. QUICK keeps the whole protocol but shrinks it to fit a minute on one CPU core: a
+# pool of {glue:}`audit1_pool` MNIST-5k examples, {glue:}`audit1_n_targets` targets, $K = $
+# {glue:}`audit1_k` models trained for {glue:}`audit1_epochs` epochs, {glue:}`audit1_n_test` test
+# points. So few shadows are too few for per-example Gaussians, so LiRA uses one variance per group
+# pooled over examples (Carlini et al. do the same below {glue:}`audit1_full_models` shadows), and
+# every per-example quantity below is noisy. FULL uses {glue:}`audit1_full_pool` examples of the
+# MNIST training set as the pool, `N_RANDOM` targets, at least {glue:}`audit1_full_models` models,
+# at least {glue:}`audit1_full_epochs` epochs and {glue:}`audit1_full_test` test points.
 
 # %%
 run = fa.run_audit(cfg, data_root=ctx.data_root if not ctx.quick else None, device=ctx.device)
@@ -128,19 +157,30 @@ report.glue("audit1_full_epochs", fa.FULL_MIN_EPOCHS)
 report.glue("audit1_full_test", fa.FULL_TEST)
 report.glue("audit1_half", K // 2)
 if not ((np.asarray(M).sum(0) == K // 2).all() and np.asarray(M).shape == (K, cfg.pool)):
-    raise AssertionError("every pool example must train exactly half of the models (LiRA's IN/OUT design)")
+    raise AssertionError(
+        "every pool example must train exactly half of the models (LiRA's IN/OUT design)"
+    )
 
 # %% tags=["nbval-check-output"]
-acc = pd.DataFrame({
-    name: {
-        "train (own members)": float((run.logits_pool[name].argmax(-1) == y)[M & ~T[None]].mean()),
-        "forget set T (members)": float((run.logits_pool[name].argmax(-1) == y)[run.unlearned].mean()),
-        "test": float((run.logits_test[name].argmax(-1) == run.test_y).mean()),
-    } for name in fa.ENSEMBLES
-}).T
+acc = pd.DataFrame(
+    {
+        name: {
+            "train (own members)": float(
+                (run.logits_pool[name].argmax(-1) == y)[M & ~T[None]].mean()
+            ),
+            "forget set T (members)": float(
+                (run.logits_pool[name].argmax(-1) == y)[run.unlearned].mean()
+            ),
+            "test": float((run.logits_test[name].argmax(-1) == run.test_y).mean()),
+        }
+        for name in fa.ENSEMBLES
+    }
+).T
 print(acc.round(3).to_string())
 report.glue("audit1_test_acc", float(acc.loc["original", "test"]))
-report.glue("audit1_gap", float(acc.loc["original", "train (own members)"] - acc.loc["original", "test"]))
+report.glue(
+    "audit1_gap", float(acc.loc["original", "train (own members)"] - acc.loc["original", "test"])
+)
 
 # %% [markdown]
 # The originals reach {glue:text}`audit1_test_acc:.3f` test accuracy and fit their own members
@@ -153,7 +193,8 @@ report.glue("audit1_gap", float(acc.loc["original", "train (own members)"] - acc
 # is judged by its ROC curve. The attacks differ in what they assume:
 #
 # * **Loss threshold** {cite}`yeom2018privacy`: "member if the loss is low". One threshold for every
-#   example: it assumes all examples are equally easy, so it confuses an easy non-member with a member.
+#   example: it assumes all examples are equally easy, so it confuses an easy non-member with a
+#   member.
 # * **Confidence threshold**: the same rule on the true-class probability or on the logit-scaled
 #   confidence $\phi = \ln p_y - \ln(1 - p_y)$; for a single example these orderings agree with the
 #   loss, so on its own it is the loss attack in other units.
@@ -166,8 +207,8 @@ report.glue("audit1_gap", float(acc.loc["original", "train (own members)"] - acc
 #   label, so it measures confidence, not correctness.
 # * **LiRA** (Carlini et al. 2022, arXiv 2112.03570): for *each example*, fit a Gaussian to $\phi$
 #   over the shadow models that trained on it and another over those that did not, and score the
-#   target model by the log-likelihood ratio of its $\phi$ (online); the offline variant uses only the
-#   OUT Gaussian and a one-sided test. It assumes shadow models like the target, and pays for it
+#   target model by the log-likelihood ratio of its $\phi$ (online); the offline variant uses only
+#   the OUT Gaussian and a one-sided test. It assumes shadow models like the target, and pays for it
 #   with training them.
 #
 # The population attacks score every (model, example) pair of the original ensemble directly;
@@ -180,9 +221,14 @@ report.glue("audit1_gap", float(acc.loc["original", "train (own members)"] - acc
 orig = run.logits_pool["original"]
 members, nonmembers = fa.pairs(orig, y, M), fa.pairs(orig, y, ~M)
 phi = fa.signal(run, "original")
-reports = {name: a.evaluate(members, nonmembers) for name, a in attacks.population_attacks(SEED).items()
-           if name != "entropy LR"}
-reports["confidence (probability)"] = attacks.Confidence("probability").evaluate(members, nonmembers)
+reports = {
+    name: a.evaluate(members, nonmembers)
+    for name, a in attacks.population_attacks(SEED).items()
+    if name != "entropy LR"
+}
+reports["confidence (probability)"] = attacks.Confidence("probability").evaluate(
+    members, nonmembers
+)
 lira_off = lira.lira(phi, M, online=False)
 lira_on = lira.lira(phi, M, online=True)
 reports["LiRA offline"], reports["LiRA online"] = lira_off.report, lira_on.report
@@ -196,19 +242,35 @@ for name in ("loss threshold", "LR on loss", "LiRA offline", "LiRA online"):
     report.glue(f"audit1_{key}_tpr1", reports[name].tpr_at_1pct)
     report.glue(f"audit1_{key}_tpr01", reports[name].tpr_at_01pct)
 report.glue("audit1_lr_cv", reports["LR on loss"].extra["cv_accuracy"])
-report.glue("audit1_lira_gain", reports["LiRA online"].tpr_at_1pct / max(reports["loss threshold"].tpr_at_1pct, 1e-9))
+report.glue(
+    "audit1_lira_gain",
+    reports["LiRA online"].tpr_at_1pct / max(reports["loss threshold"].tpr_at_1pct, 1e-9),
+)
 best_population = max(r.tpr_at_1pct for k, r in reports.items() if not k.startswith("LiRA"))
 assert reports["LiRA online"].tpr_at_1pct > 2 * best_population, (
-    "LiRA should find several times more members than any population attack at 1 % FPR", table)
-assert reports["LiRA online"].auc > max(r.auc for k, r in reports.items() if not k.startswith("LiRA")), table
+    "LiRA should find several times more members than any population attack at 1 % FPR",
+    table,
+)
+assert reports["LiRA online"].auc > max(
+    r.auc for k, r in reports.items() if not k.startswith("LiRA")
+), table
 population_aucs = [r.auc for k, r in reports.items() if not k.startswith("LiRA")]
-assert max(population_aucs) - min(population_aucs) < 0.01, ("one-threshold rules on one statistic coincide", table)
-assert reports["loss threshold"].tpr_at_1pct < 0.03, "at 1 % FPR the loss threshold finds about what a guess finds"
+assert max(population_aucs) - min(population_aucs) < 0.01, (
+    "one-threshold rules on one statistic coincide",
+    table,
+)
+assert reports["loss threshold"].tpr_at_1pct < 0.03, (
+    "at 1 % FPR the loss threshold finds about what a guess finds"
+)
 
 # %%
-fig = audit_plots.roc_loglog({
-    "original models: members vs non-members": {k: reports[k] for k in ("loss threshold", "LR on loss", "LiRA offline", "LiRA online")},
-})
+fig = audit_plots.roc_loglog(
+    {
+        "original models: members vs non-members": {
+            k: reports[k] for k in ("loss threshold", "LR on loss", "LiRA offline", "LiRA online")
+        },
+    }
+)
 report.glue("audit1_fig_attacks", fig, display=False)
 
 # %% [markdown]
@@ -218,13 +280,14 @@ report.glue("audit1_fig_attacks", fig, display=False)
 #
 # On average the attacks look alike: the population attacks reach an AUC of
 # {glue:text}`audit1_loss_threshold_auc:.3f` and LiRA {glue:text}`audit1_lira_online_auc:.3f`. The
-# difference is at low false-positive rates, the regime that matters for privacy (an attack that
-# is confident about a few examples breaks their privacy even when it knows nothing about the rest):
-# at 1 % FPR the loss threshold finds {glue:text}`audit1_loss_threshold_tpr1:.3f` of the members,
-# about what a guess finds at that rate, while online LiRA finds {glue:text}`audit1_lira_online_tpr1:.3f`,
-# {glue:text}`audit1_lira_gain:.0f` times more (offline LiRA {glue:text}`audit1_lira_offline_tpr1:.3f`).
-# The population attacks are all one-threshold rules on nearly the same statistic, so their ROC
-# curves coincide; LR-on-loss's cross-validated accuracy is {glue:text}`audit1_lr_cv:.3f`.
+# difference is at low false-positive rates, the regime that matters for privacy (an attack that is
+# confident about a few examples breaks their privacy even when it knows nothing about the rest): at
+# 1 % FPR the loss threshold finds {glue:text}`audit1_loss_threshold_tpr1:.3f` of the members, about
+# what a guess finds at that rate, while online LiRA finds {glue:text}`audit1_lira_online_tpr1:.3f`,
+# {glue:text}`audit1_lira_gain:.0f` times more (offline LiRA
+# {glue:text}`audit1_lira_offline_tpr1:.3f`). The population attacks are all one-threshold rules on
+# nearly the same statistic, so their ROC curves coincide; LR-on-loss's cross-validated accuracy is
+# {glue:text}`audit1_lr_cv:.3f`.
 #
 # ## Original against retrained: what the target is
 #
@@ -259,11 +322,19 @@ def class_nonmembers(name):
     return zt.reshape(-1, zt.shape[-1]), np.tile(run.test_y[cls], K)
 
 
-roc_random = {name: loss.evaluate(fa.pairs(run.logits_pool[name], y, run.unlearned),
-                                  fa.pairs(run.logits_pool[name], y, run.never))
-              for name in ("original", "finetuned", "retrained")}
-roc_class = {name: loss.evaluate(fa.pairs(run.logits_pool[name], y, run.class_member), class_nonmembers(name))
-             for name in ("original", "class_retrained")}
+roc_random = {
+    name: loss.evaluate(
+        fa.pairs(run.logits_pool[name], y, run.unlearned),
+        fa.pairs(run.logits_pool[name], y, run.never),
+    )
+    for name in ("original", "finetuned", "retrained")
+}
+roc_class = {
+    name: loss.evaluate(
+        fa.pairs(run.logits_pool[name], y, run.class_member), class_nonmembers(name)
+    )
+    for name in ("original", "class_retrained")
+}
 
 
 def auc_ci(name, kind):
@@ -281,32 +352,52 @@ def auc_ci(name, kind):
 retain_random = M & ~T[None]
 retain_class = M & (y != cfg.forget_class)[None]
 rates = {
-    ("random", "original"): fa.entropy_member_rates(run, "original", run.unlearned, run.never, retain_random),
-    ("random", "retrained"): fa.entropy_member_rates(run, "retrained", run.unlearned, run.never, retain_random),
-    ("class", "original"): fa.entropy_member_rates(run, "original", run.class_member,
-                                                   ~M & (y == cfg.forget_class)[None], retain_class),
-    ("class", "class_retrained"): fa.entropy_member_rates(run, "class_retrained", run.class_member,
-                                                          ~M & (y == cfg.forget_class)[None], retain_class),
+    ("random", "original"): fa.entropy_member_rates(
+        run, "original", run.unlearned, run.never, retain_random
+    ),
+    ("random", "retrained"): fa.entropy_member_rates(
+        run, "retrained", run.unlearned, run.never, retain_random
+    ),
+    ("class", "original"): fa.entropy_member_rates(
+        run, "original", run.class_member, ~M & (y == cfg.forget_class)[None], retain_class
+    ),
+    ("class", "class_retrained"): fa.entropy_member_rates(
+        run, "class_retrained", run.class_member, ~M & (y == cfg.forget_class)[None], retain_class
+    ),
 }
 rows = []
 for (kind, name), r in rates.items():
     rep = (roc_random if kind == "random" else roc_class)[name]
     lo, hi = auc_ci(name, kind)
-    rows.append({"forgetting": kind, "model": name, "loss AUC": rep.auc, "95% interval": f"[{lo:.3f}, {hi:.3f}]",
-                 "TPR @ 1% FPR": rep.tpr_at_1pct, "entropy-LR rate, forget": r["forget_rate"],
-                 "entropy-LR rate, never seen": r["heldout_rate"]})
+    rows.append(
+        {
+            "forgetting": kind,
+            "model": name,
+            "loss AUC": rep.auc,
+            "95% interval": f"[{lo:.3f}, {hi:.3f}]",
+            "TPR @ 1% FPR": rep.tpr_at_1pct,
+            "entropy-LR rate, forget": r["forget_rate"],
+            "entropy-LR rate, never seen": r["heldout_rate"],
+        }
+    )
 targets_table = pd.DataFrame(rows).round(3)
 print(targets_table.to_string(index=False))
 
 lo, hi = auc_ci("retrained", "random")
 assert lo < 0.5 < hi, ("random forgetting: the retrained model's AUC should be at chance", lo, hi)
-assert auc_ci("original", "random")[0] > hi, "the original should be detectably above the retrained model"
+assert auc_ci("original", "random")[0] > hi, (
+    "the original should be detectably above the retrained model"
+)
 for key in (("random", "retrained"), ("class", "class_retrained")):
     r = rates[key]
     assert abs(r["forget_rate"] - r["heldout_rate"]) < 3 * r["diff_se"], (key, r)
-assert rates[("random", "retrained")]["forget_rate"] > 0.25, "random forgetting's retrain level is far from 0"
+assert rates[("random", "retrained")]["forget_rate"] > 0.25, (
+    "random forgetting's retrain level is far from 0"
+)
 auc_r = {k: v.auc for k, v in roc_random.items()}
-assert abs(auc_r["finetuned"] - auc_r["original"]) < abs(auc_r["finetuned"] - auc_r["retrained"]), auc_r
+assert abs(auc_r["finetuned"] - auc_r["original"]) < abs(auc_r["finetuned"] - auc_r["retrained"]), (
+    auc_r
+)
 report.glue("audit1_rand_orig_auc", roc_random["original"].auc)
 report.glue("audit1_rand_ft_auc", roc_random["finetuned"].auc)
 report.glue("audit1_rand_retr_auc", roc_random["retrained"].auc)
@@ -320,10 +411,12 @@ report.glue("audit1_rate_class_retr", rates[("class", "class_retrained")]["forge
 report.glue("audit1_rate_class_orig", rates[("class", "original")]["forget_rate"])
 
 # %%
-fig = audit_plots.roc_loglog({
-    "random forgetting (loss threshold)": roc_random,
-    "full-class forgetting (loss threshold)": roc_class,
-})
+fig = audit_plots.roc_loglog(
+    {
+        "random forgetting (loss threshold)": roc_random,
+        "full-class forgetting (loss threshold)": roc_class,
+    }
+)
 report.glue("audit1_fig_targets", fig, display=False)
 
 # %% [markdown]
@@ -337,16 +430,15 @@ report.glue("audit1_fig_targets", fig, display=False)
 # fine-tuned models, at {glue:text}`audit1_rand_ft_auc:.3f`, are still much nearer the originals.
 # For full-class forgetting the class-retrained models score {glue:text}`audit1_class_retr_auc:.3f`
 # (interval {glue:text}`audit1_class_retr_lo:.3f` to {glue:text}`audit1_class_retr_hi:.3f`; here the
-# class's training and test digits in QUICK come from one set of MNIST images) against the originals'
-# {glue:text}`audit1_class_orig_auc:.3f`: the class-retrained value is what a perfect class-unlearning
-# method would score with these non-members. The entropy
-# attack's member rate is a clearer case still: on retrained models it equals the rate on
-# never-seen examples (asserted above, within three standard errors), at
-# {glue:text}`audit1_rate_rand_retr:.3f` for random forgetting (originals
-# {glue:text}`audit1_rate_rand_orig:.3f`) and {glue:text}`audit1_rate_class_retr:.3f` for class
-# forgetting (originals {glue:text}`audit1_rate_class_orig:.3f`). A method that drove the random-forgetting
-# rate to 0 would not have forgotten better than retraining; it would have made the forget set
-# *stand out*, which is itself a trace.
+# class's training and test digits in QUICK come from one set of MNIST images) against the
+# originals' {glue:text}`audit1_class_orig_auc:.3f`: the class-retrained value is what a perfect
+# class-unlearning method would score with these non-members. The entropy attack's member rate is a
+# clearer case still: on retrained models it equals the rate on never-seen examples (asserted above,
+# within three standard errors), at {glue:text}`audit1_rate_rand_retr:.3f` for random forgetting
+# (originals {glue:text}`audit1_rate_rand_orig:.3f`) and {glue:text}`audit1_rate_class_retr:.3f` for
+# class forgetting (originals {glue:text}`audit1_rate_class_orig:.3f`). A method that drove the
+# random-forgetting rate to 0 would not have forgotten better than retraining; it would have made
+# the forget set *stand out*, which is itself a trace.
 
 # %% [markdown]
 # ## Per example: U-LiRA
@@ -364,25 +456,40 @@ report.glue("audit1_fig_targets", fig, display=False)
 # treats the examples as the independent units.
 
 # %% tags=["nbval-check-output"]
-u_results = {name: lira.ulira(fa.signal(run, name)[:, T], run.unlearned[:, T], run.never[:, T])
-             for name in ("original", "finetuned", "retrained", "retrained_b")}
-u_table = pd.DataFrame({
-    name: {"balanced accuracy": r.balanced_accuracy, "95% low": r.interval[0], "95% high": r.interval[1],
-           "AUC": r.report.auc, "TPR @ 1% FPR": r.report.tpr_at_1pct,
-           "share of targets with AUC >= 0.9": float(np.mean(r.per_example_auc >= 0.9))}
-    for name, r in u_results.items()}).T.round(3)
+u_results = {
+    name: lira.ulira(fa.signal(run, name)[:, T], run.unlearned[:, T], run.never[:, T])
+    for name in ("original", "finetuned", "retrained", "retrained_b")
+}
+u_table = pd.DataFrame(
+    {
+        name: {
+            "balanced accuracy": r.balanced_accuracy,
+            "95% low": r.interval[0],
+            "95% high": r.interval[1],
+            "AUC": r.report.auc,
+            "TPR @ 1% FPR": r.report.tpr_at_1pct,
+            "share of targets with AUC >= 0.9": float(np.mean(r.per_example_auc >= 0.9)),
+        }
+        for name, r in u_results.items()
+    }
+).T.round(3)
 u_table.index = ["original (no unlearning)", "fine-tuned", "retrained", "retrained (2nd seeds)"]
 print(u_table.to_string())
 for name in ("retrained", "retrained_b"):
     lo, hi = u_results[name].interval
     assert lo < 0.5 < hi, (f"U-LiRA on {name} models should be at chance", lo, hi)
-assert u_results["finetuned"].interval[0] > 0.5, "fine-tuning leaves a per-example trace U-LiRA detects"
+assert u_results["finetuned"].interval[0] > 0.5, (
+    "fine-tuning leaves a per-example trace U-LiRA detects"
+)
 share = {name: float(np.mean(r.per_example_auc >= 0.9)) for name, r in u_results.items()}
 u_acc = {name: r.balanced_accuracy for name, r in u_results.items()}
-assert abs(u_acc["finetuned"] - u_acc["original"]) < abs(u_acc["finetuned"] - u_acc["retrained"]), u_acc
+assert abs(u_acc["finetuned"] - u_acc["original"]) < abs(u_acc["finetuned"] - u_acc["retrained"]), (
+    u_acc
+)
 assert share["finetuned"] > 3 * share["retrained"], share
 assert u_results["finetuned"].report.tpr_at_1pct > 2 * roc_random["finetuned"].tpr_at_1pct, (
-    "on the same pairs U-LiRA finds what the population loss attack misses at 1 % FPR")
+    "on the same pairs U-LiRA finds what the population loss attack misses at 1 % FPR"
+)
 report.glue("audit1_loss_ft_tpr1", roc_random["finetuned"].tpr_at_1pct)
 report.glue("audit1_loss_retr_tpr1", roc_random["retrained"].tpr_at_1pct)
 for name, r in u_results.items():
@@ -400,15 +507,26 @@ report.glue("audit1_null_auc_sd", float(np.sqrt((2 * n_half + 1) / (12 * n_half 
 
 # %%
 fig = audit_plots.per_example_spread(
-    {"fine-tuned": u_results["finetuned"].per_example_auc, "retrained": u_results["retrained"].per_example_auc},
-    reference=0.5, xlabel=f"per-target U-LiRA AUC over its {K} target models")
+    {
+        "fine-tuned": u_results["finetuned"].per_example_auc,
+        "retrained": u_results["retrained"].per_example_auc,
+    },
+    reference=0.5,
+    xlabel=f"per-target U-LiRA AUC over its {K} target models",
+)
 report.glue("audit1_fig_spread", fig, display=False)
-fig = audit_plots.roc_loglog({
-    "U-LiRA: unlearned vs never seen": {"fine-tuned": u_results["finetuned"].report,
-                                        "retrained": u_results["retrained"].report},
-    "population loss attack, same pairs": {"fine-tuned": roc_random["finetuned"],
-                                           "retrained": roc_random["retrained"]},
-})
+fig = audit_plots.roc_loglog(
+    {
+        "U-LiRA: unlearned vs never seen": {
+            "fine-tuned": u_results["finetuned"].report,
+            "retrained": u_results["retrained"].report,
+        },
+        "population loss attack, same pairs": {
+            "fine-tuned": roc_random["finetuned"],
+            "retrained": roc_random["retrained"],
+        },
+    }
+)
 report.glue("audit1_fig_ulira", fig, display=False)
 
 # %% [markdown]
@@ -424,20 +542,21 @@ report.glue("audit1_fig_ulira", fig, display=False)
 # ```
 #
 # On retrained models U-LiRA is at chance, {glue:text}`audit1_u_retrained_acc:.3f` (interval
-# {glue:text}`audit1_u_retrained_lo:.3f` to {glue:text}`audit1_u_retrained_hi:.3f`). {glue:}`audit1_ft_epochs` epochs of
-# fine-tuning on the retained data leave the forget set recognisable: balanced accuracy
-# {glue:text}`audit1_u_finetuned_acc:.3f` (at least {glue:text}`audit1_u_finetuned_lo:.3f`), close
-# to doing nothing at all ({glue:text}`audit1_u_original_acc:.3f`), and a TPR of
-# {glue:text}`audit1_u_finetuned_tpr1:.3f` at 1 % FPR against the retrained models'
-# {glue:text}`audit1_u_retrained_tpr1:.3f`. On the very same (model, target) pairs the population
-# loss attack finds {glue:text}`audit1_loss_ft_tpr1:.3f` at 1 % FPR for the fine-tuned models and
-# {glue:text}`audit1_loss_retr_tpr1:.3f` for the retrained ones: at low false-positive rates it cannot
-# tell fine-tuning from retraining at all. The per-target view shows where that comes from:
-# {glue:text}`audit1_u_finetuned_share:.2f` of the targets have a per-target AUC of 0.9 or more
-# after fine-tuning, against {glue:text}`audit1_u_retrained_share:.2f` under retraining (the 90th
-# percentiles are {glue:text}`audit1_u_ft_p90:.2f` and {glue:text}`audit1_u_null_p90:.2f`). With
-# only {glue:}`audit1_k` models per target these per-target numbers are noisy, which is why the
-# retrained curve is as wide as it is; the papers use {glue:}`audit1_full_models` or more shadows.
+# {glue:text}`audit1_u_retrained_lo:.3f` to {glue:text}`audit1_u_retrained_hi:.3f`).
+# {glue:}`audit1_ft_epochs` epochs of fine-tuning on the retained data leave the forget set
+# recognisable: balanced accuracy {glue:text}`audit1_u_finetuned_acc:.3f` (at least
+# {glue:text}`audit1_u_finetuned_lo:.3f`), close to doing nothing at all
+# ({glue:text}`audit1_u_original_acc:.3f`), and a TPR of {glue:text}`audit1_u_finetuned_tpr1:.3f` at
+# 1 % FPR against the retrained models' {glue:text}`audit1_u_retrained_tpr1:.3f`. On the very same
+# (model, target) pairs the population loss attack finds {glue:text}`audit1_loss_ft_tpr1:.3f` at 1 %
+# FPR for the fine-tuned models and {glue:text}`audit1_loss_retr_tpr1:.3f` for the retrained ones:
+# at low false-positive rates it cannot tell fine-tuning from retraining at all. The per-target view
+# shows where that comes from: {glue:text}`audit1_u_finetuned_share:.2f` of the targets have a
+# per-target AUC of 0.9 or more after fine-tuning, against {glue:text}`audit1_u_retrained_share:.2f`
+# under retraining (the 90th percentiles are {glue:text}`audit1_u_ft_p90:.2f` and
+# {glue:text}`audit1_u_null_p90:.2f`). With only {glue:}`audit1_k` models per target these
+# per-target numbers are noisy, which is why the retrained curve is as wide as it is; the papers use
+# {glue:}`audit1_full_models` or more shadows.
 #
 # ## KLoM: distributions of margins against retrained oracles
 #
@@ -452,27 +571,45 @@ report.glue("audit1_fig_ulira", fig, display=False)
 # against the first, the value a perfect method would get at this sample size.
 
 # %% tags=["nbval-check-output"]
-kl = {"original (no unlearning)": fa.klom_points(run, "original", "retrained"),
-      "fine-tuned": fa.klom_points(run, "finetuned", "retrained"),
-      "floor: retrained (2nd seeds)": fa.klom_points(run, "retrained_b", "retrained")}
+kl = {
+    "original (no unlearning)": fa.klom_points(run, "original", "retrained"),
+    "fine-tuned": fa.klom_points(run, "finetuned", "retrained"),
+    "floor: retrained (2nd seeds)": fa.klom_points(run, "retrained_b", "retrained"),
+}
 k_rows = {(name, split): klom.summary(v) for name, d in kl.items() for split, v in d.items()}
 k_table = pd.DataFrame(k_rows).T.round(2)
 print(k_table.to_string())
 floor_f = k_rows[("floor: retrained (2nd seeds)", "forget")]["median"]
 ft_f = k_rows[("fine-tuned", "forget")]["median"]
 orig_f = k_rows[("original (no unlearning)", "forget")]["median"]
-assert ft_f > floor_f, ("fine-tuning's KLoM on the forget set should sit above the oracles' floor", k_table)
-assert abs(ft_f - orig_f) < abs(ft_f - floor_f), ("on the forget set fine-tuning stays near the original", k_table)
-gap = {split: k_rows[("fine-tuned", split)]["median"] - k_rows[("floor: retrained (2nd seeds)", split)]["median"]
-       for split in ("forget", "retain", "validation")}
-assert gap["forget"] > max(gap["retain"], gap["validation"]), ("the gap to the floor is largest on the forget set", gap)
+assert ft_f > floor_f, (
+    "fine-tuning's KLoM on the forget set should sit above the oracles' floor",
+    k_table,
+)
+assert abs(ft_f - orig_f) < abs(ft_f - floor_f), (
+    "on the forget set fine-tuning stays near the original",
+    k_table,
+)
+gap = {
+    split: k_rows[("fine-tuned", split)]["median"]
+    - k_rows[("floor: retrained (2nd seeds)", split)]["median"]
+    for split in ("forget", "retain", "validation")
+}
+assert gap["forget"] > max(gap["retain"], gap["validation"]), (
+    "the gap to the floor is largest on the forget set",
+    gap,
+)
 report.glue("audit1_klom_floor_forget", floor_f)
 report.glue("audit1_klom_ft_forget", ft_f)
 report.glue("audit1_klom_orig_forget", orig_f)
-report.glue("audit1_klom_floor_val", k_rows[("floor: retrained (2nd seeds)", "validation")]["median"])
+report.glue(
+    "audit1_klom_floor_val", k_rows[("floor: retrained (2nd seeds)", "validation")]["median"]
+)
 report.glue("audit1_klom_ft_val", k_rows[("fine-tuned", "validation")]["median"])
 report.glue("audit1_klom_ft_retain", k_rows[("fine-tuned", "retain")]["median"])
-report.glue("audit1_klom_floor_retain", k_rows[("floor: retrained (2nd seeds)", "retain")]["median"])
+report.glue(
+    "audit1_klom_floor_retain", k_rows[("floor: retrained (2nd seeds)", "retain")]["median"]
+)
 
 # %%
 fig = audit_plots.klom_boxes({name: d for name, d in kl.items()})
@@ -490,16 +627,17 @@ report.glue("audit1_fig_klom", fig, display=False)
 # look like the original's. On retain points (fine-tuned {glue:text}`audit1_klom_ft_retain:.2f`,
 # floor {glue:text}`audit1_klom_floor_retain:.2f`) and validation points (fine-tuned
 # {glue:text}`audit1_klom_ft_val:.2f`, floor {glue:text}`audit1_klom_floor_val:.2f`) the gap to the
-# floor is smaller than on the forget set: at this sample size KLoM locates what fine-tuning
-# failed to change on the forgotten examples themselves. The floor is high because each forget or retain point has only
-# $K/2$ models on each side and the histogram has 20 bins; the benchmark's KLoM is meant for
-# hundreds of models per side, which is what FULL's ensembles approach.
+# floor is smaller than on the forget set: at this sample size KLoM locates what fine-tuning failed
+# to change on the forgotten examples themselves. The floor is high because each forget or retain
+# point has only $K/2$ models on each side and the histogram has 20 bins; the benchmark's KLoM is
+# meant for hundreds of models per side, which is what FULL's ensembles approach.
 #
 # ## What this page departs from
 #
 # * LiRA's global variance pools the within-example variances; Carlini et al.'s code takes the
-#   spread of all IN (OUT) signals together, which also counts the spread of the per-example
-#   means. Means are sample means (the code uses medians). No query augmentations ({ref}`audit-lira-variance`).
+#   spread of all IN (OUT) signals together, which also counts the spread of the per-example means.
+#   Means are sample means (the code uses medians). No query augmentations
+#   ({ref}`audit-lira-variance`).
 # * U-LiRA's shadows and targets come from one ensemble, cross-fitted in two folds, with the forget
 #   set of model $k$ the targets in its half; Hayes et al. train separate shadow and target models
 #   ({ref}`audit-ulira-design`).
@@ -522,10 +660,11 @@ report.glue("audit1_fig_klom", fig, display=False)
 # ```{admonition} Solutions
 # :class: dropdown
 # 1. The IN distribution: online LiRA fits a Gaussian to the shadows that trained on the example,
-#    offline only to those that did not. Here online reaches {glue:text}`audit1_lira_online_tpr1:.3f`
-#    at 1 % FPR and offline {glue:text}`audit1_lira_offline_tpr1:.3f`. The price is that the shadows
-#    must include the target example, i.e. be trained after the query; offline shadows can be
-#    trained once, in advance, for any example.
+#    offline only to those that did not. Here online reaches
+#    {glue:text}`audit1_lira_online_tpr1:.3f` at 1 % FPR and offline
+#    {glue:text}`audit1_lira_offline_tpr1:.3f`. The price is that the shadows must include the
+#    target example, i.e. be trained after the query; offline shadows can be trained once, in
+#    advance, for any example.
 # 2. Each is a single threshold on a statistic that, for one example, is a monotone function of the
 #    loss: $p_y = e^{-\ell}$ and $\phi = \ln p_y - \ln(1 - p_y)$ both fall as the loss rises, and a
 #    one-dimensional logistic regression is monotone too. The ROC curve only depends on the ordering
@@ -533,16 +672,16 @@ report.glue("audit1_fig_klom", fig, display=False)
 #    its cross-validation).
 # 3. No: the retrained models cannot distinguish unlearned from never seen (the pooled balanced
 #    accuracy is {glue:text}`audit1_u_retrained_acc:.3f`). Each per-target AUC is computed from only
-#    {glue:}`audit1_k` target models, and the AUC of {glue:}`audit1_half` against {glue:}`audit1_half`
-#    draws from one distribution has a standard deviation of
-#    $\sqrt{(2n + 1)/(12 n^2)} = $ {glue:text}`audit1_null_auc_sd:.3f` ($n = K/2$), so the spread is
-#    sampling noise; more models per target shrink it as one over their square root, and better
-#    Gaussian fits (more shadows) sharpen the scores.
+#    {glue:}`audit1_k` target models, and the AUC of {glue:}`audit1_half` against
+#    {glue:}`audit1_half` draws from one distribution has a standard deviation of $\sqrt{(2n +
+#    1)/(12 n^2)} = $ {glue:text}`audit1_null_auc_sd:.3f` ($n = K/2$), so the spread is sampling
+#    noise; more models per target shrink it as one over their square root, and better Gaussian fits
+#    (more shadows) sharpen the scores.
 # 4. The claims that compare with retraining: the retrained models stay at chance whatever the
 #    forget set, since their forget examples are distributed like never-seen ones. Fine-tuning for
-#    the same {glue:}`audit1_ft_epochs` epochs should still leave a trace, and LiRA on the originals is unchanged (it does
-#    not look at the forget set). The variants in the test suite re-run the page with other seeds
-#    and sizes and check these assertions.
+#    the same {glue:}`audit1_ft_epochs` epochs should still leave a trace, and LiRA on the originals
+#    is unchanged (it does not look at the forget set). The variants in the test suite re-run the
+#    page with other seeds and sizes and check these assertions.
 # ```
 #
 # ## References

@@ -18,7 +18,10 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("companion") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"],
+        check=True,
+    )
     importlib.invalidate_caches()
 
 # %% [markdown]
@@ -33,16 +36,17 @@ if importlib.util.find_spec("companion") is None:
 #
 # A row is **judged** only like with like: when our setting agrees with the paper's in every field
 # the paper's number depends on. Otherwise the row is shown as *not comparable*, with the reason
-# (for example "ours vgg11, paper vit_b16", or "variant: ours paper, paper as_coded" where the paper's
-# table comes from its code's variant). In the QUICK profile the chapters run smaller analogues
-# (embedded data, small networks, a CPU): their rows are shown for orientation and are **never**
-# judged. Quantities that do not depend on the scale (an accountant's $T$ and $\sigma$, a closed form)
-# are judged in any profile. Measured rows are judged at the paper's scale from the committed FULL
-# records (`results/full/`, written by `make reproduce`), listed at the end of this page.
+# (for example "ours vgg11, paper vit_b16", or "variant: ours paper, paper as_coded" where the
+# paper's table comes from its code's variant). In the QUICK profile the chapters run smaller
+# analogues (embedded data, small networks, a CPU): their rows are shown for orientation and are
+# **never** judged. Quantities that do not depend on the scale (an accountant's $T$ and $\sigma$, a
+# closed form) are judged in any profile. Measured rows are judged at the paper's scale from the
+# committed FULL records (`results/full/`, written by `make reproduce`), listed at the end of this
+# page.
 #
 # Tolerances are chosen to separate the rows of a table they are meant to separate: no other row of
-# the same table and column falls inside a row's tolerance, except rows the paper prints at one level
-# (each such group is declared, with the reason, next to the numbers; a test checks this).
+# the same table and column falls inside a row's tolerance, except rows the paper prints at one
+# level (each such group is declared, with the reason, next to the numbers; a test checks this).
 
 # %%
 from pathlib import Path
@@ -69,18 +73,30 @@ PAPERS = {"xs": "Xu & Strohmer", "jit": "Foster et al.", "cert": "Koloskova et a
 # %% [markdown]
 # ## The numbers quoted
 #
-# Per paper, how many numbers `companion/reported/` quotes, how many of them are exact (judged in any
-# profile) and how many are measured at the paper's scale (judged only against a FULL run in the same
-# setting), and how many come from the paper's code as run ("as coded").
+# Per paper, how many numbers `companion/reported/` quotes, how many of them are exact (judged in
+# any profile) and how many are measured at the paper's scale (judged only against a FULL run in the
+# same setting), and how many come from the paper's code as run ("as coded").
 
 # %% tags=["nbval-check-output"]
-quoted_summary = pd.DataFrame([
-    {"paper": name,
-     "numbers quoted": sum(k.startswith(key + ":") for k in quoted),
-     "exact": sum(k.startswith(key + ":") and r.setting.scale == "exact" for k, r in quoted.items()),
-     "measured at the paper's scale": sum(k.startswith(key + ":") and r.setting.scale == "full" for k, r in quoted.items()),
-     "as coded": sum(k.startswith(key + ":") and r.setting.variant == "as_coded" for k, r in quoted.items())}
-    for key, name in PAPERS.items()]).set_index("paper")
+quoted_summary = pd.DataFrame(
+    [
+        {
+            "paper": name,
+            "numbers quoted": sum(k.startswith(key + ":") for k in quoted),
+            "exact": sum(
+                k.startswith(key + ":") and r.setting.scale == "exact" for k, r in quoted.items()
+            ),
+            "measured at the paper's scale": sum(
+                k.startswith(key + ":") and r.setting.scale == "full" for k, r in quoted.items()
+            ),
+            "as coded": sum(
+                k.startswith(key + ":") and r.setting.variant == "as_coded"
+                for k, r in quoted.items()
+            ),
+        }
+        for key, name in PAPERS.items()
+    ]
+).set_index("paper")
 report.glue("scorecard_quoted", quoted_summary)
 print(quoted_summary.to_string())
 
@@ -88,9 +104,11 @@ print(quoted_summary.to_string())
 # %% [markdown]
 # ## By paper
 
+
 # %%
 def status(r) -> str:
-    """The row's status: within / outside tolerance, not comparable (with the reason), QUICK analogue.
+    """The row's status: within / outside tolerance, not comparable (with the reason), QUICK
+    analogue.
 
     Records written before settings were recorded carry no status: a judged one is read from its
     match, an unjudged FULL one counts as not comparable (its setting was not recorded).
@@ -108,7 +126,11 @@ def status(r) -> str:
 def kind(s: str) -> str:
     if s.startswith("not comparable"):
         return "not comparable"
-    return "QUICK analogue" if s == QUICK_REASON else ("no record" if s == paper_scale.NO_RECORD else s)
+    return (
+        "QUICK analogue"
+        if s == QUICK_REASON
+        else ("no record" if s == paper_scale.NO_RECORD else s)
+    )
 
 
 def describe(d) -> str:
@@ -121,36 +143,65 @@ if len(rows):
 used = set(rows["key"].dropna()) if len(rows) else set()
 summary = []
 for key, name in PAPERS.items():
-    mine = rows[rows["key"].fillna("").str.startswith(key + ":")] if len(rows) else pd.DataFrame(columns=["kind"])
+    mine = (
+        rows[rows["key"].fillna("").str.startswith(key + ":")]
+        if len(rows)
+        else pd.DataFrame(columns=["kind"])
+    )
     n = mine["kind"].value_counts()
     judged = int(n.get("within tolerance", 0) + n.get("outside tolerance", 0))
     full = mine[mine["profile"] == "FULL"] if len(mine) else mine
     nf = full["kind"].value_counts() if len(full) else pd.Series(dtype=int)
-    summary.append({"paper": name, "compared in a chapter": len({k for k in used if k.startswith(key + ":")}),
-                    "rows": len(mine), "QUICK analogue": int(n.get("QUICK analogue", 0)),
-                    "not comparable": int(n.get("not comparable", 0)), "judged": judged,
-                    "within tolerance": int(n.get("within tolerance", 0)), "outside tolerance": int(n.get("outside tolerance", 0)),
-                    "judged at the paper's scale": int(nf.get("within tolerance", 0) + nf.get("outside tolerance", 0)),
-                    "within tolerance at the paper's scale": int(nf.get("within tolerance", 0))})
+    summary.append(
+        {
+            "paper": name,
+            "compared in a chapter": len({k for k in used if k.startswith(key + ":")}),
+            "rows": len(mine),
+            "QUICK analogue": int(n.get("QUICK analogue", 0)),
+            "not comparable": int(n.get("not comparable", 0)),
+            "judged": judged,
+            "within tolerance": int(n.get("within tolerance", 0)),
+            "outside tolerance": int(n.get("outside tolerance", 0)),
+            "judged at the paper's scale": int(
+                nf.get("within tolerance", 0) + nf.get("outside tolerance", 0)
+            ),
+            "within tolerance at the paper's scale": int(nf.get("within tolerance", 0)),
+        }
+    )
 summary = pd.DataFrame(summary).set_index("paper")
 for key, name in PAPERS.items():
     report.glue(f"scorecard_{key}_judged", int(summary.loc[name, "judged"]))
     report.glue(f"scorecard_{key}_within", int(summary.loc[name, "within tolerance"]))
     report.glue(f"scorecard_{key}_rows", int(summary.loc[name, "rows"]))
-    report.glue(f"scorecard_{key}_full_judged", int(summary.loc[name, "judged at the paper's scale"]))
-    report.glue(f"scorecard_{key}_full_within", int(summary.loc[name, "within tolerance at the paper's scale"]))
+    report.glue(
+        f"scorecard_{key}_full_judged", int(summary.loc[name, "judged at the paper's scale"])
+    )
+    report.glue(
+        f"scorecard_{key}_full_within",
+        int(summary.loc[name, "within tolerance at the paper's scale"]),
+    )
 report.glue("scorecard_summary", summary)
 report.glue("scorecard_n_rows", len(rows))
 report.glue("scorecard_n_records", len(records))
 report.glue("scorecard_full_judged", int(summary["judged at the paper's scale"].sum()))
 report.glue("scorecard_full_within", int(summary["within tolerance at the paper's scale"].sum()))
 report.glue("scorecard_no_record", int((rows["kind"] == "no record").sum()) if len(rows) else 0)
-records_table = pd.DataFrame([{"record": f"full/{Path(rec['notebook']).parent.name}/{Path(rec['notebook']).stem}.json",
-                               "provenance": paper_scale.provenance_line(rec)} for _, rec in records],
-                             columns=["record", "provenance"]).set_index("record")
+records_table = pd.DataFrame(
+    [
+        {
+            "record": f"full/{Path(rec['notebook']).parent.name}/{Path(rec['notebook']).stem}.json",
+            "provenance": paper_scale.provenance_line(rec),
+        }
+        for _, rec in records
+    ],
+    columns=["record", "provenance"],
+).set_index("record")
 report.glue("scorecard_records", records_table)
-print(f"{len(rows)} comparisons recorded by {rows['notebook'].nunique() if len(rows) else 0} chapters; "
-      f"{len(quoted)} numbers quoted from the papers")
+print(
+    f"{len(rows)} comparisons recorded by {rows['notebook'].nunique() if len(rows) else 0} "
+    f"chapters; "
+    f"{len(quoted)} numbers quoted from the papers"
+)
 summary
 
 # %% [markdown]
@@ -167,11 +218,12 @@ summary
 #   {glue:}`scorecard_cert_within` within tolerance.
 #
 # At the paper's scale, from the {glue:}`scorecard_n_records` committed FULL records:
-# {glue:}`scorecard_full_judged` rows judged, {glue:}`scorecard_full_within` within tolerance
-# (Xu & Strohmer {glue:}`scorecard_xs_full_judged` judged, {glue:}`scorecard_xs_full_within` within;
-# Foster et al. {glue:}`scorecard_jit_full_judged` judged, {glue:}`scorecard_jit_full_within` within;
-# Koloskova et al. {glue:}`scorecard_cert_full_judged` judged, {glue:}`scorecard_cert_full_within` within).
-# {glue:}`scorecard_no_record` FULL rows of this build have no record and are not judged.
+# {glue:}`scorecard_full_judged` rows judged, {glue:}`scorecard_full_within` within tolerance (Xu &
+# Strohmer {glue:}`scorecard_xs_full_judged` judged, {glue:}`scorecard_xs_full_within` within;
+# Foster et al. {glue:}`scorecard_jit_full_judged` judged, {glue:}`scorecard_jit_full_within`
+# within; Koloskova et al. {glue:}`scorecard_cert_full_judged` judged,
+# {glue:}`scorecard_cert_full_within` within). {glue:}`scorecard_no_record` FULL rows of this build
+# have no record and are not judged.
 #
 # ```{glue:} scorecard_records
 # ```
@@ -185,13 +237,35 @@ summary
 
 # %%
 if len(rows):
-    table = rows.assign(ours_setting=rows["setting"].map(describe) if "setting" in rows else "—",
-                        paper_setting=rows["paper_setting"].map(describe) if "paper_setting" in rows else "—")
-    table = table[["notebook", "profile", "quantity", "ours_text", "paper_text", "status", "ours_setting", "paper_setting", "source"]]
-    table = table.rename(columns={"ours_text": "ours", "paper_text": "paper", "ours_setting": "our setting",
-                                  "paper_setting": "paper's setting"}).set_index(["notebook", "profile", "quantity"])
+    table = rows.assign(
+        ours_setting=rows["setting"].map(describe) if "setting" in rows else "—",
+        paper_setting=rows["paper_setting"].map(describe) if "paper_setting" in rows else "—",
+    )
+    table = table[
+        [
+            "notebook",
+            "profile",
+            "quantity",
+            "ours_text",
+            "paper_text",
+            "status",
+            "ours_setting",
+            "paper_setting",
+            "source",
+        ]
+    ]
+    table = table.rename(
+        columns={
+            "ours_text": "ours",
+            "paper_text": "paper",
+            "ours_setting": "our setting",
+            "paper_setting": "paper's setting",
+        }
+    ).set_index(["notebook", "profile", "quantity"])
 else:
-    table = pd.DataFrame(columns=["ours", "paper", "status", "our setting", "paper's setting", "source"])
+    table = pd.DataFrame(
+        columns=["ours", "paper", "status", "our setting", "paper's setting", "source"]
+    )
 report.glue("scorecard_table", table)
 
 # %% [markdown]
@@ -204,8 +278,13 @@ report.glue("scorecard_table", table)
 # beside one of ours (for example FULL-only tables when the build is QUICK).
 
 # %%
-missing = pd.DataFrame([{"key": k, "value": r.value, "setting": r.setting.describe(), "source": r.source}
-                        for k, r in sorted(quoted.items()) if k not in used])
+missing = pd.DataFrame(
+    [
+        {"key": k, "value": r.value, "setting": r.setting.describe(), "source": r.source}
+        for k, r in sorted(quoted.items())
+        if k not in used
+    ]
+)
 report.glue("scorecard_missing", missing.set_index("key") if len(missing) else missing)
 report.glue("scorecard_n_missing", len(missing))
 

@@ -18,16 +18,19 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("companion") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"],
+        check=True,
+    )
     importlib.invalidate_caches()
 
 # %% [markdown]
 # # What a certificate promises
 #
-# Koloskova et al. {cite}`koloskova2025certified` ask for more than "the model looks retrained": they
-# ask for a **certificate**, a provable bound on how far the unlearned model's distribution can be
-# from that of a procedure that never saw the forget set. This chapter sets up the definitions and
-# the one mechanism their two theorems rest on.
+# Koloskova et al. {cite}`koloskova2025certified` ask for more than "the model looks retrained":
+# they ask for a **certificate**, a provable bound on how far the unlearned model's distribution can
+# be from that of a procedure that never saw the forget set. This chapter sets up the definitions
+# and the one mechanism their two theorems rest on.
 #
 # **This page reproduces**
 # - the paper's definition of $(\varepsilon,\delta)$-unlearning and its relation to differential
@@ -35,8 +38,8 @@ if importlib.util.find_spec("companion") is None:
 # - the hockey-stick divergence and the privacy profile of the Gaussian mechanism
 #   {cite}`balle2018improving`, which is the contraction function $\theta_\varepsilon(r)$ of the
 #   paper's model-clipping theorem;
-# - privacy amplification by (stochastic) post-processing {cite}`balle2019privacy`, checked on sampled
-#   pairs of Gaussians pushed through the "project, then add noise" kernel;
+# - privacy amplification by (stochastic) post-processing {cite}`balle2019privacy`, checked on
+#   sampled pairs of Gaussians pushed through the "project, then add noise" kernel;
 # - why clipping replaces convexity in the analysis.
 
 # %%
@@ -60,7 +63,9 @@ DELTA = 1e-5
 N_SAMPLES = 40
 
 # %%
-ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, EPSILON=EPSILON, DELTA=DELTA, N_SAMPLES=N_SAMPLES)
+ctx = config.resolve(
+    PROFILE, SEED, DEVICE, DATA_ROOT, EPSILON=EPSILON, DELTA=DELTA, N_SAMPLES=N_SAMPLES
+)
 print(report.banner(ctx))
 rng = np.random.default_rng(SEED)
 
@@ -83,10 +88,11 @@ rng = np.random.default_rng(SEED)
 # $$
 # ```
 #
-# With $\bar A = A$ (retraining) this is the definition of {cite}`ginart2019making,guo2020certified`;
-# with $\bar A$ = "run $U$ from $A(D \setminus D_f)$" it is that of {cite}`sekhari2021remember`. The
-# certifying algorithm never has to be run: in the paper's proofs it is the same noisy procedure,
-# on the same retain data, started from any model of the start set.
+# With $\bar A = A$ (retraining) this is the definition of
+# {cite}`ginart2019making,guo2020certified`; with $\bar A$ = "run $U$ from $A(D \setminus D_f)$" it
+# is that of {cite}`sekhari2021remember`. The certifying algorithm never has to be run: in the
+# paper's proofs it is the same noisy procedure, on the same retain data, started from any model of
+# the start set.
 #
 # ```{prf:definition} Differential privacy
 # :label: cert-def-dp
@@ -115,25 +121,32 @@ rng = np.random.default_rng(SEED)
 # For $P = \mathcal N(\mu, 1)$ and $Q = \mathcal N(0, 1)$ (sensitivity over noise $\mu$),
 #
 # $$
-# E_{e^\varepsilon}(P\|Q) = \Phi\!\left(-\tfrac{\varepsilon}{\mu} + \tfrac{\mu}{2}\right) - e^{\varepsilon}\,\Phi\!\left(-\tfrac{\varepsilon}{\mu} - \tfrac{\mu}{2}\right)
-# = \bar\Phi\!\left(\tfrac{\varepsilon}{r} - \tfrac{r}{2}\right) - e^{\varepsilon}\,\bar\Phi\!\left(\tfrac{\varepsilon}{r} + \tfrac{r}{2}\right) =: \theta_\varepsilon(r)
-# \quad (r = \mu).
+# E_{e^\varepsilon}(P\|Q) = \Phi\!\left(-\tfrac{\varepsilon}{\mu} + \tfrac{\mu}{2}\right) -
+# e^{\varepsilon}\,\Phi\!\left(-\tfrac{\varepsilon}{\mu} - \tfrac{\mu}{2}\right) =
+# \bar\Phi\!\left(\tfrac{\varepsilon}{r} - \tfrac{r}{2}\right) -
+# e^{\varepsilon}\,\bar\Phi\!\left(\tfrac{\varepsilon}{r} + \tfrac{r}{2}\right) =:
+# \theta_\varepsilon(r) \quad (r = \mu).
 # $$
 # ```
 #
 # *Derivation.* The likelihood ratio $p/q = e^{\mu x - \mu^2/2}$ exceeds $e^{\varepsilon}$ exactly
-# when $x > \varepsilon/\mu + \mu/2$; integrating $p - e^{\varepsilon} q$ over that half-line gives the
-# two tail probabilities. In higher dimension only the distance between the two means matters, so
-# the formula holds with $\mu = \|m_P - m_Q\|/\sigma$.
+# when $x > \varepsilon/\mu + \mu/2$; integrating $p - e^{\varepsilon} q$ over that half-line gives
+# the two tail probabilities. In higher dimension only the distance between the two means matters,
+# so the formula holds with $\mu = \|m_P - m_Q\|/\sigma$.
 #
 # **Check.** The package computes $\theta_\varepsilon(r)$ with survival functions in log space; we
-# compare it with the cdf form of {prf:ref}`cert-thm-gaussian` and with a direct numerical integral of
-# $(p - e^\varepsilon q)_+$, on random $(\varepsilon, r)$.
+# compare it with the cdf form of {prf:ref}`cert-thm-gaussian` and with a direct numerical integral
+# of $(p - e^\varepsilon q)_+$, on random $(\varepsilon, r)$.
 
 # %%
 eps_r = np.column_stack([rng.uniform(0, 6, N_SAMPLES), rng.uniform(0.05, 6, N_SAMPLES)])
-gaps = [max(abs(priv.hockey_stick_theta(e, r) - priv.gaussian_delta(e, r)),
-            abs(priv.hockey_stick_theta(e, r) - priv.hockey_stick_gaussians(e, r, 0.0))) for e, r in eps_r]
+gaps = [
+    max(
+        abs(priv.hockey_stick_theta(e, r) - priv.gaussian_delta(e, r)),
+        abs(priv.hockey_stick_theta(e, r) - priv.hockey_stick_gaussians(e, r, 0.0)),
+    )
+    for e, r in eps_r
+]
 if max(gaps) > 1e-9:
     raise AssertionError(f"theta differs from the Gaussian privacy profile by {max(gaps):.2e}")
 report.glue("cert1_theta_gap", float(max(gaps)))
@@ -172,14 +185,23 @@ print(f"{N_SAMPLES} random (eps, r): largest difference {max(gaps):.1e}")
 ratios = []
 for _ in range(N_SAMPLES):
     a, b = rng.normal(0, 2, 2)
-    s, c, sig, e = rng.uniform(0.2, 2), rng.uniform(0.1, 2), rng.uniform(0.2, 2), rng.uniform(0.1, 3)
+    s, c, sig, e = (
+        rng.uniform(0.2, 2),
+        rng.uniform(0.1, 2),
+        rng.uniform(0.2, 2),
+        rng.uniform(0.1, 3),
+    )
     before, after = priv.projected_gaussian_kernel_1d(a, b, s, c, sig, e, grid=401)
     if before < 1e-9:
         continue
     bound = priv.hockey_stick_theta(math.log1p(math.expm1(e) / before), 2 * c / sig) * before
     if after > bound * (1 + 1e-3) + 1e-9 or after > before * (1 + 1e-3) + 1e-9:
-        raise AssertionError(f"contraction violated: {after:.3g} > {bound:.3g} (before {before:.3g})")
-    if bound > 1e-12:  # a bound that underflows to 0 is checked above (after ~ 0) but gives no ratio
+        raise AssertionError(
+            f"contraction violated: {after:.3g} > {bound:.3g} (before {before:.3g})"
+        )
+    if (
+        bound > 1e-12
+    ):  # a bound that underflows to 0 is checked above (after ~ 0) but gives no ratio
         ratios.append(after / bound)
 report.glue("cert1_n_pairs", len(ratios))
 report.glue("cert1_max_ratio", float(max(ratios, default=0.0)))
@@ -219,21 +241,33 @@ report.glue("cert1_last_factor", float(path[-1, 1]))
 # %% [markdown]
 # ```{glue:figure} cert1_fig_theta
 # :name: cert1-fig-theta
-# Left: $\theta_\varepsilon(r)$ against $r$. Right: the model-clipping recursion
-# $\delta_{t+1} = \theta_{\tilde\varepsilon_t}(r)\,\delta_t$ at $\varepsilon = 1$ from $\delta_0 = 1$;
-# the dashed line is $\delta = 10^{-5}$.
+# Left: $\theta_\varepsilon(r)$ against $r$. Right: the model-clipping recursion $\delta_{t+1} =
+# \theta_{\tilde\varepsilon_t}(r)\,\delta_t$ at $\varepsilon = 1$ from $\delta_0 = 1$; the dashed
+# line is $\delta = 10^{-5}$.
 # ```
 #
-# At $r = 2$ (e.g. $C_2 = \sigma = 0.5$) and `EPSILON`, the recursion reaches $\delta \le$ `DELTA` after
-# {glue:}`cert1_T_r2` steps, ending at $\delta = ${glue:text}`cert1_delta_T_r2:.2e`: the
+# At $r = 2$ (e.g. $C_2 = \sigma = 0.5$) and `EPSILON`, the recursion reaches $\delta \le$ `DELTA`
+# after {glue:}`cert1_T_r2` steps, ending at $\delta = ${glue:text}`cert1_delta_T_r2:.2e`: the
 # $O(\log(1/\delta))$ steps of the paper's Theorem B. The decay accelerates (the factor falls from
 # {glue:text}`cert1_first_factor:.3f` at the first step to {glue:text}`cert1_last_factor:.1e` at the
 # last) because $\tilde\varepsilon_t$ grows as $\delta_t$ falls.
 
 # %% tags=["nbval-check-output"]
-rows = [("steps to delta <= 1e-5 at r = 2 (eps = 1)", len(acc.mc_delta_path(1.0, 2.0, acc.mc_steps(1.0, 1e-5, 2.0))), "cert:fig1/mc_cifar10_c2_0.5/T"),
-        ("delta after 6 steps at r = 2", float(acc.mc_delta_path(1.0, 2.0, 6)[-1, 2]), "cert:mc/worked_example/delta6")]
-table = report.compare(rows, fmt=lambda v: f"{v:.3g}", quick=False, setting=report.Setting(scale="exact"))
+rows = [
+    (
+        "steps to delta <= 1e-5 at r = 2 (eps = 1)",
+        len(acc.mc_delta_path(1.0, 2.0, acc.mc_steps(1.0, 1e-5, 2.0))),
+        "cert:fig1/mc_cifar10_c2_0.5/T",
+    ),
+    (
+        "delta after 6 steps at r = 2",
+        float(acc.mc_delta_path(1.0, 2.0, 6)[-1, 2]),
+        "cert:mc/worked_example/delta6",
+    ),
+]
+table = report.compare(
+    rows, fmt=lambda v: f"{v:.3g}", quick=False, setting=report.Setting(scale="exact")
+)
 report.glue("cert1_table", table, display=False)
 table
 
@@ -262,8 +296,9 @@ report.glue("cert1_T_eps1", T1)
 #   model and a reference that never saw $D_f$; it is a hockey-stick divergence bound.
 # - The paper's contraction function $\theta_\varepsilon(r)$ *is* the Gaussian mechanism's privacy
 #   profile (checked to {glue:text}`cert1_theta_gap:.1e`).
-# - A "project, then add Gaussian noise" step contracts the divergence by $\theta_{\tilde\varepsilon}(r)$,
-#   whatever the loss; clipping supplies the bounded diameter that convexity supplied before.
+# - A "project, then add Gaussian noise" step contracts the divergence by
+#   $\theta_{\tilde\varepsilon}(r)$, whatever the loss; clipping supplies the bounded diameter that
+#   convexity supplied before.
 # - Nothing on this page depends on data or training, so QUICK and FULL coincide.
 #
 # ## Exercises
@@ -277,14 +312,14 @@ report.glue("cert1_T_eps1", T1)
 #
 # ```{admonition} Solutions
 # :class: dropdown
-# 1. At $\varepsilon = 0$ the formula gives $\bar\Phi(-r/2) - \bar\Phi(r/2) = \Phi(r/2) - (1 - \Phi(r/2))$
-#    (checked below to {glue:text}`cert1_tv_gap:.0e` on a grid of $r$).
+# 1. At $\varepsilon = 0$ the formula gives $\bar\Phi(-r/2) - \bar\Phi(r/2) = \Phi(r/2) - (1 -
+#    \Phi(r/2))$ (checked below to {glue:text}`cert1_tv_gap:.0e` on a grid of $r$).
 # 2. `acc.mc_steps(0.1, 1e-5, 2.0)` = {glue:}`cert1_T_eps01` steps against {glue:}`cert1_T_eps1` at
-#    $\varepsilon = 1$. The first step contracts by $\theta_{\varepsilon}(r)$, but the effective level
-#    $\tilde\varepsilon_t = \log(1 + (e^\varepsilon - 1)/\delta_t)$ grows as $\log(1/\delta_t)$, so later steps
-#    contract much harder whatever $\varepsilon$ was.
-# 3. With $\delta_0 = 1$ it only says $\delta_1 \le 1$. The contraction coefficient of a noisy kernel
-#    is what turns "no guarantee" into a small $\delta$.
+#    $\varepsilon = 1$. The first step contracts by $\theta_{\varepsilon}(r)$, but the effective
+#    level $\tilde\varepsilon_t = \log(1 + (e^\varepsilon - 1)/\delta_t)$ grows as
+#    $\log(1/\delta_t)$, so later steps contract much harder whatever $\varepsilon$ was.
+# 3. With $\delta_0 = 1$ it only says $\delta_1 \le 1$. The contraction coefficient of a noisy
+#    kernel is what turns "no guarantee" into a small $\delta$.
 # ```
 #
 # ## References

@@ -18,7 +18,10 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("companion") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"],
+        check=True,
+    )
     importlib.invalidate_caches()
 
 # %% [markdown]
@@ -34,15 +37,15 @@ if importlib.util.find_spec("companion") is None:
 # - the zero-shot unlearning setting (paper, Sec. 3);
 # - the information content $\alpha(x)$ of a sample and the low/high-information split with radius
 #   $r$ and threshold $\tau$ (paper, Sec. 3, "information gain");
-# - the curvature $\kappa(x) = \lVert\nabla^2 f(x)\rVert_F / \lVert\nabla f(x)\rVert$ and its link to
-#   decision boundaries (paper, Sec. 3);
+# - the curvature $\kappa(x) = \lVert\nabla^2 f(x)\rVert_F / \lVert\nabla f(x)\rVert$ and its link
+#   to decision boundaries (paper, Sec. 3);
 # - the paper's 1-D figure (a sigmoid before and after JiT for a flat and a steep forget sample) and
 #   its 2-D figure (decision boundaries of retrain, JiT and naive mislabelling for a high- and a
 #   low-curvature forget sample), re-created on small tanh networks: the paper ships no code for
 #   these figures, so the data and networks here are our own;
 # - the claim behind both figures on real images: JiT changes high-information forget samples more
-#   than low-information ones (random forgetting on MNIST; an experiment of ours, not a table of
-#   the paper).
+#   than low-information ones (random forgetting on MNIST; an experiment of ours, not a table of the
+#   paper).
 
 # %%
 import numpy as np
@@ -73,8 +76,21 @@ N_RANDOM = 100
 RADIUS_SCALE = 1.2
 
 # %%
-ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, SIGMA=SIGMA, LR=LR, N_SAMPLES=N_SAMPLES, RADIUS=RADIUS, TAU=TAU,
-                     TASK=TASK, ARCH=ARCH, N_RANDOM=N_RANDOM, RADIUS_SCALE=RADIUS_SCALE)
+ctx = config.resolve(
+    PROFILE,
+    SEED,
+    DEVICE,
+    DATA_ROOT,
+    SIGMA=SIGMA,
+    LR=LR,
+    N_SAMPLES=N_SAMPLES,
+    RADIUS=RADIUS,
+    TAU=TAU,
+    TASK=TASK,
+    ARCH=ARCH,
+    N_RANDOM=N_RANDOM,
+    RADIUS_SCALE=RADIUS_SCALE,
+)
 print(report.banner(ctx))
 torch.manual_seed(ctx.seed)
 rng = np.random.default_rng(ctx.seed)
@@ -99,7 +115,9 @@ rng = np.random.default_rng(ctx.seed)
 # %%
 SETTING = jit_settings.ZeroShotSetting.for_profile(ctx.profile, task=TASK, arch=ARCH)
 TASK_NAME, ARCH_NAME = SETTING.task, SETTING.arch
-task = data.load_task(TASK_NAME, forget=f"random:{N_RANDOM}", seed=ctx.seed, data_root=ctx.data_root)
+task = data.load_task(
+    TASK_NAME, forget=f"random:{N_RANDOM}", seed=ctx.seed, data_root=ctx.data_root
+)
 view = task.zero_shot_view()
 try:
     view.retain
@@ -141,8 +159,15 @@ for _trial in range(5):
     for i in range(40):
         d = (pts - pts[i]).norm(dim=1)
         ball = (d <= ctx.params["RADIUS"] * 2) & (d > 0)
-        want = (lab[ball] == lab[i]).double().mean() if ball.any() else torch.tensor(float("nan"), dtype=torch.float64)
-        if not (torch.isclose(alpha[i], want) or (want.isnan() and alpha[i].isnan())) or count[i] != ball.sum():
+        want = (
+            (lab[ball] == lab[i]).double().mean()
+            if ball.any()
+            else torch.tensor(float("nan"), dtype=torch.float64)
+        )
+        if (
+            not (torch.isclose(alpha[i], want) or (want.isnan() and alpha[i].isnan()))
+            or count[i] != ball.sum()
+        ):
             raise AssertionError(f"alpha disagrees with its definition at sample {i}")
 print("alpha(x) matches the definition on 5 random clouds of 40 points")
 
@@ -167,8 +192,8 @@ print("alpha(x) matches the definition on 5 random clouds of 40 points")
 # u_j = \frac{f(x) - f(x+\xi_j)}{\lVert f(x) - f(x+\xi_j) \rVert}:$$
 #
 # every neighbour pulls with a *unit* direction weighted by $1/\lVert\xi_j\rVert$, however close its
-# output is. With the Taylor expansion
-# $f(x+\xi) - f(x) = J\xi + \tfrac12 \xi^\top \nabla^2 f(x)\,\xi + O(\sigma^3)$: where $f$ is locally linear, $u(-\xi) = -u(\xi)$ and the pulls cancel in
+# output is. With the Taylor expansion $f(x+\xi) - f(x) = J\xi + \tfrac12 \xi^\top \nabla^2
+# f(x)\,\xi + O(\sigma^3)$: where $f$ is locally linear, $u(-\xi) = -u(\xi)$ and the pulls cancel in
 # expectation; they fail to cancel only where the even, quadratic term competes with the linear one,
 # i.e. the more, the larger the curvature relative to the slope, $\kappa$ below. (The *squared*
 # ratio, which some summaries of the paper write, would instead pull $f(x)$ towards the mean
@@ -179,8 +204,8 @@ print("alpha(x) matches the definition on 5 random clouds of 40 points")
 # equals $\lVert A\rVert_F / \lVert Ax + b\rVert$, the Hutchinson estimate agrees to a few per cent,
 # and the squared loss's Monte-Carlo pull, the mean of $f(x+\xi) - f(x)$, matches
 # $\tfrac{\sigma^2}{2}\operatorname{tr}A$ (exact for a quadratic). For the un-squared pull $g$ on
-# antithetic pairs $\pm\xi_j$: it is exactly zero for a linear $f$, and for
-# $f(x) = b^\top x + \tfrac c2 x^\top A x$ with $A$ positive definite it grows with the curvature $c$.
+# antithetic pairs $\pm\xi_j$: it is exactly zero for a linear $f$, and for $f(x) = b^\top x +
+# \tfrac c2 x^\top A x$ with $A$ positive definite it grows with the curvature $c$.
 
 # %%
 for trial in range(5):
@@ -197,7 +222,9 @@ for trial in range(5):
     pull = (0.5 * ((x[0] + xi) @ a * (x[0] + xi)).sum(1) + (x[0] + xi) @ b - fn(x[0])).mean()
     if abs(pull - SIGMA**2 / 2 * torch.trace(a)) > 0.05 * (1 + abs(SIGMA**2 / 2 * torch.trace(a))):
         raise AssertionError("the mean neighbour pull is not sigma^2/2 tr A")
-print("curvature: closed form, Hutchinson and the sigma^2/2 tr(A) pull agree on 5 random quadratics")
+print(
+    "curvature: closed form, Hutchinson and the sigma^2/2 tr(A) pull agree on 5 random quadratics"
+)
 
 
 def unit_pull(fn, x0, xi):
@@ -211,9 +238,14 @@ b0, q = torch.tensor(rng.normal(size=4)), torch.tensor(rng.normal(size=(4, 4)))
 a_pd = q @ q.T + 0.1 * torch.eye(4, dtype=torch.float64)
 xi = SIGMA * torch.tensor(rng.normal(size=(20_000, 4)))
 x0 = torch.tensor(rng.normal(size=4))
-pulls = [unit_pull(lambda v, c=c: v @ b0 + 0.5 * c * ((v @ a_pd) * v).sum(-1), x0, xi) for c in (0.0, 0.5, 2.0, 8.0)]
+pulls = [
+    unit_pull(lambda v, c=c: v @ b0 + 0.5 * c * ((v @ a_pd) * v).sum(-1), x0, xi)
+    for c in (0.0, 0.5, 2.0, 8.0)
+]
 if not (pulls[0] < 1e-12 and pulls[1] < pulls[2] < pulls[3]):
-    raise AssertionError(f"the un-squared pull does not cancel for linear f or does not grow with curvature: {pulls}")
+    raise AssertionError(
+        f"the un-squared pull does not cancel for linear f or does not grow with curvature: {pulls}"
+    )
 print("un-squared pull |g| for curvature c = 0, 0.5, 2, 8:", [f"{p:.3g}" for p in pulls])
 
 # %% [markdown]
@@ -228,8 +260,12 @@ print("un-squared pull |g| for curvature c = 0, 0.5, 2, 8:", [f"{p:.3g}" for p i
 
 # %%
 toy_cfg = JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1)
-sig = jg.sigmoid_experiment(JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1, output="probs"), seed=ctx.seed)
-pull = {name: sig["step"][name] / (LR * sig["grad_f"][name]) for name in ("flat", "steep")}  # step / (eta ||grad P||)
+sig = jg.sigmoid_experiment(
+    JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1, output="probs"), seed=ctx.seed
+)
+pull = {
+    name: sig["step"][name] / (LR * sig["grad_f"][name]) for name in ("flat", "steep")
+}  # step / (eta ||grad P||)
 for name in ("flat", "steep"):
     report.glue(f"jit01_sig_change_{name}", sig["max_change"][name])
     report.glue(f"jit01_sig_slope_{name}", sig["slope"][name])
@@ -240,13 +276,18 @@ for name in ("flat", "steep"):
 report.glue("jit01_sig_ratio_rel", sig["ratio"]["flat"] / sig["ratio"]["steep"])
 report.glue("jit01_sig_step_rel", sig["step"]["flat"] / sig["step"]["steep"])
 report.glue("jit01_sigmoid", pj.figure_sigmoid(sig), display=False)
-# the flat sample moves the curve less; its step is small because grad P is, not because its ratio is:
-# the pull factor step / (eta ||grad P||) is of the same size for both samples
-assert sig["max_change"]["flat"] < sig["max_change"]["steep"] and sig["grad_f"]["flat"] < sig["grad_f"]["steep"]
+# the flat sample moves the curve less; its step is small because grad P is, not because its ratio
+# is: the pull factor step / (eta ||grad P||) is of the same size for both samples
+assert (
+    sig["max_change"]["flat"] < sig["max_change"]["steep"]
+    and sig["grad_f"]["flat"] < sig["grad_f"]["steep"]
+)
 assert 0.2 < pull["flat"] / pull["steep"] < 5, pull
 
 # %% tags=["nbval-check-output"]
-pd.DataFrame({k: sig[k] for k in ("slope", "kappa", "ratio", "grad_f", "step", "max_change")}).map(lambda v: f"{v:.3g}")
+pd.DataFrame({k: sig[k] for k in ("slope", "kappa", "ratio", "grad_f", "step", "max_change")}).map(
+    lambda v: f"{v:.3g}"
+)
 
 # %% [markdown]
 # ```{glue:figure} jit01_sigmoid
@@ -258,21 +299,21 @@ pd.DataFrame({k: sig[k] for k in ("slope", "kappa", "ratio", "grad_f", "step", "
 #
 # Forgetting the flat sample at $x$ = {glue:text}`jit01_sig_x_flat:.2f` (slope
 # {glue:text}`jit01_sig_slope_flat:.2g`) changes the curve by at most
-# {glue:text}`jit01_sig_change_flat:.1e` anywhere; forgetting the steep sample at
-# $x$ = {glue:text}`jit01_sig_x_steep:.2f` (slope {glue:text}`jit01_sig_slope_steep:.2f`) moves it by
-# up to {glue:text}`jit01_sig_change_steep:.3f`.
+# {glue:text}`jit01_sig_change_flat:.1e` anywhere; forgetting the steep sample at $x$ =
+# {glue:text}`jit01_sig_x_steep:.2f` (slope {glue:text}`jit01_sig_slope_steep:.2f`) moves it by up
+# to {glue:text}`jit01_sig_change_steep:.3f`.
 #
-# Why does the flat sample cost so little? Not because its Lipschitz ratio is small (it is: the
-# flat sample's loss is {glue:text}`jit01_sig_ratio_rel:.1e` times the steep one's). With the
-# un-squared ratio the gradient through $f(x)$ is a unit pull times $\nabla_\theta f(x)$, and its
-# size does not shrink with the ratio: the pull factor $\lVert\text{step}\rVert / (\eta
-# \lVert\nabla_\theta P(x)\rVert)$ is {glue:text}`jit01_sig_pull_flat:.2f` for the flat sample and
-# {glue:text}`jit01_sig_pull_steep:.2f` for the steep one (both see the same perturbation draws). What
-# differs is $\lVert\nabla_\theta P(x)\rVert$, {glue:text}`jit01_sig_gradf_flat:.1e` against
+# Why does the flat sample cost so little? Not because its Lipschitz ratio is small (it is: the flat
+# sample's loss is {glue:text}`jit01_sig_ratio_rel:.1e` times the steep one's). With the un-squared
+# ratio the gradient through $f(x)$ is a unit pull times $\nabla_\theta f(x)$, and its size does not
+# shrink with the ratio: the pull factor $\lVert\text{step}\rVert / (\eta \lVert\nabla_\theta
+# P(x)\rVert)$ is {glue:text}`jit01_sig_pull_flat:.2f` for the flat sample and
+# {glue:text}`jit01_sig_pull_steep:.2f` for the steep one (both see the same perturbation draws).
+# What differs is $\lVert\nabla_\theta P(x)\rVert$, {glue:text}`jit01_sig_gradf_flat:.1e` against
 # {glue:text}`jit01_sig_gradf_steep:.2f`: in the flat region the predicted probability is saturated,
-# so no parameter moves it much. The step of the flat sample is
-# {glue:text}`jit01_sig_step_rel:.1e` times the steep one's, and low-information samples cost little
-# to forget, as the paper's figure shows.
+# so no parameter moves it much. The step of the flat sample is {glue:text}`jit01_sig_step_rel:.1e`
+# times the steep one's, and low-information samples cost little to forget, as the paper's figure
+# shows.
 
 # %% [markdown]
 # ## Decision boundaries in two dimensions
@@ -292,8 +333,12 @@ geo = jg.boundary_experiment(toy_cfg, seed=ctx.seed, r=ctx.params["RADIUS"])
 rows = {}
 for name in ("high", "low"):
     o = geo[name]
-    rows[name] = {"kappa": o.kappa, "alpha": o.alpha, "high information": o.alpha < TAU,
-                  **{f"disagree({k}, retrain)": v for k, v in o.disagreement.items()}}
+    rows[name] = {
+        "kappa": o.kappa,
+        "alpha": o.alpha,
+        "high information": o.alpha < TAU,
+        **{f"disagree({k}, retrain)": v for k, v in o.disagreement.items()},
+    }
     report.glue(f"jit01_kappa_{name}", o.kappa)
     report.glue(f"jit01_alpha_{name}", o.alpha)
     for k, v in o.disagreement.items():
@@ -316,8 +361,8 @@ pd.DataFrame(rows).T.map(lambda v: v if isinstance(v, (bool, np.bool_)) else f"{
 #
 # - **High-curvature sample** ($\kappa$ = {glue:text}`jit01_kappa_high:.1f`, $\alpha$ =
 #   {glue:text}`jit01_alpha_high:.2f`): the original disagrees with retrain on
-#   {glue:text}`jit01_dis_high_original:.3f` of the grid, JiT on {glue:text}`jit01_dis_high_JiT:.3f`,
-#   mislabelling on {glue:text}`jit01_dis_high_mislabel:.3f`.
+#   {glue:text}`jit01_dis_high_original:.3f` of the grid, JiT on
+#   {glue:text}`jit01_dis_high_JiT:.3f`, mislabelling on {glue:text}`jit01_dis_high_mislabel:.3f`.
 # - **Low-curvature sample** ($\kappa$ = {glue:text}`jit01_kappa_low:.1f`, $\alpha$ =
 #   {glue:text}`jit01_alpha_low:.2f`): the original disagrees with retrain on
 #   {glue:text}`jit01_dis_low_original:.3f`, JiT on {glue:text}`jit01_dis_low_JiT:.3f`, mislabelling
@@ -332,8 +377,12 @@ pd.DataFrame(rows).T.map(lambda v: v if isinstance(v, (bool, np.bool_)) else f"{
 
 # %%
 low, high_ = geo["low"].disagreement, geo["high"].disagreement
-assert low["original"] < high_["original"], "retraining should move the boundary less for the low-curvature sample"
-assert low["JiT"] < low["mislabel"], "JiT should stay closer to retraining than mislabelling on the low-curvature sample"
+assert low["original"] < high_["original"], (
+    "retraining should move the boundary less for the low-curvature sample"
+)
+assert low["JiT"] < low["mislabel"], (
+    "JiT should stay closer to retraining than mislabelling on the low-curvature sample"
+)
 
 # %% [markdown]
 # ## Low- and high-information samples in real images
@@ -346,23 +395,43 @@ assert low["JiT"] < low["mislabel"], "JiT should stay closer to retraining than 
 # unit), and measure how much the probability of its own label drops.
 
 # %%
-cnn = models.train_or_load(task, ARCH_NAME, ctx.profile, ctx.seed, device=ctx.device, show_progress=False)
+cnn = models.train_or_load(
+    task, ARCH_NAME, ctx.profile, ctx.seed, device=ctx.device, show_progress=False
+)
 xf, yf = task.forget.tensors(ctx.device)
 xt, yt = task.train.tensors(ctx.device)
 r_img = tj.knn_radius(xf, xt, k=10, scale=RADIUS_SCALE)
 alpha, count = tj.neighbourhood_agreement(xf, yf, xt, yt, r_img)
-res = methods.unlearn("jit", cnn, task, ctx.profile, ctx.seed, ctx.device, **settings_for("random", ARCH_NAME, ctx.profile))
+res = methods.unlearn(
+    "jit",
+    cnn,
+    task,
+    ctx.profile,
+    ctx.seed,
+    ctx.device,
+    **settings_for("random", ARCH_NAME, ctx.profile),
+)
 p_label = lambda m: torch.softmax(m.eval()(xf), 1)[torch.arange(len(yf)), yf].cpu()  # noqa: E731
 with torch.no_grad():
     drop = (p_label(cnn) - p_label(res.model)).double()
 ok = ~alpha.isnan().cpu()
 high = tj.is_high_information(alpha.cpu(), TAU) & ok
 rho, pval = spearmanr(alpha.cpu()[ok].numpy(), drop[ok].numpy())
-info = pd.DataFrame({"samples": [int(high.sum()), int((ok & ~high).sum())],
-                     "mean drop of p(label)": [drop[high].mean().item(), drop[ok & ~high].mean().item()]},
-                    index=["high information (alpha < tau)", "low information (alpha >= tau)"])
-for k, v in {"rho": float(rho), "pval": float(pval), "n_high": int(high.sum()), "n_empty": int((~ok).sum()),
-             "drop_high": float(info.iloc[0, 1]), "drop_low": float(info.iloc[1, 1])}.items():
+info = pd.DataFrame(
+    {
+        "samples": [int(high.sum()), int((ok & ~high).sum())],
+        "mean drop of p(label)": [drop[high].mean().item(), drop[ok & ~high].mean().item()],
+    },
+    index=["high information (alpha < tau)", "low information (alpha >= tau)"],
+)
+for k, v in {
+    "rho": float(rho),
+    "pval": float(pval),
+    "n_high": int(high.sum()),
+    "n_empty": int((~ok).sum()),
+    "drop_high": float(info.iloc[0, 1]),
+    "drop_low": float(info.iloc[1, 1]),
+}.items():
     report.glue(f"jit01_img_{k}", v)
 
 # %% tags=["nbval-check-output"]
@@ -386,15 +455,42 @@ info.round(4)
 # %%
 claims = pd.DataFrame(
     [
-        ("sigmoid: forgetting a flat sample barely changes f", "max |change|", sig["max_change"]["flat"]),
-        ("sigmoid: forgetting a steep sample deforms f", "max |change|", sig["max_change"]["steep"]),
-        ("2-D, high curvature: JiT approaches retrain", "disagreement JiT vs original",
-         f"{geo['high'].disagreement['JiT']:.3f} vs {geo['high'].disagreement['original']:.3f}"),
-        ("2-D, low curvature: JiT stays close to retrain", "disagreement JiT", geo["low"].disagreement["JiT"]),
-        ("2-D: greedy mislabelling destroys the model (low curvature)", "disagreement mislabel", geo["low"].disagreement["mislabel"]),
-        ("images: high-information samples change more", "Spearman(alpha, drop of p(label))", f"{rho:.3f} (p = {pval:.3f})"),
+        (
+            "sigmoid: forgetting a flat sample barely changes f",
+            "max |change|",
+            sig["max_change"]["flat"],
+        ),
+        (
+            "sigmoid: forgetting a steep sample deforms f",
+            "max |change|",
+            sig["max_change"]["steep"],
+        ),
+        (
+            "2-D, high curvature: JiT approaches retrain",
+            "disagreement JiT vs original",
+            f"{geo['high'].disagreement['JiT']:.3f} vs {geo['high'].disagreement['original']:.3f}",
+        ),
+        (
+            "2-D, low curvature: JiT stays close to retrain",
+            "disagreement JiT",
+            geo["low"].disagreement["JiT"],
+        ),
+        (
+            "2-D: greedy mislabelling destroys the model (low curvature)",
+            "disagreement mislabel",
+            geo["low"].disagreement["mislabel"],
+        ),
+        (
+            "images: high-information samples change more",
+            "Spearman(alpha, drop of p(label))",
+            f"{rho:.3f} (p = {pval:.3f})",
+        ),
     ],
-    columns=["paper's statement (Sec. 3 figures)", "our measure", "ours (toys re-created; images: QUICK analogue)"],
+    columns=[
+        "paper's statement (Sec. 3 figures)",
+        "our measure",
+        "ours (toys re-created; images: QUICK analogue)",
+    ],
 ).set_index("paper's statement (Sec. 3 figures)")
 claims
 
@@ -435,12 +531,13 @@ claims
 #    information". With 60 points per class the count in a small ball is small, so $\alpha$ is
 #    coarse; the paper's definition inherits this sensitivity, and it does not state $r$ or $\tau$.
 # 2. A ReLU network is piecewise affine in its input: on each linear region every layer is an affine
-#    map, so the second derivative vanishes inside every region, which covers the input space up to a
-#    set of measure zero. $\kappa$ on logits is then 0 (or undefined on region boundaries); curvature
-#    must be measured on a smooth output such as the softmax probability, or on smooth surrogates.
-# 3. Where $f$ is convex, $\operatorname{tr}\nabla^2 f > 0$, so the mean neighbour output lies
-#    above $f(x)$ and the target-matching step raises $f(x)$ (and lowers it where $f$ is concave).
-#    In the flat region both terms are tiny and nothing visible happens.
+#    map, so the second derivative vanishes inside every region, which covers the input space up to
+#    a set of measure zero. $\kappa$ on logits is then 0 (or undefined on region boundaries);
+#    curvature must be measured on a smooth output such as the softmax probability, or on smooth
+#    surrogates.
+# 3. Where $f$ is convex, $\operatorname{tr}\nabla^2 f > 0$, so the mean neighbour output lies above
+#    $f(x)$ and the target-matching step raises $f(x)$ (and lowers it where $f$ is concave). In the
+#    flat region both terms are tiny and nothing visible happens.
 # ```
 #
 # ```{bibliography}

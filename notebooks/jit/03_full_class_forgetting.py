@@ -18,7 +18,10 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("companion") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"],
+        check=True,
+    )
     importlib.invalidate_caches()
 
 # %% [markdown]
@@ -35,9 +38,10 @@ if importlib.util.find_spec("companion") is None:
 # - every baseline of the paper (BSLN, RTRN, FNTN, BT {cite}`chundawat2023can`, AMN
 #   {cite}`graves2021amnesiac`, UNSIR {cite}`tarun2023fast`, SSD {cite}`foster2024fast`, SCRUB
 #   {cite}`kurmanji2023towards`, GKT and EMMN {cite}`chundawat2023zero`, BDSH
-#   {cite}`chen2023boundary`) with the settings of the reference code, the reference code's own variants where they differ (a
-#   head-only "retrain", SSD's hard-wired $(\lambda, \alpha)$, JiT as coded), and three extra
-#   baselines that are not in the paper (GA, GradDiff, NPO {cite}`zhang2024negative`);
+#   {cite}`chen2023boundary`) with the settings of the reference code, the reference code's own
+#   variants where they differ (a head-only "retrain", SSD's hard-wired $(\lambda, \alpha)$, JiT as
+#   coded), and three extra baselines that are not in the paper (GA, GradDiff, NPO
+#   {cite}`zhang2024negative`);
 # - the speed-up of every method against retraining from scratch.
 
 # %%
@@ -63,7 +67,9 @@ ARCH = "auto"
 JIT_FORGET = "auto"
 
 # %%
-ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS=N_SEEDS, TASK=TASK, ARCH=ARCH, JIT_FORGET=JIT_FORGET)
+ctx = config.resolve(
+    PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS=N_SEEDS, TASK=TASK, ARCH=ARCH, JIT_FORGET=JIT_FORGET
+)
 print(report.banner(ctx))
 SETTING = js.table_setting("full_class", ctx.profile, TASK, ARCH, JIT_FORGET)
 SEEDS = list(range(SEED, SEED + N_SEEDS))
@@ -99,8 +105,8 @@ print(SETTING, "seeds", SEEDS)
 # CPU: scikit-learn's 8×8 digits with the small VGG-like CNN, forgetting one digit. About eighteen
 # methods over several seeds must fit in under a minute on two cores, which the 28×28 MNIST subset
 # does not allow. QUICK method settings that differ from the reference scripts' are listed below
-# with the reason in each method's docstring: the digits data give a few optimisation steps per epoch
-# where CIFAR gives hundreds, so some learning rates or step counts are scaled up.
+# with the reason in each method's docstring: the digits data give a few optimisation steps per
+# epoch where CIFAR gives hundreds, so some learning rates or step counts are scaled up.
 
 # %%
 js.describe_rows("full_class")
@@ -120,8 +126,14 @@ rows = [r for r in js.table_rows("full_class") if not r.extra and r.method != "o
 zero_shot = sorted({r.method for r in rows if methods.REGISTRY[r.method].zero_shot})
 for name in zero_shot:
     try:
-        methods.REGISTRY[name].fn(models.build(SETTING["arch"], task.input_shape, task.num_classes, 0), task,
-                                  methods.config_of(name, ctx.profile), seed=0, device="cpu", profile=ctx.profile)
+        methods.REGISTRY[name].fn(
+            models.build(SETTING["arch"], task.input_shape, task.num_classes, 0),
+            task,
+            methods.config_of(name, ctx.profile),
+            seed=0,
+            device="cpu",
+            profile=ctx.profile,
+        )
     except ValueError:
         continue
     raise AssertionError(f"zero-shot method {name} accepted a task with retain data")
@@ -133,9 +145,14 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from companion import metrics  # noqa: E402
 
 net = models.build(SETTING["arch"], task.input_shape, task.num_classes, SEED)
-ent = {k: metrics.entropy(metrics.predict(net, getattr(task, k)).double().softmax(1)) for k in ("retain", "test", "forget")}
+ent = {
+    k: metrics.entropy(metrics.predict(net, getattr(task, k)).double().softmax(1))
+    for k in ("retain", "test", "forget")
+}
 lr = LogisticRegression(class_weight="balanced", solver="lbfgs").fit(
-    np.r_[ent["retain"], ent["test"]].reshape(-1, 1), np.r_[np.ones(len(ent["retain"])), np.zeros(len(ent["test"]))])
+    np.r_[ent["retain"], ent["test"]].reshape(-1, 1),
+    np.r_[np.ones(len(ent["retain"])), np.zeros(len(ent["test"]))],
+)
 by_hand = lr.predict(ent["forget"].reshape(-1, 1)).mean()
 assert abs(by_hand - metrics.evaluate(net, task)["mia_entropy"]) < 1e-12
 print(f"MIA by hand {by_hand:.4f} = metrics.evaluate")
@@ -148,7 +165,9 @@ print(f"MIA by hand {by_hand:.4f} = metrics.evaluate")
 # measured when it was trained, even when it comes from the cache.
 
 # %%
-result = jt.run_table("full_class", ctx.profile, SEEDS, ctx.device, TASK, ARCH, JIT_FORGET, data_root=ctx.data_root)
+result = jt.run_table(
+    "full_class", ctx.profile, SEEDS, ctx.device, TASK, ARCH, JIT_FORGET, data_root=ctx.data_root
+)
 table = jt.display_table(result)
 table
 
@@ -157,23 +176,42 @@ table.drop(columns=["time (s)", "speed-up vs RTRN"])  # the results without the 
 
 # %%
 s = result.summary
-for label, key in [("JiT", "jit"), ("RTRN", "rtrn"), ("BSLN", "bsln"), ("SSD", "ssd"), ("BDSH", "bdsh"), ("AMN", "amn"), ("GKT", "gkt")]:
+for label, key in [
+    ("JiT", "jit"),
+    ("RTRN", "rtrn"),
+    ("BSLN", "bsln"),
+    ("SSD", "ssd"),
+    ("BDSH", "bdsh"),
+    ("AMN", "amn"),
+    ("GKT", "gkt"),
+]:
     for col in ("Dr", "Df", "mia_entropy"):
         report.glue(f"fc_{key}_{col}", report.pct(float(s.loc[label, col])))
 report.glue("fc_jit_speedup", f"{s.loc['JiT', 'speedup']:.0f}")
 report.glue("fc_jit_coded_Dr", report.pct(float(s.loc["JiT (as coded)", "Dr"])))
 report.glue("fc_jit_coded_Df", report.pct(float(s.loc["JiT (as coded)", "Df"])))
 report.glue("fc_n_forget", result.setting["n_forget"])
-gkt_steps = {p: (lambda c: c.n_pseudo_batches * c.student_steps)(methods.config_of("gkt", p)) for p in ("full", "quick")}
+gkt_steps = {
+    p: (lambda c: c.n_pseudo_batches * c.student_steps)(methods.config_of("gkt", p))
+    for p in ("full", "quick")
+}
 report.glue("fc_gkt_steps_full", f"{gkt_steps['full']:,}")
 report.glue("fc_gkt_steps_quick", f"{gkt_steps['quick']:,}")
 if gkt_steps[ctx.profile] < gkt_steps["full"]:  # the budget artefact the summary names
-    assert s.loc["GKT", "Dr"] < s.loc["BSLN", "Dr"] - 0.1, "GKT's short QUICK budget should leave the student far below the original"
-for key in ("pins_full_class/SSD/Dr", "pins_full_class/BSLN/MIA", "cifar100_full_class_rocket/JiT/Dr"):
+    assert s.loc["GKT", "Dr"] < s.loc["BSLN", "Dr"] - 0.1, (
+        "GKT's short QUICK budget should leave the student far below the original"
+    )
+for key in (
+    "pins_full_class/SSD/Dr",
+    "pins_full_class/BSLN/MIA",
+    "cifar100_full_class_rocket/JiT/Dr",
+):
     report.glue("paper_" + key.replace("/", "_"), report.pct(get(f"jit:{key}").value))
 
 # %%
-fig = pj.table_figure(result.summary, f"Full-class forgetting ({SETTING['task']}, {SETTING['arch']})")
+fig = pj.table_figure(
+    result.summary, f"Full-class forgetting ({SETTING['task']}, {SETTING['arch']})"
+)
 report.glue("fc_figure", fig, display=False)
 
 # %% [markdown]
@@ -208,12 +246,23 @@ report.glue("fc_figure", fig, display=False)
 # samples with unseen test samples of the same class.
 
 # %%
-head = jt.run_table("full_class", ctx.profile, [SEED], ctx.device, TASK, ARCH, JIT_FORGET,
-                    rows=["RTRN", "RTRN (head only, as coded)"], data_root=ctx.data_root)
+head = jt.run_table(
+    "full_class",
+    ctx.profile,
+    [SEED],
+    ctx.device,
+    TASK,
+    ARCH,
+    JIT_FORGET,
+    rows=["RTRN", "RTRN (head only, as coded)"],
+    data_root=ctx.data_root,
+)
 head_s = head.summary[["Dr", "Df", "forget_acc", "mia_entropy", "mia_loss_auc", "seconds"]]
 report.glue("fc_head_auc", f"{head_s.loc['RTRN (head only, as coded)', 'mia_loss_auc']:.2f}")
 report.glue("fc_fresh_auc", f"{head_s.loc['RTRN', 'mia_loss_auc']:.2f}")
-report.glue("fc_head_mia", report.pct(float(head_s.loc["RTRN (head only, as coded)", "mia_entropy"])))
+report.glue(
+    "fc_head_mia", report.pct(float(head_s.loc["RTRN (head only, as coded)", "mia_entropy"]))
+)
 
 # %% tags=["nbval-check-output"]
 head_s.drop(columns="seconds").round(4)
@@ -228,10 +277,10 @@ head_s.drop(columns="seconds").round(4)
 # ## Ours against the paper
 #
 # The only full-class numbers available to us are the PinsFaceRecognition rows of a third-party copy
-# of the paper's table and one JiT number quoted in an issue (CIFAR-100 rocket,
-# $D_r$ = {glue:text}`paper_cifar100_full_class_rocket_JiT_Dr`); all
-# live in `companion.reported.jit` with their source. In QUICK the comparison is an analogue (another
-# dataset and model), so the useful question is whether the **ordering** of the methods agrees.
+# of the paper's table and one JiT number quoted in an issue (CIFAR-100 rocket, $D_r$ =
+# {glue:text}`paper_cifar100_full_class_rocket_JiT_Dr`); all live in `companion.reported.jit` with
+# their source. In QUICK the comparison is an analogue (another dataset and model), so the useful
+# question is whether the **ordering** of the methods agrees.
 
 # %%
 jt.compare_with_paper(result)
@@ -253,29 +302,29 @@ ranking.round(3)
 #   validation split, JiT leaves $D_f$ = {glue:text}`fc_jit_Df` here, far from the paper's near-zero
 #   full-class $D_f$. On the small 8×8 digit CNN no setting in the sweep forgets the class without
 #   costing the other classes more than the budget: smoothing $f$ around the forget samples also
-#   flattens it around nearby samples of other classes. We do not reproduce JiT's full-class
-#   result at this scale; the FULL profile runs the paper's setting.
+#   flattens it around nearby samples of other classes. We do not reproduce JiT's full-class result
+#   at this scale; the FULL profile runs the paper's setting.
 # - **RTRN.** The reference code's "retrain" resets only the classifier head and keeps a backbone
 #   that was trained on $D_f$; the paper's RTRN rows inherit that. The companion's RTRN is a fresh
 #   model; the head-only run above shows the reference behaviour (its entropy MIA:
 #   {glue:text}`fc_head_mia`, its loss-attack AUC: {glue:text}`fc_head_auc`), which the table's
 #   metrics do not separate from a true retrain. It is also slower in the paper's setting than a
 #   head reset suggests: the whole network is trained again.
-# - **SSD.** With the SSD paper's $(\lambda, \alpha) = (1, 10)$ our $D_r$ is
-#   {glue:text}`fc_ssd_Dr`; the reference scripts pass $(1, 1)$ for full-class forgetting (a
-#   hard-coded dict overrides the per-model values), which dampens even more parameters. The
-#   paper's own SSD row is low as well ($D_r$ = {glue:text}`paper_pins_full_class_SSD_Dr` on Pins).
-#   In QUICK the damage is at least as large: the
-#   importances are squared gradients of batch-mean losses, and a batch drawn from one class has a
-#   coherent gradient, so on a ten-class problem most parameters look far more important to $D_f$
-#   than to $D$.
+# - **SSD.** With the SSD paper's $(\lambda, \alpha) = (1, 10)$ our $D_r$ is {glue:text}`fc_ssd_Dr`;
+#   the reference scripts pass $(1, 1)$ for full-class forgetting (a hard-coded dict overrides the
+#   per-model values), which dampens even more parameters. The paper's own SSD row is low as well
+#   ($D_r$ = {glue:text}`paper_pins_full_class_SSD_Dr` on Pins). In QUICK the damage is at least as
+#   large: the importances are squared gradients of batch-mean losses, and a batch drawn from one
+#   class has a coherent gradient, so on a ten-class problem most parameters look far more important
+#   to $D_f$ than to $D$.
 # - **SCRUB** receives $\alpha = 0.001, \gamma = 0.99$ in full-class forgetting because the main
 #   never passes its arguments; it then behaves like fine-tuning with a short max phase and barely
 #   forgets. The sub-class and random tables use $\alpha = 1, \gamma = 5$.
 # - **GKT** re-initialises every convolution and relearns from generated data. FULL runs the
 #   reference code's {glue:text}`fc_gkt_steps_full` student steps (pseudo-batches times student
 #   steps per pseudo-batch); QUICK can afford {glue:text}`fc_gkt_steps_quick`, so the student stays
-#   far below the original ($D_r$ = {glue:text}`fc_gkt_Dr`). This is a budget artefact, not a finding.
+#   far below the original ($D_r$ = {glue:text}`fc_gkt_Dr`). This is a budget artefact, not a
+#   finding.
 # - **UNSIR / EMMN** use only 3 of their noise images in the reference code (a loop bound over the
 #   channel dimension); the default here uses all of them, `noise_images="as_coded"` restores the
 #   bug.
@@ -289,9 +338,9 @@ ranking.round(3)
 # - **Pretraining.** The reference code keeps the checkpoint with the best *test* accuracy; the
 #   companion keeps the last epoch of the paper's recipe (no selection on reported data).
 # - **Models.** The paper's ViT rows need ImageNet-pretrained weights the companion does not fetch,
-#   so the reference code's ViT bug (GKT's activation path applies every block to the
-#   embeddings, {ref}`jit-gkt-budget`) does not arise here. The reference code has no JiT
-#   hyperparameters for ResNet-18 (`-net ResNet18` raises NameError); `ARCH="resnet18"` runs it with the VGG settings.
+#   so the reference code's ViT bug (GKT's activation path applies every block to the embeddings,
+#   {ref}`jit-gkt-budget`) does not arise here. The reference code has no JiT hyperparameters for
+#   ResNet-18 (`-net ResNet18` raises NameError); `ARCH="resnet18"` runs it with the VGG settings.
 #
 # ## Exercises
 #
@@ -308,13 +357,13 @@ ranking.round(3)
 # 2. It returns a DataFrame sorted by the forgotten class's validation accuracy among the settings
 #    whose retained-class validation accuracy stays within 5 points of the original's (the utility
 #    budget); the top row is the setting the QUICK tables use. On the QUICK model JiT's trade-off is
-#    sharp: settings that forget the class also cost far more than 5 points on the others.
-#    Choosing on the test split would report a tuned number as a held-out one (the companion
-#    selects on validation only, {ref}`jit-paper-lr`; the reference code even selects its pretraining
+#    sharp: settings that forget the class also cost far more than 5 points on the others. Choosing
+#    on the test split would report a tuned number as a held-out one (the companion selects on
+#    validation only, {ref}`jit-paper-lr`; the reference code even selects its pretraining
 #    checkpoints on test).
 # 3. `methods.unlearn("ssd", model, task, selection_weighting=a)`: larger $\alpha$ selects fewer
-#    parameters, so $D_r$ recovers, and $D_f$ rises back once the class's own weights are no
-#    longer selected.
+#    parameters, so $D_r$ recovers, and $D_f$ rises back once the class's own weights are no longer
+#    selected.
 # ```
 #
 # ```{bibliography}

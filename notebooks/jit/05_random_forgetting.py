@@ -18,7 +18,10 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("companion") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"],
+        check=True,
+    )
     importlib.invalidate_caches()
 
 # %% [markdown]
@@ -59,7 +62,9 @@ ARCH = "auto"
 JIT_FORGET = "auto"
 
 # %%
-ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS=N_SEEDS, TASK=TASK, ARCH=ARCH, JIT_FORGET=JIT_FORGET)
+ctx = config.resolve(
+    PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS=N_SEEDS, TASK=TASK, ARCH=ARCH, JIT_FORGET=JIT_FORGET
+)
 print(report.banner(ctx))
 SETTING = js.table_setting("random", ctx.profile, TASK, ARCH, JIT_FORGET)
 SEEDS = list(range(SEED, SEED + N_SEEDS))
@@ -77,8 +82,8 @@ print(SETTING, "seeds", SEEDS)
 #
 # The paper says 100 samples; the reference code takes `random_split(trainset, [0.00165, ...])`,
 # which is 83 images of CIFAR-10. The companion forgets exactly $N$ (100 by default). On the QUICK
-# digits, the forget set is {glue:text}`rf_share` of the training set instead of 0.2 %, so each sample matters
-# more than in the paper.
+# digits, the forget set is {glue:text}`rf_share` of the training set instead of 0.2 %, so each
+# sample matters more than in the paper.
 #
 # ## A numerical check of the split
 
@@ -87,7 +92,9 @@ task = data.load_task(SETTING["task"], forget=SETTING["forget"], seed=SEED, data
 n = int(SETTING["forget"].split(":")[1])
 fi, ri = set(task.forget.index.tolist()), set(task.retain.index.tolist())
 assert len(fi) == n and not fi & ri and fi | ri == set(task.train.index.tolist())
-other = data.load_task(SETTING["task"], forget=SETTING["forget"], seed=SEED + 1, data_root=ctx.data_root)
+other = data.load_task(
+    SETTING["task"], forget=SETTING["forget"], seed=SEED + 1, data_root=ctx.data_root
+)
 assert set(other.forget.index.tolist()) != fi  # the seed draws the forget set
 report.glue("rf_share", report.pct(n / len(task.train)))
 print(task.describe())
@@ -96,7 +103,9 @@ print(task.describe())
 # ## The experiment
 
 # %%
-result = jt.run_table("random", ctx.profile, SEEDS, ctx.device, TASK, ARCH, JIT_FORGET, data_root=ctx.data_root)
+result = jt.run_table(
+    "random", ctx.profile, SEEDS, ctx.device, TASK, ARCH, JIT_FORGET, data_root=ctx.data_root
+)
 table = jt.display_table(result)
 table
 
@@ -108,17 +117,29 @@ s = result.summary
 gaps = pd.DataFrame({m: jt.gap_to_retrain(result, m) for m in ("Df", "MIA")})
 gaps["mean gap"] = gaps.mean(axis=1)
 gaps = gaps.sort_values("mean gap")
-for label, key in [("JiT", "jit"), ("RTRN", "rtrn"), ("BSLN", "bsln"), ("BDSH", "bdsh"), ("JiT (as coded)", "jitc")]:
+for label, key in [
+    ("JiT", "jit"),
+    ("RTRN", "rtrn"),
+    ("BSLN", "bsln"),
+    ("BDSH", "bdsh"),
+    ("JiT (as coded)", "jitc"),
+]:
     for col in ("Dr", "Df", "mia_entropy"):
         report.glue(f"rf_{key}_{col}", report.pct(float(s.loc[label, col])))
 report.glue("rf_jit_speedup", f"{s.loc['JiT', 'speedup']:.0f}")
 report.glue("rf_heldout", report.pct(float(s.loc["RTRN", "mia_entropy_heldout"])))
 report.glue("rf_closest", ", ".join(gaps.index.drop("RTRN")[:3]))
 # the summary's reading of the two JiT rows, checked on this run
-assert s.loc["JiT (as coded)", "Dr"] < s.loc["BSLN", "Dr"] - 0.1, "JiT as coded should collapse the QUICK model"
-assert abs(s.loc["JiT", "Dr"] - s.loc["BSLN", "Dr"]) < 0.05, "the paper variant should stay close to the original"
+assert s.loc["JiT (as coded)", "Dr"] < s.loc["BSLN", "Dr"] - 0.1, (
+    "JiT as coded should collapse the QUICK model"
+)
+assert abs(s.loc["JiT", "Dr"] - s.loc["BSLN", "Dr"]) < 0.05, (
+    "the paper variant should stay close to the original"
+)
 for key in ("RTRN/MIA", "JiT/MIA"):
-    report.glue("paper_rf_" + key.replace("/", "_"), report.pct(get(f"jit:cifar10_random100/{key}").value))
+    report.glue(
+        "paper_rf_" + key.replace("/", "_"), report.pct(get(f"jit:cifar10_random100/{key}").value)
+    )
 
 # %% tags=["nbval-check-output"]
 gaps.map(lambda v: f"{100 * v:.1f}")
@@ -163,15 +184,14 @@ jt.ranking_agreement(result).round(3)
 # ## Summary and discrepancies
 #
 # - **Target.** The paper's JiT MIA ({glue:text}`paper_rf_JiT_MIA`) is *below* RTRN's
-#   ({glue:text}`paper_rf_RTRN_MIA`); read as a gap, that is
-#   over-forgetting of the same size as BDSH's, not a win. The companion's tables report the gap to
-#   RTRN explicitly.
+#   ({glue:text}`paper_rf_RTRN_MIA`); read as a gap, that is over-forgetting of the same size as
+#   BDSH's, not a win. The companion's tables report the gap to RTRN explicitly.
 # - **JiT as coded** with the reference random-forgetting setting ($\sigma$ = 0.01) collapses the
-#   QUICK model ($D_r$ = {glue:text}`rf_jitc_Dr` against the original's {glue:text}`rf_bsln_Dr`): at $\sigma$ = 0.01 the gradient of the ratio
-#   (through $f(x)$ only) scales like $1/\sigma$, and the summed batch loss multiplies the step
-#   (chapter 4 gives the arithmetic). The paper
-#   variant stays close to the original ($D_r$ = {glue:text}`rf_jit_Dr`; both asserted), which for
-#   100 random samples is already close to RTRN.
+#   QUICK model ($D_r$ = {glue:text}`rf_jitc_Dr` against the original's {glue:text}`rf_bsln_Dr`): at
+#   $\sigma$ = 0.01 the gradient of the ratio (through $f(x)$ only) scales like $1/\sigma$, and the
+#   summed batch loss multiplies the step (chapter 4 gives the arithmetic). The paper variant stays
+#   close to the original ($D_r$ = {glue:text}`rf_jit_Dr`; both asserted), which for 100 random
+#   samples is already close to RTRN.
 # - **The reference random script cannot run as shipped**: it imports `label_guided_ssd` and
 #   `label_free_ssd`, which are not in the repository. The paper's random-forgetting numbers were
 #   produced by code that is not public; ours run SSD with the random-forgetting $(\lambda, \alpha)$

@@ -18,7 +18,10 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("companion") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "companion @ @COMPANION_SOURCE@"],
+        check=True,
+    )
     importlib.invalidate_caches()
 
 # %% [markdown]
@@ -27,20 +30,20 @@ if importlib.util.find_spec("companion") is None:
 # For images the conditional laws of $X$ given $Z$ are far from Gaussian, so the closed form of
 # chapter 1 is only a pseudo-barycenter. The authors {cite}`xu2025machine` therefore learn the
 # optimal transport map between the two groups with Korotin et al.'s neural optimal transport
-# {cite}`korotin2023neural` and move each image part of the way along the McCann path. On CelebA they
-# remove "smiling" and "gender" and show grids of $X$, its barycenter image and $T(X)$; they report
-# no numbers.
+# {cite}`korotin2023neural` and move each image part of the way along the McCann path. On CelebA
+# they remove "smiling" and "gender" and show grids of $X$, its barycenter image and $T(X)$; they
+# report no numbers.
 #
 # **This page reproduces**
 # - the neural-OT construction of the paper's CelebA experiment ({prf:ref}`xs-alg-neural-ot`): FULL
 #   profile on CelebA 64x64 (`CELEBA_ATTR` = "Smiling" or "Male", data under `DATA_ROOT`, one GPU);
 # - its QUICK analogue on the embedded MNIST 5,000 subset, where $Z$ is a binary visual attribute
-#   computed from the pixels ("bold" digits: ink above its `QUANTILE` quantile), with the grids
-#   $X$ / barycenter$(X)$ / $T(X)$;
+#   computed from the pixels ("bold" digits: ink above its `QUANTILE` quantile), with the grids $X$
+#   / barycenter$(X)$ / $T(X)$;
 # - the barycenter with the **group weights** (the two-group proposition of chapter 1) against the
 #   reference code's fixed midpoint $t = 1/2$ ({ref}`xs-celeba-midpoint`);
-# - a probe's accuracy for the attribute before and after, and a utility proxy (digit accuracy), which
-#   the paper does not report.
+# - a probe's accuracy for the attribute before and after, and a utility proxy (digit accuracy),
+#   which the paper does not report.
 
 # %%
 import numpy as np
@@ -64,7 +67,16 @@ N_COMPONENTS = 32
 CELEBA_ATTR = "Smiling"
 
 # %%
-ctx = config.resolve(PROFILE, SEED, DEVICE, DATA_ROOT, FEATURE=FEATURE, QUANTILE=QUANTILE, N_COMPONENTS=N_COMPONENTS, CELEBA_ATTR=CELEBA_ATTR)
+ctx = config.resolve(
+    PROFILE,
+    SEED,
+    DEVICE,
+    DATA_ROOT,
+    FEATURE=FEATURE,
+    QUANTILE=QUANTILE,
+    N_COMPONENTS=N_COMPONENTS,
+    CELEBA_ATTR=CELEBA_ATTR,
+)
 print(report.banner(ctx))
 torch.manual_seed(ctx.seed)
 cfg = NeuralOTConfig.resolve(ctx.profile)
@@ -89,9 +101,9 @@ print(cfg)
 # ```
 #
 # By the two-group proposition of chapter 1 ({prf:ref}`xs-prop-two-groups`), the barycenter image of
-# an A-sample is $p_Ax + p_BT(x)$: the McCann point at the *other* group's weight, which is $1/2$ only
-# for balanced groups. We learn one map per direction ($T_{AB}$ and $T_{BA}$) so that both groups can
-# be moved to the barycenter.
+# an A-sample is $p_Ax + p_BT(x)$: the McCann point at the *other* group's weight, which is $1/2$
+# only for balanced groups. We learn one map per direction ($T_{AB}$ and $T_{BA}$) so that both
+# groups can be moved to the barycenter.
 #
 # **Deviations (stated, not hidden).** FULL uses a smaller UNet and ResNet potential of our own (the
 # reference networks are imported from Korotin et al.'s repository, which we do not vendor). QUICK
@@ -117,16 +129,27 @@ print(groups["description"], "| images:", tuple(x.shape), "| P(Z=1) =", round(fl
 
 # %%
 flat = x.reshape(len(z), -1).double().numpy()
-coef = (flat - flat.mean(0)) @ np.linalg.svd(flat[:3000] - flat.mean(0), full_matrices=False)[2][:N_COMPONENTS].T
+coef = (flat - flat.mean(0)) @ np.linalg.svd(flat[:3000] - flat.mean(0), full_matrices=False)[2][
+    :N_COMPONENTS
+].T
 fb = tr.FeatureBarycenter.fit(coef, z, ridge=1e-3)
 xa = coef[z == 0]
 s_map = fb.means[1] + (xa - fb.means[0]) @ tr.gaussian_ot_map(fb.covs[0], fb.covs[1]).T
-gap = np.abs(tr.two_group_barycenter_map(xa, s_map, fb.weights[1]) - fb.push(xa, np.zeros(len(xa), int))).max()
-mid_gap = float(np.linalg.norm(tr.two_group_barycenter_map(xa, s_map, 0.5) - fb.push(xa, np.zeros(len(xa), int)), axis=1).mean())
+gap = np.abs(
+    tr.two_group_barycenter_map(xa, s_map, fb.weights[1]) - fb.push(xa, np.zeros(len(xa), int))
+).max()
+mid_gap = float(
+    np.linalg.norm(
+        tr.two_group_barycenter_map(xa, s_map, 0.5) - fb.push(xa, np.zeros(len(xa), int)), axis=1
+    ).mean()
+)
 if gap > 1e-6 * np.abs(coef).max():
     raise AssertionError(f"two-group barycenter identity failed on image coordinates: {gap:.2e}")
 report.glue("xs3_mid_gap", mid_gap)
-print(f"max |p_A x + p_B S(x) - T_A(x)| = {gap:.2e}; mean distance of the midpoint image = {mid_gap:.3f}")
+print(
+    f"max |p_A x + p_B S(x) - T_A(x)| = {gap:.2e}; mean distance of the midpoint image = "
+    f"{mid_gap:.3f}"
+)
 
 # %% [markdown]
 # ## The experiment
@@ -140,7 +163,13 @@ print(f"maps learned in {res['seconds']:.1f} s; last map / potential losses (A->
 # %%
 rng = np.random.default_rng(ctx.seed)
 idx = np.sort(rng.choice(np.flatnonzero(z == 0), 8, replace=False))
-variants = {"x": "X", "neural": "Bary(X)\nweights", "neural_mid": "Bary(X)\nmidpoint", "t_ab": "T(X)", "gauss": "Gaussian\nbary"}
+variants = {
+    "x": "X",
+    "neural": "Bary(X)\nweights",
+    "neural_mid": "Bary(X)\nmidpoint",
+    "t_ab": "T(X)",
+    "gauss": "Gaussian\nbary",
+}
 fig = image_grid({k: res[k] for k in variants}, idx, variants)
 report.glue("xs3_grid", fig, display=False)
 
@@ -155,8 +184,14 @@ report.glue("xs3_grid", fig, display=False)
 # ## What is left of the attribute, and what is kept
 
 # %%
-audit = image_audit({k: res[k] for k in ("x", "gauss", "neural", "neural_mid", "t_ab")}, z, groups["y"], N_COMPONENTS,
-                    seed=ctx.seed, rows=res["heldout"])
+audit = image_audit(
+    {k: res[k] for k in ("x", "gauss", "neural", "neural_mid", "t_ab")},
+    z,
+    groups["y"],
+    N_COMPONENTS,
+    seed=ctx.seed,
+    rows=res["heldout"],
+)
 report.glue("xs3_n_heldout", int(res["heldout"].sum()))
 for row in audit.index:
     for col in audit.columns:
@@ -168,29 +203,32 @@ audit.round(3)
 
 # %%
 if not audit.loc["gauss", "probe_auc_pca"] < audit.loc["x", "probe_auc_pca"] - 0.2:
-    raise AssertionError("the Gaussian barycenter must remove most of the attribute from the mapped coordinates")
+    raise AssertionError(
+        "the Gaussian barycenter must remove most of the attribute from the mapped coordinates"
+    )
 if not audit.loc["neural", "probe_auc_pca"] < audit.loc["x", "probe_auc_pca"]:
     raise AssertionError("the neural barycenter must lower the probe's AUC for the attribute")
 
 # %% [markdown]
-# The audit uses only the {glue:text}`xs3_n_heldout` images that no map was fitted on (on the fitting
-# images the group moments match exactly, and a cross-validated probe is then biased below 0.5).
-# On the original images a logistic probe recovers the attribute with AUC
-# {glue:text}`xs3_x_probe_auc_pca:.3f` (balanced accuracy {glue:text}`xs3_x_probe_bacc_pca:.3f`) from
-# the top principal components. After the Gaussian barycenter the probe's AUC is
+# The audit uses only the {glue:text}`xs3_n_heldout` images that no map was fitted on (on the
+# fitting images the group moments match exactly, and a cross-validated probe is then biased below
+# 0.5). On the original images a logistic probe recovers the attribute with AUC
+# {glue:text}`xs3_x_probe_auc_pca:.3f` (balanced accuracy {glue:text}`xs3_x_probe_bacc_pca:.3f`)
+# from the top principal components. After the Gaussian barycenter the probe's AUC is
 # {glue:text}`xs3_gauss_probe_auc_pca:.3f`; after the neural barycenter with the group weights
-# {glue:text}`xs3_neural_probe_auc_pca:.3f`, and with the midpoint {glue:text}`xs3_neural_mid_probe_auc_pca:.3f`.
-# The utility proxy, the digit accuracy of a logistic classifier on the same coordinates, goes from
-# {glue:text}`xs3_x_digit_acc:.3f` to {glue:text}`xs3_gauss_digit_acc:.3f` (Gaussian) and
-# {glue:text}`xs3_neural_digit_acc:.3f` (neural).
+# {glue:text}`xs3_neural_probe_auc_pca:.3f`, and with the midpoint
+# {glue:text}`xs3_neural_mid_probe_auc_pca:.3f`. The utility proxy, the digit accuracy of a logistic
+# classifier on the same coordinates, goes from {glue:text}`xs3_x_digit_acc:.3f` to
+# {glue:text}`xs3_gauss_digit_acc:.3f` (Gaussian) and {glue:text}`xs3_neural_digit_acc:.3f`
+# (neural).
 #
 # Two honest caveats. First, a probe on **all pixels** still finds the attribute (AUC
 # {glue:text}`xs3_gauss_probe_auc_pixels:.3f` after the Gaussian map): outside the mapped subspace
-# only the residual's *mean* is moved, and the sparse, skewed pixel statistics of bold strokes remain
-# readable by a linear probe even with equal means. Second, the QUICK neural maps are trained for a
-# few seconds, far from the saddle point, so they remove less than the closed form; in the mapped
-# coordinates the midpoint misplaces each barycenter image by {glue:text}`xs3_mid_gap:.3f` on average
-# (closed form), which the probe registers only weakly at this training budget.
+# only the residual's *mean* is moved, and the sparse, skewed pixel statistics of bold strokes
+# remain readable by a linear probe even with equal means. Second, the QUICK neural maps are trained
+# for a few seconds, far from the saddle point, so they remove less than the closed form; in the
+# mapped coordinates the midpoint misplaces each barycenter image by {glue:text}`xs3_mid_gap:.3f` on
+# average (closed form), which the probe registers only weakly at this training budget.
 #
 # ## Ours next to the paper
 #
@@ -205,12 +243,14 @@ if not audit.loc["neural", "probe_auc_pca"] < audit.loc["x", "probe_auc_pca"]:
 #   image moves towards the other group by the other group's weight.
 # - The reference code's midpoint is the barycenter only for balanced groups; with the weights the
 #   images land on the barycenter of the groups as they occur in the data.
-# - In the coordinates the maps act on, the attribute becomes (nearly) unreadable; outside them it is
-#   not. A faithful image-level result needs maps on the full images, trained to convergence (FULL).
+# - In the coordinates the maps act on, the attribute becomes (nearly) unreadable; outside them it
+#   is not. A faithful image-level result needs maps on the full images, trained to convergence
+#   (FULL).
 #
 # **Discrepancies.** QUICK replaces CelebA by a pixel-attribute split of MNIST digits and the image
-# networks by maps on principal components (budget); FULL uses our own, smaller UNet/ResNet instead of
-# the reference networks; probe and utility numbers are additions (the paper shows pictures only).
+# networks by maps on principal components (budget); FULL uses our own, smaller UNet/ResNet instead
+# of the reference networks; probe and utility numbers are additions (the paper shows pictures
+# only).
 #
 # ## Exercises
 #

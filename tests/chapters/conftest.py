@@ -19,7 +19,8 @@ from companion import notebooks
 
 
 def pytest_generate_tests(metafunc):
-    """Parametrize a test that asks for ``chapter`` and ``params`` with its module's ``VARIANTS``."""
+    """Parametrize a test that asks for ``chapter`` and ``params`` with its module's
+    ``VARIANTS``."""
     if {"chapter", "params"} <= set(metafunc.fixturenames):
         variants = getattr(metafunc.module, "VARIANTS", {})
         cases = [(c, p) for c, ps in variants.items() for p in ps]

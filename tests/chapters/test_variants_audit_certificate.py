@@ -1,11 +1,13 @@
-"""The chapter 'Auditing the certificate' executes, and its own assertions hold, with non-default parameters."""
+"""The chapter 'Auditing the certificate' executes, and its own assertions hold, with non-default
+parameters."""
 
 from __future__ import annotations
 
 import pytest
 
-# chapter -> list of parameter overrides (each one a full QUICK execution, under a minute). A larger claimed
-# eps for the broken variants and the DP-SGD audit with fewer runs; a looser delta with another seed.
+# chapter -> list of parameter overrides (each one a full QUICK execution, under a minute). A larger
+# claimed eps for the broken variants and the DP-SGD audit with fewer runs; a looser delta with
+# another seed.
 VARIANTS: dict[str, list[dict]] = {
     "audit/02_auditing_the_certificate": [
         {"SEED": 3, "EPSILON": 2.0, "N_SAMPLES": 3000, "N_REPS": 300},
@@ -15,5 +17,7 @@ VARIANTS: dict[str, list[dict]] = {
 
 
 @pytest.mark.slow
-def test_variant_executes(chapter, params, run_variant):  # parametrized from VARIANTS by conftest.py
+def test_variant_executes(
+    chapter, params, run_variant
+):  # parametrized from VARIANTS by conftest.py
     run_variant(chapter, params)

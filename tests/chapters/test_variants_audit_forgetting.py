@@ -1,12 +1,14 @@
-"""The audit chapter on forgetting executes, and its own assertions hold, with non-default parameters."""
+"""The audit chapter on forgetting executes, and its own assertions hold, with non-default
+parameters."""
 
 from __future__ import annotations
 
 import pytest
 
-# chapter -> list of parameter overrides (each one a full QUICK execution, under a minute on a quiet core).
-# Other seeds redraw the pool, the masks, the targets and every model; a larger forget set, fewer epochs,
-# another forgotten class and fewer shadow models (12: two folds of 6) must leave every claim standing.
+# chapter -> list of parameter overrides (each one a full QUICK execution, under a minute on a quiet
+# core). Other seeds redraw the pool, the masks, the targets and every model; a larger forget set,
+# fewer epochs, another forgotten class and fewer shadow models (12: two folds of 6) must leave
+# every claim standing.
 VARIANTS: dict[str, list[dict]] = {
     "audit/01_did_it_forget": [
         {"SEED": 1},
@@ -17,5 +19,7 @@ VARIANTS: dict[str, list[dict]] = {
 
 
 @pytest.mark.slow
-def test_variant_executes(chapter, params, run_variant):  # parametrized from VARIANTS by conftest.py
+def test_variant_executes(
+    chapter, params, run_variant
+):  # parametrized from VARIANTS by conftest.py
     run_variant(chapter, params)

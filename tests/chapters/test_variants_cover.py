@@ -24,9 +24,12 @@ def test_every_chapter_has_a_variant_with_another_seed_or_value():
     for src in notebooks.chapters():
         name = src.relative_to(root).with_suffix("").as_posix()
         if name.startswith("back/"):
-            continue  # the scorecard reads the other chapters' records; it has no experiment of its own
+            # the scorecard reads the other chapters' records; it has no experiment of its own
+            continue
         assert variants.get(name), f"{name} has no variant in tests/chapters/test_variants_*.py"
         defaults = {p.name: p.default for p in notebooks.parameters(src)}
         for params in variants[name]:
             assert set(params) <= set(defaults), f"{name}: unknown parameter in {params}"
-            assert any(defaults[k] != v for k, v in params.items()), f"{name}: {params} only repeats the defaults"
+            assert any(defaults[k] != v for k, v in params.items()), (
+                f"{name}: {params} only repeats the defaults"
+            )

@@ -19,22 +19,28 @@ VARIANTS: dict[str, list[dict]] = {
 
 
 @pytest.mark.slow
-def test_variant_executes(chapter, params, run_variant):  # parametrized from VARIANTS by conftest.py
+def test_variant_executes(
+    chapter, params, run_variant
+):  # parametrized from VARIANTS by conftest.py
     run_variant(chapter, params)
 
 
 def test_every_xs_chapter_has_variants_and_checked_results():
-    """Each xs chapter is in VARIANTS, and tags at least one result cell for nbval's output check."""
+    """Each xs chapter is in VARIANTS, and tags at least one result cell for nbval's output
+    check."""
     root = Path(__file__).resolve().parents[2] / "notebooks" / "xs"
     chapters = sorted(p for p in root.glob("[0-9][0-9]_*.py"))
     assert chapters
     for src in chapters:
         assert f"xs/{src.stem}" in VARIANTS, src.stem
-        assert '# %% tags=["nbval-check-output"]' in src.read_text(), f"{src.stem}: no nbval-checked result cell"
+        assert '# %% tags=["nbval-check-output"]' in src.read_text(), (
+            f"{src.stem}: no nbval-checked result cell"
+        )
 
 
 def test_xs_chapter_sources_have_no_control_characters():
-    """A '\\t' in a Python string becomes a tab: '$\\text{pop}$' rendered as '$<TAB>ext{pop}$' (xs/06)."""
+    """A '\\t' in a Python string becomes a tab: '$\\text{pop}$' rendered as '$<TAB>ext{pop}$'
+    (xs/06)."""
     root = Path(__file__).resolve().parents[2] / "notebooks" / "xs"
     for src in sorted(root.glob("*.py")):
         for i, line in enumerate(src.read_text().splitlines(), 1):

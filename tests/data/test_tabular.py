@@ -10,8 +10,15 @@ from companion.data import tabular
 
 
 def test_adult_frame_binning_known_values():
-    raw = pd.DataFrame({"age": [17, 25, 69, 70, 90], "education-num": [1, 6, 12, 13, 16], "sex": ["Male", "Female", "Male", "Female", "Male"],
-                        "race": ["White", "Black", "White", "Other", "White"], "income": ["<=50K", ">50K.", "<=50K", ">50K", "<=50K."]})
+    raw = pd.DataFrame(
+        {
+            "age": [17, 25, 69, 70, 90],
+            "education-num": [1, 6, 12, 13, 16],
+            "sex": ["Male", "Female", "Male", "Female", "Male"],
+            "race": ["White", "Black", "White", "Other", "White"],
+            "income": ["<=50K", ">50K.", "<=50K", ">50K", "<=50K."],
+        }
+    )
     f = tabular.adult_frame(raw)
     assert f["Age (decade)"].tolist() == ["10", "20", "60", ">=70", ">=70"]
     assert f["Education Years"].tolist() == ["<6", "6", "12", ">12", ">12"]

@@ -24,7 +24,9 @@ def test_split_sizes_per_kind():
     t = data.load_task("digits", forget="random:50", seed=0)
     assert len(t.forget) == 50 and len(t.forget_test) == 0
     t = data.load_task("digits", forget="subclass:3", seed=0)
-    assert t.num_classes == 3 and (t.forget.fine == 3).all() and (t.forget.y == 2).all()  # 3 is a "curve"
+    assert (
+        t.num_classes == 3 and (t.forget.fine == 3).all() and (t.forget.y == 2).all()
+    )  # 3 is a "curve"
     assert not (t.retain.fine == 3).any() and (t.retain.y == 2).any()  # siblings 2 and 5 stay
     assert t.val.index.numel() == round(0.1 * 1437)
 
@@ -67,7 +69,9 @@ def test_mnist5k_integrity():
     assert x.shape == (5000, 28, 28) and x.min() >= 0 and x.max() <= 1
     assert np.bincount(y).tolist() == [500] * 10
     t = data.load_task("mnist5k", forget="class:3", seed=0)
-    assert len(t.test) == 1000 and len(t.train) + len(t.val) == 4000 and t.input_shape == (1, 28, 28)
+    assert (
+        len(t.test) == 1000 and len(t.train) + len(t.val) == 4000 and t.input_shape == (1, 28, 28)
+    )
     t32 = data.load_task("mnist5k32", forget="random:10", seed=0)
     assert t32.input_shape == (3, 32, 32)
 
@@ -81,13 +85,19 @@ def test_adult_and_compas_raw_files():
 
 
 def test_gaussian_mixture_and_its_validation():
-    x, z = embedded.gaussian_mixture(2000, np.array([[0.0, 0], [5, 5]]), np.stack([np.eye(2)] * 2), seed=0)
+    x, z = embedded.gaussian_mixture(
+        2000, np.array([[0.0, 0], [5, 5]]), np.stack([np.eye(2)] * 2), seed=0
+    )
     assert x.shape == (2000, 2) and abs(x[z == 1].mean() - 5) < 0.2
     with pytest.raises(ValueError, match="weights"):
-        embedded.gaussian_mixture(10, np.zeros((2, 1)), np.ones((2, 1, 1)), weights=np.array([0.7, 0.7]))
+        embedded.gaussian_mixture(
+            10, np.zeros((2, 1)), np.ones((2, 1, 1)), weights=np.array([0.7, 0.7])
+        )
 
 
 def test_cifar20_map():
     fines = [f for g in full.CIFAR20_GROUPS for f in g]
     assert sorted(fines) == list(range(100)) and all(len(g) == 5 for g in full.CIFAR20_GROUPS)
-    assert full.CIFAR100_TO_20[69] == 19 and full.CIFAR100_TO_20[51] == 4  # rocket -> vehicles 2, mushroom -> veg
+    assert (
+        full.CIFAR100_TO_20[69] == 19 and full.CIFAR100_TO_20[51] == 4
+    )  # rocket -> vehicles 2, mushroom -> veg

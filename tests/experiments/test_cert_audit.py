@@ -1,4 +1,5 @@
-"""The certificate audit: sound claims pass, broken ones are flagged, the engine runs what the instance says."""
+"""The certificate audit: sound claims pass, broken ones are flagged, the engine runs what the
+instance says."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def test_flat_gradient_clipping_releases_the_predicted_gaussian():
 
 def test_sound_claims_pass_and_lower_bounds_stay_below_them():
     rows = A.audit_all(A.certified_instances((2.0,)), 3000, seed=2)
-    assert (rows["eps_lb"] <= rows["claim"]).all() and (rows["eps_lb_one_run"] <= rows["claim"]).all()
+    assert (rows["eps_lb"] <= rows["claim"]).all() and (
+        rows["eps_lb_one_run"] <= rows["claim"]
+    ).all()
     assert not rows["flagged"].any()
     gc = rows.set_index("method").loc["gradient_clipping"]
     assert gc["eps_gaussian_hat"] == pytest.approx(P.gaussian_epsilon(gc["mu_hat"], A.DELTA))
@@ -53,12 +56,16 @@ def test_the_cut_short_budget_really_runs_fewer_noisy_steps():
     inst = _inst("gc budget 2 of T=6 steps")
     assert inst.plan.steps == 6 and inst.steps_run == 2
     pa, _ = A.releases(inst, 2000, seed=4)
-    assert pa.mean() == pytest.approx((1 - A.GAMMA * A.LAM) ** 2, abs=0.1)  # two contractions, not six
+    assert pa.mean() == pytest.approx(
+        (1 - A.GAMMA * A.LAM) ** 2, abs=0.1
+    )  # two contractions, not six
 
 
 def test_frozen_noise_returns_to_the_start_when_nothing_is_clipped():
     pa, pb = A.releases(_inst("gc oscillating, frozen noise"), 2000, seed=5)
-    assert np.mean(np.abs(pa - 1.0) < 1e-4) > 0.02 and np.mean(np.abs(pb + 1.0) < 1e-4) > 0.02  # an atom at each start
+    assert (
+        np.mean(np.abs(pa - 1.0) < 1e-4) > 0.02 and np.mean(np.abs(pb + 1.0) < 1e-4) > 0.02
+    )  # an atom at each start
     fa, _ = A.releases(_inst("gc oscillating, fresh noise"), 2000, seed=5)
     assert np.mean(np.abs(fa - 1.0) < 1e-4) < 0.002
 
@@ -92,6 +99,8 @@ def test_network_audit_stays_below_the_certificate():
     d = A.network_audit(task, "tiny_mlp", 1.0, 32, n_retain=64)
     assert d["params"] == 3985 and d["T"] == 1 and d["claim"] == pytest.approx(1.0)
     assert d["eps_lb"] <= d["claim"] and d["eps_lb_one_run"] <= d["claim"]
-    assert d["mu_worst_case"] == pytest.approx((2 * 0.01 * (1 - 1e-3) + 2 * 1e-4 * 100) / d["sigma"])
+    assert d["mu_worst_case"] == pytest.approx(
+        (2 * 0.01 * (1 - 1e-3) + 2 * 1e-4 * 100) / d["sigma"]
+    )
     with pytest.raises(ValueError, match="n="):
         A.network_audit(task, "tiny_mlp", 1.0, 2)

@@ -8,7 +8,14 @@ from companion.experiments.grid import run_grid
 
 
 def test_run_grid_rows_and_speedup_against_the_same_seeds_retrain():
-    df = run_grid("digits", "class:3", ["original", "retrain"], [0, 1], arch="mlp", overrides={"retrain": {"use_cache": True}})
+    df = run_grid(
+        "digits",
+        "class:3",
+        ["original", "retrain"],
+        [0, 1],
+        arch="mlp",
+        overrides={"retrain": {"use_cache": True}},
+    )
     assert len(df) == 4 and set(df.method) == {"original", "retrain"} and set(df.seed) == {0, 1}
     re = df[df.method == "retrain"]
     assert (re.speedup == 1.0).all() and (re.Df < 0.2).all()

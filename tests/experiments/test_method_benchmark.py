@@ -1,4 +1,5 @@
-"""The one-protocol benchmark of every registered method (companion.experiments.method_benchmark)."""
+"""The one-protocol benchmark of every registered method
+(companion.experiments.method_benchmark)."""
 
 import math
 
@@ -45,8 +46,15 @@ def test_spreads_over_runs_and_retrain_speedup_against_itself(class_run):
 def test_identical_groups_give_chance_ulira_and_zero_klom(class_run):
     views = mb._views(class_run.task, 0)
     rng = np.random.default_rng(0)
-    fake = [{k: torch.as_tensor(rng.normal(size=(len(v), class_run.task.num_classes)), dtype=torch.float32)
-             for k, v in views.items()} for _ in range(4)]
+    fake = [
+        {
+            k: torch.as_tensor(
+                rng.normal(size=(len(v), class_run.task.num_classes)), dtype=torch.float32
+            )
+            for k, v in views.items()
+        }
+        for _ in range(4)
+    ]
     a = mb.audit(fake, fake, views, per_unit=5)
     assert a["ulira_acc"] == 0.5 and a["klom_forget"] == 0.0 and a["klom_test"] == 0.0
 
@@ -70,16 +78,23 @@ def test_loss_auc_is_the_loss_threshold_attack_auc():
     assert mb.loss_auc(za, ya, zb, yb) == pytest.approx(ref, abs=1e-12)
     # a perfect separation: members with zero loss, non-members wrong
     zm = torch.tensor([[50.0, 0.0]] * 3)
-    assert mb.loss_auc(zm, torch.zeros(3, dtype=torch.long), zm, torch.ones(3, dtype=torch.long)) == 1.0
+    assert (
+        mb.loss_auc(zm, torch.zeros(3, dtype=torch.long), zm, torch.ones(3, dtype=torch.long))
+        == 1.0
+    )
     with pytest.raises(ValueError, match="members"):
         mb.loss_auc(za[:1], ya[:1], zb, yb)
 
 
 def test_model_offset_share_known_answers(class_run):
     rng = np.random.default_rng(0)
-    offsets = rng.normal(size=(8, 1)) * 5 + rng.normal(size=(1, 30))  # pure model offsets + example means
+    offsets = rng.normal(size=(8, 1)) * 5 + rng.normal(
+        size=(1, 30)
+    )  # pure model offsets + example means
     assert mb.model_offset_share(offsets) == pytest.approx(1.0)
-    noise = rng.normal(size=(400, 50))  # independent entries: the row-mean share is about 1 / examples
+    noise = rng.normal(
+        size=(400, 50)
+    )  # independent entries: the row-mean share is about 1 / examples
     assert mb.model_offset_share(noise) == pytest.approx(1 / 50, rel=0.3)
     assert class_run.oracle_signals.shape == (2 * SMALL.n_runs, len(class_run.task.forget))
     with pytest.raises(ValueError, match="signals"):
@@ -104,21 +119,39 @@ def test_pooled_task_keeps_the_partition():
 
 
 def test_pareto_front_on_a_hand_built_example():
-    # minimise both: (1, 3), (2, 2), (3, 1) are the front; (2, 3) and (3, 3) are dominated; NaN never
+    # minimise both: (1, 3), (2, 2), (3, 1) are the front; (2, 3) and (3, 3) are dominated; NaN
+    # never
     x = [1, 2, 3, 2, 3, math.nan]
     y = [3, 2, 1, 3, 3, 0]
     assert mb.pareto_front(x, y).tolist() == [True, True, True, False, False, False]
     # maximise x: the front is the point with the largest x and the point with the smallest y
-    assert mb.pareto_front([1.0, 2.0, 3.0], [0.5, 1.0, 2.0], maximize_x=True).tolist() == [True, True, True]
-    assert mb.pareto_front([1.0, 2.0, 3.0], [2.0, 1.0, 0.5], maximize_x=True).tolist() == [False, False, True]
+    assert mb.pareto_front([1.0, 2.0, 3.0], [0.5, 1.0, 2.0], maximize_x=True).tolist() == [
+        True,
+        True,
+        True,
+    ]
+    assert mb.pareto_front([1.0, 2.0, 3.0], [2.0, 1.0, 0.5], maximize_x=True).tolist() == [
+        False,
+        False,
+        True,
+    ]
     # a duplicate point does not dominate its twin
     assert mb.pareto_front([1.0, 1.0], [1.0, 1.0]).tolist() == [True, True]
 
 
-@pytest.mark.parametrize("kw, name", [
-    ({"n_runs": 3}, "n_runs"), ({"n_runs": 6.0}, "n_runs"), ({"n_runs": 2}, "n_runs"), ({"n_pool": 5}, "n_pool"),
-    ({"profile": "huge"}, "profile"), ({"per_unit": 0}, "per_unit"), ({"seed": -1}, "seed"), ({"n_null": 1}, "n_null"),
-])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        ({"n_runs": 3}, "n_runs"),
+        ({"n_runs": 6.0}, "n_runs"),
+        ({"n_runs": 2}, "n_runs"),
+        ({"n_pool": 5}, "n_pool"),
+        ({"profile": "huge"}, "profile"),
+        ({"per_unit": 0}, "per_unit"),
+        ({"seed": -1}, "seed"),
+        ({"n_null": 1}, "n_null"),
+    ],
+)
 def test_bad_settings_raise(kw, name):
     with pytest.raises(ValueError, match=name):
         mb.Setting(**kw)

@@ -26,7 +26,9 @@ def test_amnesiac_relabels_every_forget_sample_and_changes_the_model(forget, dig
         from companion import models
         from companion.training import TrainRecipe
 
-        model = models.train_or_load(task, "mlp", "quick", 0, recipe=TrainRecipe("adam", 1e-3, 3, 64), show_progress=False)
+        model = models.train_or_load(
+            task, "mlp", "quick", 0, recipe=TrainRecipe("adam", 1e-3, 3, 64), show_progress=False
+        )
     else:
         model = digits_model
     res = methods.unlearn("amnesiac", model, task, "quick", seed=0, epochs=1)

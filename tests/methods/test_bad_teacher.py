@@ -1,4 +1,5 @@
-"""Bad Teacher (BT, spec jit.md 10.2): KL to the competent teacher on retain, the incompetent one on forget."""
+"""Bad Teacher (BT, spec jit.md 10.2): KL to the competent teacher on retain, the incompetent one on
+forget."""
 
 import pytest
 import torch
@@ -29,7 +30,9 @@ def test_mean_reduction_is_the_elementwise_mean_as_coded():
     assert torch.allclose(per_sample, manual, atol=1e-6)
 
 
-def test_bad_teacher_uses_30_percent_of_the_retain_set_and_lowers_forget_accuracy(digits_class_task, digits_model):
+def test_bad_teacher_uses_30_percent_of_the_retain_set_and_lowers_forget_accuracy(
+    digits_class_task, digits_model
+):
     from companion import metrics
 
     res = methods.unlearn("bad_teacher", digits_model, digits_class_task, "quick", seed=0, epochs=2)
@@ -41,7 +44,14 @@ def test_bad_teacher_uses_30_percent_of_the_retain_set_and_lowers_forget_accurac
 
 def test_settings_and_validation():
     full = BadTeacherConfig.resolve("full")
-    assert (full.retain_fraction, full.batch_size, full.lr, full.epochs, full.temperature, full.kl_reduction) == (0.3, 256, 1e-4, 1, 1.0, "mean")
+    assert (
+        full.retain_fraction,
+        full.batch_size,
+        full.lr,
+        full.epochs,
+        full.temperature,
+        full.kl_reduction,
+    ) == (0.3, 256, 1e-4, 1, 1.0, "mean")
     with pytest.raises(ValueError, match="retain_fraction"):
         BadTeacherConfig(retain_fraction=1.5)
     with pytest.raises(ValueError, match="kl_reduction"):

@@ -70,7 +70,10 @@ def test_mapped_groups_share_moments(task, n_components):
     assert 0.4 < z.mean() < 0.6  # median threshold
     mapped = pre(xn).reshape(len(xn), -1).double().numpy()
     m0, m1 = mapped[z == 0].mean(0), mapped[z == 1].mean(0)
-    raw0, raw1 = xn.reshape(len(xn), -1)[z == 0].mean(0).numpy(), xn.reshape(len(xn), -1)[z == 1].mean(0).numpy()
+    raw0, raw1 = (
+        xn.reshape(len(xn), -1)[z == 0].mean(0).numpy(),
+        xn.reshape(len(xn), -1)[z == 1].mean(0).numpy(),
+    )
     assert np.abs(m0 - m1).max() < 1e-3 * max(1.0, np.abs(raw0 - raw1).max())
     if n_components is not None:
         basis = pre.basis.double().numpy()
@@ -123,7 +126,16 @@ def test_tabular_path_trades_utility_for_leakage():
 def test_label_transport_identity_at_t0():
     y = np.array([0, 1, 1, 0, 1])
     z = np.array([0, 0, 1, 1, 1])
-    out = xs_tabular.transport_labels(y, z, np.array([0, 1]), np.array([2.0, 0.5]), np.array([0.5, 0.67]), 0.6, 0.0, np.random.default_rng(0))
+    out = xs_tabular.transport_labels(
+        y,
+        z,
+        np.array([0, 1]),
+        np.array([2.0, 0.5]),
+        np.array([0.5, 0.67]),
+        0.6,
+        0.0,
+        np.random.default_rng(0),
+    )
     np.testing.assert_array_equal(out, y)
 
 
@@ -132,7 +144,10 @@ def test_tabular_config_validation():
         xs_tabular.TabularPathConfig(fit_on="test")
     with pytest.raises(ValueError, match="n_t="):
         xs_tabular.TabularPathConfig(n_t=1)
-    assert xs_tabular.TabularPathConfig.resolve("quick").n_t < xs_tabular.TabularPathConfig.resolve("full").n_t
+    assert (
+        xs_tabular.TabularPathConfig.resolve("quick").n_t
+        < xs_tabular.TabularPathConfig.resolve("full").n_t
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,18 +164,28 @@ def _fake_celeba(root, n: int = 12, seed: int = 0):
     names = ["5_o_Clock_Shadow", "Male", "Smiling"]
     files = [f"{i + 1:06d}.jpg" for i in range(n)]
     smile = [1 if i % 3 == 0 else -1 for i in range(n)]
-    lines = [str(n), " ".join(names)] + [f"{f} -1 {1 if i % 2 else -1} {smile[i]}" for i, f in enumerate(files)]
+    lines = [str(n), " ".join(names)] + [
+        f"{f} -1 {1 if i % 2 else -1} {smile[i]}" for i, f in enumerate(files)
+    ]
     (base / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
-    (base / "list_eval_partition.txt").write_text("\n".join(f"{f} {0 if i < n - 2 else 2}" for i, f in enumerate(files)) + "\n")
+    (base / "list_eval_partition.txt").write_text(
+        "\n".join(f"{f} {0 if i < n - 2 else 2}" for i, f in enumerate(files)) + "\n"
+    )
     for f in files:
-        Image.fromarray(rng.integers(0, 255, (218, 178, 3), dtype=np.uint8)).save(base / "img_align_celeba" / f)
+        Image.fromarray(rng.integers(0, 255, (218, 178, 3), dtype=np.uint8)).save(
+            base / "img_align_celeba" / f
+        )
     return smile
 
 
 def test_celeba_reader_and_full_conv_path(tmp_path):
     smile = _fake_celeba(tmp_path)
     x, z = attributes.celeba_attribute_images(tmp_path, "Smiling", size=16, split="train")
-    assert x.shape == (10, 3, 16, 16) and x.dtype == torch.float32 and 0 <= float(x.min()) <= float(x.max()) <= 1
+    assert (
+        x.shape == (10, 3, 16, 16)
+        and x.dtype == torch.float32
+        and 0 <= float(x.min()) <= float(x.max()) <= 1
+    )
     np.testing.assert_array_equal(z, [s == 1 for s in smile[:10]])
     _, zm = attributes.celeba_attribute_images(tmp_path, "Male", size=16, split="test")
     np.testing.assert_array_equal(zm, [0, 1])
@@ -179,7 +204,9 @@ def test_neural_ot_learns_a_translation():
     gen = torch.Generator().manual_seed(0)
     src = torch.randn(400, 2, generator=gen)
     tgt = torch.randn(400, 2, generator=gen) + torch.tensor([3.0, 0.0])
-    cfg = xs_images.NeuralOTConfig(arch="mlp", steps=150, t_iters=5, lr=3e-3, batch_size=64, width=32)
+    cfg = xs_images.NeuralOTConfig(
+        arch="mlp", steps=150, t_iters=5, lr=3e-3, batch_size=64, width=32
+    )
     t_net, log = xs_images.neural_ot_map(src, tgt, cfg, seed=0)
     moved = xs_images.apply_map(t_net, src)
     assert abs(float(moved[:, 0].mean()) - 3.0) < 0.6 and abs(float(moved[:, 1].mean())) < 0.6
@@ -197,7 +224,9 @@ def test_two_group_barycenter_images_weights():
     plus = type("Plus", (torch.nn.Module,), {"forward": lambda self, v: v + 1.0})()
     out, p1 = xs_images.two_group_barycenter_images(x, z, plus, shift, "proportional")
     assert p1 == pytest.approx(0.3)
-    torch.testing.assert_close(out[:7], torch.full((7, 2), 0.3))  # A moves by p_B towards T(x) = x + 1
+    torch.testing.assert_close(
+        out[:7], torch.full((7, 2), 0.3)
+    )  # A moves by p_B towards T(x) = x + 1
     mid, _ = xs_images.two_group_barycenter_images(x, z, plus, shift, "midpoint")
     torch.testing.assert_close(mid[:7], torch.full((7, 2), 0.5))
 
@@ -209,7 +238,9 @@ def test_image_groups_quick_and_audit():
         attributes.image_groups("quick", quantile=1.0)
     with pytest.raises(ValueError, match="profile="):
         attributes.image_groups("medium")
-    audit = xs_images.image_audit({"x": g["x"]}, g["z"], g["y"], n_components=8, max_pixels_rows=300)
+    audit = xs_images.image_audit(
+        {"x": g["x"]}, g["z"], g["y"], n_components=8, max_pixels_rows=300
+    )
     assert audit.loc["x", "probe_auc_pca"] > 0.9 and 0 < audit.loc["x", "digit_acc"] <= 1
 
 
@@ -239,8 +270,12 @@ def test_install_on_a_non_sequential_model(task):
 
 
 def test_tabular_path_baselines_reuse_the_right_rows():
-    cfg = xs_tabular.TabularPathConfig(n_t=3, k_folds=2, rf_trees=5, probe_cv=2, mi_bins=4, label_transport="none")
-    df, per_fold = xs_tabular.tabular_path(_synthetic_table(300, seed=1), cfg, seed=0, return_folds=True)
+    cfg = xs_tabular.TabularPathConfig(
+        n_t=3, k_folds=2, rf_trees=5, probe_cv=2, mi_bins=4, label_transport="none"
+    )
+    df, per_fold = xs_tabular.tabular_path(
+        _synthetic_table(300, seed=1), cfg, seed=0, return_folds=True
+    )
     for fold in (0, 1):
         f = per_fold[per_fold.fold == fold].set_index(["point", "t"])
         assert f.loc[("original", 0.0), "auc_lr"] == f.loc[("path", 0.0), "auc_lr"]

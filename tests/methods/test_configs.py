@@ -21,7 +21,10 @@ from companion import methods
 
 #: (method, field) -> what a zero does, for count fields where 0 is a meaningful setting.
 ZERO_MEANS = {
-    ("scrub", "msteps"): "no max steps: SCRUB's min steps alone (the ablation without forgetting steps)",
+    (
+        "scrub",
+        "msteps",
+    ): "no max steps: SCRUB's min steps alone (the ablation without forgetting steps)",
     ("unsir", "repair_epochs"): "impair without repair (the UNSIR paper's ablation)",
     ("dpsgd", "epochs"): "no noiseless fine-tuning after the DP-SGD phase",
     ("gradient_clipping", "epochs"): "no training after the plan",
@@ -80,8 +83,14 @@ def _cases():
                 continue
             for value in _bad_values(method, f.name, role, kind):
                 reason = OPEN.get((method, f.name, value))
-                marks = pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=reason) if reason else ()
-                yield pytest.param(method, f.name, value, id=f"{method}.{f.name}={value}", marks=marks)
+                marks = (
+                    pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=reason)
+                    if reason
+                    else ()
+                )
+                yield pytest.param(
+                    method, f.name, value, id=f"{method}.{f.name}={value}", marks=marks
+                )
 
 
 CASES = list(_cases())
@@ -89,13 +98,23 @@ CASES = list(_cases())
 
 def test_every_method_with_settings_is_covered():
     covered = {c.values[0] for c in CASES}
-    with_numbers = {m for m, s in methods.REGISTRY.items() if not m.startswith("_")
-                    and any(_role(f.name) for f in fields(s.config))}
+    with_numbers = {
+        m
+        for m, s in methods.REGISTRY.items()
+        if not m.startswith("_") and any(_role(f.name) for f in fields(s.config))
+    }
     assert covered == with_numbers
     # the roles reach the fields they are meant for
     names = {(c.values[0], c.values[1]) for c in CASES}
-    assert {("unsir", "impair_lr"), ("emmn", "batch_size"), ("gkt", "pseudo_batch"), ("gkt", "n_pseudo_batches"),
-            ("scrub", "msteps"), ("boundary_shrink", "pgd_steps"), ("gradient_ascent", "max_steps")} <= names
+    assert {
+        ("unsir", "impair_lr"),
+        ("emmn", "batch_size"),
+        ("gkt", "pseudo_batch"),
+        ("gkt", "n_pseudo_batches"),
+        ("scrub", "msteps"),
+        ("boundary_shrink", "pgd_steps"),
+        ("gradient_ascent", "max_steps"),
+    } <= names
 
 
 @pytest.mark.parametrize("method, name, value", CASES)

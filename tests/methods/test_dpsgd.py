@@ -30,9 +30,15 @@ def test_epsilon_comes_from_opacus_accountant(run, setting):
     log, cfg = run.log, run.config
     k = len(task.forget)
     eps1, d1 = C.group_privacy_budget(cfg.epsilon, cfg.delta, k)
-    assert log["k"] == k and log["epsilon1_target"] == pytest.approx(eps1) and log["delta1"] == pytest.approx(d1)
+    assert (
+        log["k"] == k
+        and log["epsilon1_target"] == pytest.approx(eps1)
+        and log["delta1"] == pytest.approx(d1)
+    )
     # the spent epsilon is Opacus' RDP accountant at the run's actual noise, rate and step count
-    assert log["epsilon1"] == pytest.approx(D.rdp_epsilon(log["noise_multiplier"], log["sample_rate"], log["dp_steps"], d1), rel=1e-9)
+    assert log["epsilon1"] == pytest.approx(
+        D.rdp_epsilon(log["noise_multiplier"], log["sample_rate"], log["dp_steps"], d1), rel=1e-9
+    )
     assert log["epsilon1"] <= eps1
     assert (log["epsilon"], log["delta"]) == pytest.approx(P.group_privacy(log["epsilon1"], d1, k))
     assert log["delta"] <= cfg.delta * (1 + 1e-6)
@@ -42,9 +48,9 @@ def test_epsilon_comes_from_opacus_accountant(run, setting):
 
 
 def test_group_delta_holds_when_opacus_accounts_one_batch_fewer(setting):
-    """With 93 batches an epoch Opacus samples at rate 1/93 but accounts 1/92 (int(1 / (1 / 93)) = 92);
-    calibrating at the sampling rate let eps1, and so the group delta, land above the target (as on
-    full MNIST: 422 batches, accounted 421, group delta 1.02e-5 > 1e-5)."""
+    """With 93 batches an epoch Opacus samples at rate 1/93 but accounts 1/92 (int(1 / (1 / 93)) =
+    92); calibrating at the sampling rate let eps1, and so the group delta, land above the target
+    (as on full MNIST: 422 batches, accounted 421, group delta 1.02e-5 > 1e-5)."""
     task, _ = setting
     n = len(task.train)
     batch = next(b for b in range(1, n) if -(-n // b) == 93)
@@ -69,7 +75,18 @@ def test_orders_as_coded_are_the_reference_list():
     assert D.DPSGDConfig(orders="as_coded").alphas == list(D.ALPHAS_CODED)
 
 
-@pytest.mark.parametrize("kw", [{"epsilon": 0.0}, {"delta": 1.0}, {"delta": -1e-5}, {"k": 0}, {"group_delta": "x"}, {"max_grad_norm": -1.0}, {"orders": "x"}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"epsilon": 0.0},
+        {"delta": 1.0},
+        {"delta": -1e-5},
+        {"k": 0},
+        {"group_delta": "x"},
+        {"max_grad_norm": -1.0},
+        {"orders": "x"},
+    ],
+)
 def test_bad_settings_are_refused(kw, setting):
     task, model = setting
     with pytest.raises(ValueError, match=list(kw)[0]):
@@ -83,7 +100,17 @@ def test_non_finite_settings_are_refused_up_front(field, bad):
         D.DPSGDConfig(**{field: bad})
 
 
-@pytest.mark.parametrize("field,bad", [("epochs", 1.5), ("epochs", -1), ("train_epochs", 0), ("train_epochs", 2.0), ("batch_size", 0), ("batch_size", True)])
+@pytest.mark.parametrize(
+    "field,bad",
+    [
+        ("epochs", 1.5),
+        ("epochs", -1),
+        ("train_epochs", 0),
+        ("train_epochs", 2.0),
+        ("batch_size", 0),
+        ("batch_size", True),
+    ],
+)
 def test_counts_must_be_integers(field, bad):
     with pytest.raises(ValueError, match=f"{field}="):
         D.DPSGDConfig(**{field: bad})

@@ -12,7 +12,18 @@ from companion.methods.graddiff import GradDiffConfig
 
 def test_one_step_is_the_gradient_difference_update(digits_class_task, digits_model):
     n = len(digits_class_task.forget)
-    res = methods.unlearn("graddiff", digits_model, digits_class_task, "quick", seed=0, epochs=1, batch_size=n, momentum=0.0, lr=0.1, retain_weight=0.0)
+    res = methods.unlearn(
+        "graddiff",
+        digits_model,
+        digits_class_task,
+        "quick",
+        seed=0,
+        epochs=1,
+        batch_size=n,
+        momentum=0.0,
+        lr=0.1,
+        retain_weight=0.0,
+    )
     manual = copy.deepcopy(digits_model).train()
     xf, yf = digits_class_task.forget.tensors()
     loss = -F.cross_entropy(manual(xf), yf)

@@ -26,14 +26,20 @@ def model(task):
 def _no_work(monkeypatch):
     """Make every method's function fail loudly if it is reached."""
     for name, spec in REGISTRY.items():
-        monkeypatch.setitem(REGISTRY, name, dataclasses.replace(spec, fn=lambda *a, **k: pytest.fail("the method ran")))
+        monkeypatch.setitem(
+            REGISTRY,
+            name,
+            dataclasses.replace(spec, fn=lambda *a, **k: pytest.fail("the method ran")),
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_model_with_wrong_output_size_is_refused(name, task, monkeypatch):
     _no_work(monkeypatch)
     for classes in (2, task.num_classes + 1):
-        with pytest.raises(ValueError, match=rf"model=.*expected a model with {task.num_classes} outputs"):
+        with pytest.raises(
+            ValueError, match=rf"model=.*expected a model with {task.num_classes} outputs"
+        ):
             methods.unlearn(name, models.build("mlp", task.input_shape, classes), task)
 
 

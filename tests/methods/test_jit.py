@@ -111,13 +111,18 @@ def test_small_sigma_tends_to_the_jacobian_ratio():
     noise = torch.randn(5, 2, 4, dtype=torch.float64)
     jac = torch.stack([torch.autograd.functional.jacobian(m, x[i]) for i in range(2)])  # (B, 3, 4)
     want = torch.einsum("boi,nbi->nbo", jac, noise).norm(dim=-1) / noise.norm(dim=-1)
-    err = [(lipschitz_ratios(m, x, s, 5, noise=noise) - want).abs().max().item() for s in (1e-1, 1e-3, 1e-5)]
+    err = [
+        (lipschitz_ratios(m, x, s, 5, noise=noise) - want).abs().max().item()
+        for s in (1e-1, 1e-3, 1e-5)
+    ]
     assert err[2] < 1e-4 and err[2] < err[1] < err[0]
 
 
 def test_batched_and_per_perturbation_computations_agree():
     torch.manual_seed(0)
-    m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3)).eval()
+    m = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3)
+    ).eval()
     x = torch.randn(5, 1, 6, 6)
     losses = []
     for chunk in (1, 3, 7, "auto"):
@@ -155,7 +160,9 @@ def test_denominator_is_the_actual_post_clamp_difference():
 
 def test_auto_chunk_changes_nothing_but_speed():
     torch.manual_seed(0)
-    base = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3))
+    base = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3)
+    )
     xs = [torch.randn(5, 1, 6, 6) for _ in range(3)]
     a, b = copy.deepcopy(base), copy.deepcopy(base)
     log = jit_unlearn(a, xs, JitConfig(lr=0.05, n_samples=9, chunk="auto"), seed=4)
@@ -269,7 +276,17 @@ def test_update_matches_a_from_scratch_loop(variant):
     ours = copy.deepcopy(base)
     jit_unlearn(ours, batches, cfg, seed=5)
     f = cfg.flags()
-    ref = _manual(copy.deepcopy(base), batches, 0.4, 6, 0.05, 5, f["accumulate_grads"], f["reduction"], f["clamp"])
+    ref = _manual(
+        copy.deepcopy(base),
+        batches,
+        0.4,
+        6,
+        0.05,
+        5,
+        f["accumulate_grads"],
+        f["reduction"],
+        f["clamp"],
+    )
     torch.testing.assert_close(params(ours), params(ref))
 
 
@@ -300,14 +317,16 @@ def test_without_accumulation_the_update_is_the_sum_of_independent_batch_steps()
 
 
 def test_per_sample_takes_one_fresh_step_per_forget_sample_in_loader_order():
-    """Issue 8, item 10: ``per_sample=True`` is Algorithm 1 line by line: for each forget sample, the
-    mean ratio over its N perturbations, a fresh gradient, one SGD step at rate eta."""
+    """Issue 8, item 10: ``per_sample=True`` is Algorithm 1 line by line: for each forget sample,
+    the mean ratio over its N perturbations, a fresh gradient, one SGD step at rate eta."""
     torch.manual_seed(0)
     base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
     batches = [torch.randn(4, 5, dtype=torch.float64) for _ in range(2)]
     sigma, eta, n = 0.4, 0.05, 3
     ours = copy.deepcopy(base)
-    log = jit_unlearn(ours, batches, JitConfig(sigma=sigma, lr=eta, n_samples=n, per_sample=True), seed=7)
+    log = jit_unlearn(
+        ours, batches, JitConfig(sigma=sigma, lr=eta, n_samples=n, per_sample=True), seed=7
+    )
     assert log["steps"] == 8
     # from scratch: one sample at a time, noise from one generator in the same order
     ref = copy.deepcopy(base)
@@ -328,7 +347,12 @@ def test_per_sample_takes_one_fresh_step_per_forget_sample_in_loader_order():
     torch.testing.assert_close(params(ours), params(ref), rtol=0, atol=1e-12)
     # the same as batch_size 1, and not the same as one step per batch
     singles = copy.deepcopy(base)
-    jit_unlearn(singles, [x for xb in batches for x in xb.split(1)], JitConfig(sigma=sigma, lr=eta, n_samples=n), seed=7)
+    jit_unlearn(
+        singles,
+        [x for xb in batches for x in xb.split(1)],
+        JitConfig(sigma=sigma, lr=eta, n_samples=n),
+        seed=7,
+    )
     torch.testing.assert_close(params(singles), params(ours), rtol=0, atol=1e-12)
     batched = copy.deepcopy(base)
     jit_unlearn(batched, batches, JitConfig(sigma=sigma, lr=eta, n_samples=n), seed=7)
@@ -337,7 +361,8 @@ def test_per_sample_takes_one_fresh_step_per_forget_sample_in_loader_order():
         JitConfig(per_sample=1).validate()
 
 
-# ---------------------------------------------------------------- BatchNorm in train mode and chunks
+# ---------------------------------------------------------------- BatchNorm in train mode and
+# chunks
 
 
 def bn_net(seed: int = 0) -> nn.Module:
@@ -404,7 +429,8 @@ class _RefGaussianNoise:
 def _reference_modify_weight(model, forget_dl, sigma, lr, n_samples, train_opt):
     """Transcription, written from the reference code's ``Lipschitz.modify_weight`` semantics: a new
     plain SGD, gradients zeroed once (through the training optimiser) and never again, one pass in
-    loader order, logits of the clean batch with gradient, N perturbed batches without, the un-squared
+    loader order, logits of the clean batch with gradient, N perturbed batches without, the
+    un-squared
     ratio summed over the batch, averaged over the N draws, backward and step per batch."""
     noise = _RefGaussianNoise(sigma)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -433,12 +459,22 @@ def test_reference_variant_equals_a_transcription_of_the_reference_update(chunk)
     from scratch, to 1e-12 in float64 on a small CNN in train mode (no dropout, so the global
     generator the reference draws its noise from is used for nothing else)."""
     torch.manual_seed(0)
-    base = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 25, 3)).double()
+    base = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 25, 3)
+    ).double()
     # three batches of different ranges, so the batch min/max clamp bites differently in each
-    batches = [s * torch.randn(4, 2, 5, 5, dtype=torch.float64) + m for s, m in ((1.0, 0.0), (0.5, 1.0), (2.0, -1.0))]
+    batches = [
+        s * torch.randn(4, 2, 5, 5, dtype=torch.float64) + m
+        for s, m in ((1.0, 0.0), (0.5, 1.0), (2.0, -1.0))
+    ]
     sigma, eta, n, seed = 0.8, 0.02, 5, 11
     ours = copy.deepcopy(base)
-    jit_unlearn(ours, batches, JitConfig(variant="reference", sigma=sigma, lr=eta, n_samples=n, chunk=chunk), seed=seed)
+    jit_unlearn(
+        ours,
+        batches,
+        JitConfig(variant="reference", sigma=sigma, lr=eta, n_samples=n, chunk=chunk),
+        seed=seed,
+    )
 
     ref = copy.deepcopy(base).train()  # the reference never switches the model to eval mode
     old = torch.get_default_dtype()
@@ -447,18 +483,26 @@ def test_reference_variant_equals_a_transcription_of_the_reference_update(chunk)
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             loader = [(x, [], torch.zeros(4, dtype=torch.long)) for x in batches]
-            _reference_modify_weight(ref, loader, sigma, eta, n, torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9))
+            _reference_modify_weight(
+                ref, loader, sigma, eta, n, torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+            )
     finally:
         torch.set_default_dtype(old)
     torch.testing.assert_close(params(ours), params(ref), rtol=0, atol=1e-12)
     assert (params(ours) - params(base)).abs().max() > 1e-3  # the update is not trivially zero
     # the check has power: the paper variant (fresh gradients, mean, no clamp) is far from it
     paper = copy.deepcopy(base)
-    jit_unlearn(paper, batches, JitConfig(variant="paper", sigma=sigma, lr=eta, n_samples=n, eval_mode=False), seed=seed)
+    jit_unlearn(
+        paper,
+        batches,
+        JitConfig(variant="paper", sigma=sigma, lr=eta, n_samples=n, eval_mode=False),
+        seed=seed,
+    )
     assert (params(paper) - params(ref)).abs().max() > 1e-4
 
 
-# ---------------------------------------------------------------- the variants differ where they should
+# ---------------------------------------------------------------- the variants differ where they
+# should
 
 
 def test_variants_agree_on_one_batch_without_dropout_when_reduction_and_clamp_match():
@@ -468,7 +512,12 @@ def test_variants_agree_on_one_batch_without_dropout_when_reduction_and_clamp_ma
     x = [torch.randn(4, 5, dtype=torch.float64)]
     a, b = copy.deepcopy(base), copy.deepcopy(base)
     jit_unlearn(a, x, JitConfig(variant="paper", lr=0.1, n_samples=5), seed=1)
-    jit_unlearn(b, x, JitConfig(variant="reference", lr=0.1, n_samples=5, reduction="mean", clamp="none"), seed=1)
+    jit_unlearn(
+        b,
+        x,
+        JitConfig(variant="reference", lr=0.1, n_samples=5, reduction="mean", clamp="none"),
+        seed=1,
+    )
     torch.testing.assert_close(params(a), params(b))
 
 
@@ -483,7 +532,8 @@ def test_accumulation_differs_from_the_second_batch_on():
 
 
 def test_accumulated_steps_grow_with_the_number_of_batches():
-    """The same batch three times at a tiny eta: fresh steps stay equal, accumulated ones go 1:2:3."""
+    """The same batch three times at a tiny eta: fresh steps stay equal, accumulated ones go
+    1:2:3."""
     torch.manual_seed(0)
     base = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
     x = torch.randn(4, 5, dtype=torch.float64)
@@ -500,8 +550,18 @@ def test_accumulated_steps_grow_with_the_number_of_batches():
             lipschitz_ratios(m, x, 0.3, 5, noise=noise).mean().backward()
             norms.append(torch.sqrt(sum((p.grad**2).sum() for p in m.parameters())).item())
             opt.step()
-        torch.testing.assert_close(torch.tensor(norms, dtype=torch.float64) / norms[0], torch.tensor(want, dtype=torch.float64), rtol=1e-4, atol=0)
-    log = jit_unlearn(copy.deepcopy(base), [x, x, x], JitConfig(lr=1e-9, n_samples=5, accumulate_grads=True), seed=0)
+        torch.testing.assert_close(
+            torch.tensor(norms, dtype=torch.float64) / norms[0],
+            torch.tensor(want, dtype=torch.float64),
+            rtol=1e-4,
+            atol=0,
+        )
+    log = jit_unlearn(
+        copy.deepcopy(base),
+        [x, x, x],
+        JitConfig(lr=1e-9, n_samples=5, accumulate_grads=True),
+        seed=0,
+    )
     assert len(log["step_norms"]) == 3 and log["step_norms"][2] > log["step_norms"][0]
 
 
@@ -528,17 +588,34 @@ def test_train_mode_changes_the_result_only_for_networks_with_dropout():
 
 def test_reference_flags_and_lr_rescaling():
     p, r = JitConfig(), JitConfig(variant="reference")
-    assert p.flags() == {"accumulate_grads": False, "eval_mode": True, "reduction": "mean", "clamp": "none"}
-    assert r.flags() == {"accumulate_grads": True, "eval_mode": False, "reduction": "sum", "clamp": "batch_minmax"}
+    assert p.flags() == {
+        "accumulate_grads": False,
+        "eval_mode": True,
+        "reduction": "mean",
+        "clamp": "none",
+    }
+    assert r.flags() == {
+        "accumulate_grads": True,
+        "eval_mode": False,
+        "reduction": "sum",
+        "clamp": "batch_minmax",
+    }
     assert r.effective_lr() == pytest.approx(3e-4)
     assert p.effective_lr() == pytest.approx(3e-4 * 128)
     assert JitConfig(paper_lr=0.01).effective_lr() == 0.01
     assert JitConfig(variant="reference", paper_lr=0.01).effective_lr() == pytest.approx(3e-4)
     assert JitConfig(variant="reference", lr=0.2).effective_lr() == 0.2
     quick = JitConfig.resolve("quick")
-    assert quick.effective_lr() == quick.paper_lr and JitConfig.resolve("full").effective_lr() == pytest.approx(3e-4 * 128)
+    assert quick.effective_lr() == quick.paper_lr and JitConfig.resolve(
+        "full"
+    ).effective_lr() == pytest.approx(3e-4 * 128)
     assert JitConfig(variant="reference", eval_mode=True).flags()["eval_mode"] is True
-    assert paper_settings("subclass", "vit") == {"sigma": 1.5, "base_lr": 0.5, "n_samples": 25, "batch_size": 64}
+    assert paper_settings("subclass", "vit") == {
+        "sigma": 1.5,
+        "base_lr": 0.5,
+        "n_samples": 25,
+        "batch_size": 64,
+    }
     assert settings_for("class", "small_cnn", "quick") == {}
     assert settings_for("random", "vit_b16", "full") == paper_settings("random", "vit")
     assert settings_for("subclass", "vgg11", "full")["sigma"] == 0.01
@@ -571,9 +648,20 @@ def test_jit_refuses_a_task_with_retain_data(task, mlp):
 @pytest.mark.parametrize(
     "bad",
     [
-        {"variant": "as_coded"}, {"sigma": 0.0}, {"sigma": -1.0}, {"lr": -0.1}, {"n_samples": 0},
-        {"batch_size": 0}, {"reduction": "max"}, {"clamp": "box"}, {"output": "softmax"}, {"chunk": 0},
-        {"chunk": "big"}, {"eval_mode": "yes"}, {"epochs": 0}, {"paper_lr": -1.0},
+        {"variant": "as_coded"},
+        {"sigma": 0.0},
+        {"sigma": -1.0},
+        {"lr": -0.1},
+        {"n_samples": 0},
+        {"batch_size": 0},
+        {"reduction": "max"},
+        {"clamp": "box"},
+        {"output": "softmax"},
+        {"chunk": 0},
+        {"chunk": "big"},
+        {"eval_mode": "yes"},
+        {"epochs": 0},
+        {"paper_lr": -1.0},
     ],
 )
 def test_bad_settings_raise_naming_the_parameter(task, mlp, bad):
@@ -583,18 +671,40 @@ def test_bad_settings_raise_naming_the_parameter(task, mlp, bad):
 
 
 def test_probs_output_and_squared_run(task, mlp):
-    r = methods.unlearn("jit", mlp, task, "quick", 0, "cpu", n_samples=2, output="probs", squared=True, variant="reference")
+    r = methods.unlearn(
+        "jit",
+        mlp,
+        task,
+        "quick",
+        0,
+        "cpu",
+        n_samples=2,
+        output="probs",
+        squared=True,
+        variant="reference",
+    )
     assert all(torch.isfinite(torch.tensor(r.log["losses"])))
 
 
-# ---------------------------------------------------------------- FULL code path on synthetic CIFAR-100
+# ---------------------------------------------------------------- FULL code path on synthetic
+# CIFAR-100
 
 
 def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(tmp_path, fake_cifar):
-    task = data.load_task("cifar100", forget="class:69", seed=0, data_root=fake_cifar(tmp_path, "cifar100", n_train=300, n_test=100))
+    task = data.load_task(
+        "cifar100",
+        forget="class:69",
+        seed=0,
+        data_root=fake_cifar(tmp_path, "cifar100", n_train=300, n_test=100),
+    )
     assert task.input_shape == (3, 32, 32) and len(task.forget) >= 1
     cfg = JitConfig.resolve("full")
-    assert (cfg.sigma, cfg.base_lr, cfg.n_samples, cfg.batch_size) == (0.5, 3e-4, 25, 128)  # spec s.6, VGG full class
+    assert (cfg.sigma, cfg.base_lr, cfg.n_samples, cfg.batch_size) == (
+        0.5,
+        3e-4,
+        25,
+        128,
+    )  # spec s.6, VGG full class
     assert JitConfig.resolve("full", variant="reference").effective_lr() == pytest.approx(3e-4)
     model = models.build("vgg11", task.input_shape, task.num_classes, seed=0)
     r = methods.unlearn("jit", model, task, "full", 0, "cpu", n_samples=2)
@@ -602,7 +712,8 @@ def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(tmp_path, fake_
     assert not torch.equal(r.model.head.weight, model.head.weight)
 
 
-# ---------------------------------------------------------------- the optional FULL ViT (torchvision vit_b_16)
+# ---------------------------------------------------------------- the optional FULL ViT
+# (torchvision vit_b_16)
 
 
 @pytest.fixture
@@ -620,7 +731,8 @@ def test_vit_without_weights_says_where_to_put_them(hub_dir):
 
 def test_vit_loads_weights_from_torch_home_and_takes_224_inputs_only(hub_dir):
     """The ViT classifies 224 x 224 inputs and refuses smaller ones: resizing belongs to the data
-    pipeline (``task.with_input_size``), never to ``forward``, or JiT would perturb the small image."""
+    pipeline (``task.with_input_size``), never to ``forward``, or JiT would perturb the small
+    image."""
     from torchvision.models import vit_b_16
 
     torch.manual_seed(0)
@@ -630,7 +742,9 @@ def test_vit_loads_weights_from_torch_home_and_takes_224_inputs_only(hub_dir):
     with pytest.raises(ValueError, match="input_shape.*with_input_size"):
         models.build("vit_b16", (1, 28, 28), 7, seed=0)
     net = models.build("vit_b16", (1, 224, 224), 7, seed=0).eval()
-    torch.testing.assert_close(net.backbone.encoder.layers[0].mlp[0].weight, ref.encoder.layers[0].mlp[0].weight)
+    torch.testing.assert_close(
+        net.backbone.encoder.layers[0].mlp[0].weight, ref.encoder.layers[0].mlp[0].weight
+    )
     assert net.backbone.heads.out_features == 7
     with torch.no_grad():
         assert net(torch.randn(1, 1, 224, 224)).shape == (1, 7)
@@ -644,7 +758,9 @@ class _Recorder(nn.Module):
 
     def __init__(self, channels: int, classes: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * channels, classes))
+        self.net = nn.Sequential(
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * channels, classes)
+        )
         self.seen: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -653,10 +769,11 @@ class _Recorder(nn.Module):
 
 
 def test_jit_draws_its_perturbations_at_the_vit_input_resolution(task):
-    """Issue 8, item 6: the reference code resizes to 224 in the data transform, so JiT's noise lives
-    in the 224 x 224 image. A task resized for ``vit_b16`` hands JiT 224 x 224 batches, and every
-    perturbation ``x' - x`` is a 224 x 224 image of norm about ``sigma * sqrt(C * 224 * 224)`` (7x
-    the norm at the 8 x 8 digits' ``sigma * sqrt(64)`` it would be if the model resized inside)."""
+    """Issue 8, item 6: the reference code resizes to 224 in the data transform, so JiT's noise
+    lives in the 224 x 224 image. A task resized for ``vit_b16`` hands JiT 224 x 224 batches, and
+    every perturbation ``x' - x`` is a 224 x 224 image of norm about ``sigma * sqrt(C * 224 * 224)``
+    (7x the norm at the 8 x 8 digits' ``sigma * sqrt(64)`` it would be if the model resized
+    inside)."""
     size = models.input_size("vit_b16")
     assert size == 224 and models.input_size("small_cnn") is None
     big = task.with_input_size(size)
@@ -665,14 +782,21 @@ def test_jit_draws_its_perturbations_at_the_vit_input_resolution(task):
     rec = _Recorder(1, task.num_classes)
     sigma, n = 0.3, 3
     cfg = methods.config_of("jit", "quick", sigma=sigma, n_samples=n, chunk=1, batch_size=64)
-    methods.REGISTRY["jit"].fn(rec, big.zero_shot_view(), cfg, seed=0, device="cpu")  # the registered method, no harness checks
+    methods.REGISTRY["jit"].fn(
+        rec, big.zero_shot_view(), cfg, seed=0, device="cpu"
+    )  # the registered method, no harness checks
     shapes = {tuple(x.shape[1:]) for x in rec.seen}
     assert shapes == {(1, 224, 224)}
     x0, perturbed = rec.seen[0], rec.seen[1 : 1 + n]
     d = 224 * 224
     for xp in perturbed:
-        ratio = (xp - x0).flatten(1).norm(dim=1) / (sigma * d ** 0.5)
+        ratio = (xp - x0).flatten(1).norm(dim=1) / (sigma * d**0.5)
         assert torch.allclose(ratio, torch.ones_like(ratio), atol=0.02)
     # the forget batch itself is the normalised image resized, not a 8 x 8 image padded or tiled
-    want = torch.nn.functional.interpolate(task.forget.prepare(task.forget.x[:64]), size=(224, 224), mode="bilinear", align_corners=False)
+    want = torch.nn.functional.interpolate(
+        task.forget.prepare(task.forget.x[:64]),
+        size=(224, 224),
+        mode="bilinear",
+        align_corners=False,
+    )
     torch.testing.assert_close(x0, want)

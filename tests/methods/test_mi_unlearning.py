@@ -1,4 +1,5 @@
-"""The "mi_unlearning" method (Xu & Strohmer, spec 6.3 and 10.1), the digit-removal split and the GMM toy."""
+"""The "mi_unlearning" method (Xu & Strohmer, spec 6.3 and 10.1), the digit-removal split and the
+GMM toy."""
 
 import math
 
@@ -43,7 +44,9 @@ def test_digit_removal_split():
     assert not set(task.retain.index.tolist()) & set(task.forget.index.tolist())
     again = digit_removal.digit_removal_task(base, 0.75, seed=4)
     assert torch.equal(again.forget.index, task.forget.index)
-    assert not torch.equal(digit_removal.digit_removal_task(base, 0.75, seed=5).forget.index, task.forget.index)
+    assert not torch.equal(
+        digit_removal.digit_removal_task(base, 0.75, seed=5).forget.index, task.forget.index
+    )
     with pytest.raises(ValueError, match="share"):
         digit_removal.digit_removal_task(base, 1.5)
     with pytest.raises(ValueError, match="task"):
@@ -53,7 +56,9 @@ def test_digit_removal_split():
 def test_input_model_untouched_and_stop_none_runs_the_budget(setup):
     task, model = setup
     before = _state(model)
-    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=3.5, epochs=2, stop="none")
+    res = methods.unlearn(
+        "mi_unlearning", model, task, "quick", 0, gamma=3.5, epochs=2, stop="none"
+    )
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     spe = math.ceil(len(task.forget) / 16)
     assert res.log["steps"] == 2 * spe == res.log["steps_per_epoch"] * 2 and not res.log["stopped"]
@@ -65,24 +70,69 @@ def test_input_model_untouched_and_stop_none_runs_the_budget(setup):
 
 def test_forget_acc_rule_stops_at_the_first_check_below_target(setup):
     task, model = setup
-    res = methods.unlearn("mi_unlearning", model, task, "quick", 1, gamma=5.0, epochs=30, stop="forget_acc", stop_value=0.6, check_every=3)
+    res = methods.unlearn(
+        "mi_unlearning",
+        model,
+        task,
+        "quick",
+        1,
+        gamma=5.0,
+        epochs=30,
+        stop="forget_acc",
+        stop_value=0.6,
+        check_every=3,
+    )
     h = res.log["history"]
     assert res.log["stopped"] and h[-1]["forget_acc"] <= 0.6
     assert all(r["forget_acc"] > 0.6 for r in h[:-1])
     assert res.log["steps"] % 3 == 0
     # the stopped run is the prefix of the unstopped run with the same seed
-    free = methods.unlearn("mi_unlearning", model, task, "quick", 1, gamma=5.0, epochs=30, stop="none", check_every=3)
+    free = methods.unlearn(
+        "mi_unlearning", model, task, "quick", 1, gamma=5.0, epochs=30, stop="none", check_every=3
+    )
     prefix = free.log["history"][: len(h)]
     assert [r["forget_acc"] for r in prefix] == pytest.approx([r["forget_acc"] for r in h])
 
 
 def test_target_mi_and_test_drop_rules(setup):
     task, model = setup
-    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=2.0, epochs=3, stop="target_mi", stop_value=1.0)
-    assert res.log["stopped"] and res.log["steps"] == res.log["steps_per_epoch"]  # the first check fires
-    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=2.0, epochs=2, stop="test_drop", stop_value=1.0)
+    res = methods.unlearn(
+        "mi_unlearning",
+        model,
+        task,
+        "quick",
+        0,
+        gamma=2.0,
+        epochs=3,
+        stop="target_mi",
+        stop_value=1.0,
+    )
+    assert (
+        res.log["stopped"] and res.log["steps"] == res.log["steps_per_epoch"]
+    )  # the first check fires
+    res = methods.unlearn(
+        "mi_unlearning",
+        model,
+        task,
+        "quick",
+        0,
+        gamma=2.0,
+        epochs=2,
+        stop="test_drop",
+        stop_value=1.0,
+    )
     assert not res.log["stopped"] and res.log["steps"] == 2 * res.log["steps_per_epoch"]
-    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=5.0, epochs=20, stop="test_drop", stop_value=0.02)
+    res = methods.unlearn(
+        "mi_unlearning",
+        model,
+        task,
+        "quick",
+        0,
+        gamma=5.0,
+        epochs=20,
+        stop="test_drop",
+        stop_value=0.02,
+    )
     h = res.log["history"]
     start = h[0]["monitor_acc"]
     assert all(r["monitor_acc"] > start - 0.02 for r in h[:-1])
@@ -109,9 +159,17 @@ def test_bad_gamma_refused(setup, gamma):
         methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=gamma)
 
 
-@pytest.mark.parametrize("kw,name", [({"stop": "never"}, "stop"), ({"stop_value": -0.1}, "stop_value"),
-                                     ({"stop": "forget_acc", "stop_value": 2.0}, "stop_value"), ({"forget_batch": 0}, "forget_batch"),
-                                     ({"formulation": "exact"}, "formulation"), ({"monitor": "train"}, "monitor")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        ({"stop": "never"}, "stop"),
+        ({"stop_value": -0.1}, "stop_value"),
+        ({"stop": "forget_acc", "stop_value": 2.0}, "stop_value"),
+        ({"forget_batch": 0}, "forget_batch"),
+        ({"formulation": "exact"}, "formulation"),
+        ({"monitor": "train"}, "monitor"),
+    ],
+)
 def test_bad_settings_refused(setup, kw, name):
     task, model = setup
     with pytest.raises(ValueError, match=name):
@@ -123,21 +181,45 @@ def test_stacked_gmm_equals_registered_method():
     d = gmm_toy.gmm_toy_data(cfg, seed=3)
     task = gmm_toy.gmm_toy_task(d)
     single = gmm_toy.gmm_mlp(cfg, 11)
-    fit(single, task.train, TrainRecipe("adam", cfg.lr, cfg.train_steps, len(task.train)), seed=0, show_progress=False)
+    fit(
+        single,
+        task.train,
+        TrainRecipe("adam", cfg.lr, cfg.train_steps, len(task.train)),
+        seed=0,
+        show_progress=False,
+    )
     stacked = StackedMLP([single, gmm_toy.gmm_mlp(cfg, 12)])
-    gmm_toy.train_stacked(stacked, d["x_retain"], d["y_retain"], cfg.unlearn_steps, cfg.lr, d["x_point"], cfg.gamma)
-    res = methods.unlearn("mi_unlearning", single, task, "quick", 0, gamma=cfg.gamma, epochs=cfg.unlearn_steps, lr=cfg.lr,
-                          retain_batch=len(task.retain), forget_batch=1, stop="none")
+    gmm_toy.train_stacked(
+        stacked, d["x_retain"], d["y_retain"], cfg.unlearn_steps, cfg.lr, d["x_point"], cfg.gamma
+    )
+    res = methods.unlearn(
+        "mi_unlearning",
+        single,
+        task,
+        "quick",
+        0,
+        gamma=cfg.gamma,
+        epochs=cfg.unlearn_steps,
+        lr=cfg.lr,
+        retain_batch=len(task.retain),
+        forget_batch=1,
+        stop="none",
+    )
     ours = StackedMLP([res.model]).forward(task.train.x)[0]
     assert torch.allclose(ours, stacked(task.train.x)[0], atol=1e-4)
-    assert torch.allclose(stacked.unstack(0, cfg)(task.train.x), stacked(task.train.x)[0], atol=1e-6)
+    assert torch.allclose(
+        stacked.unstack(0, cfg)(task.train.x), stacked(task.train.x)[0], atol=1e-6
+    )
 
 
 def test_gmm_experiment_shapes_and_sanity():
     cfg = gmm_toy.GMMToyConfig(n_per_component=100, n_reps=3, train_steps=40, finetune_steps=20)
     out = gmm_toy.gmm_toy_experiment(cfg, seed=0)
     for name in ("original", "retrain", "mi_unlearning", "finetune"):
-        assert out["p0"][name].shape == (3,) and ((out["p0"][name] >= 0) & (out["p0"][name] <= 1)).all()
+        assert (
+            out["p0"][name].shape == (3,)
+            and ((out["p0"][name] >= 0) & (out["p0"][name] <= 1)).all()
+        )
         assert out["train_acc"][name].mean() > 0.8
     with pytest.raises(ValueError, match="gamma"):
         gmm_toy.GMMToyConfig(gamma=-1)
@@ -148,7 +230,9 @@ def test_full_profile_path_on_tiny_mnist_idx(tmp_path, monkeypatch, fake_mnist):
     try:
         cfg = digit_removal.DigitRemovalConfig.resolve("full", n_trials=1, grid=((3.5, 1),))
         assert cfg.task == "mnist"
-        refs = digit_removal.digit_removal_references(cfg, "full", seed=0, device="cpu", data_root=tmp_path)
+        refs = digit_removal.digit_removal_references(
+            cfg, "full", seed=0, device="cpu", data_root=tmp_path
+        )
         task = refs["task"]
         assert len(task.forget) == int(0.75 * 12) and task.info["forget_share"] == 0.75
         grid = digit_removal.run_grid(refs["original"], task, cfg, "full", seed=0, device="cpu")
@@ -156,9 +240,16 @@ def test_full_profile_path_on_tiny_mnist_idx(tmp_path, monkeypatch, fake_mnist):
         res = methods.unlearn("mi_unlearning", refs["original"], task, "full", 0, "cpu", epochs=1)
         assert res.log["stop_reason"] in ("forget_acc", "budget")
         rows, again = digit_removal.original_trajectory(task, cfg, "full", seed=0, device="cpu")
-        assert [r["epoch"] for r in rows] == list(range(1, 101))  # the paper's 100 epochs, scored after each
-        assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), refs["original"].state_dict().values()))
-        assert rows[-1]["forget_acc"] == metrics.evaluate(refs["original"], task, "cpu")["forget_acc"]
+        assert [r["epoch"] for r in rows] == list(
+            range(1, 101)
+        )  # the paper's 100 epochs, scored after each
+        assert all(
+            torch.equal(a, b)
+            for a, b in zip(again.state_dict().values(), refs["original"].state_dict().values())
+        )
+        assert (
+            rows[-1]["forget_acc"] == metrics.evaluate(refs["original"], task, "cpu")["forget_acc"]
+        )
     finally:
         tasks._CACHE.clear()
 
@@ -177,11 +268,20 @@ def test_gmm_bayes_mi_and_ambiguous_seed():
     exact = gmm_toy.gmm_bayes_output_mi(d["means"], cfg.variance)
     rng = np.random.default_rng(0)
     n = 100_000
-    x = np.concatenate([d["means"][c].numpy() + np.sqrt(cfg.variance) * rng.standard_normal((n, cfg.dim)) for c in (0, 1)])
+    x = np.concatenate(
+        [
+            d["means"][c].numpy() + np.sqrt(cfg.variance) * rng.standard_normal((n, cfg.dim))
+            for c in (0, 1)
+        ]
+    )
     lo = torch.as_tensor(gmm_toy.gmm_bayes_logit(x, d["means"], cfg.variance))
     from companion.theory.information import mi_softmax_plugin
 
-    mc = mi_softmax_plugin(torch.stack([lo, torch.zeros_like(lo)], 1), torch.arange(2).repeat_interleave(n), formulation="stable").item()
+    mc = mi_softmax_plugin(
+        torch.stack([lo, torch.zeros_like(lo)], 1),
+        torch.arange(2).repeat_interleave(n),
+        formulation="stable",
+    ).item()
     assert mc == pytest.approx(exact, abs=3e-3)
     # two identical components carry no information
     assert gmm_toy.gmm_bayes_output_mi(np.zeros((2, 3)), 1.0) == pytest.approx(0.0, abs=1e-12)
@@ -191,11 +291,21 @@ def test_gmm_bayes_mi_and_ambiguous_seed():
 
 def test_gmm_control_and_profile_configs():
     assert gmm_toy.gmm_toy_config("quick").n_reps == gmm_toy.GMMToyConfig.QUICK["n_reps"]
-    assert gmm_toy.gmm_toy_config("full").n_reps == 100 and gmm_toy.gmm_toy_config("full", 7).n_reps == 7
-    assert digit_removal.digit_removal_config("quick").task == "mnist5k" and digit_removal.digit_removal_config("full", 3).n_trials == 3
-    cfg = gmm_toy.GMMToyConfig(n_per_component=80, n_reps=2, train_steps=30, finetune_steps=5, gamma=0.0)
+    assert (
+        gmm_toy.gmm_toy_config("full").n_reps == 100
+        and gmm_toy.gmm_toy_config("full", 7).n_reps == 7
+    )
+    assert (
+        digit_removal.digit_removal_config("quick").task == "mnist5k"
+        and digit_removal.digit_removal_config("full", 3).n_trials == 3
+    )
+    cfg = gmm_toy.GMMToyConfig(
+        n_per_component=80, n_reps=2, train_steps=30, finetune_steps=5, gamma=0.0
+    )
     out = gmm_toy.gmm_toy_experiment(cfg, seed=1)
-    assert np.allclose(out["p0"]["mi_unlearning"], out["p0"]["ce_only"], atol=1e-6)  # gamma 0: identical by construction
+    assert np.allclose(
+        out["p0"]["mi_unlearning"], out["p0"]["ce_only"], atol=1e-6
+    )  # gamma 0: identical by construction
 
 
 def test_stacked_trials_reproduce_the_registered_method(setup):
@@ -203,19 +313,36 @@ def test_stacked_trials_reproduce_the_registered_method(setup):
     cfg = mu.MIUnlearningConfig.resolve("quick", gamma=3.5, epochs=2, stop="none")
     hists = digit_removal.mi_unlearning_trials(model, task, [3, 4], cfg)
     for seed, hist in zip([3, 4], hists):
-        ref = methods.unlearn("mi_unlearning", model, task, "quick", seed, gamma=3.5, epochs=2, stop="none").log["history"]
+        ref = methods.unlearn(
+            "mi_unlearning", model, task, "quick", seed, gamma=3.5, epochs=2, stop="none"
+        ).log["history"]
         assert len(ref) == len(hist)
         for a, b in zip(hist, ref):
             assert a["step"] == b["step"] and a["mi"] == pytest.approx(b["mi"], abs=1e-5)
-            assert a["forget_acc"] == pytest.approx(b["forget_acc"], abs=0.02) and a["mi_avg"] == pytest.approx(b["mi_avg"], abs=1e-5)
+            assert a["forget_acc"] == pytest.approx(b["forget_acc"], abs=0.02) and a[
+                "mi_avg"
+            ] == pytest.approx(b["mi_avg"], abs=1e-5)
     with pytest.raises(ValueError, match="cfg"):
-        digit_removal.mi_unlearning_trials(model, task, [0], mu.MIUnlearningConfig(stop="forget_acc"))
+        digit_removal.mi_unlearning_trials(
+            model, task, [0], mu.MIUnlearningConfig(stop="forget_acc")
+        )
 
 
 def test_target_mi_uses_a_full_moving_window(setup):
     task, model = setup
-    res = methods.unlearn("mi_unlearning", model, task, "quick", 0, gamma=3.0, epochs=3, stop="target_mi", stop_value=1.0,
-                          check_every=1, mi_window=3)
+    res = methods.unlearn(
+        "mi_unlearning",
+        model,
+        task,
+        "quick",
+        0,
+        gamma=3.0,
+        epochs=3,
+        stop="target_mi",
+        stop_value=1.0,
+        check_every=1,
+        mi_window=3,
+    )
     assert res.log["stopped"] and res.log["steps"] == 3  # the window fills after three steps
     h = res.log["history"][-1]
     assert h["mi_avg"] <= 1.0
@@ -226,7 +353,9 @@ def test_target_mi_uses_a_full_moving_window(setup):
 def test_run_stopping_rules(setup):
     task, model = setup
     cfg = digit_removal.DigitRemovalConfig.resolve("quick")
-    runs = digit_removal.run_stopping_rules(model, task, cfg, "quick", 5.0, 3, seed=0, rules=("forget_acc", "none"))
+    runs = digit_removal.run_stopping_rules(
+        model, task, cfg, "quick", 5.0, 3, seed=0, rules=("forget_acc", "none")
+    )
     assert set(runs) == {"forget_acc", "none"}
     ref = runs["forget_acc"].log["stop_value"]
     h = runs["forget_acc"].log["history"]
@@ -237,16 +366,24 @@ def test_run_stopping_rules(setup):
         digit_removal.run_stopping_rules(model, task, cfg, "quick", 5.0, 1, rules=("sometimes",))
 
 
-@pytest.mark.parametrize("stop,value", [("target_mi", None), ("target_mi", 1.0), ("forget_acc", 0.7), ("test_drop", 0.02)])
+@pytest.mark.parametrize(
+    "stop,value",
+    [("target_mi", None), ("target_mi", 1.0), ("forget_acc", 0.7), ("test_drop", 0.02)],
+)
 def test_each_rule_stops_at_the_first_row_where_its_condition_holds(setup, stop, value):
     """A stopped run ends at the first check of the unstopped run (same seed) where ``rule_holds``
-    says the rule's condition holds; for target_mi, rows whose moving window is not yet full never count
+    says the rule's condition holds; for target_mi, rows whose moving window is not yet full never
+    count
     (a check that reads only ``mi_avg`` wrongly calls an earlier row a missed stop)."""
     task, model = setup
     kw = dict(gamma=5.0, epochs=3, check_every=1, mi_window=4)
-    run = methods.unlearn("mi_unlearning", model, task, "quick", 2, stop=stop, stop_value=value, **kw)
+    run = methods.unlearn(
+        "mi_unlearning", model, task, "quick", 2, stop=stop, stop_value=value, **kw
+    )
     target = run.log["stop_value"]
-    free = methods.unlearn("mi_unlearning", model, task, "quick", 2, stop="none", **kw).log["history"]
+    free = methods.unlearn("mi_unlearning", model, task, "quick", 2, stop="none", **kw).log[
+        "history"
+    ]
     assert run.log["mi_window"] == 4
     assert [r["mi_window_full"] for r in free[:6]] == [False, False, False, False, True, True]
     holds = [mu.rule_holds(stop, r, target, free[0]["monitor_acc"]) for r in free]
@@ -259,7 +396,8 @@ def test_each_rule_stops_at_the_first_row_where_its_condition_holds(setup, stop,
         assert run.log["stopped"] and run.log["steps"] == free[first]["step"]
     assert not (stop == "target_mi" and any(holds[:4]))  # never before the window is full
     if stop == "target_mi" and value == 1.0:
-        # every row sits below this target, so reading mi_avg alone would stop after one step; the rule waits
+        # every row sits below this target, so reading mi_avg alone would stop after one step; the
+        # rule waits
         assert all(r["mi_avg"] <= 1.0 for r in free[1:]) and run.log["steps"] == 4
 
 

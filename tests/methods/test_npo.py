@@ -28,7 +28,9 @@ def test_npo_lowers_the_true_class_probability_on_forget(digits_class_task, digi
         before = torch.softmax(digits_model(x), 1).gather(1, y.view(-1, 1)).mean()
         after = torch.softmax(res.model(x), 1).gather(1, y.view(-1, 1)).mean()
     assert after < before and res.log["loss"][-1] < res.log["loss"][0]
-    res_rt = methods.unlearn("npo", digits_model, digits_class_task, "quick", seed=0, epochs=1, retain_weight=1.0)
+    res_rt = methods.unlearn(
+        "npo", digits_model, digits_class_task, "quick", seed=0, epochs=1, retain_weight=1.0
+    )
     assert len(res_rt.log["loss"]) == digits_class_task.forget.n_batches(64)
     with pytest.raises(ValueError, match="beta"):
         NpoConfig(beta=0.0)

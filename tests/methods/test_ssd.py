@@ -1,4 +1,5 @@
-"""SSD (spec jit.md 10.5): only parameters with imp_f > alpha * imp_D are dampened, by min(lambda imp_D / imp_f, 1)."""
+"""SSD (spec jit.md 10.5): only parameters with imp_f > alpha * imp_D are dampened, by min(lambda
+imp_D / imp_f, 1)."""
 
 import copy
 
@@ -33,7 +34,7 @@ def test_importances_are_the_mean_squared_batch_gradient():
     imp = importances(net, batches)
     manual = torch.zeros_like(net.weight)
     for x, y in batches:
-        g, = torch.autograd.grad(F.cross_entropy(net(x), y), net.weight)
+        (g,) = torch.autograd.grad(F.cross_entropy(net(x), y), net.weight)
         manual += g.pow(2) / 3
     assert torch.allclose(imp["weight"], manual)
 
@@ -41,7 +42,9 @@ def test_importances_are_the_mean_squared_batch_gradient():
 def test_ssd_settings_per_variant_and_kind(digits_class_task, digits_model):
     res = methods.unlearn("ssd", digits_model, digits_class_task, "quick", seed=0)
     assert (res.log["lambda"], res.log["alpha"]) == SSD_PAPER
-    res = methods.unlearn("ssd", digits_model, digits_class_task, "quick", seed=0, variant="as_coded")
+    res = methods.unlearn(
+        "ssd", digits_model, digits_class_task, "quick", seed=0, variant="as_coded"
+    )
     assert (res.log["lambda"], res.log["alpha"]) == SSD_SETTINGS["class"] == (1.0, 1.0)
     rnd = data.load_task("digits", forget="random:30", seed=0)
     res = methods.unlearn("ssd", digits_model, rnd, "quick", seed=0, variant="as_coded")
@@ -50,7 +53,9 @@ def test_ssd_settings_per_variant_and_kind(digits_class_task, digits_model):
 
 
 def test_ssd_with_huge_alpha_changes_nothing(digits_class_task, digits_model):
-    res = methods.unlearn("ssd", digits_model, digits_class_task, "quick", seed=0, selection_weighting=1e30)
+    res = methods.unlearn(
+        "ssd", digits_model, digits_class_task, "quick", seed=0, selection_weighting=1e30
+    )
     assert res.log["selected"] == 0
     for p, q in zip(digits_model.parameters(), res.model.parameters()):
         assert torch.equal(p, q)

@@ -11,7 +11,9 @@ from companion.methods.unsir import UnsirConfig, error_maximising_noise, retain_
 
 def test_error_maximising_noise_raises_the_forget_class_loss(digits_model):
     gen = torch.Generator().manual_seed(0)
-    noise, ce = error_maximising_noise(digits_model, 3, (1, 8, 8), 16, 25, 0.1, 0.1, gen, torch.device("cpu"))
+    noise, ce = error_maximising_noise(
+        digits_model, 3, (1, 8, 8), 16, 25, 0.1, 0.1, gen, torch.device("cpu")
+    )
     assert noise.shape == (16, 1, 8, 8) and not noise.requires_grad
     start = torch.randn((16, 1, 8, 8), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -23,7 +25,9 @@ def test_error_maximising_noise_raises_the_forget_class_loss(digits_model):
 
 def test_error_minimising_noise_lowers_the_loss(digits_model):
     gen = torch.Generator().manual_seed(0)
-    _, ce = error_maximising_noise(digits_model, 5, (1, 8, 8), 4, 30, 0.1, 0.0, gen, torch.device("cpu"), maximise=False)
+    _, ce = error_maximising_noise(
+        digits_model, 5, (1, 8, 8), 4, 30, 0.1, 0.0, gen, torch.device("cpu"), maximise=False
+    )
     assert ce[-1] < ce[0]
 
 
@@ -36,7 +40,9 @@ def test_noise_images_as_coded_keep_only_the_channel_count():
 
 
 def test_unsir_runs_on_class_tasks_and_refuses_random_forgetting(digits_class_task, digits_model):
-    res = methods.unlearn("unsir", digits_model, digits_class_task, "quick", seed=0, noise_repeats=5, per_class=50)
+    res = methods.unlearn(
+        "unsir", digits_model, digits_class_task, "quick", seed=0, noise_repeats=5, per_class=50
+    )
     assert res.log["noise_images_used"] == 32 and res.log["n_retain_used"] == 50 * 9
     rnd = data.load_task("digits", forget="random:20", seed=0)
     with pytest.raises(ValueError, match="forget"):
@@ -45,7 +51,14 @@ def test_unsir_runs_on_class_tasks_and_refuses_random_forgetting(digits_class_ta
 
 def test_full_settings_are_the_spec():
     c = UnsirConfig.resolve("full")
-    assert (c.noise_batch, c.noise_steps, c.noise_lr, c.noise_l2, c.noise_repeats, c.per_class) == (32, None, 0.1, 0.1, 80, 500)
+    assert (c.noise_batch, c.noise_steps, c.noise_lr, c.noise_l2, c.noise_repeats, c.per_class) == (
+        32,
+        None,
+        0.1,
+        0.1,
+        80,
+        500,
+    )
     assert unsir_mod.NOISE_STEPS == {"class": 25, "subclass": 250} and c.noise_mode == "train"
     assert (c.impair_batch, c.impair_lr, c.repair_batch, c.repair_lr) == (32, 1e-4, 128, 1e-4)
     with pytest.raises(ValueError, match="noise_steps"):
@@ -57,15 +70,24 @@ def test_full_settings_are_the_spec():
 @pytest.fixture(scope="module")
 def subclass_setup(tmp_path_factory):
     task = data.load_task("digits", forget="subclass:8", seed=0)
-    model = models.train_or_load(task, "small_cnn", "quick", 0, recipe=training.TrainRecipe("adam", 1e-3, 10, 64),
-                                 cache_dir=tmp_path_factory.mktemp("unsir"), show_progress=False)
+    model = models.train_or_load(
+        task,
+        "small_cnn",
+        "quick",
+        0,
+        recipe=training.TrainRecipe("adam", 1e-3, 10, 64),
+        cache_dir=tmp_path_factory.mktemp("unsir"),
+        show_progress=False,
+    )
     return task, model
 
 
 def test_unsir_raises_the_forget_class_loss_before_repairing(digits_class_task, digits_model):
-    """The noise UNSIR trains raises the forget class's loss (its recorded CE climbs), and the impair
-    step that trains on it lowers the model's accuracy on the forget class."""
-    res = methods.unlearn("unsir", digits_model, digits_class_task, "quick", seed=0, repair_epochs=0)
+    """The noise UNSIR trains raises the forget class's loss (its recorded CE climbs), and the
+    impair step that trains on it lowers the model's accuracy on the forget class."""
+    res = methods.unlearn(
+        "unsir", digits_model, digits_class_task, "quick", seed=0, repair_epochs=0
+    )
     ce = res.log["noise_ce"]
     assert res.log["noise_steps"] == 25 and len(ce) == 26 and ce[-1] > ce[0] + 1.0
     before = training.accuracy(digits_model, digits_class_task.forget)
@@ -103,7 +125,29 @@ def test_noise_is_optimised_in_the_requested_mode_and_the_flag_is_restored(digit
 
     for mode, expect in (("train", True), ("eval", False)):
         probe = _DropCount(copy.deepcopy(digits_model)).eval()
-        error_maximising_noise(probe, 3, (1, 8, 8), 4, 5, 0.1, 0.1, torch.Generator().manual_seed(0), torch.device("cpu"), mode=mode)
+        error_maximising_noise(
+            probe,
+            3,
+            (1, 8, 8),
+            4,
+            5,
+            0.1,
+            0.1,
+            torch.Generator().manual_seed(0),
+            torch.device("cpu"),
+            mode=mode,
+        )
         assert probe.modes[:5] == [expect] * 5 and probe.modes[5] is False and not probe.training
     with pytest.raises(ValueError, match="noise_mode"):
-        error_maximising_noise(digits_model, 3, (1, 8, 8), 4, 5, 0.1, 0.1, torch.Generator(), torch.device("cpu"), mode="test")
+        error_maximising_noise(
+            digits_model,
+            3,
+            (1, 8, 8),
+            4,
+            5,
+            0.1,
+            0.1,
+            torch.Generator(),
+            torch.device("cpu"),
+            mode="test",
+        )

@@ -11,7 +11,8 @@ from companion.metrics import attacks, mia
 
 
 def _binary(margins: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two-class logits [0, m] with target 1: the true-class margin is m, -CE and both confidences rise with m."""
+    """Two-class logits [0, m] with target 1: the true-class margin is m, -CE and both confidences
+    rise with m."""
     m = torch.as_tensor(margins, dtype=torch.float64)
     return torch.stack([torch.zeros_like(m), m], 1), torch.ones(len(m), dtype=torch.long)
 
@@ -36,7 +37,9 @@ def test_report_on_a_hand_built_roc():
 def test_loss_threshold_auc_is_phi_mu_over_sqrt2(mu):
     rng = np.random.default_rng(int(mu * 10))
     n = 4000
-    r = attacks.LossThreshold().evaluate(_binary(rng.normal(mu, 1, n)), _binary(rng.normal(0, 1, n)))
+    r = attacks.LossThreshold().evaluate(
+        _binary(rng.normal(mu, 1, n)), _binary(rng.normal(0, 1, n))
+    )
     lo, hi = r.auc_interval(0.999)
     assert lo < norm.cdf(mu / math.sqrt(2)) < hi, (r.auc, norm.cdf(mu / math.sqrt(2)))
     # the wrapper reports what metrics.mia computes on the same losses
@@ -44,7 +47,9 @@ def test_loss_threshold_auc_is_phi_mu_over_sqrt2(mu):
     loss_n = mia.per_sample_loss(*_binary(rng.normal(0, 1, 50)))
     ref = mia.loss_threshold_mia(loss_m, loss_n)
     got = attacks.report_from_scores(-loss_m, -loss_n)
-    assert got.auc == pytest.approx(ref["auc"]) and got.tpr_at_1pct == pytest.approx(ref["tpr_at_1pct_fpr"])
+    assert got.auc == pytest.approx(ref["auc"]) and got.tpr_at_1pct == pytest.approx(
+        ref["tpr_at_1pct_fpr"]
+    )
 
 
 @pytest.mark.parametrize("name", list(_all()))
@@ -65,13 +70,19 @@ def test_every_attack_is_at_chance_on_one_distribution_and_near_one_when_separab
 
 def test_lr_on_loss_cv_accuracy():
     rng = np.random.default_rng(2)
-    same = attacks.LROnLoss(seed=0).evaluate(_binary(rng.normal(2, 1, 2000)), _binary(rng.normal(2, 1, 3000)))
+    same = attacks.LROnLoss(seed=0).evaluate(
+        _binary(rng.normal(2, 1, 2000)), _binary(rng.normal(2, 1, 3000))
+    )
     assert abs(same.extra["cv_accuracy"] - 0.5) < 0.04
     assert same.n_members == same.n_nonmembers == 2000  # an equal-size sample of the non-members
-    sep = attacks.LROnLoss(seed=0).evaluate(_binary(rng.normal(8, 0.3, 500)), _binary(rng.normal(0, 0.3, 500)))
+    sep = attacks.LROnLoss(seed=0).evaluate(
+        _binary(rng.normal(8, 0.3, 500)), _binary(rng.normal(0, 0.3, 500))
+    )
     assert sep.extra["cv_accuracy"] > 0.99
     # a shift of mu: the best threshold's accuracy is Phi(mu / 2) (equal priors, unit variances)
-    mid = attacks.LROnLoss(seed=0, folds=10).evaluate(_binary(rng.normal(1, 1, 3000) - 3), _binary(rng.normal(0, 1, 3000) - 3))
+    mid = attacks.LROnLoss(seed=0, folds=10).evaluate(
+        _binary(rng.normal(1, 1, 3000) - 3), _binary(rng.normal(0, 1, 3000) - 3)
+    )
     assert abs(mid.extra["cv_accuracy"] - norm.cdf(0.5)) < 0.03
 
 
@@ -87,7 +98,9 @@ def test_entropy_lr_wraps_the_member_rates():
 
 def test_confidence_signals():
     z, y = _binary(np.array([0.0, 2.0]))
-    assert attacks.Confidence("probability").score((z, y)) == pytest.approx([0.5, 1 / (1 + math.exp(-2))])
+    assert attacks.Confidence("probability").score((z, y)) == pytest.approx(
+        [0.5, 1 / (1 + math.exp(-2))]
+    )
     assert attacks.Confidence("logit").score((z, y)) == pytest.approx([0.0, 2.0])
 
 
@@ -114,7 +127,8 @@ def test_bad_inputs():
 
 
 def test_clustered_interval_is_wider_than_the_naive_one_for_repeated_examples():
-    """K models that score each example alike: the pairs carry the information of the examples only."""
+    """K models that score each example alike: the pairs carry the information of the examples
+    only."""
     rng = np.random.default_rng(5)
     n_ex, K = 200, 16
     base = rng.normal(size=n_ex)  # one score per example, repeated (with small noise) over K models
@@ -136,7 +150,8 @@ def test_clustered_interval_is_wider_than_the_naive_one_for_repeated_examples():
 
 
 def test_clustered_interval_weights_pairs_like_sklearn():
-    """The fast weighted Mann-Whitney AUC (ties counted half) equals sklearn's weighted roc_auc_score."""
+    """The fast weighted Mann-Whitney AUC (ties counted half) equals sklearn's weighted
+    roc_auc_score."""
     from sklearn.metrics import roc_auc_score
 
     rng = np.random.default_rng(6)
@@ -146,6 +161,14 @@ def test_clustered_interval_weights_pairs_like_sklearn():
     ids, inv = np.unique(np.r_[gm, gn], return_inverse=True)
     y, s = np.r_[np.ones(300), np.zeros(400)], np.r_[m, n]
     draws = np.random.default_rng(3)
-    stats = [roc_auc_score(y, s, sample_weight=np.bincount(draws.integers(0, len(ids), len(ids)), minlength=len(ids))[inv])
-             for _ in range(50)]
+    stats = [
+        roc_auc_score(
+            y,
+            s,
+            sample_weight=np.bincount(draws.integers(0, len(ids), len(ids)), minlength=len(ids))[
+                inv
+            ],
+        )
+        for _ in range(50)
+    ]
     assert got == pytest.approx(tuple(np.percentile(stats, [2.5, 97.5])))

@@ -27,7 +27,10 @@ def test_js_is_symmetric_and_at_most_ln2():
     p, q = _rand_probs(rng), _rand_probs(rng)
     assert D.js_to_reference(p, q) == pytest.approx(D.js_to_reference(q, p))
     assert 0 < D.js_to_reference(p, q) < math.log(2)
-    a, b = torch.eye(3, dtype=torch.float64), torch.eye(3, dtype=torch.float64)[[1, 2, 0]]  # disjoint one-hots
+    a, b = (
+        torch.eye(3, dtype=torch.float64),
+        torch.eye(3, dtype=torch.float64)[[1, 2, 0]],
+    )  # disjoint one-hots
     assert D.js_to_reference(a, b) == pytest.approx(math.log(2))
     assert D.activation_distance(a, b) == pytest.approx(math.sqrt(2))
 
@@ -35,12 +38,15 @@ def test_js_is_symmetric_and_at_most_ln2():
 def test_kl_on_a_fixed_example():
     p = np.array([[0.5, 0.5], [0.9, 0.1]])
     q = np.array([[0.25, 0.75], [0.5, 0.5]])
-    want = np.mean([0.5 * math.log(2) + 0.5 * math.log(0.5 / 0.75), 0.9 * math.log(1.8) + 0.1 * math.log(0.2)])
+    want = np.mean(
+        [0.5 * math.log(2) + 0.5 * math.log(0.5 / 0.75), 0.9 * math.log(1.8) + 0.1 * math.log(0.2)]
+    )
     assert D.kl_to_reference(p, q) == pytest.approx(want)
 
 
 def test_js_as_coded_equals_the_reference_formula():
-    """0.5 F.kl_div(log p, m) + 0.5 F.kl_div(log q, m) with the default mean over all N x C elements."""
+    """0.5 F.kl_div(log p, m) + 0.5 F.kl_div(log q, m) with the default mean over all N x C
+    elements."""
     p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
     q = np.array([[0.2, 0.5, 0.3], [0.3, 0.3, 0.4]])
     m = (p + q) / 2

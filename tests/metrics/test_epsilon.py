@@ -1,4 +1,5 @@
-"""Known answers for the challenge's per-example eps estimator and the Clopper-Pearson lower bound."""
+"""Known answers for the challenge's per-example eps estimator and the Clopper-Pearson lower
+bound."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from companion.theory.privacy import gaussian_epsilon
 
 @pytest.mark.parametrize("mu,expected", [(0.5, 1.993), (1.0, 4.377), (2.0, 9.997)])
 def test_population_rates_recover_the_analytic_gaussian_epsilon(mu, expected):
-    # exact rates of "positive if phi >= t" for N(mu, 1) vs N(0, 1) on a fine grid, through the per-rule formula
+    # exact rates of "positive if phi >= t" for N(mu, 1) vs N(0, 1) on a fine grid, through the
+    # per-rule formula
     t = np.linspace(-10, 15, 200_001)
     fnr, fpr = stats.norm.cdf(t - mu), stats.norm.sf(t)
     eps = E.rule_epsilons(fpr, fnr, 1e-5)
@@ -40,7 +42,9 @@ def test_finite_sample_noise_floor_and_saturation(mu):
     reps = 12
     rng = np.random.default_rng(int(mu * 10) + 1)
     eps = E.challenge_epsilons(rng.normal(mu, 1, (512, reps)), rng.normal(0, 1, (512, reps)))
-    spread = max(sd, eps.std(ddof=1))  # the reference sd rests on 5 reps for mu >= 2: use the larger of the two
+    spread = max(
+        sd, eps.std(ddof=1)
+    )  # the reference sd rests on 5 reps for mu >= 2: use the larger of the two
     se = spread * math.sqrt(1 / reps + 1 / ref_reps)
     assert abs(eps.mean() - mean) < 3 * se, (eps.mean(), mean, se)
     if mu == 0:
@@ -61,7 +65,10 @@ def test_cap_path_and_perfect_separation():
     assert E.challenge_epsilons(peaky[:, None], rng.normal(0, 1, (512, 1)))[0] == 50
     apart = E.challenge_epsilons(rng.uniform(10, 11, (512, 1)), rng.uniform(0, 1, (512, 1)))
     assert apart[0] == 50  # +inf clipped to the cap
-    assert E.challenge_epsilons(rng.uniform(10, 11, (64, 1)), rng.uniform(0, 1, (64, 1)), cap=20.0)[0] == 20
+    assert (
+        E.challenge_epsilons(rng.uniform(10, 11, (64, 1)), rng.uniform(0, 1, (64, 1)), cap=20.0)[0]
+        == 20
+    )
 
 
 def test_orientation_by_median_is_symmetric():
@@ -77,7 +84,9 @@ def test_rates_by_searchsorted_match_dense_comparison():
     peaky, other = (neg, pos)  # neg has the smaller range here
     assert neg[-1] - neg[0] < pos[-1] - pos[0]
     w = peaky[-1] - peaky[0]
-    right = np.linspace(peaky[0] + w - 2, peaky[-1] + 2, math.ceil((peaky[-1] + 2 - peaky[0] - w + 2) * 10))
+    right = np.linspace(
+        peaky[0] + w - 2, peaky[-1] + 2, math.ceil((peaky[-1] + 2 - peaky[0] - w + 2) * 10)
+    )
     i = 7
     left = np.linspace(right[i // 40] - w - 2, right[i // 40] - w + 2, 40)[i % 40]
     inside = lambda s: np.mean((left <= s) & (s <= right[i // 40]))  # noqa: E731
@@ -97,18 +106,24 @@ def test_signals_from_logits_feed_the_estimator():
     assert u.shape == (64, 3) and (E.challenge_epsilons(u, r) > 2).all()
 
 
-@pytest.mark.parametrize("eps,points", [(0.3, 1.0), (0.7, 0.5), (6.9, 2.0**-13), (7.0, 0.0), (49.0, 0.0), (0.0, 1.0)])
+@pytest.mark.parametrize(
+    "eps,points", [(0.3, 1.0), (0.7, 0.5), (6.9, 2.0**-13), (7.0, 0.0), (49.0, 0.0), (0.0, 1.0)]
+)
 def test_scoring_buckets(eps, points):
     assert E.max_measurable_epsilon(512) == 7
     assert E.bucket_points([eps], 512)[0] == points
 
 
 def test_final_score():
-    assert E.challenge_final_score(0.5, 0.9, 0.95, 0.8, 0.85) == pytest.approx(0.5 * 0.9 / 0.95 * 0.8 / 0.85)
+    assert E.challenge_final_score(0.5, 0.9, 0.95, 0.8, 0.85) == pytest.approx(
+        0.5 * 0.9 / 0.95 * 0.8 / 0.85
+    )
 
 
 def test_clopper_pearson_known_value_and_below_plug_in():
-    d = E.empirical_epsilon_lower_bound(np.linspace(10, 11, 1024), np.linspace(0, 1, 1024), delta=1e-5, alpha=0.05)
+    d = E.empirical_epsilon_lower_bound(
+        np.linspace(10, 11, 1024), np.linspace(0, 1, 1024), delta=1e-5, alpha=0.05
+    )
     p = 1 - 0.025 ** (1 / 512)
     assert d["fpr_upper"] == pytest.approx(0.00718, abs=1e-5) == p
     assert d["eps_lb"] == pytest.approx(math.log((1 - 1e-5 - p) / p), rel=1e-9)
@@ -128,13 +143,21 @@ def test_lower_bound_is_sound_and_grows_on_a_gaussian_mechanism():
     lbs = []
     for mu in (0.5, 1.0, 2.0, 3.0):
         runs = [
-            E.empirical_epsilon_lower_bound(rng.normal(mu, 1, 2000), rng.normal(0, 1, 2000))["eps_lb"] for _ in range(5)
+            E.empirical_epsilon_lower_bound(rng.normal(mu, 1, 2000), rng.normal(0, 1, 2000))[
+                "eps_lb"
+            ]
+            for _ in range(5)
         ]
         assert max(runs) <= gaussian_epsilon(mu, 1e-5), (mu, runs)
         lbs.append(np.mean(runs))
     assert all(a < b for a, b in zip(lbs, lbs[1:])), lbs
-    nulls = [E.empirical_epsilon_lower_bound(rng.normal(0, 1, 500), rng.normal(0, 1, 500))["eps_lb"] for _ in range(20)]
-    assert sum(n > 0 for n in nulls) <= 3  # identical mechanisms: a positive bound at most about alpha of the time
+    nulls = [
+        E.empirical_epsilon_lower_bound(rng.normal(0, 1, 500), rng.normal(0, 1, 500))["eps_lb"]
+        for _ in range(20)
+    ]
+    assert (
+        sum(n > 0 for n in nulls) <= 3
+    )  # identical mechanisms: a positive bound at most about alpha of the time
 
 
 @pytest.mark.parametrize(
@@ -149,8 +172,16 @@ def test_lower_bound_is_sound_and_grows_on_a_gaussian_mechanism():
         (lambda: E.max_measurable_epsilon(2), "n_models="),
         (lambda: E.bucket_points([-1.0], 512), "eps="),
         (lambda: E.empirical_epsilon_lower_bound(np.zeros(10), np.zeros(10), alpha=1.5), "alpha="),
-        (lambda: E.empirical_epsilon_lower_bound(np.zeros(10), np.zeros(10), selection_split=1.0), "selection_split="),
-        (lambda: E.empirical_epsilon_lower_bound(np.zeros(3), np.zeros(3), selection_split=0.01), "selection_split="),
+        (
+            lambda: E.empirical_epsilon_lower_bound(
+                np.zeros(10), np.zeros(10), selection_split=1.0
+            ),
+            "selection_split=",
+        ),
+        (
+            lambda: E.empirical_epsilon_lower_bound(np.zeros(3), np.zeros(3), selection_split=0.01),
+            "selection_split=",
+        ),
         (lambda: E.challenge_final_score(1.5, 1, 1, 1, 1), "forget_score="),
     ],
 )

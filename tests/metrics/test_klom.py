@@ -13,7 +13,9 @@ def test_one_distribution_gives_near_zero_and_the_bias_shrinks_with_n():
     mu = rng.uniform(-5, 5, 200)  # per-point margin means
     small = klom.klom(mu + rng.normal(size=(100, 200)), mu + rng.normal(size=(100, 200)))
     big = klom.klom(mu + rng.normal(size=(5000, 200)), mu + rng.normal(size=(5000, 200)))
-    assert np.median(big) < 0.01 and np.median(big) < np.median(small) < 0.6  # 100 models: the floor bins bias it up
+    assert (
+        np.median(big) < 0.01 and np.median(big) < np.median(small) < 0.6
+    )  # 100 models: the floor bins bias it up
     assert (small >= 0).all() and (big >= 0).all()
 
 
@@ -25,7 +27,8 @@ def test_shifted_ensembles_give_large_values():
 
 
 def test_hand_built_histograms():
-    # unlearned all at 0, oracle all at 1: bins 0 and 19 of the range [0, 1]; the oracle's empty bin is floored
+    # unlearned all at 0, oracle all at 1: bins 0 and 19 of the range [0, 1]; the oracle's empty bin
+    # is floored
     k = klom.klom(np.zeros((4, 1)), np.ones((4, 1)))
     assert k[0] == pytest.approx(math.log(1 / 1e-5))
     # half/half against all in one bin: 0.5 ln(0.5 / 1) + 0.5 ln(0.5 / 1e-5)
@@ -42,8 +45,10 @@ def test_summary_and_splits():
     s = klom.summary(np.arange(101.0))
     assert s == {"median": 50.0, "p95": 95.0, "p99": 99.0}
     rng = np.random.default_rng(2)
-    by = klom.klom_by_split({"forget": rng.normal(3, 1, (50, 20)), "retain": rng.normal(0, 1, (50, 20))},
-                            {"forget": rng.normal(0, 1, (50, 20)), "retain": rng.normal(0, 1, (50, 20))})
+    by = klom.klom_by_split(
+        {"forget": rng.normal(3, 1, (50, 20)), "retain": rng.normal(0, 1, (50, 20))},
+        {"forget": rng.normal(0, 1, (50, 20)), "retain": rng.normal(0, 1, (50, 20))},
+    )
     assert by["forget"]["median"] > by["retain"]["median"]
 
 

@@ -59,7 +59,9 @@ def test_global_variance_below_64_models_pools_within_examples():
     mask[:5] = True
     fits = lira.fit_gaussians(s, mask)
     assert fits.global_variance and np.allclose(fits.sd_pos, fits.sd_pos[0])
-    assert fits.sd_pos[0] == pytest.approx(2.0, rel=0.1) and fits.sd_neg[0] == pytest.approx(2.0, rel=0.1)
+    assert fits.sd_pos[0] == pytest.approx(2.0, rel=0.1) and fits.sd_neg[0] == pytest.approx(
+        2.0, rel=0.1
+    )
     assert np.allclose(fits.mu_pos, s[:5].mean(0))
     per = lira.fit_gaussians(s, mask, global_variance=False)
     assert not per.global_variance and np.allclose(per.sd_neg, s[5:].std(0, ddof=1))
@@ -68,7 +70,9 @@ def test_global_variance_below_64_models_pools_within_examples():
 def test_offline_score_is_the_one_sided_tail():
     s = np.array([[0.0], [2.0], [1.0]])
     out = np.ones((3, 1), bool)
-    sc = lira.lira_scores(s, ~out, np.array([1.0 + 3.0]), ref_out=out, online=False, global_variance=False)
+    sc = lira.lira_scores(
+        s, ~out, np.array([1.0 + 3.0]), ref_out=out, online=False, global_variance=False
+    )
     assert sc[0] == pytest.approx(-norm.logsf(3.0))
 
 
@@ -89,8 +93,9 @@ def test_ulira_is_at_chance_on_retrained_like_targets_and_detects_a_trace():
 
 
 def test_leave_one_out_is_biased_below_chance_at_the_null():
-    """Why U-LiRA's default uses held-out folds: with few shadows, leave-one-out pulls a target's own
-    group mean (and variance) away from it, so identical groups score below 0.5; two folds do not."""
+    """Why U-LiRA's default uses held-out folds: with few shadows, leave-one-out pulls a target's
+    own group mean (and variance) away from it, so identical groups score below 0.5; two folds do
+    not."""
     rng = np.random.default_rng(0)
     K, N = 8, 3000
     mask = np.zeros((K, N), bool)

@@ -43,7 +43,8 @@ def test_entropy_mia_same_distribution_is_near_half():
     rng = np.random.default_rng(1)
     sample = lambda n: _probs_with_entropy(rng.uniform(0.05, 0.65, n))
     r = mia.entropy_lr_mia(sample(2000), sample(2000), sample(1000), heldout_probs=sample(1000))
-    # with identical distributions the attack is a coin flip: both rates within sampling noise of each other
+    # with identical distributions the attack is a coin flip: both rates within sampling noise of
+    # each other
     assert abs(r["forget_member_rate"] - r["heldout_member_rate"]) < 0.1
 
 
@@ -61,7 +62,16 @@ def test_loss_threshold_auc_known_answers():
 
 def test_evaluate_keys_and_perfect_model(digits_class_task, digits_model):
     s = metrics.evaluate(digits_model, digits_class_task)
-    for k in ("retain_acc", "forget_acc", "test_acc", "val_acc", "Dr", "Df", "mia_entropy", "mia_loss_auc"):
+    for k in (
+        "retain_acc",
+        "forget_acc",
+        "test_acc",
+        "val_acc",
+        "Dr",
+        "Df",
+        "mia_entropy",
+        "mia_loss_auc",
+    ):
         assert 0 <= s[k] <= 1, k
     assert s["retain_acc"] > 0.9
     with pytest.raises(ValueError, match="model"):

@@ -21,7 +21,9 @@ def test_delta_term_matches_its_definition():
     m, r, v, eps, delta = 1000, 60, 50, 1.0, 1e-4
     q = 1 / (1 + math.exp(-eps))
     extra = max(sum(stats.binom.pmf(j, r, q) for j in range(v - i, v)) / i for i in range(1, v + 1))
-    assert O.p_value(m, r, v, eps, delta) == pytest.approx(stats.binom.sf(v - 1, r, q) + 2 * m * delta * extra)
+    assert O.p_value(m, r, v, eps, delta) == pytest.approx(
+        stats.binom.sf(v - 1, r, q) + 2 * m * delta * extra
+    )
     assert O.p_value(m, r, v, eps, delta) > O.p_value(m, r, v, eps, 0.0)
 
 
@@ -29,7 +31,9 @@ def test_bound_is_where_the_test_stops_rejecting():
     eps = O.one_run_epsilon(1000, 100, 90, 1e-5, 0.05)
     assert O.p_value(1000, 100, 90, eps, 1e-5) < 0.05 <= O.p_value(1000, 100, 90, eps + 1e-3, 1e-5)
     assert O.one_run_epsilon(1000, 100, 50) == 0.0  # chance accuracy proves nothing
-    assert O.one_run_epsilon(1000, 100, 100, 0.0) == pytest.approx(math.log(0.05 ** (-1 / 100) - 1) * -1, abs=1e-4)
+    assert O.one_run_epsilon(1000, 100, 100, 0.0) == pytest.approx(
+        math.log(0.05 ** (-1 / 100) - 1) * -1, abs=1e-4
+    )
 
 
 def test_gaussian_mechanism_bound_is_below_the_true_epsilon_and_rises_with_it():

@@ -12,8 +12,13 @@ from companion.training import TrainRecipe
 
 @pytest.mark.parametrize(
     "arch,shape,classes,n_params",
-    [("tiny_mlp", (1, 28, 28), 10, 3985), ("tiny_cnn", (3, 32, 32), 10, 20042), ("three_layer", (512,), 10, 17802),
-     ("three_layer", (512,), 100, 20772), ("mlp", (1, 28, 28), 10, 109386)],
+    [
+        ("tiny_mlp", (1, 28, 28), 10, 3985),
+        ("tiny_cnn", (3, 32, 32), 10, 20042),
+        ("three_layer", (512,), 10, 17802),
+        ("three_layer", (512,), 100, 20772),
+        ("mlp", (1, 28, 28), 10, 109386),
+    ],
 )
 def test_parameter_counts_match_the_papers(arch, shape, classes, n_params):
     assert models.n_params(models.build(arch, shape, classes)) == n_params
@@ -85,8 +90,24 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
 
 def test_train_or_load_caches_and_is_deterministic(digits_class_task, tmp_path):
     r = TrainRecipe("adam", 1e-3, 2, 64)
-    a = models.train_or_load(digits_class_task, "mlp", "quick", 3, recipe=r, cache_dir=tmp_path / "a", show_progress=False)
-    b = models.train_or_load(digits_class_task, "mlp", "quick", 3, recipe=r, cache_dir=tmp_path / "b", show_progress=False)
+    a = models.train_or_load(
+        digits_class_task,
+        "mlp",
+        "quick",
+        3,
+        recipe=r,
+        cache_dir=tmp_path / "a",
+        show_progress=False,
+    )
+    b = models.train_or_load(
+        digits_class_task,
+        "mlp",
+        "quick",
+        3,
+        recipe=r,
+        cache_dir=tmp_path / "b",
+        show_progress=False,
+    )
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     files = list((tmp_path / "a" / "checkpoints").iterdir())
     assert len(files) == 1 and files[0].suffix == ".pt"

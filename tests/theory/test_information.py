@@ -1,4 +1,5 @@
-"""Known answers and invariants of companion.theory.information (Xu & Strohmer, spec 3.4 and 6.4-6.5)."""
+"""Known answers and invariants of companion.theory.information (Xu & Strohmer, spec 3.4 and
+6.4-6.5)."""
 
 import math
 
@@ -67,7 +68,9 @@ def test_plugin_identical_groups_zero_and_disjoint_one_hot_is_hz():
     logits = torch.randn(8, 3, dtype=torch.float64).repeat(2, 1)
     z = torch.tensor([0] * 8 + [1] * 8)
     for form in inf.FORMULATIONS:
-        assert inf.mi_softmax_plugin(logits, z, formulation=form).item() == pytest.approx(0.0, abs=1e-8)
+        assert inf.mi_softmax_plugin(logits, z, formulation=form).item() == pytest.approx(
+            0.0, abs=1e-8
+        )
     sat = torch.full((10, 2), -60.0, dtype=torch.float64)
     sat[:4, 0] = 60.0
     sat[4:, 1] = 60.0
@@ -113,7 +116,9 @@ def test_marginal_batch_equals_population_when_means_fixed():
     lr = torch.log(torch.tensor([[0.7, 0.2, 0.1]], dtype=torch.float64)).repeat(64, 1)
     lu = torch.log(torch.tensor([[0.1, 0.1, 0.8]], dtype=torch.float64)).repeat(16, 1)
     got = inf.marginal_mi(lr, lu).item()
-    assert got == pytest.approx(inf.marginal_mi_population([0.7, 0.2, 0.1], [0.1, 0.1, 0.8]), abs=1e-8)
+    assert got == pytest.approx(
+        inf.marginal_mi_population([0.7, 0.2, 0.1], [0.1, 0.1, 0.8]), abs=1e-8
+    )
 
 
 def test_pinsker_bounds_hold_on_random_instances():
@@ -150,7 +155,13 @@ def test_bootstrap_marginal_mi_is_biased_upwards_and_unbiased_at_full_pools():
     pu = pr.clone()  # identical output distributions: population value 0
     est = inf.bootstrap_marginal_mi(pr, pu, 64, 16, n_boot=400, seed=1)
     assert est.min() >= -1e-9 and est.mean() > 1e-4
-    full = inf.bootstrap_marginal_mi(pr, pu[:16], 500, 16, n_boot=3, seed=1)  # whole pools: no sampling noise
-    assert np.allclose(full, inf.marginal_mi_population(pr.mean(0).numpy(), pu[:16].mean(0).numpy(), 500, 16), atol=1e-9)
+    full = inf.bootstrap_marginal_mi(
+        pr, pu[:16], 500, 16, n_boot=3, seed=1
+    )  # whole pools: no sampling noise
+    assert np.allclose(
+        full,
+        inf.marginal_mi_population(pr.mean(0).numpy(), pu[:16].mean(0).numpy(), 500, 16),
+        atol=1e-9,
+    )
     with pytest.raises(ValueError, match="n_r"):
         inf.bootstrap_marginal_mi(pr, pu, 1000, 16)

@@ -40,7 +40,9 @@ def test_alpha_thresholding_and_bad_input():
     with pytest.raises(ValueError, match="tau"):
         tj.is_high_information(a, 1.5)
     with pytest.raises(ValueError, match="r="):
-        tj.neighbourhood_agreement(a.view(-1, 1), torch.zeros(3), a.view(-1, 1), torch.zeros(3), r=0.0)
+        tj.neighbourhood_agreement(
+            a.view(-1, 1), torch.zeros(3), a.view(-1, 1), torch.zeros(3), r=0.0
+        )
 
 
 def test_sample_ball_stays_inside_and_fills_it():
@@ -71,7 +73,9 @@ def test_curvature_known_answers():
     out = tj.curvature(fn, x)
     want = a.norm() / (x @ a + b).norm(dim=1)
     torch.testing.assert_close(out["kappa"], want)
-    est = tj.curvature(fn, x, method="hutchinson", n_probes=4000, generator=torch.Generator().manual_seed(0))
+    est = tj.curvature(
+        fn, x, method="hutchinson", n_probes=4000, generator=torch.Generator().manual_seed(0)
+    )
     torch.testing.assert_close(est["kappa"], want, rtol=0.05, atol=0)
     # a linear function has zero curvature
     lin = tj.curvature(lambda v: b @ v, x)

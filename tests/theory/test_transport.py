@@ -79,7 +79,9 @@ def test_w2_gaussian_matches_pot_and_is_a_distance():
     m1, m2 = rng.normal(size=3), rng.normal(size=3)
     c1, c2 = _spd(rng, 3), _spd(rng, 3)
     ours = tr.w2_gaussian(m1, c1, m2, c2, squared=False)
-    assert ours == pytest.approx(float(ot.gaussian.bures_wasserstein_distance(m1, m2, c1, c2)), rel=1e-8)
+    assert ours == pytest.approx(
+        float(ot.gaussian.bures_wasserstein_distance(m1, m2, c1, c2)), rel=1e-8
+    )
     assert tr.w2_gaussian(m1, c1, m1, c1) == pytest.approx(0.0, abs=1e-9)
     assert tr.w2_gaussian(m1, c1, m2, c2) == pytest.approx(ours**2, rel=1e-10)
 
@@ -101,12 +103,20 @@ def test_two_group_barycenter_is_mccann_point_at_other_weight():
 def test_feature_barycenter_moments_and_path():
     rng = np.random.default_rng(9)
     n0, n1 = 3000, 1000
-    x = np.vstack([rng.multivariate_normal([0, 0, 0], _spd(rng, 3), n0), rng.multivariate_normal([2, -1, 1], _spd(rng, 3), n1)])
+    x = np.vstack(
+        [
+            rng.multivariate_normal([0, 0, 0], _spd(rng, 3), n0),
+            rng.multivariate_normal([2, -1, 1], _spd(rng, 3), n1),
+        ]
+    )
     z = np.r_[np.zeros(n0, int), np.ones(n1, int)]
     fb = tr.FeatureBarycenter.fit(x, z, ridge=0.0)
     np.testing.assert_allclose(fb.weights, [0.75, 0.25])
     xh = fb.transform(x, z, 1.0)
-    for g in (0, 1):  # each mapped group has the barycenter's moments (exactly, on the fitting sample)
+    for g in (
+        0,
+        1,
+    ):  # each mapped group has the barycenter's moments (exactly, on the fitting sample)
         np.testing.assert_allclose(xh[z == g].mean(0), fb.m_bar, atol=1e-8)
         np.testing.assert_allclose(np.cov(xh[z == g], rowvar=False), fb.s_bar, atol=1e-8)
     np.testing.assert_allclose(fb.transform(x, z, 0.0), x)
@@ -114,7 +124,12 @@ def test_feature_barycenter_moments_and_path():
     ms, cs = fb.path_moments(1.0)
     np.testing.assert_allclose(cs[0], fb.s_bar, atol=1e-8)
     # the closed-form cost equals the realised mean squared displacement on the fitting sample
-    disp = np.array([np.mean(np.sum((x - xh)[z == g] ** 2, 1)) * (len(x[z == g]) - 1) / len(x[z == g]) for g in (0, 1)])
+    disp = np.array(
+        [
+            np.mean(np.sum((x - xh)[z == g] ** 2, 1)) * (len(x[z == g]) - 1) / len(x[z == g])
+            for g in (0, 1)
+        ]
+    )
     assert fb.cost() == pytest.approx(fb.weights @ disp, rel=1e-2)
 
 
@@ -156,4 +171,6 @@ def test_empirical_w2_and_free_support():
     before = tr.empirical_w2(x[z == 0], x[z == 1])
     after = tr.empirical_w2(xt[z == 0], xt[z == 1])
     assert after < 0.05 * before
-    np.testing.assert_allclose(tr.free_support_barycenter_transform(x, z, t=0.0, n_support=40)[0], x)
+    np.testing.assert_allclose(
+        tr.free_support_barycenter_transform(x, z, t=0.0, n_support=40)[0], x
+    )
