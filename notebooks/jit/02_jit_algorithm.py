@@ -126,7 +126,7 @@ print(
 # ```{list-table}
 # :header-rows: 1
 #
-# * -
+# * - aspect
 #   - paper (`variant="paper"`, default)
 #   - reference code (`variant="reference"`)
 # * - gradients
