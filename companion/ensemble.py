@@ -32,12 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
 
 from .config import bad_value
 from .data.splits import Split
 from .models.nets import build
 from .training import TrainRecipe, fit, lr_at
+from .vmapped import forward_all, stack_state, state_of
 
 _STATEFUL = (nn.Dropout, nn.Dropout2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)
 
@@ -66,12 +66,7 @@ class Ensemble:
     def logits(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
         """Logits of every model on prepared inputs ``x`` (N, ...): a float32 tensor
         ``(K, N, C)``."""
-        base = self._base().eval()
-
-        def one(p, b, xb):
-            return functional_call(base, (p, b), (xb,))
-
-        f = vmap(one, in_dims=(0, 0, None))
+        f = forward_all(self._base().eval())
         out = [
             f(self.params, self.buffers, x[i : i + batch_size])
             for i in range(0, len(x), batch_size)
@@ -87,12 +82,7 @@ class Ensemble:
         if not 0 <= k < len(self):
             raise bad_value("k", k, f"a model index in [0, {len(self) - 1}]")
         net = build(self.arch, self.input_shape, self.num_classes, 0)
-        net.load_state_dict(
-            {
-                **{n: t[k] for n, t in self.params.items()},
-                **{n: t[k] for n, t in self.buffers.items()},
-            }
-        )
+        net.load_state_dict(state_of(self.params, self.buffers, k))
         return net.eval()
 
     def select(self, ks) -> "Ensemble":
@@ -109,14 +99,8 @@ class Ensemble:
 
 def stack(models: list[nn.Module], arch: str, input_shape, num_classes: int) -> Ensemble:
     """An :class:`Ensemble` holding copies of ``models`` (same architecture)."""
-    params, buffers = stack_module_state(models)
-    return Ensemble(
-        arch,
-        tuple(input_shape),
-        num_classes,
-        {n: t.detach().clone() for n, t in params.items()},
-        {n: t.detach().clone() for n, t in buffers.items()},
-    )
+    params, buffers = stack_state(models)
+    return Ensemble(arch, tuple(input_shape), num_classes, params, buffers)
 
 
 def balanced_masks(n_models: int, n_examples: int, seed: int = 0, folds: int = 1) -> np.ndarray:
@@ -221,12 +205,7 @@ def train_ensemble(
     n_k = torch.tensor([len(mb) for mb in members])
     steps_k = (n_k + B - 1) // B
     gens = [torch.Generator().manual_seed(s) for s in seeds]
-    base = build(arch, shape, num_classes, 0).to("meta").train()
-
-    def logits_one(p, b, xb):
-        return functional_call(base, (p, b), (xb,))
-
-    forward = vmap(logits_one)
+    forward = forward_all(build(arch, shape, num_classes, 0).to("meta").train(), shared_input=False)
     state = {n: (torch.zeros_like(t), torch.zeros_like(t)) for n, t in params.items()}
     count = torch.zeros(K, dtype=torch.long, device=dev)  # optimiser steps taken by each model
     for _epoch in range(recipe.epochs):

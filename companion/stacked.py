@@ -37,7 +37,6 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, grad, stack_module_state, vmap
 from torch.nn import functional as F
 
 from .config import bad_value
@@ -45,6 +44,7 @@ from .data.tasks import Split
 from .models.nets import build
 from .progress import progress
 from .training import augment_batch
+from .vmapped import loss_grads, outputs_of, stack_state
 
 KINDS = ("gradient_clipping", "model_clipping", "output_perturbation", "retrain", "finetune")
 NOISE_MODES = ("fresh", "frozen")
@@ -311,11 +311,10 @@ def _run(
         if id(m) not in slot:
             slot[id(m)] = len(unique)
             unique.append(m)
-    params, _ = stack_module_state(
-        [m.to(dev).eval() for m in unique]
-    )  # the nets have no dropout or batch norm
+    # the nets have no dropout or batch norm
+    params, _ = stack_state([m.to(dev).eval() for m in unique])
     which = torch.tensor([slot[id(m)] for m in mods], device=dev)
-    params = {k: v.detach().float()[which].clone() for k, v in params.items()}
+    params = {k: v.float()[which].clone() for k, v in params.items()}
     base = base.to(dev)
     gen = torch.Generator(device=dev).manual_seed(seed)
     bgen = torch.Generator().manual_seed(seed + 1)
@@ -336,11 +335,8 @@ def _run(
             z = randn_like_all(params)
             params = {k: v + bcast(s0, v) * z[k] for k, v in params.items()}
 
-    def loss_fn(p: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(functional_call(base, p, (x,)), y)
-
-    grad_all = vmap(grad(loss_fn), in_dims=(0, 0, 0))
-    fwd_all = vmap(lambda p, x: functional_call(base, p, (x,)), in_dims=(0, None))
+    grad_all = loss_grads(base, F.cross_entropy)
+    fwd_all = outputs_of(base)
 
     kind = [p.kind for p in plans]
     is_gc = torch.tensor([k == "gradient_clipping" for k in kind], device=dev)

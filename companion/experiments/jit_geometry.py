@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from torch.func import vmap
 from torch.nn import functional as F
 
 from ..methods.jit import jit_unlearn
 from ..theory.jit import curvature, neighbourhood_agreement, scalar_output
+from ..vmapped import forward_all, stack_state, state_of
 
 # --------------------------------------------------------------------------------------------
 # Toys
@@ -77,26 +77,21 @@ def fit_many(
     weights : Tensor (K, n)
         0/1 (or any non-negative) sample weights per model; a model's loss is the weighted mean.
     """
-    from torch.func import functional_call, stack_module_state
-
     k = weights.shape[0]
     copies = [copy.deepcopy(init) for _ in range(k)]
-    params, buffers = stack_module_state(copies)
-    leaves = {n: p.detach().clone().requires_grad_(True) for n, p in params.items()}
+    leaves, buffers = stack_state(copies, requires_grad=True)
     w = weights.to(x.dtype) / weights.sum(1, keepdim=True).to(x.dtype)
-
-    def loss_one(p: dict, b: dict, wk: torch.Tensor) -> torch.Tensor:
-        out = functional_call(init, (p, b), (x,))
-        return (F.cross_entropy(out, y, reduction="none") * wk).sum()
-
-    batched = vmap(loss_one)
+    forward = forward_all(init)
+    target = y.expand(k, -1)
     opt = torch.optim.Adam(list(leaves.values()), lr=lr)
     for _ in range(steps):
         opt.zero_grad()
-        batched(leaves, buffers, w).sum().backward()
+        out = forward(leaves, buffers, x)  # (K, n, C)
+        ce = F.cross_entropy(out.transpose(1, 2), target, reduction="none")  # (K, n)
+        (ce * w).sum(1).sum().backward()
         opt.step()
     for i, m in enumerate(copies):
-        m.load_state_dict({n: v[i].detach().clone() for n, v in leaves.items()}, strict=False)
+        m.load_state_dict({n: t.detach().clone() for n, t in state_of(leaves, buffers, i).items()})
         m.eval()
     return copies
 
