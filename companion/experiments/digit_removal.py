@@ -17,17 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ..config import ForgetSpec, bad_value
 from ..data import load_task
 from ..data.tasks import Task
 from ..methods.base import MethodConfig, unlearn
 from ..methods.mi_unlearning import STOP_RULES, MIUnlearningConfig
+from ..methods.mi_unlearning import step_losses as mi_step_losses
 from ..models import build, cached_state, train_or_load
 from ..models.stacked import StackedMLP
 from ..progress import progress
-from ..theory.information import marginal_mi
 from ..training import accuracy, fit, recipe_for
 
 
@@ -292,17 +291,9 @@ def mi_unlearning_trials(
         return {"forget_acc": f.tolist(), "retain_acc": r.tolist(), "monitor_acc": m.tolist()}
 
     def step_losses(ir: torch.Tensor, iu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        xb = torch.cat([xr_all[ir], xu_all[iu]], 1)  # (T, n_r + n_u, d)
-        out = net(xb)
-        lr_, lu_ = out[:, : ir.shape[1]], out[:, ir.shape[1] :]
-        ce = (
-            F.cross_entropy(
-                lr_.reshape(-1, lr_.shape[-1]), yr_all[ir].reshape(-1), reduction="none"
-            )
-            .view(n_t, -1)
-            .mean(1)
-        )
-        return ce, marginal_mi(lr_, lu_, formulation=cfg.formulation)
+        out = net(torch.cat([xr_all[ir], xu_all[iu]], 1))  # (T, n_r + n_u, d) -> (T, ., C)
+        ce, mi, _ = mi_step_losses(out[:, : ir.shape[1]], out[:, ir.shape[1] :], yr_all[ir], cfg)
+        return ce, mi
 
     def batches(gens_u, gens_r) -> list[tuple[torch.Tensor, torch.Tensor]]:
         pu = [torch.randperm(n_u, generator=g) for g in gens_u]

@@ -157,6 +157,42 @@ class MIUnlearningConfig(MethodConfig):
             raise bad_value("monitor", self.monitor, f"one of {MONITOR_SPLITS}")
 
 
+def step_losses(
+    out_r: torch.Tensor, out_u: torch.Tensor, y_r: torch.Tensor, cfg: MIUnlearningConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""The losses of one MI-unlearning step from the outputs on a retain and an unlearn batch.
+
+    .. math::
+        L = \mathrm{CE}\big(f(x_r), y_r\big) + \gamma\, \hat I\big(f([x_r; x_u; x_r]); z\big)
+
+    where :math:`\hat I` is the plug-in estimate of the paper's batch construction
+    (:func:`companion.theory.information.marginal_mi`).
+
+    Parameters
+    ----------
+    out_r : Tensor (n_r, C) or (T, n_r, C)
+        Outputs on the retain batch (T stacked trials: one batch each).
+    out_u : Tensor (n_u, C) or (T, n_u, C)
+        Outputs on the unlearn batch.
+    y_r : Tensor (n_r,) or (T, n_r)
+        Retain labels.
+
+    Returns
+    -------
+    ce, mi, loss : Tensor () or (T,)
+        Each trial's mean cross-entropy, ``I_hat`` and ``ce + gamma * mi``. The registered method
+        and the stacked trials of :mod:`companion.experiments.digit_removal` both call this.
+    """
+    if out_r.ndim == 2:
+        ce = F.cross_entropy(out_r, y_r)
+    else:
+        c = out_r.shape[-1]
+        ce = F.cross_entropy(out_r.reshape(-1, c), y_r.reshape(-1), reduction="none")
+        ce = ce.view(y_r.shape).mean(-1)
+    mi = marginal_mi(out_r, out_u, formulation=cfg.formulation)
+    return ce, mi, ce + cfg.gamma * mi
+
+
 def _passes(
     split: Split, batch_size: int, gen: torch.Generator, device
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -277,10 +313,7 @@ def mi_unlearning(
         xr: torch.Tensor, yr: torch.Tensor, xu: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out = model(torch.cat([xr, xu]))
-        lr_, lu_ = out[: len(xr)], out[len(xr) :]
-        ce = F.cross_entropy(lr_, yr)
-        mi = marginal_mi(lr_, lu_, formulation=cfg.formulation)
-        return ce, mi, ce + cfg.gamma * mi
+        return step_losses(out[: len(xr)], out[len(xr) :], yr, cfg)
 
     # the model before unlearning: accuracies and the mean I_hat over one pass of batches
     with torch.no_grad():

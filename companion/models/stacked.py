@@ -1,74 +1,64 @@
-"""R copies of a ReLU MLP evaluated and trained at once (the GMM toy's repetitions, digit-removal
-trials)."""
+"""R copies of a network evaluated and trained at once, as one ``nn.Module`` (the GMM toy's
+repetitions, digit-removal trials): a module view of :mod:`companion.vmapped`'s stacked
+parameters."""
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
 
 from ..config import bad_value
+from ..vmapped import forward_all, stack_state, state_of
 
 
 class StackedMLP(nn.Module):
-    """R copies of a ReLU MLP evaluated at once: ``forward(x (N, d)) -> (R, N, C)``; also (R, N, d)
-    inputs.
+    """R copies of one network evaluated at once: ``forward(x (N, d)) -> (R, N, C)``, or model r on
+    ``x[r]`` for ``(R, N, d)`` inputs.
 
-    The parameters are stacked Linear weights ``(R, out, in)`` and biases ``(R, 1, out)``; training
-    them with one Adam on the summed per-model losses is exactly R independent Adam runs (Adam is
-    elementwise).
+    The parameters are the copies' stacked tensors ``(R, ...)``; training them with one Adam on the
+    summed per-model losses is exactly R independent Adam runs (Adam is elementwise).
     """
 
-    def __init__(self, models: list[nn.Sequential]) -> None:
+    def __init__(self, models: list[nn.Module]) -> None:
         super().__init__()
-        layers = [[m for m in net if isinstance(m, nn.Linear)] for net in models]
-        self.weights = nn.ParameterList(
-            [
-                nn.Parameter(torch.stack([ls[i].weight.detach() for ls in layers]))
-                for i in range(len(layers[0]))
-            ]
-        )
-        self.biases = nn.ParameterList(
-            [
-                nn.Parameter(torch.stack([ls[i].bias.detach() for ls in layers]).unsqueeze(1))
-                for i in range(len(layers[0]))
-            ]
-        )
+        mode = models[
+            0
+        ].training  # torch.func stacks only modules in one mode; the weights are what count
+        same = [m if m.training == mode else copy.deepcopy(m).train(mode) for m in models]
+        params, buffers = stack_state(same)
+        self.__dict__["_template"] = copy.deepcopy(
+            models[0]
+        ).cpu()  # the architecture, unregistered
+        self._param_names = list(params)
+        self._buffer_names = list(buffers)
+        self.stacked = nn.ParameterList([nn.Parameter(params[n]) for n in self._param_names])
+        for i, n in enumerate(self._buffer_names):
+            self.register_buffer(f"buffer_{i}", buffers[n])
+
+    def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        buffers = {n: getattr(self, f"buffer_{i}") for i, n in enumerate(self._buffer_names)}
+        return dict(zip(self._param_names, self.stacked)), buffers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.matmul(h, w.transpose(1, 2)) + b
-            if i < len(self.weights) - 1:
-                h = torch.relu(h)
-        return h
+        params, buffers = self._state()
+        return forward_all(self._template, shared_input=x.ndim == 2)(params, buffers, x)
 
-    def unstack(self, r: int, cfg=None) -> nn.Sequential:
-        """Model ``r`` as an ordinary ``nn.Sequential`` (Linear, ReLU, ..., Linear), read off the
-        stacked shapes.
+    def unstack(self, r: int, cfg=None) -> nn.Module:
+        """Model ``r`` as an ordinary module (a copy of the first model given, with model r's
+        weights).
 
-        ``cfg``: optionally a config with ``dim`` and ``hidden`` (the GMM toy's), checked against
-        those shapes.
+        ``cfg``: optionally a config with ``dim`` and ``hidden``, checked against the layer sizes.
         """
-        sizes = [self.weights[0].shape[2]] + [w.shape[1] for w in self.weights]
-        if cfg is not None and [cfg.dim, *cfg.hidden] != sizes[:-1]:
-            raise bad_value(
-                "cfg", (cfg.dim, tuple(cfg.hidden)), f"the stacked layer sizes {tuple(sizes[:-1])}"
-            )
-        state = (
-            torch.random.get_rng_state()
-        )  # the layers' initialisation is overwritten: leave the global RNG as it was
-        try:
-            mods: list[nn.Module] = []
-            for i in range(len(sizes) - 1):
-                mods += [nn.Linear(sizes[i], sizes[i + 1])] + (
-                    [nn.ReLU()] if i < len(sizes) - 2 else []
+        net = copy.deepcopy(self._template)
+        if cfg is not None:
+            lins = [m for m in net.modules() if isinstance(m, nn.Linear)]
+            sizes = [lins[0].in_features] + [m.out_features for m in lins[:-1]]
+            if [cfg.dim, *cfg.hidden] != sizes:
+                raise bad_value(
+                    "cfg", (cfg.dim, tuple(cfg.hidden)), f"the stacked layer sizes {tuple(sizes)}"
                 )
-            net = nn.Sequential(*mods)
-        finally:
-            torch.random.set_rng_state(state)
-        lins = [m for m in net if isinstance(m, nn.Linear)]
-        with torch.no_grad():
-            for lin, w, b in zip(lins, self.weights, self.biases):
-                lin.weight.copy_(w[r])
-                lin.bias.copy_(b[r, 0])
+        params, buffers = self._state()
+        net.load_state_dict({n: t.detach().cpu() for n, t in state_of(params, buffers, r).items()})
         return net
