@@ -38,6 +38,21 @@ def digits_model(digits_class_task, tmp_path_factory):
     )
 
 
+@pytest.fixture(scope="session")
+def digit_removal_setup():
+    """The digit-removal split of the digits task (75 % of the 3s forgotten) and an MLP trained on
+    it."""
+    from companion import data, models
+    from companion.experiments import digit_removal
+    from companion.training import TrainRecipe, fit
+
+    base = data.load_task("digits", forget="class:3", seed=0, val_fraction=0.0)
+    task = digit_removal.digit_removal_task(base, 0.75, seed=0)
+    model = models.build("mlp", task.input_shape, task.num_classes, 0)
+    fit(model, task.train, TrainRecipe("adam", 1e-3, 15, 64), seed=0, show_progress=False)
+    return task, model
+
+
 # --------------------------------------------------------------------------------------------
 # Tiny synthetic datasets in the real FULL-profile on-disk formats
 # --------------------------------------------------------------------------------------------
