@@ -646,7 +646,8 @@ for q in scale.index[scale["within tolerance"] == "no"] if "within tolerance" in
     got = {
         k: full_rec["values"].get(f"xs6_{k}_{slug}", {}).get("value") for k in ("lo", "hi", "over")
     }
-    paper_value = get(key_of[q]).value
+    quoted = get(key_of[q])
+    paper_value = quoted.value
     inside = (
         "not in the record"
         if got["lo"] is None
@@ -660,11 +661,21 @@ for q in scale.index[scale["within tolerance"] == "no"] if "within tolerance" in
             "FULL range": "—" if got["lo"] is None else f"[{got['lo']:.4f}, {got['hi']:.4f}]",
             "over": got["over"] or "—",
             "paper inside": inside,
+            "paper's number": "read off a plot"
+            if "read off" in quoted.source
+            else "one printed run",
         }
     )
-why = pd.DataFrame(
-    why, columns=["quantity", "ours (FULL)", "paper", "FULL range", "over", "paper inside"]
-).set_index("quantity")
+columns = [
+    "quantity",
+    "ours (FULL)",
+    "paper",
+    "FULL range",
+    "over",
+    "paper inside",
+    "paper's number",
+]
+why = pd.DataFrame(why, columns=columns).set_index("quantity")
 n_in, n_out = int((why["paper inside"] == "yes").sum()), int((why["paper inside"] == "no").sum())
 report.glue("xs6_why_inside", n_in)
 report.glue("xs6_why_outside", n_out)
@@ -679,11 +690,19 @@ elif n_in + n_out == 0:
         "The FULL record predates these measurements: re-record the chapter to fill the ranges."
     )
 else:
+    unexplained = why[why["paper inside"] == "no"]
+    plot_read = int((unexplained["paper's number"] == "read off a plot").sum())
     why_text = (
-        f"{n_in} of the {len(why)} rows outside tolerance have the paper's value inside our runs' "
-        f"range "
-        f"(one run's luck); {n_out} have it outside, so where a run stops does not explain them"
-        + ("." if n_in + n_out == len(why) else "; the others predate these measurements.")
+        f"{n_in} of the {len(why)} rows outside tolerance have the paper's value inside the range "
+        f"of our own runs, so where one run happens to stop explains them; "
+        + (
+            f"{n_out} {'has' if n_out == 1 else 'have'} it outside that range "
+            f"({plot_read} of {n_out} read off the paper's plot, so approximate): run-to-run "
+            "variation does not explain " + ("it" if n_out == 1 else "them") + "."
+            if n_out
+            else "none is outside it."
+        )
+        + ("" if n_in + n_out == len(why) else " The others predate these measurements.")
     )
 report.glue("xs6_why_text", why_text)
 report.glue("xs6_why", why, display=False)
