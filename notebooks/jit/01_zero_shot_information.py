@@ -53,7 +53,7 @@ import pandas as pd
 import torch
 from scipy.stats import spearmanr
 
-from companion import config, data, methods, models, report
+from companion import config, data, methods, models, paper_scale, report
 from companion.methods.jit_config import JitConfig, settings_for
 from companion.experiments import jit_geometry as jg
 from companion.experiments import jit_settings
@@ -446,6 +446,52 @@ info.round(4)
 # ($p$ = {glue:text}`jit01_img_pval:.3f`). The paper's reading predicts a negative correlation. On
 # 100 samples of a 5,000-image stand-in the effect is small and, depending on the seed and on $r$,
 # not always significant: treat it as an illustration, not as evidence of the paper's claim.
+
+# %% [markdown]
+# ## At the paper's scale
+#
+# The same image experiment on full MNIST (60,000 training images, the small CNN trained with the
+# FULL recipe), read from the chapter's committed FULL record
+# (`results/full/jit/01_zero_shot_information.json`) beside this run. The paper quotes no number
+# for it, so nothing is judged. {glue:text}`jit01_paper_scale_line`. {glue:text}`jit01_full_text`
+
+# %%
+scale = paper_scale.paper_scale_section(
+    "jit/01_zero_shot_information",
+    "jit01",
+    values={
+        "images: Spearman(alpha, drop of p(label))": ("jit01_img_rho", float(rho)),
+        "images: its p-value": ("jit01_img_pval", float(pval)),
+        "images: high-information samples": ("jit01_img_n_high", int(high.sum())),
+        "images: mean drop of p(label), high information": (
+            "jit01_img_drop_high",
+            float(info.iloc[0, 1]),
+        ),
+        "images: mean drop of p(label), low information": (
+            "jit01_img_drop_low",
+            float(info.iloc[1, 1]),
+        ),
+    },
+)
+full_rec, _ = paper_scale.load_full_record("jit/01_zero_shot_information")
+if full_rec is None:
+    full_text = ""
+else:
+    rho_full = full_rec["values"]["jit01_img_rho"]["value"]
+    p_full = full_rec["values"]["jit01_img_pval"]["value"]
+    verdict = (
+        "a significant negative correlation, as the paper's reading predicts"
+        if rho_full < 0 and p_full < 0.05
+        else "no significant negative correlation: the paper's reading is not borne out on these "
+        f"{full_rec['parameters'].get('N_RANDOM', N_RANDOM)} forgotten samples either"
+    )
+    full_text = (
+        f"On full MNIST the Spearman correlation is {rho_full:.3f} (p = {p_full:.3f}): {verdict}."
+    )
+report.glue("jit01_full_text", full_text)
+
+# %% tags=["nbval-check-output"]
+scale
 
 # %% [markdown]
 # ## Ours versus the paper
