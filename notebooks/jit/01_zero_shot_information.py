@@ -450,7 +450,7 @@ info.round(4)
 # %% [markdown]
 # ## At the paper's scale
 #
-# The same image experiment on full MNIST (60,000 training images, the small CNN trained with the
+# The same image experiment on full MNIST (the whole training set, the small CNN trained with the
 # FULL recipe), read from the chapter's committed FULL record
 # (`results/full/jit/01_zero_shot_information.json`) beside this run. The paper quotes no number
 # for it, so nothing is judged. {glue:text}`jit01_paper_scale_line`. {glue:text}`jit01_full_text`
