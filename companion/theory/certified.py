@@ -248,10 +248,19 @@ def _r_first(r: float, r_first: float | None) -> float:
 def mc_delta_path(
     epsilon: float, r: float, steps: int, delta0: float = 1.0, r_first: float | None = None
 ) -> np.ndarray:
-    """The model-clipping delta recursion for ``steps`` steps (Theorem B).
+    r"""The model-clipping delta recursion for ``steps`` steps (Koloskova et al., model-clipping
+    theorem).
 
-    eps~_t = ln(1 + (e^eps - 1)/delta_t), delta_{t+1} = theta_{eps~_t}(r_t) * delta_t, with
-    r_0 = ``r_first`` (default ``r``; see :func:`mc_first_radius`) and r_t = ``r`` for t >= 1.
+    .. math::
+        \tilde\varepsilon_t = \ln\Big(1 + \frac{e^{\varepsilon} - 1}{\delta_t}\Big), \qquad
+        \delta_{t+1} = \theta_{\tilde\varepsilon_t}(r_t)\,\delta_t
+
+    where
+
+    - :math:`\theta` is the contraction of :func:`companion.theory.privacy.hockey_stick_theta`;
+    - :math:`r_0` is ``r_first`` (default ``r``; see :func:`mc_first_radius`) and :math:`r_t = r`
+      for :math:`t \ge 1`;
+    - :math:`\delta_0` is ``delta0`` (1: the start model carries no privacy).
 
     Returns
     -------

@@ -111,10 +111,22 @@ def check_t(t: float, name: str = "t") -> float:
 def w2_gaussian(
     m1: np.ndarray, s1: np.ndarray, m2: np.ndarray, s2: np.ndarray, squared: bool = True
 ) -> float:
-    """Wasserstein-2 distance between N(m1, S1) and N(m2, S2) (the Bures-Wasserstein formula).
+    r"""Wasserstein-2 distance between Gaussians (the Bures-Wasserstein formula).
 
-    ``W2^2 = ||m1 - m2||^2 + tr(S1 + S2 - 2 (S2^{1/2} S1 S2^{1/2})^{1/2})``. Returns ``W2^2`` when
-    ``squared`` (POT's ``bures_wasserstein_distance`` returns W2, not its square).
+    .. math::
+        W_2^2\big(\mathcal N(m_1, S_1), \mathcal N(m_2, S_2)\big) = \lVert m_1 - m_2 \rVert^2
+            + \mathrm{tr}\big(S_1 + S_2 - 2\,(S_2^{1/2} S_1 S_2^{1/2})^{1/2}\big)
+
+    Parameters
+    ----------
+    m1, m2 : (d,) arrays
+    s1, s2 : (d, d) PSD arrays
+    squared : return :math:`W_2^2` (default) or :math:`W_2` (POT's ``bures_wasserstein_distance``
+        returns :math:`W_2`, not its square).
+
+    Returns
+    -------
+    float
     """
     m1, m2 = np.atleast_1d(np.asarray(m1, float)), np.atleast_1d(np.asarray(m2, float))
     s1, s2 = np.atleast_2d(np.asarray(s1, float)), np.atleast_2d(np.asarray(s2, float))
@@ -126,12 +138,14 @@ def w2_gaussian(
 
 
 def gaussian_ot_map(s_from: np.ndarray, s_to: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
-    """Matrix ``A`` of the Brenier map between centred Gaussians N(0, S_from) -> N(0, S_to).
+    r"""Matrix ``A`` of the Brenier map between centred Gaussians N(0, S_from) -> N(0, S_to).
 
-    ``A = S_from^{-1/2} (S_from^{1/2} S_to S_from^{1/2})^{1/2} S_from^{-1/2}`` (the Brenier map
-    between Gaussians), symmetric PSD, with ``A S_from A = S_to`` when ``S_from`` is invertible. For
-    singular ``S_from`` the pseudo-inverse square root is used (the map is then defined on the range
-    of ``S_from``).
+    .. math::
+        A = S_0^{-1/2}\big(S_0^{1/2} S_1 S_0^{1/2}\big)^{1/2} S_0^{-1/2}
+
+    where :math:`S_0` is ``s_from`` and :math:`S_1` is ``s_to``. ``A`` is symmetric PSD, with
+    ``A S_from A = S_to`` when ``S_from`` is invertible. For singular ``S_from`` the pseudo-inverse
+    square root is used (the map is then defined on the range of ``S_from``).
 
     Returns
     -------
@@ -153,10 +167,14 @@ def gaussian_barycenter(
     seed: int = 0,
     return_log: bool = False,
 ):
-    """Wasserstein-2 barycenter of Gaussians N(m_z, S_z) with weights p_z (Agueh & Carlier 2011).
+    r"""Wasserstein-2 barycenter of Gaussians N(m_z, S_z) with weights p_z (Agueh & Carlier 2011).
 
-    The mean is ``m_bar = sum_z p_z m_z``; the covariance is the unique PD solution of
-    ``S = sum_z p_z (S^{1/2} S_z S^{1/2})^{1/2}``.
+    .. math::
+        \bar m = \sum_z p_z m_z, \qquad
+        \bar S = \sum_z p_z \big(\bar S^{1/2} S_z \bar S^{1/2}\big)^{1/2}
+
+    where :math:`\bar S` is the unique positive-definite solution of the fixed-point equation; it
+    is the barycenter of Xu & Strohmer's feature-unlearning theorem for Gaussian groups.
 
     Parameters
     ----------
