@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import threads
 from .config import bad_value
 from .data.splits import Split
 from .models.nets import build
@@ -190,7 +191,6 @@ def train_ensemble(
     the module doc for why this equals :func:`train_sequential`. The result lives on the CPU.
     """
     mask, seeds = _check(data, masks, seeds, arch, num_classes, recipe, init)
-    K, B = len(seeds), recipe.batch_size
     shape = tuple(data.x.shape[1:])
     ens = (
         init
@@ -198,6 +198,13 @@ def train_ensemble(
         else stack([build(arch, shape, num_classes, s) for s in seeds], arch, shape, num_classes)
     )
     dev = torch.device(device)
+    n_total = sum(t.numel() for t in ens.params.values())  # all K copies
+    with threads.policy(n_total, dev):
+        return _train(ens, data, mask, seeds, arch, num_classes, recipe, dev)
+
+
+def _train(ens, data, mask, seeds, arch, num_classes, recipe, dev) -> Ensemble:
+    K, B, shape = len(seeds), recipe.batch_size, tuple(data.x.shape[1:])
     params = {n: t.detach().to(dev).clone().requires_grad_(True) for n, t in ens.params.items()}
     buffers = {n: t.to(dev).clone() for n, t in ens.buffers.items()}
     x, y = data.tensors(dev)

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import threads
 from .config import bad_value
 from .data.tasks import Split
 from .models.nets import build
@@ -220,9 +221,8 @@ def run_stacked(
         'fresh' draws new noise at every step (the analyses' assumption); 'frozen' reuses the first
         draw (the authors' code: deviations.md#cert-frozen-noise).
     cpu_threads : int, optional
-        Intra-op threads on the CPU during the run (restored afterwards). None: 1 thread when the
-        stacked model is small (K x parameters <= 4M), where thread start-up costs more than it
-        saves.
+        Intra-op threads on the CPU during the run (restored afterwards). None: the package's
+        thread policy (:mod:`companion.threads`) for the K stacked copies.
     """
     if noise not in NOISE_MODES:
         raise bad_value("noise", noise, f"one of {NOISE_MODES}")
@@ -249,41 +249,14 @@ def run_stacked(
                 arch, tuple(retain.x.shape[1:]), _num_classes(base, retain), p.init_seed
             )
     n_total = K * sum(p.numel() for p in base.parameters())
-    threads = cpu_threads if cpu_threads is not None else (1 if n_total <= 4_000_000 else None)
-    if dev.type != "cpu" or threads is None:
-        return _run(
-            mods,
-            plans,
-            retain,
-            epochs,
-            seed,
-            eval_splits,
-            finetune_lr,
-            l2,
-            batch_size,
-            noise,
-            augment,
-            dev,
-            show_progress,
-        )
+    run = (mods, plans, retain, epochs, seed, eval_splits, finetune_lr, l2, batch_size, noise)
+    if cpu_threads is None:
+        with threads.policy(n_total, dev):
+            return _run(*run, augment, dev, show_progress)
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(cpu_threads)
     try:
-        return _run(
-            mods,
-            plans,
-            retain,
-            epochs,
-            seed,
-            eval_splits,
-            finetune_lr,
-            l2,
-            batch_size,
-            noise,
-            augment,
-            dev,
-            show_progress,
-        )
+        return _run(*run, augment, dev, show_progress)
     finally:
         torch.set_num_threads(before)
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import threads
 from .config import bad_value, torch_device
 from .data.splits import Split
 from .progress import progress
@@ -276,7 +277,7 @@ def fit(
     dev = resolve_device(device)
     model.to(dev)
     devices = [dev] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), threads.policy(threads.n_params(model), dev):
         torch.manual_seed(seed)
         return _fit(model, data, recipe, seed, dev, desc, on_epoch, show_progress)
 

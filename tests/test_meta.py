@@ -215,15 +215,16 @@ def _package_imports(path: Path) -> set[str]:
     return out
 
 
-# Layers, floor up: config, progress, theory, data; models and training; methods and metrics;
-# experiments, report, paper_scale, records, plotting; cli, notebooks, book on top. Each rule lists
-# what a layer may not import.
+# Layers, floor up: config, progress, threads, theory, data; models and training; methods and
+# metrics; experiments, report, paper_scale, records, plotting; cli, notebooks, book on top. Each
+# rule lists what a layer may not import.
 LAYER_RULES = {
     "theory": lambda imps: imps - {"config", "theory"},
     "data": lambda imps: imps - {"config", "progress", "data"},
+    "threads": lambda imps: imps - {"config", "threads"},
     "config": lambda imps: imps - {"config"},
     "progress": lambda imps: imps - {"progress"},
-    "training": lambda imps: imps - {"config", "progress", "data", "training"},
+    "training": lambda imps: imps - {"config", "progress", "threads", "data", "training"},
     "models": lambda imps: (
         imps & {"methods", "metrics", "experiments", "plotting", "report", "stacked"}
     ),

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import threads
 from ..config import PROFILES, bad_value
 from ..data.splits import Task, ZeroShotTask
 from ..training import check_model_fits, resolve_device
@@ -218,7 +219,8 @@ def unlearn(
     torch.manual_seed(seed)
     _sync(dev)
     start = time.perf_counter()
-    log = spec.fn(work, view, cfg, seed=seed, device=dev, profile=profile) or {}
+    with threads.policy(threads.n_params(work), dev):
+        log = spec.fn(work, view, cfg, seed=seed, device=dev, profile=profile) or {}
     _sync(dev)
     seconds = time.perf_counter() - start
     if "measured_seconds" in log:  # a cached retrain reports the time measured when it was trained
