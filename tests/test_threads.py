@@ -4,7 +4,7 @@ COMPANION_THREADS says otherwise, and the caller's setting is restored."""
 import pytest
 import torch
 
-from companion import data, methods, models, threads
+from companion import methods, models, threads
 from companion.training import TrainRecipe, fit
 
 
