@@ -60,6 +60,33 @@ def number_in(
         raise bad_value(name, value, f"a finite number in {left}{low:g}, {high:g}{right}")
 
 
+def finite(name: str, value: Any, allow_zero: bool = False) -> float:
+    """A finite number > 0 (>= 0 with ``allow_zero``) as a float, else the standard ``ValueError``
+    naming ``name`` (an infinite radius or budget would pass a plain ``> 0`` check and fail, or
+    certify nothing, only later)."""
+    number_in(name, value, 0.0, low_open=not allow_zero)
+    return float(value)
+
+
+def real(name: str, value: Any) -> float:
+    """Any finite real number (not a bool) as a float."""
+    number_in(name, value, -math.inf)
+    return float(value)
+
+
+def integer(name: str, value: Any, minimum: int = 0) -> int:
+    """An integer >= ``minimum`` (bools and floats such as 1.5 are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise bad_value(name, value, f"an integer >= {minimum}")
+    return int(value)
+
+
+def fraction(name: str, value: Any) -> float:
+    """A number strictly between 0 and 1 (a delta, a probability that must not be certain)."""
+    number_in(name, value, 0.0, 1.0)
+    return float(value)
+
+
 def rate(name: str, value: Any) -> None:
     """A learning rate (or any step size): finite and > 0 (0 makes the step a no-op)."""
     number_in(name, value, 0.0)

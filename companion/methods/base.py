@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .. import threads
-from ..config import PROFILES, bad_value
+from ..config import PROFILES, bad_value, finite
 from ..data.splits import Task, ZeroShotTask
 from ..training import check_model_fits, resolve_device
 
@@ -117,10 +117,9 @@ def _type_name(hint: Any) -> str:
 
 
 def positive(name: str, value: float, allow_zero: bool = False) -> None:
-    """Raise the standard ``ValueError`` unless ``value`` is > 0 (>= 0 with ``allow_zero``)."""
-    ok = value >= 0 if allow_zero else value > 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok or value != value:
-        raise bad_value(name, value, "a number >= 0" if allow_zero else "a number > 0")
+    """Raise the standard ``ValueError`` unless ``value`` is a finite number > 0 (>= 0 with
+    ``allow_zero``); :func:`companion.config.finite` is the same check."""
+    finite(name, value, allow_zero)
 
 
 @dataclass(frozen=True)

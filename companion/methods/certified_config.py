@@ -6,32 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from ..config import bad_value, number_in
+from ..config import bad_value, finite, integer, number_in  # noqa: F401  (finite, integer: re-exported)
 from ..stacked import NOISE_MODES
 from ..theory import certified as acc
 from .base import MethodConfig
 
 GC_CALIBRATIONS = ("theorem", "as_coded")
-
-
-def finite(name: str, value: float, allow_zero: bool = False) -> float:
-    """A finite number > 0 (>= 0 with ``allow_zero``), else the standard ``ValueError`` naming
-    ``name``.
-
-    Every numeric setting of the certified methods goes through it: an infinite radius or budget
-    would pass a plain ``> 0`` check and fail (or certify nothing) only later.
-    """
-    number_in(name, value, 0.0, low_open=not allow_zero)
-    return float(value)
-
-
-def integer(name: str, value: int, minimum: int = 0) -> int:
-    """An integer >= ``minimum`` (bools and floats such as 1.5 are refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise bad_value(name, value, f"an integer >= {minimum}")
-    return int(value)
 
 
 def budget_steps(n_retain: int, epochs: int, batch_size: int) -> int:

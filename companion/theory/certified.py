@@ -23,12 +23,8 @@ from typing import Sequence
 import numpy as np
 from scipy import optimize
 
-from ..config import bad_value
+from ..config import bad_value, finite, fraction, integer, real
 from .privacy import (
-    _delta,
-    _num,
-    _positive,
-    _steps,
     analytic_gaussian_sigma,
     gaussian_epsilon,
     hockey_stick_theta,
@@ -83,9 +79,9 @@ def pabi_eps_r(
     steps : int
         Number of noisy steps T (>= 1).
     """
-    c0, c1, gamma = _positive("c0", c0), _positive("c1", c1), _positive("gamma", gamma)
-    lam = _positive("lam", lam, allow_zero=True)
-    T = _steps("steps", steps)
+    c0, c1, gamma = finite("c0", c0), finite("c1", c1), finite("gamma", gamma)
+    lam = finite("lam", lam, allow_zero=True)
+    T = integer("steps", steps, 1)
     rho = _contraction(gamma, lam)
     sig = np.broadcast_to(np.asarray(sigma, float), (T,))
     if not np.all(np.isfinite(sig)) or np.any(sig <= 0):
@@ -113,10 +109,10 @@ def gc_sigma(
     deviations.md#cert-lambda-zero). ``schedule='decreasing'`` returns the T per-step values
     sigma_t^2 = [2 C0 c + (2 C1/lambda)(1 - c)]^2 / (2 eps_R T rho^(2(T-t-1))) (lambda > 0 only).
     """
-    eps_r = _positive("eps_r", eps_r)
-    T = _steps("steps", steps)
-    gamma, c0, c1 = _positive("gamma", gamma), _positive("c0", c0), _positive("c1", c1)
-    lam = _positive("lam", lam, allow_zero=True)
+    eps_r = finite("eps_r", eps_r)
+    T = integer("steps", steps, 1)
+    gamma, c0, c1 = finite("gamma", gamma), finite("c0", c0), finite("c1", c1)
+    lam = finite("lam", lam, allow_zero=True)
     if schedule not in SCHEDULES:
         raise bad_value("schedule", schedule, f"one of {SCHEDULES}")
     if lam == 0:
@@ -143,8 +139,8 @@ def gc_steps(c0: float, c1: float, gamma: float, lam: float) -> int:
     with lambda > 0, T' = ceil(log(2 lambda C0 / C1) / (gamma lambda)) replaces it when positive
     and smaller. A relative tolerance of 1e-9 absorbs floating-point error before the ceiling.
     """
-    c0, c1, gamma = _positive("c0", c0), _positive("c1", c1), _positive("gamma", gamma)
-    lam = _positive("lam", lam, allow_zero=True)
+    c0, c1, gamma = finite("c0", c0), finite("c1", c1), finite("gamma", gamma)
+    lam = finite("lam", lam, allow_zero=True)
 
     def ceil(x: float) -> int:
         return math.ceil(x - 1e-9 * max(1.0, abs(x)))
@@ -174,7 +170,7 @@ def gc_epsilon(
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise bad_value("steps", steps, "an integer >= 0")
-    _delta("delta", delta)
+    fraction("delta", delta)
     if steps == 0:
         return math.inf, math.inf
     sig = np.asarray(sigma, float)
@@ -198,10 +194,10 @@ def mc_radius(c2: float, sigma: float, gamma: float = 0.0, c1: float | None = No
     The first step of the variant with gradient clipping starts from x_0 in the C0 ball, not the
     C2 ball: its radius is :func:`mc_first_radius`.
     """
-    c2, sigma = _positive("c2", c2), _positive("sigma", sigma)
+    c2, sigma = finite("c2", c2), finite("sigma", sigma)
     if c1 is None:
         return 2 * c2 / sigma
-    return 2 * (c2 + _positive("gamma", gamma, allow_zero=True) * _positive("c1", c1)) / sigma
+    return 2 * (c2 + finite("gamma", gamma, allow_zero=True) * finite("c1", c1)) / sigma
 
 
 def mc_first_radius(
@@ -224,12 +220,12 @@ def mc_first_radius(
       theta = 1: plain post-processing). The authors' code uses r from step 0 and so counts one
       step too few (deviations.md#cert-mc-first-radius).
     """
-    c0, c2, sigma = _positive("c0", c0), _positive("c2", c2), _positive("sigma", sigma)
+    c0, c2, sigma = finite("c0", c0), finite("c2", c2), finite("sigma", sigma)
     if c1 is None:
         return 2 * c2 / sigma
-    if _positive("init_sigma", init_sigma, allow_zero=True) > 0:
+    if finite("init_sigma", init_sigma, allow_zero=True) > 0:
         return math.inf
-    return 2 * (c0 + _positive("gamma", gamma, allow_zero=True) * _positive("c1", c1)) / sigma
+    return 2 * (c0 + finite("gamma", gamma, allow_zero=True) * finite("c1", c1)) / sigma
 
 
 def _r_first(r: float, r_first: float | None) -> float:
@@ -267,10 +263,10 @@ def mc_delta_path(
     ndarray (steps, 3)
         Rows (eps~_t, theta_t, delta_{t+1}).
     """
-    eps = _positive("epsilon", epsilon)
-    r = _positive("r", r)
+    eps = finite("epsilon", epsilon)
+    r = finite("r", r)
     r0 = _r_first(r, r_first)
-    T = _steps("steps", steps)
+    T = integer("steps", steps, 1)
     d = _delta0(delta0)
     out = np.zeros((T, 3))
     for t in range(T):
@@ -280,7 +276,7 @@ def mc_delta_path(
 
 
 def _delta0(delta0: float) -> float:
-    d = _num("delta0", delta0)
+    d = real("delta0", delta0)
     if not 0 < d <= 1:
         raise bad_value("delta0", delta0, "a number in (0, 1]")
     return d
@@ -303,9 +299,9 @@ def _mc_step(eps: float, r: float, d: float) -> tuple[float, float, float]:
 
 def mc_init_delta(epsilon: float, c0: float, init_sigma: float) -> float:
     """delta_0 of model clipping: theta_eps(2 C0 / sigma_0) with start noise sigma_0 > 0, else 1."""
-    if _positive("init_sigma", init_sigma, allow_zero=True) == 0:
+    if finite("init_sigma", init_sigma, allow_zero=True) == 0:
         return 1.0
-    return hockey_stick_theta(_positive("epsilon", epsilon), 2 * _positive("c0", c0) / init_sigma)
+    return hockey_stick_theta(finite("epsilon", epsilon), 2 * finite("c0", c0) / init_sigma)
 
 
 def mc_steps(
@@ -323,9 +319,9 @@ def mc_steps(
     0.5 of Figure 1). ``r_first``: the radius of the first step (:func:`mc_first_radius`; default
     ``r``).
     """
-    eps = _positive("epsilon", epsilon)
-    target = _delta("delta", delta)
-    r = _positive("r", r)
+    eps = finite("epsilon", epsilon)
+    target = fraction("delta", delta)
+    r = finite("r", r)
     r0 = _r_first(r, r_first)
     d = _delta0(delta0)
     t = 0
@@ -354,8 +350,8 @@ def mc_epsilon(
     axis). delta_0 is 1, or theta_eps(2 C0 / sigma_0) with start noise (``c0``, ``init_sigma``).
     ``steps = 0`` certifies only what the start does (inf without start noise).
     """
-    target = _delta("delta", delta)
-    r = _positive("r", r)
+    target = fraction("delta", delta)
+    r = finite("r", r)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise bad_value("steps", steps, "an integer >= 0")
 
@@ -396,7 +392,7 @@ def op_sigma(c0: float, epsilon: float, delta: float, calibration: str = "classi
     mechanism, :func:`analytic_gaussian_sigma`. The method uses :func:`op_calibrate`, which never
     applies the classic formula outside its range.
     """
-    c0, eps, delta = _positive("c0", c0), _positive("epsilon", epsilon), _delta("delta", delta)
+    c0, eps, delta = finite("c0", c0), finite("epsilon", epsilon), fraction("delta", delta)
     if calibration not in OP_CALIBRATIONS:
         raise bad_value("calibration", calibration, f"one of {OP_CALIBRATIONS}")
     if calibration == "classic":
@@ -415,7 +411,7 @@ def op_calibrate(
     the analytic one. Returns (sigma, calibration used, eps certified at ``delta`` by sensitivity 2
     C0 and that sigma, exactly).
     """
-    c0, eps, delta = _positive("c0", c0), _positive("epsilon", epsilon), _delta("delta", delta)
+    c0, eps, delta = finite("c0", c0), finite("epsilon", epsilon), fraction("delta", delta)
     if calibration not in OP_CALIBRATIONS:
         raise bad_value("calibration", calibration, f"one of {OP_CALIBRATIONS}")
     used = "classic" if calibration == "classic" and eps <= CLASSIC_MAX_EPSILON else "analytic"
@@ -445,7 +441,7 @@ def group_privacy_budget(
     authors' delta1 = delta e^(-(k-1) eps1), which certifies only k * delta
     (deviations.md#cert-group-delta).
     """
-    eps, delta, k = _positive("epsilon", epsilon), _delta("delta", delta), _steps("k", k)
+    eps, delta, k = finite("epsilon", epsilon), fraction("delta", delta), integer("k", k, 1)
     eps1 = eps / k
     d1 = delta * math.exp(-(k - 1) * eps1)
     return eps1, (d1 if as_coded else d1 / k)

@@ -25,47 +25,12 @@ import math
 import numpy as np
 from scipy import integrate, optimize, stats
 
-from ..config import bad_value
+from ..config import bad_value, finite, fraction, integer, real
 
 CONVERSIONS = ("alpha_dependent", "as_coded")
 #: The authors' grid of Renyi orders for the RDP -> DP conversion
 #: (deviations.md#cert-rdp-conversion).
 CODED_ALPHAS = np.linspace(1.001, 1000.0, 10_000)
-
-
-# --------------------------------------------------------------------------------------------
-# input checks (one ValueError naming the parameter, before any work)
-# --------------------------------------------------------------------------------------------
-
-
-def _num(name: str, value: float) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not math.isfinite(value)
-    ):
-        raise bad_value(name, value, "a finite number")
-    return float(value)
-
-
-def _positive(name: str, value: float, allow_zero: bool = False) -> float:
-    v = _num(name, value)
-    if v < 0 or (v == 0 and not allow_zero):
-        raise bad_value(name, value, "a number >= 0" if allow_zero else "a number > 0")
-    return v
-
-
-def _delta(name: str, value: float) -> float:
-    v = _num(name, value)
-    if not 0 < v < 1:
-        raise bad_value(name, value, "a number in (0, 1)")
-    return v
-
-
-def _steps(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise bad_value(name, value, "an integer >= 1")
-    return int(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,8 +68,8 @@ def gaussian_delta(epsilon: float, mu: float) -> float:
     ----------
     Balle & Wang, "Improving the Gaussian mechanism for differential privacy", ICML 2018, Theorem 8.
     """
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    mu = _positive("mu", mu, allow_zero=True)
+    eps = finite("epsilon", epsilon, allow_zero=True)
+    mu = finite("mu", mu, allow_zero=True)
     if mu == 0:
         return 0.0
     a = stats.norm.cdf(-eps / mu + mu / 2)
@@ -139,8 +104,8 @@ def hockey_stick_theta(epsilon: float, r: float) -> float:
     Koloskova et al., "Certified unlearning for neural networks", ICML 2025, the model-clipping
     theorem (book: the chapter "Model clipping").
     """
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    r = _positive("r", r, allow_zero=True)
+    eps = finite("epsilon", epsilon, allow_zero=True)
+    r = finite("r", r, allow_zero=True)
     if r == 0:
         return 0.0
     a = stats.norm.sf(eps / r - r / 2)
@@ -156,9 +121,9 @@ def hockey_stick_gaussians(
 
     An implementation independent of the closed forms above (used to check them).
     """
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    s = _positive("sigma", sigma)
-    mp, mq = _num("mean_p", mean_p), _num("mean_q", mean_q)
+    eps = finite("epsilon", epsilon, allow_zero=True)
+    s = finite("sigma", sigma)
+    mp, mq = real("mean_p", mean_p), real("mean_q", mean_q)
     g = math.exp(eps)
     norm = 1.0 / (s * math.sqrt(2 * math.pi))
 
@@ -183,7 +148,7 @@ def hockey_stick_gaussians(
 
 def hockey_stick(p: np.ndarray, q: np.ndarray, epsilon: float) -> float:
     """E_{e^eps}(P || Q) = sum max(p - e^eps q, 0) for two probability vectors (shape (n,))."""
-    eps = _positive("epsilon", epsilon, allow_zero=True)
+    eps = finite("epsilon", epsilon, allow_zero=True)
     p, q = np.asarray(p, float), np.asarray(q, float)
     if p.shape != q.shape:
         raise bad_value("q", q.shape, f"a probability vector of the same shape as p {p.shape}")
@@ -192,8 +157,8 @@ def hockey_stick(p: np.ndarray, q: np.ndarray, epsilon: float) -> float:
 
 def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) -> float:
     """Smallest sigma with gaussian_delta(eps, sensitivity/sigma) <= delta (Balle & Wang 2018)."""
-    s = _positive("sensitivity", sensitivity)
-    eps, delta = _positive("epsilon", epsilon), _delta("delta", delta)
+    s = finite("sensitivity", sensitivity)
+    eps, delta = finite("epsilon", epsilon), fraction("delta", delta)
     hi = 1.0
     while gaussian_delta(eps, hi) < delta:
         hi *= 2
@@ -206,7 +171,7 @@ def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) ->
 def gaussian_epsilon(mu: float, delta: float) -> float:
     """The exact eps a Gaussian mechanism with sensitivity/sigma = ``mu`` certifies at ``delta``
     (0 if it certifies eps = 0)."""
-    mu, delta = _positive("mu", mu), _delta("delta", delta)
+    mu, delta = finite("mu", mu), fraction("delta", delta)
     if gaussian_delta(0.0, mu) <= delta:
         return 0.0
     hi = 1.0
@@ -241,8 +206,8 @@ def rdp_to_dp(
     linspace(1.001, 1000, 10^4), which gives about eps_R + 0.0036 at delta = 1e-5;
     deviations.md#cert-rdp-conversion).
     """
-    eps_r = _positive("eps_r", eps_r)
-    delta = _delta("delta", delta)
+    eps_r = finite("eps_r", eps_r)
+    delta = fraction("delta", delta)
     if conversion not in CONVERSIONS:
         raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
     if conversion == "as_coded":
@@ -273,8 +238,8 @@ def required_eps_r(epsilon: float, delta: float, conversion: str = "alpha_depend
     The inverse of :func:`rdp_to_dp` (monotone in eps_R), by Brent's method; e.g. 0.03056 for
     eps = 1, delta = 1e-5 with the alpha-dependent conversion.
     """
-    eps = _positive("epsilon", epsilon)
-    delta = _delta("delta", delta)
+    eps = finite("epsilon", epsilon)
+    delta = fraction("delta", delta)
     if conversion not in CONVERSIONS:
         raise bad_value("conversion", conversion, f"one of {CONVERSIONS}")
     floor = rdp_to_dp(1e-12, delta, conversion)[0]
@@ -311,11 +276,11 @@ def group_privacy(eps1: float, delta1: float, k: int) -> tuple[float, float]:
     Dwork & Roth, "The algorithmic foundations of differential privacy", 2014, Theorem 2.2; Vadhan,
     "The complexity of differential privacy", 2017, Lemma 2.2.
     """
-    eps1 = _positive("eps1", eps1)
-    d1 = _num("delta1", delta1)
+    eps1 = finite("eps1", eps1)
+    d1 = real("delta1", delta1)
     if not 0 <= d1 < 1:
         raise bad_value("delta1", delta1, "a number in [0, 1)")
-    k = _steps("k", k)
+    k = integer("k", k, 1)
     return k * eps1, float(k * math.exp((k - 1) * eps1) * d1)
 
 
@@ -336,9 +301,9 @@ def projected_gaussian_kernel_1d(
     quadrature on a grid of ``grid`` points (the projection puts atoms at +-radius). Used to check
     the contraction E(PK || QK) <= theta_{eps~}(2 radius / sigma) E(P || Q).
     """
-    eps = _positive("epsilon", epsilon, allow_zero=True)
-    s, c, sg = _positive("s", s), _positive("radius", radius), _positive("sigma", sigma)
-    mp, mq = _num("mean_p", mean_p), _num("mean_q", mean_q)
+    eps = finite("epsilon", epsilon, allow_zero=True)
+    s, c, sg = finite("s", s), finite("radius", radius), finite("sigma", sigma)
+    mp, mq = real("mean_p", mean_p), real("mean_q", mean_q)
     before = gaussian_delta(eps, abs(mp - mq) / s)
     x = np.linspace(-c, c, grid)
     dx = x[1] - x[0]
