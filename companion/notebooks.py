@@ -177,7 +177,7 @@ def check_parameters(source: Path, overrides: dict[str, Any]) -> dict[str, Any]:
 # Calls of a chapter's resolve cell that say, cheaply, which task, architecture and forget request
 # the chapter will run: ``config.pick`` (a TASK/ARCH default per profile), the JiT tables' setting
 # and the digit-removal protocol's config. Their results are checked against the task's shape.
-SETTING_CALLS = ("for_profile", "table_setting", "digit_removal_config")
+SETTING_CALLS = ("for_profile", "table_setting", "table_chapter", "digit_removal_config")
 
 
 def _setting_calls(source: Path) -> tuple[str, list[tuple[str, ast.expr]]]:
@@ -268,6 +268,8 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
         ) as err:  # the setting refuses a value: name the notebook parameter that gave it
             raise _as_parameter_error(err, call, params) from None
         ns[target] = value
+        if isinstance(getattr(value, "setting", None), dict):  # a table chapter's opening
+            value = value.setting
         if isinstance(value, str) and "TASK" in target:
             tasks.setdefault(value, [])
         elif isinstance(value, str) and "ARCH" in target:

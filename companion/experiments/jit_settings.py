@@ -39,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from .. import data, methods, metrics, models
-from ..config import PROFILES, ProfileSetting, bad_value, parse_forget
+from ..config import PROFILES, ProfileSetting, RunContext, bad_value, parse_forget, resolve
 from ..methods.jit_config import settings_for
+from ..report import banner
 from ..training import TrainRecipe
 
 
@@ -236,6 +237,41 @@ def table_setting(
             f"'auto' or a '{tab.kind}:...' request (table {table!r} is {tab.kind} forgetting)",
         )
     return {"task": task, "arch": arch, "forget": str(fs), "kind": tab.kind}
+
+
+@dataclass(frozen=True)
+class TableChapter:
+    """What a table chapter opens with: its run context, the table's setting and the seeds."""
+
+    ctx: RunContext
+    setting: dict[str, str]
+    seeds: list[int]
+
+    @property
+    def banner(self) -> str:
+        """The profile banner and the setting, as the chapter prints them first."""
+        return f"{banner(self.ctx)}\n{self.setting} seeds {self.seeds}"
+
+
+def table_chapter(
+    table: str,
+    profile: str,
+    seed: int,
+    device: str,
+    data_root: str,
+    n_seeds: int,
+    task: str = "auto",
+    arch: str = "auto",
+    forget: str = "auto",
+) -> TableChapter:
+    """The shared opening of the three table chapters: the notebook's parameters checked
+    (:func:`companion.config.resolve`), the table's setting for the profile
+    (:func:`table_setting`) and the seeds ``seed .. seed + n_seeds - 1``."""
+    ctx = resolve(
+        profile, seed, device, data_root, N_SEEDS=n_seeds, TASK=task, ARCH=arch, JIT_FORGET=forget
+    )
+    setting = table_setting(table, ctx.profile, task, arch, forget)
+    return TableChapter(ctx, setting, list(range(seed, seed + n_seeds)))
 
 
 def load_task(setting: dict[str, str], seed: int, data_root: str | None = None) -> data.Task:

@@ -61,13 +61,11 @@ ARCH = "auto"
 JIT_FORGET = "auto"
 
 # %%
-ctx = config.resolve(
-    PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS=N_SEEDS, TASK=TASK, ARCH=ARCH, JIT_FORGET=JIT_FORGET
+CHAPTER = js.table_chapter(
+    "subclass", PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS, TASK, ARCH, JIT_FORGET
 )
-print(report.banner(ctx))
-SETTING = js.table_setting("subclass", ctx.profile, TASK, ARCH, JIT_FORGET)
-SEEDS = list(range(SEED, SEED + N_SEEDS))
-print(SETTING, "seeds", SEEDS)
+ctx, SETTING, SEEDS = CHAPTER.ctx, CHAPTER.setting, CHAPTER.seeds
+print(CHAPTER.banner)
 
 # %% [markdown]
 # ## The setting
