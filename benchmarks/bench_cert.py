@@ -38,9 +38,8 @@ def main() -> None:
     kw = dict(
         epochs=args.epochs, eval_splits={"val": task.val}, device=args.device, show_progress=False
     )
-    S.run_stacked(
-        base, plans(2), task.retain, **{**kw, "epochs": 1}
-    )  # warm-up (functorch imports, allocator)
+    # warm-up (functorch imports, allocator)
+    S.run_stacked(base, plans(2), task.retain, **{**kw, "epochs": 1})
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
         f"{len(task.retain)} retain images, {args.epochs} epochs, batch 128"

@@ -35,9 +35,8 @@ def main(n_models: int = 32, pool_size: int = 1000, epochs: int = 3) -> None:
         f"Adam batch 64, torch threads {torch.get_num_threads()}"
     )
     for arch in ("tiny_mlp", "mlp"):
-        ensemble.train_ensemble(
-            pool, masks[:2], [0, 1], arch, 10, recipe.with_(epochs=1)
-        )  # warm-up
+        # warm-up
+        ensemble.train_ensemble(pool, masks[:2], [0, 1], arch, 10, recipe.with_(epochs=1))
         t0 = time.perf_counter()
         a = ensemble.train_ensemble(pool, masks, range(n_models), arch, 10, recipe)
         t_ens = time.perf_counter() - t0

@@ -31,6 +31,7 @@ def main() -> None:
     pool = task.train.subset(np.arange(1000))
     recipe = TrainRecipe("adam", 1e-3, 3, 64)
     x = pool.tensors()[0]
+    # warm-up
     ensemble.train_ensemble(
         pool,
         ensemble.balanced_masks(4, 1000, seed=0),
@@ -39,7 +40,7 @@ def main() -> None:
         10,
         recipe.with_(epochs=1),
         device="cuda",
-    )  # warm-up
+    )
     for k in (32, 128):
         masks = ensemble.balanced_masks(k, 1000, seed=0, folds=2)
         t0 = time.perf_counter()

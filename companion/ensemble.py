@@ -226,9 +226,8 @@ def _train(ens, data, mask, seeds, arch, num_classes, recipe, dev) -> Ensemble:
                 w[k, : len(chunk)] = 1.0
             active, idx, w = (i < steps_k).to(dev), idx.to(dev), w.to(dev)
             logp = torch.log_softmax(forward(params, buffers, x[idx]), dim=-1)
-            ce = -logp.gather(-1, y[idx].unsqueeze(-1)).squeeze(
-                -1
-            )  # (K, B): each model's own mean below
+            # (K, B): each model's own mean below
+            ce = -logp.gather(-1, y[idx].unsqueeze(-1)).squeeze(-1)
             loss = ((ce * w).sum(1) / w.sum(1).clamp_min(1.0)).sum()
             grads = torch.autograd.grad(loss, list(params.values()))
             lr = torch.tensor(
@@ -259,12 +258,13 @@ def _step(recipe: TrainRecipe, p, g, st, active, count, lr) -> None:
     whole = bool(active.all())
     sel = slice(None) if whole else active.nonzero().squeeze(1)
     m, v = st
+    # views when every model steps, copies otherwise
     ps, gs, ms, vs = (
         p[sel],
         g[sel],
         m[sel],
         v[sel],
-    )  # views when every model steps, copies otherwise
+    )
     view = (-1,) + (1,) * (p.ndim - 1)
     lr = lr[sel].to(p.dtype).view(view)
     if recipe.weight_decay:

@@ -167,9 +167,8 @@ def check_parameters(source: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     validate_params(merged, set(params))
     from .config import resolve_device
 
-    if (
-        "PROFILE" in merged and "DEVICE" in merged
-    ):  # FULL without CUDA: refuse before a kernel starts
+    # FULL without CUDA: refuse before a kernel starts
+    if "PROFILE" in merged and "DEVICE" in merged:
         resolve_device(merged["DEVICE"], merged["PROFILE"])
     return merged
 
@@ -245,9 +244,8 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
 
     imports, calls = _setting_calls(source)
     ns: dict[str, Any] = {}
-    exec(
-        compile(imports, str(source), "exec"), ns
-    )  # the chapter's own imports (no work is done there)
+    # the chapter's own imports (no work is done there)
+    exec(compile(imports, str(source), "exec"), ns)
     ns.update(params)
     ns["ctx"] = types.SimpleNamespace(
         profile=params.get("PROFILE", "quick"), seed=params.get("SEED", 0)
@@ -257,11 +255,12 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
     for target, call in calls:
         try:
             value = eval(compile(ast.Expression(call), str(source), "eval"), ns)
+        # depends on something computed later: not a setting
         except (
             NameError,
             AttributeError,
             KeyError,
-        ):  # depends on something computed later: not a setting
+        ):
             continue
         except (
             ValueError
@@ -277,9 +276,8 @@ def preflight(source: Path, params: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, dict) and "task" in value:  # a JiT table's setting
             tasks.setdefault(value["task"], []).append(value["forget"])
             archs.add(value["arch"])
-        elif isinstance(
-            getattr(value, "task", None), str
-        ):  # an experiment's setting (config.ProfileSetting), a protocol
+        # an experiment's setting (config.ProfileSetting), a protocol
+        elif isinstance(getattr(value, "task", None), str):
             requests = tasks.setdefault(value.task, [])
             if isinstance(getattr(value, "forget_class", None), int):
                 requests.append(f"class:{value.forget_class}")
@@ -380,9 +378,8 @@ def execute(
         else:
             os.environ["PYTHONPATH"] = env_backup
     nb = nbformat.read(tmp, as_version=4)
-    nb.metadata["companion"] = {
-        "commit": commit_label(base)
-    }  # the page footer shows it (book/_ext/companion_book.py)
+    # the page footer shows it (book/_ext/companion_book.py)
+    nb.metadata["companion"] = {"commit": commit_label(base)}
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags:
@@ -412,9 +409,8 @@ def execute_all(
 ) -> list[tuple[str, float]]:
     """Execute ``sources`` (``jobs`` at a time); raise :class:`NotebookError` listing every
     failure."""
-    last = [
-        s for s in sources if "notebooks/back/" in s.as_posix()
-    ]  # the scorecard reads the others' records
+    # the scorecard reads the others' records
+    last = [s for s in sources if "notebooks/back/" in s.as_posix()]
     first = [s for s in sources if s not in last]
     if jobs <= 1:
         return [_execute_one((s, dict(overrides))) for s in first + last]

@@ -43,9 +43,8 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     if get_ipython() is None:
         return None
     payload = value
-    if (
-        hasattr(value, "item") and getattr(value, "ndim", None) == 0
-    ):  # numpy / torch scalars: myst-nb formats
+    # numpy / torch scalars: myst-nb formats
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         payload = value.item()  # only plain Python numbers (it cannot parse 'np.float64(...)')
     if type(value).__name__ == "Figure" and hasattr(value, "savefig"):
         import io

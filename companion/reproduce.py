@@ -72,10 +72,11 @@ def _compare_scalar(rec: dict, new: dict, rel: float) -> tuple[bool, str]:
             return False, f"not both numbers ({rec['kind']} vs {new['kind']})"
         return _close(x, y, rel), f"rel tol {rel:g}"
     if rec["kind"] == "str" and new["kind"] == "str" and a != b:
+        # formatted numbers ('94.4%') within the float tolerance
         x, y = (
             _as_number(a),
             _as_number(b),
-        )  # formatted numbers ('94.4%') within the float tolerance
+        )
         if x is not None and y is not None:
             return _close(x, y, rel), f"as numbers, rel tol {rel:g}"
     if rec["kind"] != new["kind"]:
@@ -226,9 +227,8 @@ def record_run(
 
     src = Path(source).resolve()
     params = notebooks.check_parameters(src, dict(overrides))
-    shape = notebooks.preflight(
-        src, params
-    )  # missing data or a bad request stops here, before a kernel
+    # missing data or a bad request stops here, before a kernel
+    shape = notebooks.preflight(src, params)
     base = notebooks.root()
     rel = src.relative_to(base).as_posix() if src.is_relative_to(base) else src.name
     sc = scorecard_file(rel)
@@ -331,9 +331,8 @@ def reproduce(
     """
 
     validate_param("PROFILE", profile)
-    sources = [
-        s for s in notebooks.chapters() if s.parent.name != "back"
-    ]  # back/: the scorecard page reads records
+    # back/: the scorecard page reads records
+    sources = [s for s in notebooks.chapters() if s.parent.name != "back"]
     parts = sorted({s.parent.name for s in sources})
     if part is not None:
         if part not in parts:

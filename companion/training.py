@@ -226,9 +226,8 @@ def lr_at(recipe: TrainRecipe, step: int, steps_per_epoch: int) -> float:
     """Learning rate at global step ``step`` (0-based) under ``recipe``."""
     total = max(1, recipe.epochs * steps_per_epoch)
     lr = recipe.lr
-    if (
-        recipe.schedule == "onecycle"
-    ):  # torch OneCycleLR defaults: pct_start 0.3, div 25, final div 1e4
+    # torch OneCycleLR defaults: pct_start 0.3, div 25, final div 1e4
+    if recipe.schedule == "onecycle":
         warm = 0.3 * total
         lo, end = lr / 25, lr / 25 / 1e4
         if step < warm:

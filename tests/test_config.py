@@ -123,12 +123,13 @@ def test_experiment_settings_decide_per_profile_and_take_given_values():
     assert (full.task, full.arch) == ("cifar100", "vgg11")
     assert AlgorithmSetting.for_profile("full", arch="resnet18").arch == "resnet18"
     a = forgetting_audit.AuditConfig.for_profile("full", task="auto", n_models=16, epochs=10)
+    # FULL's floors
     assert (a.task, a.pool, a.n_models, a.epochs) == (
         "mnist",
         forgetting_audit.FULL_POOL,
         64,
         30,
-    )  # FULL's floors
+    )
     assert forgetting_audit.AuditConfig.for_profile("quick", n_models=16).n_models == 16
     b = method_benchmark.Setting.for_profile("quick", n_runs=6)
     assert (b.n_pool, b.per_unit, b.n_runs, b.profile) == (400, 10, 6, "quick")

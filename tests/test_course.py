@@ -13,9 +13,8 @@ import pytest
 from companion import notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = [
-    p for p in notebooks.chapters(ROOT) if p.parent.name != "back" and p.exists()
-]  # a missing file fails the build
+# a missing file fails the build
+CHAPTERS = [p for p in notebooks.chapters(ROOT) if p.parent.name != "back" and p.exists()]
 SKIP_TAGS = {"nbval-skip", "skip-execution", "raises-exception", "remove-cell"}
 
 

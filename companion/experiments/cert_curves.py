@@ -206,9 +206,8 @@ def run_curves(
         else (6 if setup.profile == "quick" else FULL_SETTINGS[setup.task.name][1])
     )
     grid = grid or GRIDS[setup.grid]
-    methods = [
-        m for m in methods if m == "retrain" or m in grid
-    ]  # the feature grids have gradient clipping only
+    # the feature grids have gradient clipping only
+    methods = [m for m in methods if m == "retrain" or m in grid]
     plans, starts, meta, cfgs = [], [], [], []
     for method in methods:
         variants = (

@@ -44,9 +44,8 @@ FULL_SETTINGS = {
     "cifar100_features": ("three_layer", 50, "none"),
 }
 QUICK_TASK, QUICK_ARCH, QUICK_GRID = "mnist5k", "tiny_mlp", "mnist"
-PRETRAIN = dict(
-    epochs=30, peak=0.06, weight_decay=5e-4
-)  # the authors' MNIST pretraining; CIFAR-10: 400 epochs
+# the authors' MNIST pretraining; CIFAR-10: 400 epochs
+PRETRAIN = dict(epochs=30, peak=0.06, weight_decay=5e-4)
 #: QUICK pretrains for 15 epochs (a 3,600-image set; the 60 s notebook budget), FULL for the
 #: paper's.
 QUICK_PRETRAIN_EPOCHS = 15
@@ -134,9 +133,8 @@ def pretrain(
                 continue
             m.load_state_dict(blob["state_dict"])
             out[(s, wd)] = m.to(dev).eval()
-    for sw in (
-        missing
-    ):  # one run per model: its batch order and noise depend on its own seed only, so the
+    # one run per model: its batch order and noise depend on its own seed only, so the
+    for sw in missing:
         # cached model is the same whichever other seeds happened to be missing with it
         s, wd = sw
         base = build(arch, task.input_shape, task.num_classes, s)

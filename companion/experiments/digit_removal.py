@@ -133,9 +133,8 @@ class DigitRemovalConfig(MethodConfig):
         ):
             raise bad_value("n_trials", self.n_trials, "a positive integer")
         for g, e in self.grid:
-            MIUnlearningConfig(
-                gamma=g, epochs=e
-            )  # refuses bad pairs with the method's own messages
+            # refuses bad pairs with the method's own messages
+            MIUnlearningConfig(gamma=g, epochs=e)
         MIUnlearningConfig(gamma=self.table_gamma, epochs=self.table_epochs)
 
 

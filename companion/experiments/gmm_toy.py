@@ -84,9 +84,8 @@ def gmm_toy_data(cfg: GMMToyConfig, seed: int = 0) -> dict[str, torch.Tensor]:
     d), ``means`` (2, d)."""
     rng = np.random.default_rng(seed)
     means = rng.uniform(0, cfg.mean_range, size=(2, cfg.dim))
-    point = means[0] + math.sqrt(cfg.point_variance) * rng.standard_normal(
-        (1, cfg.dim)
-    )  # drawn first: same for any n
+    # drawn first: same for any n
+    point = means[0] + math.sqrt(cfg.point_variance) * rng.standard_normal((1, cfg.dim))
     sd = math.sqrt(cfg.variance)
     x = np.concatenate(
         [means[c] + sd * rng.standard_normal((cfg.n_per_component, cfg.dim)) for c in (0, 1)]
@@ -281,9 +280,8 @@ def gmm_toy_experiment(
         _clone(orig), xr, yr, cfg.unlearn_steps, cfg.lr, xp, cfg.gamma, cfg.formulation
     )
     ft = train_stacked(_clone(orig), xr, yr, cfg.finetune_steps, cfg.lr)
-    ce_only = train_stacked(
-        _clone(orig), xr, yr, cfg.unlearn_steps, cfg.lr
-    )  # control: the same steps with gamma = 0
+    # control: the same steps with gamma = 0
+    ce_only = train_stacked(_clone(orig), xr, yr, cfg.unlearn_steps, cfg.lr)
     p0, acc, mi = {}, {}, {}
     with torch.no_grad():
         for name, net in (

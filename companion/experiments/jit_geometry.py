@@ -162,13 +162,11 @@ class ForgetOutcome:
     models: dict[str, nn.Module]
     kappa: float
     alpha: float
-    disagreement: dict[str, float] = field(
-        default_factory=dict
-    )  # share of grid points whose class differs from retrain
+    # share of grid points whose class differs from retrain
+    disagreement: dict[str, float] = field(default_factory=dict)
     shift: dict[str, float] = field(default_factory=dict)  # mean |P1 - P1_original| over the grid
-    grid_prob: dict[str, torch.Tensor] = field(
-        default_factory=dict
-    )  # P(class 1) of each model on the grid, (G,)
+    # P(class 1) of each model on the grid, (G,)
+    grid_prob: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def forget_one(

@@ -136,6 +136,7 @@ def run_table(
     seeds = [int(s) for s in seeds]
     if not seeds or any(s < 0 for s in seeds):
         raise bad_value("seeds", seeds, "a non-empty list of non-negative integers")
+    # validated before any training
     plan = _plan(
         table,
         profile,
@@ -145,7 +146,7 @@ def run_table(
         recipe,
         setting["task"],
         setting["arch"],
-    )  # validated before any training
+    )
     out = []
     sizes = {}
     for seed in seeds:

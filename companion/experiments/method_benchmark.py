@@ -186,9 +186,8 @@ class TaskResult:
     audits: pd.DataFrame  # one row per method: status, reason, U-LiRA, KLoM, eps
     floor: dict  # the audits of the second oracle half against the first (a perfect unlearner)
     task: data.Task
-    oracle_signals: (
-        np.ndarray
-    )  # (2N, forget examples): the oracles' logit-scaled confidence on the forget set
+    # (2N, forget examples): the oracles' logit-scaled confidence on the forget set
+    oracle_signals: np.ndarray
 
 
 def _views(task: data.Task, seed: int) -> dict[str, data.Split]:

@@ -235,9 +235,8 @@ def tabular_path(
             )
         row0, leak0 = rows[-len(ts)], leaks[-len(ts)]  # this fold's path at t = 0
         for point, feats in (("original", np.column_stack([x, z])), ("drop_z", x)):
-            if (
-                point == "original" and cfg.z_feature
-            ):  # identical inputs and labels to the path at t = 0
+            # identical inputs and labels to the path at t = 0
+            if point == "original" and cfg.z_feature:
                 rows.append({**row0, "point": "original"})
             else:
                 rows.append(
@@ -248,9 +247,8 @@ def tabular_path(
                         **_utility(feats[tr], y[tr], feats[te], y[te], z[te], cfg, seed),
                     }
                 )
-            leak = (
-                _leakage(feats[te], z[te], x[te], cfg, seed) if point == "original" else leak0
-            )  # drop_z sees X = X_0
+            # drop_z sees X = X_0
+            leak = _leakage(feats[te], z[te], x[te], cfg, seed) if point == "original" else leak0
             leaks.append({**leak, "fold": fold, "point": point, "t": 0.0})
     per_fold = pd.DataFrame(rows).merge(pd.DataFrame(leaks), on=["fold", "point", "t"])
     g = per_fold.drop(columns="fold").groupby(["point", "t"], sort=False)

@@ -210,9 +210,8 @@ def unlearn(
         raise bad_value("seed", seed, "an integer >= 0")
     seed = int(seed)
     dev = resolve_device(device)
-    check_model_fits(
-        model, task
-    )  # output size, finite outputs and a non-empty forget set, before any work
+    # output size, finite outputs and a non-empty forget set, before any work
+    check_model_fits(model, task)
     work = copy.deepcopy(model).to(dev)
     view: Task | ZeroShotTask = task.zero_shot_view() if spec.zero_shot else task
     torch.manual_seed(seed)

@@ -113,9 +113,8 @@ class BoundaryShrinkConfig(MethodConfig):
     QUICK = {"lr": 1e-3}
 
     def validate(self) -> None:
-        number_in(
-            "epsilon", self.epsilon, 0.0, 1.0, high_open=False
-        )  # an L-inf radius in [0, 1] pixel space
+        # an L-inf radius in [0, 1] pixel space
+        number_in("epsilon", self.epsilon, 0.0, 1.0, high_open=False)
         if self.attack not in ATTACKS:
             raise bad_value("attack", self.attack, f"one of {ATTACKS}")
         if self.label_rule not in LABEL_RULES:

@@ -195,9 +195,8 @@ def plan_for(cfg: MethodConfig, label: str = "") -> tuple[Plan, dict]:
 def _run_one(model: nn.Module, task: Task, cfg: _Common, seed: int, device, name: str) -> dict:
     plan, cert = plan_for(cfg)
     spe = -(-len(task.retain) // cfg.batch_size)
-    check_budget(
-        name, plan.steps, cfg.epochs, spe
-    )  # before any work: a cut-short noisy phase certifies less
+    # before any work: a cut-short noisy phase certifies less
+    check_budget(name, plan.steps, cfg.epochs, spe)
     res = run_stacked(
         model,
         [plan],

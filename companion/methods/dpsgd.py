@@ -179,9 +179,8 @@ def train_dp(model: nn.Module, task: Task, cfg: DPSGDConfig, seed: int, device) 
         warnings.filterwarnings("ignore", message="Full backward hook")
         step = _dp_loop(dp_model, dp_opt, dp_loader, cfg, steps, dev)
     eps_spent = float(engine.accountant.get_epsilon(delta=delta1, alphas=cfg.alphas))
-    if (
-        eps_spent > eps1
-    ):  # the calibration above mirrors Opacus' accounting; a drift must not pass silently
+    # the calibration above mirrors Opacus' accounting; a drift must not pass silently
+    if eps_spent > eps1:
         raise RuntimeError(
             f"DP-SGD spent eps1 = {eps_spent!r} above its calibrated budget {eps1!r} (rate {q}, "
             f"{step} steps)"

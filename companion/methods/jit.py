@@ -149,9 +149,8 @@ def jit_unlearn(
                 chunk=chunk_used,
             )
             loss.backward()
-            with (
-                torch.no_grad()
-            ):  # the step SGD is about to take: lr * ||accumulated or fresh gradient||
+            # the step SGD is about to take: lr * ||accumulated or fresh gradient||
+            with torch.no_grad():
                 norms.append(
                     lr
                     * float(
@@ -206,9 +205,8 @@ def jit(model: nn.Module, task, cfg: JitConfig, *, seed: int, device, **_) -> di
             ):
                 yield xb
 
-    n_steps = cfg.epochs * view.forget.n_batches(
-        cfg.batch_size
-    )  # progress counts batches (per_sample: B steps each)
+    # progress counts batches (per_sample: B steps each)
+    n_steps = cfg.epochs * view.forget.n_batches(cfg.batch_size)
     return jit_unlearn(
         model, progress(loader(), total=n_steps, desc="jit"), cfg, seed=seed, device=device
     )

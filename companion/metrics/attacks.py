@@ -324,8 +324,7 @@ def clustered_auc_interval(
         neg_at = np.bincount(rank[~pos], weights=w[~pos], minlength=len(vals))
         below = np.cumsum(neg_at) - neg_at  # weight of non-members scoring strictly lower
         r = rank[pos]
-        stats.append(
-            float((w[pos] * (below[r] + 0.5 * neg_at[r])).sum() / (wp * wn))
-        )  # weighted Mann-Whitney AUC
+        # weighted Mann-Whitney AUC
+        stats.append(float((w[pos] * (below[r] + 0.5 * neg_at[r])).sum() / (wp * wn)))
     lo, hi = np.percentile(stats, [50 * (1 - level), 50 * (1 + level)])
     return float(lo), float(hi)

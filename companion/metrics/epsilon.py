@@ -86,9 +86,8 @@ def _single_rates(pos: np.ndarray, neg: np.ndarray, per_unit: int) -> tuple[np.n
 
 
 def _double_rates(pos: np.ndarray, neg: np.ndarray, per_unit: int) -> tuple[np.ndarray, np.ndarray]:
-    if (
-        pos[-1] - pos[0] >= neg[-1] - neg[0]
-    ):  # "positive" is the peakier sample (ties: the negative one)
+    # "positive" is the peakier sample (ties: the negative one)
+    if pos[-1] - pos[0] >= neg[-1] - neg[0]:
         pos, neg = neg, pos
     w = pos[-1] - pos[0]
     lo, hi = pos[0] + w - BUFFER, pos[-1] + BUFFER

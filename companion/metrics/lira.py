@@ -183,9 +183,8 @@ class LiraResult:
 
     scores: np.ndarray
     report: AttackReport
-    per_example_auc: (
-        np.ndarray
-    )  # (N,): AUC of each example's scores across the target models (NaN if one group is empty)
+    # (N,): AUC of each example's scores across the target models (NaN if one group is empty)
+    per_example_auc: np.ndarray
 
 
 def _per_example_auc(scores: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:

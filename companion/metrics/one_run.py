@@ -61,9 +61,8 @@ def one_run_epsilon(
     if r == 0 or p_value(m, r, v, 0.0, delta) >= beta:
         return 0.0
     lo, hi = 0.0, 1.0
-    while (
-        p_value(m, r, v, hi, delta) < beta
-    ):  # p is decreasing in eps ... and reaches 1 at v <= r q
+    # p is decreasing in eps ... and reaches 1 at v <= r q
+    while p_value(m, r, v, hi, delta) < beta:
         lo, hi = hi, 2 * hi
         if hi > 1e3:
             return math.inf
@@ -99,9 +98,8 @@ def one_run_audit(
     if k_pos + k_neg > m or k_pos + k_neg == 0:
         raise bad_value("k_pos + k_neg", k_pos + k_neg, f"an integer in [1, m={m}]")
     order = np.argsort(s, kind="stable")
-    v = int(z[order[m - k_pos :]].sum()) + int(
-        (~z[order[:k_neg]]).sum()
-    )  # order[m:] is empty when k_pos = 0
+    # order[m:] is empty when k_pos = 0
+    v = int(z[order[m - k_pos :]].sum()) + int((~z[order[:k_neg]]).sum())
     r = k_pos + k_neg
     return {
         "m": m,

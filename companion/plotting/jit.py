@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# plt: pyplot under the Agg backend the package sets
 from . import (
     bar_with_errors,
     house_style,
     plt,
-)  # plt: pyplot under the Agg backend the package sets
+)
 
 
 def figure_sigmoid(res: dict):

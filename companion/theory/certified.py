@@ -417,9 +417,8 @@ def op_calibrate(
     used = "classic" if calibration == "classic" and eps <= CLASSIC_MAX_EPSILON else "analytic"
     sigma = op_sigma(c0, eps, delta, used)
     exact = gaussian_epsilon(2 * c0 / sigma, delta)
-    if exact > eps * (
-        1 + 1e-6
-    ):  # cannot happen: classic is sufficient for eps <= 1, analytic is exact
+    # cannot happen: classic is sufficient for eps <= 1, analytic is exact
+    if exact > eps * (1 + 1e-6):
         raise AssertionError(
             f"output perturbation noise {sigma} certifies only eps={exact}, not {eps}"
         )

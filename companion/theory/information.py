@@ -285,13 +285,14 @@ def mi_softmax_plugin(
         ).sum(-1)
     logp = torch.log_softmax(logits, dim=-1)
     pis = torch.tensor([(n - n1) / n, n1 / n], dtype=logp.dtype, device=logp.device)
+    # (..., 2, C)
     log_bar = torch.stack(
         [
             torch.logsumexp(logp[..., ~zb, :], dim=-2) - math.log(n - n1),
             torch.logsumexp(logp[..., zb, :], dim=-2) - math.log(n1),
         ],
         dim=-2,
-    )  # (..., 2, C)
+    )
     log_mix = torch.logsumexp(log_bar + torch.log(pis).unsqueeze(-1), dim=-2, keepdim=True)
     return (pis.unsqueeze(-1) * torch.exp(log_bar) * (log_bar - log_mix)).sum((-1, -2))
 
@@ -387,9 +388,10 @@ def plugin_mi_hard_labels(
     if n0 < 1 or n1 < 1 or n_rep < 1:
         raise bad_value("n0/n1/n_rep", (n0, n1, n_rep), "positive integers")
     rng = np.random.default_rng(seed)
+    # (R, 2, C)
     counts = np.stack(
         [rng.multinomial(n0, c[0], size=n_rep), rng.multinomial(n1, c[1], size=n_rep)], 1
-    )  # (R, 2, C)
+    )
     n = n0 + n1
     j = counts / n
     pz = np.array([n0, n1]) / n

@@ -77,11 +77,12 @@ def neighbourhood_agreement(
         raise bad_value(
             "labels", (tuple(labels_x.shape), tuple(labels.shape)), "one label per sample"
         )
+    # (B, M), exact 0 for self
     d = torch.cdist(
         x.flatten(1).double(),
         points.flatten(1).double(),
         compute_mode="donot_use_mm_for_euclid_dist",
-    )  # (B, M), exact 0 for self
+    )
     inside = d <= r
     if exclude_self:
         inside &= d > 0
@@ -228,9 +229,8 @@ def curvature(
         raise bad_value("method", method, "'exact' or 'hutchinson'")
     if x.ndim != 2:
         raise bad_value("x", tuple(x.shape), "a (B, D) tensor (flatten the inputs first)")
-    with (
-        warnings.catch_warnings()
-    ):  # torch.func's hessian path emits a torch.jit deprecation notice
+    # torch.func's hessian path emits a torch.jit deprecation notice
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
         return _curvature(fn, x, method, n_probes, generator)
 

@@ -136,9 +136,8 @@ def hockey_stick_gaussians(
 
     lo, hi = min(mp, mq) - 12 * s, max(mp, mq) + 12 * s
     points = [mp, mq]
-    if (
-        mp != mq
-    ):  # the integrand's kink, where p = e^eps q: quadrature is inaccurate across it otherwise
+    # the integrand's kink, where p = e^eps q: quadrature is inaccurate across it otherwise
+    if mp != mq:
         kink = eps * s * s / (mp - mq) + (mp + mq) / 2
         if lo < kink < hi:
             points.append(kink)
@@ -309,9 +308,8 @@ def projected_gaussian_kernel_1d(
     dx = x[1] - x[0]
     y = np.linspace(-c - 12 * sg, c + 12 * sg, 3 * grid)
     dy = y[1] - y[0]
-    kern = np.exp(-0.5 * ((y[:, None] - x[None, :]) / sg) ** 2) / (
-        sg * math.sqrt(2 * math.pi)
-    )  # (len(y), len(x))
+    # (len(y), len(x))
+    kern = np.exp(-0.5 * ((y[:, None] - x[None, :]) / sg) ** 2) / (sg * math.sqrt(2 * math.pi))
 
     def pushed(m: float) -> np.ndarray:
         w = np.exp(-0.5 * ((x - m) / s) ** 2) / (s * math.sqrt(2 * math.pi)) * dx

@@ -199,9 +199,8 @@ for _ in range(N_SAMPLES):
         raise AssertionError(
             f"contraction violated: {after:.3g} > {bound:.3g} (before {before:.3g})"
         )
-    if (
-        bound > 1e-12
-    ):  # a bound that underflows to 0 is checked above (after ~ 0) but gives no ratio
+    # a bound that underflows to 0 is checked above (after ~ 0) but gives no ratio
+    if bound > 1e-12:
         ratios.append(after / bound)
 report.glue("cert1_n_pairs", len(ratios))
 report.glue("cert1_max_ratio", float(max(ratios, default=0.0)))

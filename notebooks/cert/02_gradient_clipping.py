@@ -389,9 +389,8 @@ engine = stacked.run_stacked(
 x, y = task.retain.tensors()
 ps = [p.detach().clone() for p in net.parameters()]
 gen = torch.Generator().manual_seed(SEED)
-ps = [
-    p * min(1.0, c0 / float(torch.cat([q.flatten() for q in ps]).norm())) for p in ps
-]  # x0 = clip(x_hat, C0)
+# x0 = clip(x_hat, C0)
+ps = [p * min(1.0, c0 / float(torch.cat([q.flatten() for q in ps]).norm())) for p in ps]
 for _ in range(T):
     ps = [p.requires_grad_(True) for p in ps]
     out = torch.func.functional_call(

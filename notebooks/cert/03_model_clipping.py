@@ -154,13 +154,13 @@ def chain_divergences(
     """E_{e^eps} between the two 1-D model-clipping chains after each step (grid quadrature)."""
     y = np.linspace(-c2 - 10 * sigma, c2 + 10 * sigma, n)
     p, q = np.zeros(n), np.zeros(n)
+    # masses at +-C0
     p[np.argmin(abs(y - np.clip(c0, -c2 - 10 * sigma, None)))], q[np.argmin(abs(y + c0))] = (
         1.0,
         1.0,
-    )  # masses at +-C0
-    z = np.clip(
-        (1 - gamma * lam) * y - gamma * np.sin(3 * y), -c2, c2
-    )  # gradient step, then projection
+    )
+    # gradient step, then projection
+    z = np.clip((1 - gamma * lam) * y - gamma * np.sin(3 * y), -c2, c2)
     kern = np.exp(-0.5 * ((y[:, None] - z[None, :]) / sigma) ** 2)
     kern /= kern.sum(0, keepdims=True)  # each column: where the mass at y_j goes
     out = []

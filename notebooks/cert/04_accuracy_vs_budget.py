@@ -284,9 +284,8 @@ comparison
 
 # %%
 spe = -(-len(setup.task.retain) // 128)
-paper_retain = round(
-    60_000 * 0.9 * 0.9
-)  # MNIST: validation 10 %, then forget 10 % of the rest (the authors' split)
+# MNIST: validation 10 %, then forget 10 % of the rest (the authors' split)
+paper_retain = round(60_000 * 0.9 * 0.9)
 report.glue("cert4_n_retain", len(setup.task.retain))
 report.glue("cert4_spe", spe)
 report.glue("cert4_paper_retain", paper_retain)

@@ -103,9 +103,8 @@ report.glue("cert5_n_retain", len(setup.task.retain))
 
 # %% tags=["nbval-check-output"]
 EPSILONS = (0.1, 1.0, 10.0, 100.0)
-op = [
-    acc.op_calibrate(OP["c0"], e, DELTA) for e in EPSILONS
-]  # what output_perturbation draws (classic only for eps <= 1)
+# what output_perturbation draws (classic only for eps <= 1)
+op = [acc.op_calibrate(OP["c0"], e, DELTA) for e in EPSILONS]
 classic_eps = [
     priv.gaussian_epsilon(2 * OP["c0"] / acc.op_sigma(OP["c0"], e, DELTA), DELTA) for e in EPSILONS
 ]
@@ -204,9 +203,8 @@ eps_rows = final[final.sweep == "epsilon"].assign(
 )
 with plotting.house_style():
     fig, ax = plt.subplots()
-    for m, d in eps_rows.groupby(
-        "method", sort=False
-    ):  # x: what the accountant certifies for the steps each run took
+    # x: what the accountant certifies for the steps each run took
+    for m, d in eps_rows.groupby("method", sort=False):
         ax.errorbar(
             d.certified_epsilon, d.val_acc, yerr=d["std"].fillna(0), marker="o", capsize=2, label=m
         )
@@ -394,9 +392,8 @@ try:
     z_big = dpsgd.noise_multiplier(
         eps1, d1, dp.log["sample_rate"], dp.log["dp_steps"], [a for a in dpsgd.ALPHAS if a <= 2048]
     )
-except (
-    ValueError
-):  # Opacus' bisection gives up above a noise multiplier of 10^6 (full MNIST's 10 % forget set)
+# Opacus' bisection gives up above a noise multiplier of 10^6 (full MNIST's 10 % forget set)
+except ValueError:
     z_big = np.inf
 report.glue(
     "cert5_dp_z_big_text",
@@ -424,9 +421,8 @@ eps_curve = runs[runs.sweep == "epsilon"].assign(
     requested=lambda d: d.label.str.split("=").str[1].astype(float)
 )
 by_eps = eps_curve.groupby(["method", "epoch", "requested"]).val_acc.mean().unstack("requested")
-spread = (
-    (by_eps[max(EPSILONS)] - by_eps[min(EPSILONS)]).groupby("epoch").mean()
-)  # mean over the three methods
+# mean over the three methods
+spread = (by_eps[max(EPSILONS)] - by_eps[min(EPSILONS)]).groupby("epoch").mean()
 op_norm = {
     e: acc.op_calibrate(OP["c0"], e, DELTA)[0] * np.sqrt(d_model) / OP["c0"]
     for e in (min(EPSILONS), max(EPSILONS))

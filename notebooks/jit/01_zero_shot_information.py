@@ -263,9 +263,8 @@ toy_cfg = JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1)
 sig = jg.sigmoid_experiment(
     JitConfig(sigma=SIGMA, lr=LR, n_samples=N_SAMPLES, batch_size=1, output="probs"), seed=ctx.seed
 )
-pull = {
-    name: sig["step"][name] / (LR * sig["grad_f"][name]) for name in ("flat", "steep")
-}  # step / (eta ||grad P||)
+# step / (eta ||grad P||)
+pull = {name: sig["step"][name] / (LR * sig["grad_f"][name]) for name in ("flat", "steep")}
 for name in ("flat", "steep"):
     report.glue(f"jit01_sig_change_{name}", sig["max_change"][name])
     report.glue(f"jit01_sig_slope_{name}", sig["slope"][name])

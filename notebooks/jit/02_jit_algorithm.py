@@ -77,9 +77,8 @@ TASK_NAME, ARCH_NAME = SETTING.task, SETTING.arch
 task = data.load_task(
     TASK_NAME, forget=f"class:{FORGET_CLASS}", seed=ctx.seed, data_root=ctx.data_root
 )
-task = task.with_input_size(
-    models.input_size(ARCH_NAME)
-)  # ViT: 224 x 224 in the data pipeline, as the code
+# ViT: 224 x 224 in the data pipeline, as the code
+task = task.with_input_size(models.input_size(ARCH_NAME))
 original = models.train_or_load(
     task, ARCH_NAME, ctx.profile, ctx.seed, device=ctx.device, show_progress=False
 )
@@ -204,9 +203,8 @@ with torch.no_grad():
 jit_unlearn(ours, [xb], cfg, seed=ctx.seed, device=ctx.device)
 gap = max((a - b).abs().max().item() for a, b in zip(ours.parameters(), ref.parameters()))
 moved = max((a - b).abs().max().item() for a, b in zip(ours.parameters(), original.parameters()))
-if (
-    gap > 1e-6 + 1e-4 * moved
-):  # float32; batched and one-by-one convolutions round differently on GPUs
+# float32; batched and one-by-one convolutions round differently on GPUs
+if gap > 1e-6 + 1e-4 * moved:
     raise AssertionError(f"package and from-scratch JiT differ by {gap} (step size {moved})")
 print(
     f"largest parameter difference, package vs from scratch: {gap:.2e} (largest parameter change "

@@ -337,9 +337,8 @@ path = pd.DataFrame(
         for t in ts
     ]
 ).set_index("t")
-if not np.allclose(
-    path["distortion"], path["t^2 x cost"], rtol=0.01, atol=1e-9
-):  # n/(n-1) of np.cov
+# n/(n-1) of np.cov
+if not np.allclose(path["distortion"], path["t^2 x cost"], rtol=0.01, atol=1e-9):
     raise AssertionError(
         "the distortion along the McCann path must be t^2 times the barycenter cost"
     )

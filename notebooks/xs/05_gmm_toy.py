@@ -367,9 +367,8 @@ p_orig, p_re, acc_orig = (
     float(res["train_acc"]["original"].mean()),
 )
 sep = float(torch.linalg.norm(d["means"][0] - d["means"][1])) / (2 * np.sqrt(cfg.variance))
-bayes_acc = 0.5 * (
-    1 + math.erf(sep / np.sqrt(2))
-)  # Phi(|m0 - m1| / (2 sigma)): the mixture's Bayes accuracy
+# Phi(|m0 - m1| / (2 sigma)): the mixture's Bayes accuracy
+bayes_acc = 0.5 * (1 + math.erf(sep / np.sqrt(2)))
 report.glue("xs5_bayes_acc", bayes_acc)
 report.glue(
     "xs5_retrain_text",

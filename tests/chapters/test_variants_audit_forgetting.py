@@ -19,7 +19,6 @@ VARIANTS: dict[str, list[dict]] = {
 
 
 @pytest.mark.slow
-def test_variant_executes(
-    chapter, params, run_variant
-):  # parametrized from VARIANTS by conftest.py
+# parametrized from VARIANTS by conftest.py
+def test_variant_executes(chapter, params, run_variant):
     run_variant(chapter, params)

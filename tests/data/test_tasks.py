@@ -24,9 +24,8 @@ def test_split_sizes_per_kind():
     t = data.load_task("digits", forget="random:50", seed=0)
     assert len(t.forget) == 50 and len(t.forget_test) == 0
     t = data.load_task("digits", forget="subclass:3", seed=0)
-    assert (
-        t.num_classes == 3 and (t.forget.fine == 3).all() and (t.forget.y == 2).all()
-    )  # 3 is a "curve"
+    # 3 is a "curve"
+    assert t.num_classes == 3 and (t.forget.fine == 3).all() and (t.forget.y == 2).all()
     assert not (t.retain.fine == 3).any() and (t.retain.y == 2).any()  # siblings 2 and 5 stay
     assert t.val.index.numel() == round(0.1 * 1437)
 
@@ -98,6 +97,5 @@ def test_gaussian_mixture_and_its_validation():
 def test_cifar20_map():
     fines = [f for g in full.CIFAR20_GROUPS for f in g]
     assert sorted(fines) == list(range(100)) and all(len(g) == 5 for g in full.CIFAR20_GROUPS)
-    assert (
-        full.CIFAR100_TO_20[69] == 19 and full.CIFAR100_TO_20[51] == 4
-    )  # rocket -> vehicles 2, mushroom -> veg
+    # rocket -> vehicles 2, mushroom -> veg
+    assert full.CIFAR100_TO_20[69] == 19 and full.CIFAR100_TO_20[51] == 4

@@ -56,16 +56,14 @@ def test_the_cut_short_budget_really_runs_fewer_noisy_steps():
     inst = _inst("gc budget 2 of T=6 steps")
     assert inst.plan.steps == 6 and inst.steps_run == 2
     pa, _ = A.releases(inst, 2000, seed=4)
-    assert pa.mean() == pytest.approx(
-        (1 - A.GAMMA * A.LAM) ** 2, abs=0.1
-    )  # two contractions, not six
+    # two contractions, not six
+    assert pa.mean() == pytest.approx((1 - A.GAMMA * A.LAM) ** 2, abs=0.1)
 
 
 def test_frozen_noise_returns_to_the_start_when_nothing_is_clipped():
     pa, pb = A.releases(_inst("gc oscillating, frozen noise"), 2000, seed=5)
-    assert (
-        np.mean(np.abs(pa - 1.0) < 1e-4) > 0.02 and np.mean(np.abs(pb + 1.0) < 1e-4) > 0.02
-    )  # an atom at each start
+    # an atom at each start
+    assert np.mean(np.abs(pa - 1.0) < 1e-4) > 0.02 and np.mean(np.abs(pb + 1.0) < 1e-4) > 0.02
     fa, _ = A.releases(_inst("gc oscillating, fresh noise"), 2000, seed=5)
     assert np.mean(np.abs(fa - 1.0) < 1e-4) < 0.002
 

@@ -19,9 +19,8 @@ SHORT = dict(c0=0.01, c1=100.0, gamma=1e-4, lam=10.0)  # T = 1
 
 @pytest.fixture(scope="module")
 def setup():
-    task = data.load_task(
-        "digits", forget="random:100", seed=0
-    )  # 1,193 retain samples: 10 steps per epoch
+    # 1,193 retain samples: 10 steps per epoch
+    task = data.load_task("digits", forget="random:100", seed=0)
     nets = {s: models.build("tiny_mlp", task.input_shape, task.num_classes, seed=s) for s in (0, 1)}
     return cert_setup.CurveSetup(
         "quick",
@@ -59,13 +58,11 @@ def test_run_curves_certifies_only_the_steps_run_and_select_skips_unfinished_set
         [1.0] * len(short), rel=1e-6
     )
     mc = df[df.method == "model_clipping"]
-    assert (
-        mc["complete"].all() and (mc["epsilon"] <= 1.0).all()
-    )  # the recursion solved for eps at delta
+    # the recursion solved for eps at delta
+    assert mc["complete"].all() and (mc["epsilon"] <= 1.0).all()
     op = df[df.method == "output_perturbation"]
-    assert op["epsilon"].tolist() == pytest.approx(
-        [0.751] * len(op), abs=1e-3
-    )  # the classic noise, exactly
+    # the classic noise, exactly
+    assert op["epsilon"].tolist() == pytest.approx([0.751] * len(op), abs=1e-3)
     chosen = cert_curves.select(df, "paper")
     assert set(chosen[chosen.method == "gradient_clipping (theorem)"]["group"]) == {
         json.dumps(SHORT, sort_keys=True)

@@ -49,9 +49,8 @@ def test_full_profile_path_on_tiny_mnist_idx(tmp_path, monkeypatch, fake_mnist):
         res = methods.unlearn("mi_unlearning", refs["original"], task, "full", 0, "cpu", epochs=1)
         assert res.log["stop_reason"] in ("forget_acc", "budget")
         rows, again = digit_removal.original_trajectory(task, cfg, "full", seed=0, device="cpu")
-        assert [r["epoch"] for r in rows] == list(
-            range(1, 101)
-        )  # the paper's 100 epochs, scored after each
+        # the paper's 100 epochs, scored after each
+        assert [r["epoch"] for r in rows] == list(range(1, 101))
         assert all(
             torch.equal(a, b)
             for a, b in zip(again.state_dict().values(), refs["original"].state_dict().values())

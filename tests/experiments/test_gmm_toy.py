@@ -109,6 +109,5 @@ def test_gmm_control_and_profile_configs():
         n_per_component=80, n_reps=2, train_steps=30, finetune_steps=5, gamma=0.0
     )
     out = gmm_toy.gmm_toy_experiment(cfg, seed=1)
-    assert np.allclose(
-        out["p0"]["mi_unlearning"], out["p0"]["ce_only"], atol=1e-6
-    )  # gamma 0: identical by construction
+    # gamma 0: identical by construction
+    assert np.allclose(out["p0"]["mi_unlearning"], out["p0"]["ce_only"], atol=1e-6)

@@ -226,9 +226,8 @@ def test_jit_validation_sweep_applies_the_utility_budget_on_validation():
     best, worst = df.iloc[0], df.iloc[1]
     assert best.lr == 1e-6 and best.within_budget and best.score == -best.val_forgotten
     assert abs(best.val_retained - best.val_retained_original) < 0.01  # a tiny step changes nothing
-    assert (
-        not worst.within_budget and worst.score == -np.inf
-    )  # a huge step breaks the retained classes
+    # a huge step breaks the retained classes
+    assert not worst.within_budget and worst.score == -np.inf
     with pytest.raises(ValueError, match="budget"):
         js.jit_validation_sweep("full_class", budget=-1.0)
 
@@ -344,17 +343,15 @@ def test_full_profile_full_class_on_cifar100_format(tmp_path, fake_cifar):
     assert set(res.rows.label) == set(rows) and res.rows[["Dr", "Df"]].notna().all().all()
     jit_row = res.rows[res.rows.label == "JiT"].iloc[0]
     assert math.isfinite(jit_row["seconds"])
-    cmp = jt.compare_with_paper(
-        res
-    )  # FULL CIFAR-100 rocket: only the issue-quoted JiT D_r is comparable
+    # FULL CIFAR-100 rocket: only the issue-quoted JiT D_r is comparable
+    cmp = jt.compare_with_paper(res)
     assert (
         list(cmp.index) == [("JiT", "Dr"), ("JiT (as coded)", "Dr")]
         and "within tolerance" in cmp.columns
         and "ours" in cmp.columns
     )
-    verdicts = cmp[
-        "within tolerance"
-    ]  # the paper's JiT is as coded, on vgg11: neither of ours (small_cnn) is judged
+    # the paper's JiT is as coded, on vgg11: neither of ours (small_cnn) is judged
+    verdicts = cmp["within tolerance"]
     assert (
         verdicts[("JiT", "Dr")]
         == "not comparable: ours small_cnn, paper vgg11; variant: ours paper, paper as_coded"
@@ -436,8 +433,7 @@ def test_full_profile_pins_imagefolder_with_a_real_split(tmp_path, fake_pins):
         overrides={"AMN": {"epochs": 1}},
         show_progress=False,
     )
-    assert (
-        res.setting["task"] == "pins" and res.setting["n_forget_test"] == 2
-    )  # Df is measured on held-out faces
+    # Df is measured on held-out faces
+    assert res.setting["task"] == "pins" and res.setting["n_forget_test"] == 2
     cmp = jt.compare_with_paper(res)
     assert ("JiT", "Dr") in cmp.index and "within tolerance" in cmp.columns

@@ -88,13 +88,11 @@ def test_loss_auc_is_the_loss_threshold_attack_auc():
 
 def test_model_offset_share_known_answers(class_run):
     rng = np.random.default_rng(0)
-    offsets = rng.normal(size=(8, 1)) * 5 + rng.normal(
-        size=(1, 30)
-    )  # pure model offsets + example means
+    # pure model offsets + example means
+    offsets = rng.normal(size=(8, 1)) * 5 + rng.normal(size=(1, 30))
     assert mb.model_offset_share(offsets) == pytest.approx(1.0)
-    noise = rng.normal(
-        size=(400, 50)
-    )  # independent entries: the row-mean share is about 1 / examples
+    # independent entries: the row-mean share is about 1 / examples
+    noise = rng.normal(size=(400, 50))
     assert mb.model_offset_share(noise) == pytest.approx(1 / 50, rel=0.3)
     assert class_run.oracle_signals.shape == (2 * SMALL.n_runs, len(class_run.task.forget))
     with pytest.raises(ValueError, match="signals"):

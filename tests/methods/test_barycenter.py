@@ -224,9 +224,8 @@ def test_two_group_barycenter_images_weights():
     plus = type("Plus", (torch.nn.Module,), {"forward": lambda self, v: v + 1.0})()
     out, p1 = xs_images.two_group_barycenter_images(x, z, plus, shift, "proportional")
     assert p1 == pytest.approx(0.3)
-    torch.testing.assert_close(
-        out[:7], torch.full((7, 2), 0.3)
-    )  # A moves by p_B towards T(x) = x + 1
+    # A moves by p_B towards T(x) = x + 1
+    torch.testing.assert_close(out[:7], torch.full((7, 2), 0.3))
     mid, _ = xs_images.two_group_barycenter_images(x, z, plus, shift, "midpoint")
     torch.testing.assert_close(mid[:7], torch.full((7, 2), 0.5))
 

@@ -68,9 +68,8 @@ def test_methods_run_and_report_the_accountants_certificate(name, task, model):
         er = C.pabi_eps_r(cfg.c0, cfg.c1, cfg.gamma, cfg.lam, log["sigma"], T)
         assert log["T"] == T
         assert log["epsilon"] == pytest.approx(P.rdp_to_dp(er, cfg.delta)[0])
-        assert log["epsilon"] == pytest.approx(
-            cfg.epsilon, rel=1e-6
-        )  # 'theorem' calibration hits the target
+        # 'theorem' calibration hits the target
+        assert log["epsilon"] == pytest.approx(cfg.epsilon, rel=1e-6)
         assert log["epsilon_as_coded"] == pytest.approx(P.rdp_to_dp(er, cfg.delta, "as_coded")[0])
     elif name == "model_clipping":
         r = C.mc_radius(cfg.c2, cfg.sigma)
@@ -79,9 +78,8 @@ def test_methods_run_and_report_the_accountants_certificate(name, task, model):
         assert log["epsilon_at_delta"] <= cfg.epsilon
     else:
         assert log["T"] == log["noisy_steps_run"] == 0
-        assert log["sigma"] == pytest.approx(
-            C.op_sigma(cfg.c0, cfg.epsilon, cfg.delta)
-        )  # eps = 1: the classic formula
+        # eps = 1: the classic formula
+        assert log["sigma"] == pytest.approx(C.op_sigma(cfg.c0, cfg.epsilon, cfg.delta))
         assert log["epsilon"] == pytest.approx(
             P.gaussian_epsilon(2 * cfg.c0 / log["sigma"], cfg.delta)
         )
@@ -132,9 +130,8 @@ def test_a_cut_short_noisy_phase_reports_what_its_steps_certify(task, model):
     assert M.certificate(mc)["T"] == 36 and M.certificate(mc)["delta"] <= 1e-5
     cut = M.certificate(mc, 10)
     assert cut["delta"] == pytest.approx(0.3724, abs=1e-3) and not cut["certified"]
-    assert (
-        cut["epsilon_at_delta"] > mc.epsilon
-    )  # at the target delta the 10 steps certify a larger eps only
+    # at the target delta the 10 steps certify a larger eps only
+    assert cut["epsilon_at_delta"] > mc.epsilon
     assert M.certificate(gc, 0)["epsilon"] == math.inf  # no noisy step: no certificate
 
 
@@ -147,9 +144,8 @@ def test_output_perturbation_certifies_its_drawn_noise(eps, calibration):
     cert = M.op_certificate(M.OutputPerturbationConfig(epsilon=eps, calibration=calibration))
     exact = P.gaussian_epsilon(2 * 0.01 / cert["sigma"], 1e-5)
     assert cert["epsilon"] == pytest.approx(exact, rel=1e-9, abs=1e-12)
-    assert exact <= eps * (
-        1 + 1e-9
-    )  # the classic formula at eps = 10 certified only 10.39 (at 100: 300.1)
+    # the classic formula at eps = 10 certified only 10.39 (at 100: 300.1)
+    assert exact <= eps * (1 + 1e-9)
     assert cert["calibration_used"] == (
         "classic" if calibration == "classic" and eps <= 1 else "analytic"
     )
@@ -173,15 +169,13 @@ def test_model_clipping_with_gradient_clip_counts_the_first_step_from_c0():
             c0=0.5, c2=0.5, sigma=0.5, gamma=1e-2, lam=100.0, c1=1.0, init_sigma=0.5
         )
     )
-    assert (
-        noisy_start["r_first"] == math.inf
-    )  # an unbounded start: the first step only post-processes
+    # an unbounded start: the first step only post-processes
+    assert noisy_start["r_first"] == math.inf
     without = M.certificate(
         M.ModelClippingConfig(c0=30.0, c2=0.5, sigma=0.5, gamma=1e-2, lam=100.0)
     )
-    assert (
-        without["r_first"] == without["r"] == 2.0 and without["T"] == 6
-    )  # noise after projection: unchanged
+    # noise after projection: unchanged
+    assert without["r_first"] == without["r"] == 2.0 and without["T"] == 6
 
 
 # ---- issue 8, item 4 (and 20): every numeric setting finite, every count an integer
@@ -403,9 +397,8 @@ def test_full_profile_path_on_fake_mnist_idx(tmp_path, fake_mnist):
         "gradient_clipping (theorem)",
         "retrain",
     }
-    assert (
-        df["val_acc"].between(0, 1).all() and len(df) == 2 * 2 + 1
-    )  # 2 MNIST settings x 2 calibrations + retrain
+    # 2 MNIST settings x 2 calibrations + retrain
+    assert df["val_acc"].between(0, 1).all() and len(df) == 2 * 2 + 1
     with pytest.raises(ValueError, match="methods"):
         cert_curves.run_curves(setup, epochs=1, methods=("jit",))
 
@@ -430,6 +423,7 @@ def test_full_feature_task_on_fake_cifar10(tmp_path, fake_cifar):
     assert len(task.forget) == 9 and len(task.retain) + len(task.forget) == len(task.train) == 90
     x, _ = task.retain.tensors()
     assert x.shape == (81, 512) and torch.isfinite(x).all()
+    # from the feature cache
     again = cert_features.feature_task(
         "cifar10",
         forget="random:9",
@@ -438,7 +432,7 @@ def test_full_feature_task_on_fake_cifar10(tmp_path, fake_cifar):
         weights=None,
         cache_dir=str(tmp_path / "cache"),
         size=32,
-    )  # from the feature cache
+    )
     torch.testing.assert_close(again.train.x, task.train.x)
     originals = cert_setup.pretrain(
         task, "three_layer", (0,), 5e-4, epochs=1, cache_dir=str(tmp_path / "cache")
@@ -550,9 +544,8 @@ def _case(kind: str):
         if "as-coded" in kind:
             cfg = dataclasses.replace(cfg, calibration="as_coded")
         plan, cert = M.plan_for(cfg)
-        d2 = (
-            cert["eps_r"] if "as-coded" in kind else 2 * cert["eps_r"]
-        )  # the code claims D_alpha <= eps_R for every alpha
+        # the code claims D_alpha <= eps_R for every alpha
+        d2 = cert["eps_r"] if "as-coded" in kind else 2 * cert["eps_r"]
         if "sigma/2" in kind:
             plan = dataclasses.replace(plan, sigma=plan.sigma / 2)
         noise = "frozen" if "frozen" in kind else "fresh"
@@ -566,9 +559,8 @@ def _case(kind: str):
         )
     eps = 10.0
     if kind == "op config eps=10":
-        cfg = M.OutputPerturbationConfig(
-            c0=1.0, epsilon=eps, delta=_DELTA
-        )  # default calibration='classic'
+        # default calibration='classic'
+        cfg = M.OutputPerturbationConfig(c0=1.0, epsilon=eps, delta=_DELTA)
         plan, cert = M.plan_for(cfg)
         eps = cert["epsilon"]  # what the log certifies
     else:
@@ -582,16 +574,18 @@ def _case(kind: str):
     [
         ("gc flat, theorem calibration", False),
         ("gc flat, sigma/2", True),  # 2x under-noising
+        # eps_R = eps, as the paper ran it
         (
             "gc flat, as-coded calibration vs the code's claim",
             True,
-        ),  # eps_R = eps, as the paper ran it
+        ),
         ("gc oscillating, fresh noise", False),
         ("gc oscillating, frozen noise", True),  # the reference code's defect 1
+        # the method as configured (classic requested, analytic used above eps = 1)
         (
             "op config eps=10",
             False,
-        ),  # the method as configured (classic requested, analytic used above eps = 1)
+        ),
         ("op analytic eps=10", False),
         ("op classic formula eps=10", True),  # certifies only 10.39
     ],

@@ -48,10 +48,11 @@ def test_full_settings_are_the_spec():
         2,
         1e-4,
     )
+    # the reference's impair batch is the noise batch
     assert (c.batch_size, c.noise_mode) == (
         4,
         "train",
-    )  # the reference's impair batch is the noise batch
+    )
     assert (
         c.noise_images == "all" and EmmnConfig(noise_images="as_coded").noise_images == "as_coded"
     )

@@ -102,9 +102,8 @@ def test_finetune_uses_the_reference_scripts_batch_per_kind(monkeypatch, forget,
         lambda model, split, recipe, **kw: seen.append(recipe.batch_size) or {"loss": []},
     )
     task = data.load_task("digits", forget=forget, seed=0)
-    model = models.build(
-        "mlp", task.input_shape, task.num_classes
-    )  # training is replaced by the spy
+    # training is replaced by the spy
+    model = models.build("mlp", task.input_shape, task.num_classes)
     methods.unlearn("finetune", model, task, "quick", seed=0)
     methods.unlearn("finetune", model, task, "quick", seed=0, batch_size=32)
     assert seen == [batch, 32]

@@ -699,12 +699,13 @@ def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(tmp_path, fake_
     )
     assert task.input_shape == (3, 32, 32) and len(task.forget) >= 1
     cfg = JitConfig.resolve("full")
+    # spec s.6, VGG full class
     assert (cfg.sigma, cfg.base_lr, cfg.n_samples, cfg.batch_size) == (
         0.5,
         3e-4,
         25,
         128,
-    )  # spec s.6, VGG full class
+    )
     assert JitConfig.resolve("full", variant="reference").effective_lr() == pytest.approx(3e-4)
     model = models.build("vgg11", task.input_shape, task.num_classes, seed=0)
     r = methods.unlearn("jit", model, task, "full", 0, "cpu", n_samples=2)
@@ -782,9 +783,8 @@ def test_jit_draws_its_perturbations_at_the_vit_input_resolution(task):
     rec = _Recorder(1, task.num_classes)
     sigma, n = 0.3, 3
     cfg = methods.config_of("jit", "quick", sigma=sigma, n_samples=n, chunk=1, batch_size=64)
-    methods.REGISTRY["jit"].fn(
-        rec, big.zero_shot_view(), cfg, seed=0, device="cpu"
-    )  # the registered method, no harness checks
+    # the registered method, no harness checks
+    methods.REGISTRY["jit"].fn(rec, big.zero_shot_view(), cfg, seed=0, device="cpu")
     shapes = {tuple(x.shape[1:]) for x in rec.seen}
     assert shapes == {(1, 224, 224)}
     x0, perturbed = rec.seen[0], rec.seen[1 : 1 + n]

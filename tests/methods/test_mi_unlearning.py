@@ -72,9 +72,8 @@ def test_target_mi_and_test_drop_rules(setup):
         stop="target_mi",
         stop_value=1.0,
     )
-    assert (
-        res.log["stopped"] and res.log["steps"] == res.log["steps_per_epoch"]
-    )  # the first check fires
+    # the first check fires
+    assert res.log["stopped"] and res.log["steps"] == res.log["steps_per_epoch"]
     res = methods.unlearn(
         "mi_unlearning",
         model,

@@ -71,9 +71,8 @@ def test_head_only_retrain_resets_only_direct_children_with_reset_parameters(dig
     res = methods.unlearn(
         "retrain", net, digits_class_task, init="head_only", recipe=training.TrainRecipe(epochs=0)
     )
-    assert torch.equal(
-        res.model.base[1].weight, net.base[1].weight
-    )  # backbone keeps what it learnt with D_f
+    # backbone keeps what it learnt with D_f
+    assert torch.equal(res.model.base[1].weight, net.base[1].weight)
     assert not torch.equal(res.model.head.weight, net.head.weight)
     with pytest.raises(ValueError, match="records the architecture"):
         methods.unlearn("retrain", net, digits_class_task, init="fresh")

@@ -27,10 +27,11 @@ def test_js_is_symmetric_and_at_most_ln2():
     p, q = _rand_probs(rng), _rand_probs(rng)
     assert D.js_to_reference(p, q) == pytest.approx(D.js_to_reference(q, p))
     assert 0 < D.js_to_reference(p, q) < math.log(2)
+    # disjoint one-hots
     a, b = (
         torch.eye(3, dtype=torch.float64),
         torch.eye(3, dtype=torch.float64)[[1, 2, 0]],
-    )  # disjoint one-hots
+    )
     assert D.js_to_reference(a, b) == pytest.approx(math.log(2))
     assert D.activation_distance(a, b) == pytest.approx(math.sqrt(2))
 

@@ -42,9 +42,8 @@ def test_finite_sample_noise_floor_and_saturation(mu):
     reps = 12
     rng = np.random.default_rng(int(mu * 10) + 1)
     eps = E.challenge_epsilons(rng.normal(mu, 1, (512, reps)), rng.normal(0, 1, (512, reps)))
-    spread = max(
-        sd, eps.std(ddof=1)
-    )  # the reference sd rests on 5 reps for mu >= 2: use the larger of the two
+    # the reference sd rests on 5 reps for mu >= 2: use the larger of the two
+    spread = max(sd, eps.std(ddof=1))
     se = spread * math.sqrt(1 / reps + 1 / ref_reps)
     assert abs(eps.mean() - mean) < 3 * se, (eps.mean(), mean, se)
     if mu == 0:
@@ -155,9 +154,8 @@ def test_lower_bound_is_sound_and_grows_on_a_gaussian_mechanism():
         E.empirical_epsilon_lower_bound(rng.normal(0, 1, 500), rng.normal(0, 1, 500))["eps_lb"]
         for _ in range(20)
     ]
-    assert (
-        sum(n > 0 for n in nulls) <= 3
-    )  # identical mechanisms: a positive bound at most about alpha of the time
+    # identical mechanisms: a positive bound at most about alpha of the time
+    assert sum(n > 0 for n in nulls) <= 3
 
 
 @pytest.mark.parametrize(

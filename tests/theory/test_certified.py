@@ -259,39 +259,33 @@ def test_model_clipping_first_step_starts_in_the_c0_ball():
     after one step almost surely, E_{e^eps} ~ 1; a radius 2(C2 + gamma C1)/sigma from step 0 says
     0.51."""
     c0, c2, sigma, g, c1, eps = 30.0, 0.5, 0.5, 1e-2, 1.0, 1.0
-    p_a = stats.norm.sf(
-        (c2 - (c0 - g * c1)) / sigma
-    )  # P(x_1 = +C2 | start +C0): y >= C0 - gamma C1
+    # P(x_1 = +C2 | start +C0): y >= C0 - gamma C1
+    p_a = stats.norm.sf((c2 - (c0 - g * c1)) / sigma)
     p_b = stats.norm.sf((c2 + c0 - g * c1) / sigma)  # P(x_1 = +C2 | start -C0): y <= -C0 + gamma C1
     divergence_at_least = p_a - math.exp(eps) * p_b  # E_{e^eps} >= P_a(O) - e^eps P_b(O), O = {+C2}
     r = C.mc_radius(c2, sigma, g, c1)
     r0 = C.mc_first_radius(c0, c2, sigma, g, c1)
     assert r0 == pytest.approx(2 * (c0 + g * c1) / sigma)
-    assert (
-        divergence_at_least > 0.99 > C.mc_delta_path(eps, r, 1)[0, 2]
-    )  # r from step 0 undercounts
+    # r from step 0 undercounts
+    assert divergence_at_least > 0.99 > C.mc_delta_path(eps, r, 1)[0, 2]
     assert C.mc_delta_path(eps, r, 1, r_first=r0)[0, 2] >= divergence_at_least
     assert (C.mc_steps(eps, 1e-5, r), C.mc_steps(eps, 1e-5, r, r_first=r0)) == (6, 7)
     assert C.mc_first_radius(c0, c2, sigma, g, c1, init_sigma=0.3) == math.inf
-    assert (
-        C.mc_delta_path(eps, r, 1, r_first=math.inf)[0, 2] == 1.0
-    )  # theta = 1: post-processing only
-    assert (
-        C.mc_first_radius(c0, c2, sigma) == C.mc_radius(c2, sigma) == 2.0
-    )  # noise after projection
+    # theta = 1: post-processing only
+    assert C.mc_delta_path(eps, r, 1, r_first=math.inf)[0, 2] == 1.0
+    # noise after projection
+    assert C.mc_first_radius(c0, c2, sigma) == C.mc_radius(c2, sigma) == 2.0
 
 
 def test_mc_epsilon_inverts_the_recursion():
     for r, T in [(2.0, 6), (2.0, 10), (3.9, 36), (2.0, 3)]:
         e = C.mc_epsilon(1e-5, r, T)
         assert C.mc_delta_path(e, r, T)[-1, 2] == pytest.approx(1e-5, rel=1e-6)
-    assert (
-        C.mc_epsilon(1e-5, 2.0, 6) < 1.0 < C.mc_epsilon(1e-5, 2.0, 5)
-    )  # T = 6 is the first step count certifying eps = 1
+    # T = 6 is the first step count certifying eps = 1
+    assert C.mc_epsilon(1e-5, 2.0, 6) < 1.0 < C.mc_epsilon(1e-5, 2.0, 5)
     assert C.mc_epsilon(1e-5, 2.0, 0) == math.inf
-    d0_eps = C.mc_epsilon(
-        1e-5, 2.0, 0, c0=1.0, init_sigma=1.0
-    )  # start noise alone: the Gaussian mechanism
+    # start noise alone: the Gaussian mechanism
+    d0_eps = C.mc_epsilon(1e-5, 2.0, 0, c0=1.0, init_sigma=1.0)
     assert d0_eps == pytest.approx(P.gaussian_epsilon(2.0, 1e-5), rel=1e-6)
 
 

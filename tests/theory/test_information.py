@@ -155,9 +155,8 @@ def test_bootstrap_marginal_mi_is_biased_upwards_and_unbiased_at_full_pools():
     pu = pr.clone()  # identical output distributions: population value 0
     est = inf.bootstrap_marginal_mi(pr, pu, 64, 16, n_boot=400, seed=1)
     assert est.min() >= -1e-9 and est.mean() > 1e-4
-    full = inf.bootstrap_marginal_mi(
-        pr, pu[:16], 500, 16, n_boot=3, seed=1
-    )  # whole pools: no sampling noise
+    # whole pools: no sampling noise
+    full = inf.bootstrap_marginal_mi(pr, pu[:16], 500, 16, n_boot=3, seed=1)
     assert np.allclose(
         full,
         inf.marginal_mi_population(pr.mean(0).numpy(), pu[:16].mean(0).numpy(), 500, 16),

@@ -113,10 +113,11 @@ def test_feature_barycenter_moments_and_path():
     fb = tr.FeatureBarycenter.fit(x, z, ridge=0.0)
     np.testing.assert_allclose(fb.weights, [0.75, 0.25])
     xh = fb.transform(x, z, 1.0)
+    # each mapped group has the barycenter's moments (exactly, on the fitting sample)
     for g in (
         0,
         1,
-    ):  # each mapped group has the barycenter's moments (exactly, on the fitting sample)
+    ):
         np.testing.assert_allclose(xh[z == g].mean(0), fb.m_bar, atol=1e-8)
         np.testing.assert_allclose(np.cov(xh[z == g], rowvar=False), fb.s_bar, atol=1e-8)
     np.testing.assert_allclose(fb.transform(x, z, 0.0), x)
