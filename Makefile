@@ -83,6 +83,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 bench: setup
+	$(PY) -m companion bench
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:

@@ -175,6 +175,18 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("methods", help="every registered unlearning method")
+    bench = sub.add_parser(
+        "bench", help="the package's speed against its baselines, as ratios measured side by side"
+    )
+    bench.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="timed rounds per benchmark (best of, after a warm-up)",
+    )
+    bench.add_argument(
+        "--output", default="_build/bench/bench.json", help="where the JSON table is written"
+    )
     return ap
 
 
@@ -397,6 +409,16 @@ def cmd_reproduce(args) -> int:
     return 1 if out["failed"] else 0
 
 
+def cmd_bench(args) -> int:
+    from . import bench
+
+    result = bench.run(args.rounds)
+    print(bench.table(result))
+    out = Path(args.output)
+    print(f"wrote {bench.write(result, out if out.is_absolute() else Path.cwd() / out)}")
+    return 0
+
+
 def cmd_methods() -> int:
     from . import methods
 
@@ -425,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_verify(args)
         if args.cmd == "reproduce":
             return cmd_reproduce(args)
+        if args.cmd == "bench":
+            return cmd_bench(args)
         return cmd_methods()
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
