@@ -216,14 +216,16 @@ def _package_imports(path: Path) -> set[str]:
     return out
 
 
-# Layers, floor up: config, progress, threads, theory, data; models and training; methods and
-# metrics; experiments, report, paper_scale, records, plotting; cli, notebooks, book on top. Each
-# rule lists what a layer may not import.
+# Layers, floor up: checks, parameters, config, progress, threads, theory, data; models and
+# training; methods and metrics; experiments, report, paper_scale, records, plotting; cli, notebooks,
+# book on top. Each rule lists what a layer may not import.
 LAYER_RULES = {
     "theory": lambda imps: imps - {"config", "theory"},
     "data": lambda imps: imps - {"config", "progress", "data"},
     "threads": lambda imps: imps - {"config", "threads"},
-    "config": lambda imps: imps - {"config"},
+    "checks": lambda imps: imps - {"checks"},
+    "parameters": lambda imps: imps - {"checks", "parameters"},
+    "config": lambda imps: imps - {"checks", "parameters", "config"},
     "progress": lambda imps: imps - {"progress"},
     "training": lambda imps: imps - {"config", "progress", "threads", "data", "training"},
     "models": lambda imps: (
