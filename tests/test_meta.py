@@ -217,8 +217,8 @@ def _package_imports(path: Path) -> set[str]:
 
 
 # Layers, floor up: checks, parameters, config, progress, threads, theory, data; models and
-# training; methods and metrics; experiments, report, paper_scale, records, plotting; cli, notebooks,
-# book on top. Each rule lists what a layer may not import.
+# training; methods and metrics; experiments, report, paper_scale, records, plotting; cli,
+# notebooks, book on top. Each rule lists what a layer may not import.
 LAYER_RULES = {
     "theory": lambda imps: imps - {"config", "theory"},
     "data": lambda imps: imps - {"config", "progress", "data"},
