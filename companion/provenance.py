@@ -11,7 +11,7 @@ from typing import Any
 
 from . import __version__
 from .config import project_root, resolve_device
-from .data import embedded, full
+from .data import embedded, mnist_fetch
 
 # --------------------------------------------------------------------------------------------
 # Provenance
@@ -81,7 +81,7 @@ def data_files(task: str, data_root: Path) -> list[Path]:
 
         return [Path(str(importlib.resources.files("sklearn.datasets") / "data" / "digits.csv.gz"))]
     if task == "mnist":
-        return [root / "MNIST" / "raw" / f for f in full.MNIST_FILES]
+        return [root / "MNIST" / "raw" / f for f in mnist_fetch.MNIST_FILES]
     if task == "cifar10":
         folder = root / "cifar-10-batches-py"
         return [folder / f"data_batch_{i}" for i in range(1, 6)] + [

@@ -16,7 +16,7 @@ import pytest
 from companion import notebooks, provenance, records
 from companion import reproduce as rp
 from companion.cli import main
-from companion.data import full
+from companion.data import mnist_fetch
 
 CHAPTER = "cert/01_certificates"
 
@@ -77,7 +77,7 @@ def test_data_checksums_name_the_files_used(tmp_path, fake_mnist):
     root = fake_mnist(tmp_path)
     sums = provenance.data_checksums(["mnist", "mnist5k"], root)
     assert sorted(k for k in sums if k.startswith("mnist/")) == sorted(
-        f"mnist/{f}" for f in full.MNIST_FILES
+        f"mnist/{f}" for f in mnist_fetch.MNIST_FILES
     )
     assert (
         sums["mnist5k/mnist_5k.csv.gz"]

