@@ -1,27 +1,26 @@
 """Recorded runs: every glued value of an executed notebook, with provenance, as a small JSON file.
 
-``python -m companion run NB --profile full --record`` writes
-``results/<profile>/<part>/<NN_slug>.json`` (relative to the project root) and the glued figures as
-small PNGs beside it, in ``results/<profile>/<part>/<NN_slug>/<name>-<sha8>.png``. Records are
-committed (text-diffable); executed notebooks stay build outputs.
+``python -m companion run NB --profile full --record`` writes ``results/<profile>/<part>/<NN_slug>``
+``.json`` and the glued figures as small PNGs in ``<NN_slug>/<name>-<sha8>.png`` beside it. Records
+are committed (text-diffable); executed notebooks stay build outputs.
 ``python -m companion verify RECORD`` re-executes the notebook with the record's parameters and
 compares every value (:func:`compare_records`).
 
 Schema (:data:`SCHEMA_VERSION`)::
 
-    {"schema": 1, "notebook": "notebooks/<part>/<NN_slug>.py", "profile": "full", "parameters":
-    {...},
-     "values": {name: {"kind": "int"|"float"|"str"|"bool"|"text", "value": ...}}, "tables": {name:
-     {"rows": [[cell, ...], ...]}}, # header rows first, cells as text "figures": {name: {"file":
-     "<NN_slug>/<name>-<sha8>.png", "sha256": ..., "width": ..., "height": ...}}, "comparisons":
-     [...], # the ours-vs-paper rows (report.compare) "provenance": {"commit", "dirty",
-     "code_sha256", "device", "device_name", "torch", "python",
+    {"schema": 1, "notebook": "notebooks/<part>/<NN_slug>.py", "profile": "full",
+     "parameters": {...},
+     "values":  {name: {"kind": "int"|"float"|"str"|"bool"|"text", "value": ...}},
+     "tables":  {name: {"rows": [[cell, ...], ...]}},     # header rows first, cells as text
+     "figures": {name: {"file": "<NN_slug>/<name>-<sha8>.png", "sha256": ...,
+                        "width": ..., "height": ...}},
+     "comparisons": [...],                                 # the ours-vs-paper rows (report.compare)
+     "provenance": {"commit", "dirty", "code_sha256", "device", "device_name", "torch", "python",
                     "companion", "data": {file: sha256}, "wall_seconds", "date", "profile",
                     "host_threads"}}
 
-Non-finite floats are stored as the strings ``"nan"``, ``"inf"``, ``"-inf"``.
-
-Files are written atomically (temporary file in the same folder, fsync, ``os.replace``); figures are
+Non-finite floats are stored as the strings ``"nan"``, ``"inf"``, ``"-inf"``. Files are written
+atomically (temporary file in the same folder, fsync, ``os.replace``); figures are
 named by their content hash, so a crash mid-write leaves the previous record and its figures intact.
 """
 
