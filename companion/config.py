@@ -174,7 +174,7 @@ class ProfileSetting:
     ``Setting.for_profile( profile, task=TASK)`` returns the profile's setting with every given
     value that is not ``'auto'`` (or None) in place of the default, and a ``profile`` field, where
     the class has one, set to the profile. The chapter's pre-kernel check reads the same call
-    (:func:`companion.notebooks.preflight`).
+    (:func:`companion.preflight.preflight`).
     """
 
     QUICK = {}  # type: dict[str, Any]
