@@ -361,8 +361,7 @@ def test_per_sample_takes_one_fresh_step_per_forget_sample_in_loader_order():
         JitConfig(per_sample=1).validate()
 
 
-# ---------------------------------------------------------------- BatchNorm in train mode and
-# chunks
+# -------------------------------------------------------------- BatchNorm in train mode and chunks
 
 
 def bn_net(seed: int = 0) -> nn.Module:
@@ -501,8 +500,7 @@ def test_reference_variant_equals_a_transcription_of_the_reference_update(chunk)
     assert (params(paper) - params(ref)).abs().max() > 1e-4
 
 
-# ---------------------------------------------------------------- the variants differ where they
-# should
+# ----------------------------------------------------------- the variants differ where they should
 
 
 def test_variants_agree_on_one_batch_without_dropout_when_reduction_and_clamp_match():
@@ -686,8 +684,7 @@ def test_probs_output_and_squared_run(task, mlp):
     assert all(torch.isfinite(torch.tensor(r.log["losses"])))
 
 
-# ---------------------------------------------------------------- FULL code path on synthetic
-# CIFAR-100
+# ----------------------------------------------------------- FULL code path on synthetic CIFAR-100
 
 
 def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(tmp_path, fake_cifar):
@@ -713,8 +710,7 @@ def test_full_profile_runs_jit_on_vgg11_with_the_papers_settings(tmp_path, fake_
     assert not torch.equal(r.model.head.weight, model.head.weight)
 
 
-# ---------------------------------------------------------------- the optional FULL ViT
-# (torchvision vit_b_16)
+# ---------------------------------------------------- the optional FULL ViT (torchvision vit_b_16)
 
 
 @pytest.fixture
