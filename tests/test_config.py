@@ -114,7 +114,7 @@ def test_bad_profile_for_method_and_bad_arch_and_recipe():
 
 def test_experiment_settings_decide_per_profile_and_take_given_values():
     from companion.experiments import cert_setup, forgetting_audit, method_benchmark
-    from companion.experiments.jit_settings import AlgorithmSetting
+    from companion.experiments.jit_chapters import AlgorithmSetting
 
     assert cert_setup.CertSetting.for_profile("quick", task="auto").task == "mnist5k"
     assert cert_setup.CertSetting.for_profile("full", task="auto").task == "mnist"

@@ -26,7 +26,7 @@ def test_notebook_has_one_parameters_cell_with_profile_and_known_rules(src):
         config.validate_param(p.name, p.default)
     text = src.read_text()
     assert text.count('tags=["parameters"]') == 1
-    # the JiT table chapters open with jit_settings.table_chapter, which calls config.resolve
+    # the JiT table chapters open with jit_chapters.table_chapter, which calls config.resolve
     assert "config.resolve(" in text or ".table_chapter(" in text, (
         "every chapter resolves its parameters through companion.config"
     )

@@ -26,8 +26,9 @@ table has follows the reference scripts (``forget_{full_class,subclass,random}_m
 jwf40/Information-Theoretic-Unlearning): UNSIR needs a forget class (no random forgetting); GKT and
 EMMN are run by the full-class script only.
 
-:func:`jit_validation_sweep` and :func:`select_jit_quick` choose JiT's QUICK (sigma, eta) on the
-validation split (:data:`JIT_QUICK`); :mod:`companion.experiments.jit_tables` runs the tables.
+The validation sweep of :mod:`companion.experiments.jit_validation` chooses JiT's QUICK
+(sigma, eta) on the validation split (:data:`JIT_QUICK`); :mod:`companion.experiments.jit_tables`
+runs the tables.
 """
 
 from __future__ import annotations
@@ -35,34 +36,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
-from .. import data, methods, metrics, models
-from ..config import PROFILES, ProfileSetting, RunContext, bad_value, parse_forget, resolve
+from .. import data, methods, models
+from ..config import PROFILES, bad_value, parse_forget
 from ..methods.jit_config import settings_for
-from ..report import banner
 from ..training import TrainRecipe
-
-
-@dataclass(frozen=True)
-class ZeroShotSetting(ProfileSetting):
-    """Chapter 1 of the JiT part (zero-shot information): its task and network per profile."""
-
-    task: str = "mnist5k"
-    arch: str = "small_cnn"
-    FULL = {"task": "mnist"}
-
-
-@dataclass(frozen=True)
-class AlgorithmSetting(ProfileSetting):
-    """Chapter 2 of the JiT part (the algorithm): MNIST-5k and the small CNN in QUICK, CIFAR-100 and
-    VGG11 (the paper's full-class table) in FULL."""
-
-    task: str = "mnist5k"
-    arch: str = "small_cnn"
-    FULL = {"task": "cifar100", "arch": "vgg11"}
-
 
 # --------------------------------------------------------------------------------------------
 # What each table runs
@@ -179,8 +158,8 @@ TABLES: dict[str, TableSpec] = {
 }
 
 #: QUICK (sigma, eta) of the paper-variant JiT row for each table's QUICK default (task, arch):
-#: what :func:`select_jit_quick` (the validation sweep :func:`jit_validation_sweep` on its default
-#: grid, seeds 0 and 1) picks. Sub-class and full-class: the lowest forgotten-class validation
+#: what ``jit_validation.select_jit_quick`` (the validation sweep on its default grid,
+#: seeds 0 and 1) picks. Sub-class and full-class: the lowest forgotten-class validation
 #: accuracy while retained-class validation accuracy stays within 5 points of the original's;
 #: random: the highest validation accuracy. ``tests/experiments/test_jit_tables.py`` re-runs the
 #: sweep and checks these entries.
@@ -237,41 +216,6 @@ def table_setting(
             f"'auto' or a '{tab.kind}:...' request (table {table!r} is {tab.kind} forgetting)",
         )
     return {"task": task, "arch": arch, "forget": str(fs), "kind": tab.kind}
-
-
-@dataclass(frozen=True)
-class TableChapter:
-    """What a table chapter opens with: its run context, the table's setting and the seeds."""
-
-    ctx: RunContext
-    setting: dict[str, str]
-    seeds: list[int]
-
-    @property
-    def banner(self) -> str:
-        """The profile banner and the setting, as the chapter prints them first."""
-        return f"{banner(self.ctx)}\n{self.setting} seeds {self.seeds}"
-
-
-def table_chapter(
-    table: str,
-    profile: str,
-    seed: int,
-    device: str,
-    data_root: str,
-    n_seeds: int,
-    task: str = "auto",
-    arch: str = "auto",
-    forget: str = "auto",
-) -> TableChapter:
-    """The shared opening of the three table chapters: the notebook's parameters checked
-    (:func:`companion.config.resolve`), the table's setting for the profile
-    (:func:`table_setting`) and the seeds ``seed .. seed + n_seeds - 1``."""
-    ctx = resolve(
-        profile, seed, device, data_root, N_SEEDS=n_seeds, TASK=task, ARCH=arch, JIT_FORGET=forget
-    )
-    setting = table_setting(table, ctx.profile, task, arch, forget)
-    return TableChapter(ctx, setting, list(range(seed, seed + n_seeds)))
 
 
 def load_task(setting: dict[str, str], seed: int, data_root: str | None = None) -> data.Task:
@@ -386,81 +330,3 @@ def describe_rows(table: str, profile: str = "quick") -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out).set_index("method")
-
-
-# --------------------------------------------------------------------------------------------
-# Choosing JiT's QUICK setting on the validation split
-# --------------------------------------------------------------------------------------------
-
-
-def jit_validation_sweep(
-    table: str,
-    profile: str = "quick",
-    seeds: Sequence[int] = (0, 1),
-    sigmas: Sequence[float] = (0.5, 1.0),
-    lrs: Sequence[float] = (0.03, 0.064, 0.12, 0.19, 0.3),
-    budget: float = 0.05,
-    device: str | None = None,
-    task: str = "auto",
-    arch: str = "auto",
-    forget: str = "auto",
-    data_root: str | None = None,
-) -> pd.DataFrame:
-    """Pick JiT's (sigma, eta) of the paper variant on the **validation** split, never on the
-    reported splits (``lrs`` are the SGD rates actually used).
-
-    Class and sub-class tables: a utility budget. Among the settings whose validation accuracy on
-    the retained (fine) classes stays within ``budget`` of the original model's, the one with the
-    lowest validation accuracy on the forgotten class wins (``score = -val_forgotten``; settings
-    over budget score ``-inf``). Random forgetting scores plain validation accuracy (the forgotten
-    samples should end at the level of unseen ones). Scores are averaged over ``seeds``; returns one
-    row per (sigma, lr), best first (ties: the smaller eta, then the smaller sigma), with
-    ``within_budget``.
-    """
-    if not budget >= 0:
-        raise bad_value("budget", budget, "a number >= 0")
-    setting = table_setting(table, profile, task, arch, forget)
-    req = parse_forget(setting["forget"])
-    base = jit_settings(setting["kind"], profile, setting["task"], setting["arch"])
-    rows = []
-    for seed in seeds:
-        t = load_task(setting, seed, data_root)
-        original = models.train_or_load(
-            t, setting["arch"], profile, seed, device=device, show_progress=False
-        )
-        labels = t.val.fine if req.kind == "subclass" else t.val.y
-        fm = labels == req.value if req.kind != "random" else None
-        ok0 = (metrics.predict(original, t.val, device).argmax(1) == t.val.y).float()
-        for sigma in sigmas:
-            for lr in lrs:
-                res = methods.unlearn(
-                    "jit", original, t, profile, seed, device, **{**base, "sigma": sigma, "lr": lr}
-                )
-                ok = (metrics.predict(res.model, t.val, device).argmax(1) == t.val.y).float()
-                row = {"sigma": sigma, "lr": lr, "val_acc": float(ok.mean())}
-                if fm is not None:
-                    row.update(
-                        val_retained=float(ok[~fm].mean()),
-                        val_forgotten=float(ok[fm].mean()),
-                        val_retained_original=float(ok0[~fm].mean()),
-                    )
-                rows.append(row)
-    df = pd.DataFrame(rows).groupby(["sigma", "lr"], as_index=False).mean()
-    if req.kind == "random":
-        df["within_budget"] = True
-        df["score"] = df["val_acc"]
-    else:
-        df["within_budget"] = df.val_retained >= df.val_retained_original - budget
-        df["score"] = np.where(df.within_budget, -df.val_forgotten, -np.inf)
-    return df.sort_values(
-        ["score", "lr", "sigma"], ascending=[False, True, True], kind="stable"
-    ).reset_index(drop=True)
-
-
-def select_jit_quick(
-    table: str, seeds: Sequence[int] = (0, 1), device: str | None = None
-) -> dict[str, float]:
-    """The QUICK (sigma, eta) that :func:`jit_validation_sweep` picks for ``table`` on its default
-    grid and setting, in the form of :data:`JIT_QUICK` (the stored choice must equal it)."""
-    best = jit_validation_sweep(table, "quick", seeds=seeds, device=device).iloc[0]
-    return {"sigma": float(best["sigma"]), "lr": float(best["lr"])}

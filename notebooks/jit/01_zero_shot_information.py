@@ -56,7 +56,7 @@ from scipy.stats import spearmanr
 from companion import config, data, methods, models, paper_scale, report
 from companion.methods.jit_config import JitConfig, settings_for
 from companion.experiments import jit_geometry as jg
-from companion.experiments import jit_settings
+from companion.experiments import jit_chapters
 from companion.plotting import jit as pj
 from companion.theory import jit as tj
 
@@ -113,7 +113,7 @@ rng = np.random.default_rng(ctx.seed)
 # forget set is read, and the `jit` method refuses a task that still carries retain data.
 
 # %%
-SETTING = jit_settings.ZeroShotSetting.for_profile(ctx.profile, task=TASK, arch=ARCH)
+SETTING = jit_chapters.ZeroShotSetting.for_profile(ctx.profile, task=TASK, arch=ARCH)
 TASK_NAME, ARCH_NAME = SETTING.task, SETTING.arch
 task = data.load_task(
     TASK_NAME, forget=f"random:{N_RANDOM}", seed=ctx.seed, data_root=ctx.data_root

@@ -55,7 +55,7 @@ from companion import config, data, methods, models, report, training
 from companion.reported import get
 from companion.plotting import house_style
 from companion.methods.jit import jit_unlearn, lipschitz_ratios
-from companion.experiments import jit_settings
+from companion.experiments import jit_chapters
 from companion.methods.jit_config import JitConfig, settings_for
 
 # %% tags=["parameters"]
@@ -72,7 +72,7 @@ ctx = config.resolve(
     PROFILE, SEED, DEVICE, DATA_ROOT, TASK=TASK, ARCH=ARCH, FORGET_CLASS=FORGET_CLASS
 )
 print(report.banner(ctx))
-SETTING = jit_settings.AlgorithmSetting.for_profile(ctx.profile, task=TASK, arch=ARCH)
+SETTING = jit_chapters.AlgorithmSetting.for_profile(ctx.profile, task=TASK, arch=ARCH)
 TASK_NAME, ARCH_NAME = SETTING.task, SETTING.arch
 task = data.load_task(
     TASK_NAME, forget=f"class:{FORGET_CLASS}", seed=ctx.seed, data_root=ctx.data_root

@@ -50,6 +50,7 @@ import pandas as pd
 
 from companion import config, data, methods, models, report
 from companion.reported import get
+from companion.experiments import jit_chapters as jc
 from companion.experiments import jit_settings as js
 from companion.experiments import jit_tables as jt
 from companion.plotting import jit as pj
@@ -67,7 +68,7 @@ ARCH = "auto"
 JIT_FORGET = "auto"
 
 # %%
-CHAPTER = js.table_chapter(
+CHAPTER = jc.table_chapter(
     "full_class", PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS, TASK, ARCH, JIT_FORGET
 )
 ctx, SETTING, SEEDS = CHAPTER.ctx, CHAPTER.setting, CHAPTER.seeds
@@ -343,8 +344,8 @@ ranking.round(3)
 # ## Exercises
 #
 # 1. Re-run the chapter with `JIT_FORGET="class:8"`. Does the ordering of the methods change?
-# 2. Run JiT's validation sweep (`js.jit_validation_sweep("full_class")`) and check which
-#    $(\sigma, \eta)$ it selects. Why must the selection use the validation split?
+# 2. Run JiT's validation sweep (`jit_validation.jit_validation_sweep("full_class")`) and check
+#    which $(\sigma, \eta)$ it selects. Why must the selection use the validation split?
 # 3. SSD: sweep `selection_weighting` over 10, 30, 100, 300 and plot $D_r$ and $D_f$.
 #
 # ```{admonition} Solutions

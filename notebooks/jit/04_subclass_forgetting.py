@@ -44,6 +44,7 @@ import pandas as pd
 from companion import config, data, report
 from companion.reported import get
 from companion.data.tasks import DIGIT_SUPERCLASS_NAMES, DIGIT_TO_SUPER
+from companion.experiments import jit_chapters as jc
 from companion.experiments import jit_settings as js
 from companion.experiments import jit_tables as jt
 from companion.plotting import jit as pj
@@ -61,7 +62,7 @@ ARCH = "auto"
 JIT_FORGET = "auto"
 
 # %%
-CHAPTER = js.table_chapter(
+CHAPTER = jc.table_chapter(
     "subclass", PROFILE, SEED, DEVICE, DATA_ROOT, N_SEEDS, TASK, ARCH, JIT_FORGET
 )
 ctx, SETTING, SEEDS = CHAPTER.ctx, CHAPTER.setting, CHAPTER.seeds

@@ -13,6 +13,7 @@ from companion import methods
 from companion.data import tasks
 from companion.experiments import jit_settings as js
 from companion.experiments import jit_tables as jt
+from companion.experiments import jit_validation as jv
 from companion.training import TrainRecipe
 
 TINY = TrainRecipe("adam", 1e-3, 3, 64)
@@ -215,7 +216,7 @@ def test_reported_numbers_are_registered_with_sources():
 
 
 def test_jit_validation_sweep_applies_the_utility_budget_on_validation():
-    df = js.jit_validation_sweep(
+    df = jv.jit_validation_sweep(
         "full_class", seeds=[0], sigmas=[0.5], lrs=[1e-6, 3.0], budget=0.05
     )
     assert (
@@ -229,7 +230,7 @@ def test_jit_validation_sweep_applies_the_utility_budget_on_validation():
     # a huge step breaks the retained classes
     assert not worst.within_budget and worst.score == -np.inf
     with pytest.raises(ValueError, match="budget"):
-        js.jit_validation_sweep("full_class", budget=-1.0)
+        jv.jit_validation_sweep("full_class", budget=-1.0)
 
 
 def test_jit_settings_follow_the_architecture():
@@ -303,7 +304,7 @@ def test_run_table_resizes_the_images_for_vit_in_the_data_pipeline(monkeypatch):
 def test_stored_quick_jit_settings_are_what_the_validation_sweep_selects(table):
     """Issue 8, item 8: the stored QUICK (sigma, eta) are reproducible from code: re-running the
     validation sweep on its default grid (seeds 0 and 1) selects exactly :data:`JIT_QUICK`."""
-    assert js.select_jit_quick(table) == js.JIT_QUICK[js.TABLES[table].kind]
+    assert jv.select_jit_quick(table) == js.JIT_QUICK[js.TABLES[table].kind]
 
 
 # ----------------------------------------------------------------------------- FULL code path
