@@ -1,4 +1,5 @@
-"""Command line: ``python -m companion {list,run,build,unlearn,data,methods,verify,reproduce}``.
+"""Command line: ``python -m companion {list,run,build,unlearn,sweep,data,methods,verify,
+reproduce}``.
 
 Examples
 --------
@@ -17,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 from .cli_args import parser
@@ -100,35 +100,43 @@ def cmd_build(args) -> int:
 
 
 def cmd_unlearn(args) -> int:
-    from . import config, data, methods, metrics, models
+    from .sweep import run_one  # one run of a sweep is exactly this command
 
-    ctx = config.resolve(args.profile, args.seed, args.device, args.data_root or None)
-    settings = {k: _literal(v) for k, v in args.set}
-    methods.config_of(args.method, args.profile, **settings)  # validate before loading anything
-    task = data.load_task(args.task, forget=args.forget, seed=args.seed, data_root=ctx.data_root)
-    model = models.train_or_load(task, args.arch, args.profile, args.seed, device=ctx.device)
-    t0 = time.perf_counter()
-    result = methods.unlearn(
-        args.method, model, task, args.profile, args.seed, ctx.device, **settings
+    out = run_one(
+        args.task,
+        args.forget,
+        args.method,
+        seed=args.seed,
+        arch=args.arch,
+        profile=args.profile,
+        device=args.device,
+        data_root=args.data_root,
+        settings={k: _literal(v) for k, v in args.set},
     )
-    scores = metrics.evaluate(result, task, ctx.device)
-    scores = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in scores.items()}
-    out = {
-        "task": args.task,
-        "forget": args.forget,
-        "method": args.method,
-        "arch": args.arch,
-        "seed": args.seed,
-        "profile": args.profile,
-        "scores": scores,
-        "total_seconds": time.perf_counter() - t0,
-    }
     if args.json:
         print(json.dumps(out, indent=2))
     else:
-        for k, v in scores.items():
+        for k, v in out["scores"].items():
             print(f"{k:>22}: {v}")
     return 0
+
+
+def cmd_sweep(args) -> int:
+    from . import sweep
+
+    out = sweep.run_sweep(
+        args.spec,
+        store=args.store,
+        address=args.address,
+        max_parallel=args.max_parallel,
+        device=args.device,
+        data_root=args.data_root,
+        cache_dir=args.cache_dir,
+        cpus_per_run=args.cpus_per_run,
+        gpus_per_run=args.gpus_per_run,
+    )
+    print(sweep.summary(out))
+    return 1 if out["failed"] else 0
 
 
 def cmd_data(args) -> int:
@@ -245,7 +253,7 @@ def cmd_reproduce(args) -> int:
 def cmd_bench(args) -> int:
     from . import bench
 
-    result = bench.run(args.rounds)
+    result = bench.run(args.rounds, args.quick, args.device, args.groups, args.methods)
     print(bench.table(result))
     out = Path(args.output)
     print(f"wrote {bench.write(result, out if out.is_absolute() else Path.cwd() / out)}")
@@ -282,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_reproduce(args)
         if args.cmd == "bench":
             return cmd_bench(args)
+        if args.cmd == "sweep":
+            return cmd_sweep(args)
         return cmd_methods()
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -159,6 +159,25 @@ def parser(description: str = "") -> argparse.ArgumentParser:
         "--jobs", type=int, default=1, help="notebooks executed at once by the book rebuild"
     )
 
+    sw = sub.add_parser(
+        "sweep",
+        help="a grid of unlearning runs (JSON/YAML spec) through Ray; resumes where it stopped",
+    )
+    sw.add_argument("spec", type=Path, help="the grid, e.g. benchmarks/sweeps/example.json")
+    sw.add_argument("--store", type=Path, default=None, help="default: _build/sweeps/<spec stem>")
+    sw.add_argument("--address", default=None, help="a Ray cluster (default: a local Ray)")
+    sw.add_argument("--max-parallel", type=int, default=None, help="runs in flight at most")
+    sw.add_argument("--cpus-per-run", type=int, default=1, help="Ray CPUs = threads per run")
+    sw.add_argument(
+        "--gpus-per-run",
+        type=float,
+        default=None,
+        help="Ray GPUs per run (default: 1 when the runs use CUDA, else 0)",
+    )
+    sw.add_argument("--device", default="auto")
+    sw.add_argument("--data-root", default="")
+    sw.add_argument("--cache-dir", default=None, help="the workers' checkpoint cache")
+
     sub.add_parser("methods", help="every registered unlearning method")
     bench = sub.add_parser(
         "bench", help="the package's speed against its baselines, as ratios measured side by side"
@@ -170,6 +189,24 @@ def parser(description: str = "") -> argparse.ArgumentParser:
         help="timed rounds per benchmark (best of, after a warm-up)",
     )
     bench.add_argument(
-        "--output", default="_build/bench/bench.json", help="where the JSON table is written"
+        "--output",
+        "--out",
+        default="_build/bench/bench.json",
+        help="where the JSON table is written",
+    )
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes (tests, the appendix) instead of the issue's",
+    )
+    bench.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (synchronised timing)")
+    bench.add_argument(
+        "--groups",
+        nargs="+",
+        default=None,
+        help="row groups to run (threads ensemble jit_chunk jit_reference flops methods cost)",
+    )
+    bench.add_argument(
+        "--methods", nargs="+", default=None, help="methods the 'methods' rows compare with retrain"
     )
     return ap
