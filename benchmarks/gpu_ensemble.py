@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from companion import data, ensemble
+from companion import config, data, ensemble
 from companion.training import TrainRecipe
 
 
 def main() -> None:
-    torch.backends.cuda.matmul.allow_tf32 = False
+    config.use_tf32(False)
     torch.set_num_threads(1)
     out = Path(os.environ.get("OUT", ".")) / "gpu_ensemble.jsonl"
     task = data.load_task("mnist5k", forget="class:3", seed=0)

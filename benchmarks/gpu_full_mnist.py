@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from companion import config
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -29,9 +31,7 @@ def main() -> None:
     dev = torch.device(args.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     base = {"device": name, "torch": torch.__version__}
-    torch.backends.cuda.matmul.allow_tf32 = (
-        False  # the CPU numbers are float32: compare like with like
-    )
+    config.use_tf32(False)  # the CPU numbers are float32: compare like with like (every CUDA run)
 
     def emit(stage: str, seconds: float, **values) -> None:
         rec = {"stage": stage, "seconds": round(seconds, 2), **base, **values}

@@ -94,6 +94,30 @@ class RunContext:
         return f"{what} seed={self.seed} device={self.device}"
 
 
+#: TF32 matmuls and convolutions on CUDA (10-bit mantissa inputs, fp32 accumulation: several times
+#: the fp32 rate on Ampere/Hopper tensor cores at ~1e-3 relative rounding). On for every CUDA run
+#: unless the environment sets ``COMPANION_TF32=0`` or a caller opts out with ``use_tf32(False)``.
+_TF32 = {"on": os.environ.get("COMPANION_TF32", "1") != "0"}
+
+
+def use_tf32(enabled: bool | None = None) -> bool:
+    """The TF32 policy of CUDA runs: ``enabled`` (True/False) sets it, ``None`` only reads it.
+    Applied to torch now and whenever :func:`torch_device` resolves a CUDA device."""
+    if enabled is not None:
+        if not isinstance(enabled, bool):
+            raise bad_value("enabled", enabled, "True, False or None (read the policy)")
+        _TF32["on"] = enabled
+        _apply_tf32()
+    return _TF32["on"]
+
+
+def _apply_tf32() -> None:
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = _TF32["on"]
+    torch.backends.cudnn.allow_tf32 = _TF32["on"]
+
+
 def torch_device(device=None, name: str = "device"):
     """The one place that decides what a device argument means: ``None``/``'auto'`` -> CUDA when
     visible, else the CPU; otherwise the named device (``'cpu'``, ``'cuda'``, ``'cuda:N'`` or a
@@ -103,7 +127,10 @@ def torch_device(device=None, name: str = "device"):
     import torch
 
     if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            _apply_tf32()
+            return torch.device("cuda")
+        return torch.device("cpu")
     allowed = "'auto', 'cpu', 'cuda' or 'cuda:N' (a visible GPU), or a torch.device"
     try:
         dev = torch.device(device)
@@ -115,6 +142,7 @@ def torch_device(device=None, name: str = "device"):
             raise bad_value(
                 name, device, f"{allowed}; this machine has {count} visible CUDA device(s)"
             )
+        _apply_tf32()
     elif dev.type != "cpu":
         raise bad_value(name, device, allowed)
     return dev

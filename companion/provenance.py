@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import project_root, resolve_device
+from .config import project_root, resolve_device, use_tf32
 from .data import embedded, mnist_fetch
 
 # --------------------------------------------------------------------------------------------
@@ -173,4 +173,5 @@ def provenance(
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "profile": params.get("PROFILE", "quick"),
         "threads": torch.get_num_threads(),
+        "tf32": use_tf32() if device.startswith("cuda") else None,  # CUDA matmul/conv policy
     }

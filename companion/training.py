@@ -6,7 +6,9 @@ Recipes (:class:`TrainRecipe`) are data: the papers' optimisers, schedules and e
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import shutil
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -190,7 +192,7 @@ def augment_batch(
         return x
     n = x.shape[0]
     dev = x.device
-    flip = torch.rand(n, generator=generator).to(dev) < 0.5
+    flip = torch.rand(n, generator=generator).to(dev, non_blocking=True) < 0.5
     x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
     if kind == "cifar":
         pad = 4
@@ -198,8 +200,8 @@ def augment_batch(
         h, w = x.shape[-2:]
         dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
         dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-        rows = (dy.view(-1, 1) + torch.arange(h)).to(dev)
-        cols = (dx.view(-1, 1) + torch.arange(w)).to(dev)
+        rows = (dy.view(-1, 1) + torch.arange(h)).to(dev, non_blocking=True)
+        cols = (dx.view(-1, 1) + torch.arange(w)).to(dev, non_blocking=True)
         idx_n = torch.arange(n, device=dev).view(-1, 1, 1)
         return xp.permute(0, 2, 3, 1)[idx_n, rows.view(n, h, 1), cols.view(n, 1, w)].permute(
             0, 3, 1, 2
@@ -209,9 +211,45 @@ def augment_batch(
     cos, sin = angle.cos(), angle.sin()
     theta = torch.stack(
         [torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1
-    ).to(dev)
+    ).to(dev, non_blocking=True)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False)
+
+
+def has_conv2d(model: nn.Module) -> bool:
+    """Whether ``model`` has a 2-D convolution (the layers the channels-last format speeds up)."""
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def to_layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """A 4-D batch (N, C, H, W) in the channels-last memory format when asked; else ``x``."""
+    return x.contiguous(memory_format=torch.channels_last) if channels_last and x.dim() == 4 else x
+
+
+def require_compiler(device: torch.device) -> None:
+    """Refuse ``compile=True`` where ``torch.compile`` cannot build kernels: no C++ compiler on
+    the PATH (CPU kernels and the CUDA launchers), or no Triton for CUDA kernels."""
+    cxx = [c for c in ("g++", "c++", "clang++") if shutil.which(c)]
+    if not cxx or (device.type == "cuda" and importlib.util.find_spec("triton") is None):
+        raise bad_value(
+            "compile",
+            True,
+            "False on this machine: torch.compile needs a C++ compiler on the PATH"
+            + (" and Triton for CUDA" if device.type == "cuda" else ""),
+        )
+
+
+def prepare_model(
+    model: nn.Module, device: torch.device, channels_last: bool = False, compile: bool = False
+) -> nn.Module:
+    """Put ``model`` (in place) in the channels-last format when asked and it has 2-D
+    convolutions, and return the module to call: ``model`` or ``torch.compile(model)`` (which shares
+    its parameters). ``model.to(memory_format=torch.contiguous_format)`` undoes the format."""
+    if compile:
+        require_compiler(device)
+    if channels_last and has_conv2d(model):
+        model.to(memory_format=torch.channels_last)
+    return torch.compile(model) if compile else model
 
 
 def make_optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
@@ -263,8 +301,15 @@ def fit(
     desc: str = "train",
     on_epoch: Callable[[int, nn.Module], None] | None = None,
     show_progress: bool = True,
+    channels_last: bool = False,
+    compile: bool = False,
 ) -> dict:
     """Train ``model`` in place on ``data`` with ``recipe``; returns a log with per-epoch losses.
+
+    ``channels_last`` runs a convolutional network and its batches in the channels-last memory
+    format, ``compile`` through ``torch.compile`` (both change only the speed, and the result to
+    rounding; the model comes back in the contiguous format). The loop keeps the running loss on the
+    device and reads it once per epoch, so a GPU is not synchronised every step.
 
     Shuffling and augmentation draw from a generator seeded by ``seed``, and the global generators
     that dropout (and any other layer-level draw) use are seeded by ``seed`` inside a forked RNG
@@ -278,10 +323,16 @@ def fit(
     devices = [dev] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), threads.policy(threads.n_params(model), dev):
         torch.manual_seed(seed)
-        return _fit(model, data, recipe, seed, dev, desc, on_epoch, show_progress)
+        fwd = prepare_model(model, dev, channels_last, compile)
+        cl = channels_last and has_conv2d(model)
+        try:
+            return _fit(model, fwd, cl, data, recipe, seed, dev, desc, on_epoch, show_progress)
+        finally:
+            if cl:  # back to NCHW: an option of speed leaves no trace
+                model.to(memory_format=torch.contiguous_format)
 
 
-def _fit(model, data, recipe, seed, dev, desc, on_epoch, show_progress) -> dict:
+def _fit(model, fwd, cl, data, recipe, seed, dev, desc, on_epoch, show_progress) -> dict:
     gen = torch.Generator().manual_seed(seed)
     opt = make_optimizer(model, recipe)
     steps = data.n_batches(recipe.batch_size)
@@ -289,19 +340,19 @@ def _fit(model, data, recipe, seed, dev, desc, on_epoch, show_progress) -> dict:
     step = 0
     for epoch in progress(range(recipe.epochs), desc=desc, disable=not show_progress):
         model.train()
-        total, count = 0.0, 0
+        total, count = torch.zeros((), dtype=torch.float64, device=dev), 0
         for xb, yb in data.batches(recipe.batch_size, shuffle=True, generator=gen, device=dev):
             for group in opt.param_groups:
                 group["lr"] = lr_at(recipe, step, steps)
-            xb = augment_batch(xb, recipe.augment, gen)
-            loss = F.cross_entropy(model(xb), yb)
+            xb = to_layout(augment_batch(xb, recipe.augment, gen), cl)
+            loss = F.cross_entropy(fwd(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.item() * len(yb)
+            total += loss.detach().double() * len(yb)  # no host sync per step
             count += len(yb)
             step += 1
-        log["loss"].append(total / count)
+        log["loss"].append(float(total) / count)
         if on_epoch is not None:
             on_epoch(epoch, model)
     model.eval()

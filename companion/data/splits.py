@@ -65,7 +65,9 @@ class Split:
         x = x.to(device, non_blocking=True)
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        x = (x - self.mean.to(x.device).view(shape)) / self.std.to(x.device).view(shape)
+        mean = self.mean.to(x.device, non_blocking=True)  # a blocking copy would sync a GPU
+        std = self.std.to(x.device, non_blocking=True)  # every batch (pageable: staged at once)
+        x = (x - mean.view(shape)) / std.view(shape)
         if self.input_size is not None and x.shape[-2:] != (self.input_size, self.input_size):
             x = torch.nn.functional.interpolate(
                 x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False

@@ -32,13 +32,16 @@ of the paper are named options (``squared``, ``output``, ``grad_through_perturbe
 deviations.md#jit-open-choices).
 
 The ``N`` perturbations of a batch are pushed through the network ``chunk`` at a time as one
-``(chunk * B, ...)`` batch. ``chunk="auto"`` takes all ``N`` at once on a GPU (within a memory
-bound). On a CPU one big batch of a small CNN is memory-bound and runs at about half the speed of a
-loop, while an MLP runs faster batched; there ``chunk="auto"`` loops over the perturbations of a
-network with convolutions and batches :data:`AUTO_ROWS` rows at a time otherwise (see
-:func:`auto_chunk` and ``benchmarks/bench_jit.py``). The rule is deterministic (no timing decides
-it), so the same seed gives bit-identical models. The noise is drawn per perturbation from one
-seeded generator, so the result does not depend on ``chunk`` (to rounding), with two exceptions:
+``(chunk * B, ...)`` batch. ``chunk="auto"`` (default) times the candidates ``1, 2, 4, ..., N``
+(within a memory bound) on the first batch and keeps the fastest, cached in-process per device,
+network structure, input shape and ``N`` (:mod:`companion.methods.jit_autotune`): no fixed rule is
+right everywhere (on a CPU one big batch of a small CNN is memory-bound and runs at about half the
+speed of a loop, while an MLP runs faster batched). ``chunk="rule"`` keeps the earlier fixed rule
+(:func:`auto_chunk`: the loop for a network with convolutions on a CPU, :data:`AUTO_ROWS` rows
+otherwise), and an integer fixes the chunk. The timing draws none of JiT's noise and changes no
+state, and the noise is drawn per perturbation from one seeded generator, so the result does not
+depend on ``chunk`` (to rounding; a fixed chunk gives bit-identical models for a seed), with two
+exceptions:
 
 * **BatchNorm in train mode** (``eval_mode=False`` on a network with BatchNorm layers, e.g.
   ``resnet18``): a forward of ``chunk * B`` rows normalises with the statistics of all of them,
@@ -48,6 +51,13 @@ seeded generator, so the result does not depend on ``chunk`` (to rounding), with
 * **Dropout in train mode** draws one mask per row of each forward call; on the CPU a chunked call
   draws the same masks as the per-perturbation loop (tested), on other devices this is not
   guaranteed.
+
+Speed options of :class:`JitConfig`, all off by default and changing the result only to rounding:
+``precision="bf16"`` (the perturbed forwards under bf16 autocast, refused on the first batch when
+``sigma`` is too small for bf16 to resolve ``f(x) - f(x + xi)``;
+:mod:`companion.methods.jit_precision`), ``channels_last`` and ``compile``
+(:func:`companion.training.prepare_model`). Losses and step norms stay on the device until the end
+of the pass (no host synchronisation per step).
 
 Algorithm 1 of the paper takes one step per forget *sample*; ``per_sample=True`` does exactly that
 (each sample of a batch gets its own loss and its own SGD step, in loader order), while the default
@@ -66,6 +76,7 @@ from torch import nn
 from ..config import bad_value
 from ..data.tasks import require_zero_shot
 from ..progress import progress
+from ..training import has_conv2d, prepare_model, to_layout
 from .base import register
 from .jit_config import JitConfig
 from .jit_loss import (  # noqa: F401  (re-exported: the loss's home is jit_loss)
@@ -78,7 +89,9 @@ from .jit_loss import (  # noqa: F401  (re-exported: the loss's home is jit_loss
     jit_loss,
     lipschitz_ratios,
     perturb,
+    resolve_chunk,
 )
+from .jit_precision import BF16_TOLERANCE, bf16_error, check_bf16, isolated
 
 # --------------------------------------------------------------------------------------------
 # The loss
@@ -108,8 +121,9 @@ def jit_unlearn(
     -------
     dict
         ``losses`` (per step), ``step_norms`` (the length of each SGD step, eta times the gradient
-        norm), ``steps``, ``lr`` (eta used), ``chunk`` (perturbations per forward), and the
-        effective ``flags``.
+        norm), ``steps``, ``lr`` (eta used), ``chunk`` (perturbations per forward, as measured
+        for ``'auto'``), ``precision`` (with ``bf16_error`` and ``bf16_min_sigma`` measured for
+        bf16), and the effective ``flags``.
     """
     dev = torch.device(device)
     flags = cfg.flags()
@@ -119,24 +133,40 @@ def jit_unlearn(
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.0, weight_decay=0.0)
     gen = torch.Generator(device=dev).manual_seed(seed)
     opt.zero_grad(set_to_none=False)  # the reference code zeroes exactly once, here
-    losses: list[float] = []
-    norms: list[float] = []
-    chunk_used = None
-    if cfg.chunk != "auto":
+    losses: list[torch.Tensor] = []  # kept on the device: no host sync per step
+    norms: list[torch.Tensor] = []
+    chunk_used, bf16 = None, {}
+    if cfg.chunk not in ("auto", "rule"):
         _check_chunk_statistics(model, cfg.chunk)  # before any step
+    fwd = prepare_model(model, dev, cfg.channels_last, cfg.compile)  # model, or compiled
+    cl = cfg.channels_last and has_conv2d(model)
     for xb in batches:
         if isinstance(xb, (tuple, list)):
             xb = xb[0]
-        xb = xb.to(dev)
+        xb = to_layout(xb.to(dev), cl)
         for x in xb.split(1) if cfg.per_sample else (xb,):  # Algorithm 1: a step per sample
             if not flags["accumulate_grads"]:
                 opt.zero_grad(set_to_none=False)
-            if chunk_used is None:
-                chunk_used = (
-                    auto_chunk(cfg.n_samples, x, dev, model) if cfg.chunk == "auto" else cfg.chunk
+            if chunk_used is None:  # the first batch, before any step
+                if cfg.precision == "bf16":
+                    try:
+                        bf16 = _bf16_guard(fwd, x, cfg, flags["clamp"], seed)
+                    except ValueError:
+                        if cl:  # refused before any step: leave the model as it came
+                            model.to(memory_format=torch.contiguous_format)
+                        raise
+                chunk_used = resolve_chunk(
+                    cfg.chunk,
+                    cfg.n_samples,
+                    x,
+                    fwd,
+                    cfg.sigma,
+                    grad_through_perturbed=cfg.grad_through_perturbed,
+                    precision=cfg.precision,
+                    output=cfg.output,
                 )
             loss = jit_loss(
-                model,
+                fwd,
                 x,
                 cfg.sigma,
                 cfg.n_samples,
@@ -146,26 +176,29 @@ def jit_unlearn(
                 squared=cfg.squared,
                 output=cfg.output,
                 grad_through_perturbed=cfg.grad_through_perturbed,
+                perturbation=cfg.perturbation,
                 chunk=chunk_used,
+                precision=cfg.precision,
             )
             loss.backward()
             # the step SGD is about to take: lr * ||accumulated or fresh gradient||
             with torch.no_grad():
                 norms.append(
-                    lr
-                    * float(
-                        torch.sqrt(
-                            sum(
-                                (p.grad.double() ** 2).sum()
-                                for p in model.parameters()
-                                if p.grad is not None
-                            )
+                    torch.sqrt(
+                        sum(
+                            (p.grad.double() ** 2).sum()
+                            for p in model.parameters()
+                            if p.grad is not None
                         )
                     )
                 )
             opt.step()
-            losses.append(float(loss.detach()))
+            losses.append(loss.detach())
     model.eval()
+    if cl:  # back to NCHW: an option of speed leaves no trace
+        model.to(memory_format=torch.contiguous_format)
+    losses = torch.stack(losses).tolist() if losses else []  # one host sync, at the end
+    norms = [lr * v for v in torch.stack(norms).tolist()] if norms else []
     if losses and not all(math.isfinite(v) for v in losses):
         warnings.warn(
             "JiT loss became non-finite: eta is too large for this model and setting.", stacklevel=2
@@ -176,9 +209,24 @@ def jit_unlearn(
         "steps": len(losses),
         "lr": lr,
         "chunk": chunk_used,
+        "precision": cfg.precision,
+        **bf16,
         "flags": flags,
         "variant": cfg.variant,
     }
+
+
+def _bf16_guard(model: nn.Module, x: torch.Tensor, cfg: JitConfig, clamp: str, seed: int) -> dict:
+    """Measure on the first batch ``x`` (B, ...) whether ``precision='bf16'`` is safe at
+    ``cfg.sigma`` (:func:`~companion.methods.jit_precision.bf16_error` on ``min(N, 4)``
+    perturbations from a private generator, so JiT's draws are untouched) and refuse it otherwise
+    (:func:`~companion.methods.jit_precision.check_bf16`)."""
+    gen = torch.Generator(device=x.device).manual_seed(seed + 1)
+    eps = torch.randn((min(cfg.n_samples, 4), *x.shape), generator=gen, device=x.device)
+    with isolated(model, x.device):
+        err = bf16_error(model, x, perturb(x, eps.to(x.dtype), cfg.sigma, clamp), cfg.output)
+    threshold = check_bf16(err, cfg.sigma, BF16_TOLERANCE)
+    return {"bf16_error": err, "bf16_min_sigma": threshold}
 
 
 @register(

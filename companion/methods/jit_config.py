@@ -15,11 +15,15 @@ from typing import Any
 
 from ..config import bad_value
 from .base import MethodConfig, positive
+from .jit_precision import PRECISIONS
 
 VARIANTS = ("paper", "reference")
 REDUCTIONS = ("mean", "sum")
 CLAMPS = ("none", "batch_minmax", "per_sample")
 OUTPUTS = ("logits", "probs")
+#: Laws of the perturbations xi_j (all with unit variance per coordinate before the ``sigma``
+#: scaling; :func:`companion.methods.jit_loss.draw_noise`).
+PERTURBATIONS = ("gaussian", "uniform", "laplace", "antithetic")
 
 #: The switches each variant sets (deviations.md#jit-variants).
 VARIANT_FLAGS: dict[str, dict[str, Any]] = {
@@ -127,16 +131,32 @@ class JitConfig(MethodConfig):
         Use ``||f(x) - f(x')||^2 / ||x - x'||^2`` (as some summaries of the paper write it).
     output : {'logits', 'probs'}
         What ``f`` returns: logits (the code) or softmax probabilities.
+    perturbation : {'gaussian', 'uniform', 'laplace', 'antithetic'}
+        Law of ``xi / sigma`` per coordinate, every law with unit variance so that
+        ``E||xi||^2 = sigma^2 d`` is the Gaussian's: 'gaussian' (default, the paper), 'uniform' on
+        ``[-sqrt(3), sqrt(3)]``, 'laplace' with scale ``1/sqrt(2)``, 'antithetic' Gaussian pairs
+        ``(+z, -z)`` (an open question of the paper; see ``notebooks/jit/06``).
     grad_through_perturbed : bool
         Differentiate through ``f(x + xi)`` too; False (the code) treats it as a fixed target.
     epochs : int
         Passes over the forget set (the method is one pass; the code ignores its ``n_epochs``).
     shuffle : bool
         Shuffle the forget loader (the code does not).
-    chunk : int or 'auto'
-        Perturbations per forward pass; ``'auto'`` picks by device (see
-        :data:`companion.methods.jit.AUTO_ROWS`). A network with BatchNorm run in train mode takes
-        one perturbation per forward (see the module notes).
+    chunk : int, 'auto' or 'rule'
+        Perturbations per forward pass; ``'auto'`` times the candidates on the first batch and
+        keeps the fastest (:mod:`companion.methods.jit_autotune`, cached in-process); ``'rule'`` is
+        the earlier fixed rule by device (:func:`companion.methods.jit_loss.auto_chunk`). A network
+        with BatchNorm run in train mode takes one perturbation per forward (see the module notes).
+    precision : {'fp32', 'bf16'}
+        'bf16' runs the perturbed forwards under bf16 autocast, after measuring on the first batch
+        that bf16 rounding changes ``||f(x) - f(x + xi)||`` by at most
+        :data:`~companion.methods.jit_precision.BF16_TOLERANCE` (else a ``ValueError`` naming the
+        smallest safe ``sigma``).
+    channels_last : bool
+        Run a 4-D (image) network and its batches in the channels-last memory format (faster
+        convolutions on tensor-core GPUs; the same result to rounding).
+    compile : bool
+        Run the forwards through ``torch.compile`` (needs a C compiler; off by default).
     """
 
     variant: str = "paper"
@@ -153,10 +173,14 @@ class JitConfig(MethodConfig):
     clamp: str | None = None
     squared: bool = False
     output: str = "logits"
+    perturbation: str = "gaussian"
     grad_through_perturbed: bool = False
     epochs: int = 1
     shuffle: bool = False
     chunk: int | str = "auto"
+    precision: str = "fp32"
+    channels_last: bool = False
+    compile: bool = False
 
     # QUICK: the embedded MNIST subset (mnist5k, class 3) and the small CNN, batch 64. sigma in
     # {0.5, 1} and eta on a grid (paper: 0.035-0.08; reference: 3e-4-6e-4) were chosen on the
@@ -198,10 +222,17 @@ class JitConfig(MethodConfig):
             raise bad_value("clamp", self.clamp, f"None or one of {CLAMPS}")
         if self.output not in OUTPUTS:
             raise bad_value("output", self.output, f"one of {OUTPUTS}")
-        if self.chunk != "auto" and (
+        if self.perturbation not in PERTURBATIONS:
+            raise bad_value("perturbation", self.perturbation, f"one of {PERTURBATIONS}")
+        if self.chunk not in ("auto", "rule") and (
             isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 1
         ):
-            raise bad_value("chunk", self.chunk, "'auto' or an integer >= 1")
+            raise bad_value("chunk", self.chunk, "'auto', 'rule' or an integer >= 1")
+        if self.precision not in PRECISIONS:
+            raise bad_value("precision", self.precision, f"one of {PRECISIONS}")
+        for name in ("channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad_value(name, getattr(self, name), "True or False")
 
     def flags(self) -> dict[str, Any]:
         """The effective switches: the variant's, with any explicit field overriding it."""

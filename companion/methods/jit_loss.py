@@ -1,17 +1,20 @@
 """JiT's loss (Foster et al., TMLR 2025): the local Lipschitz ratio of a network around each forget
-sample, estimated with N Gaussian perturbations pushed through the network ``chunk`` at a time
-(the unlearner itself is :mod:`companion.methods.jit`, which documents the variants and the
-chunking rule)."""
+sample, estimated with N Gaussian perturbations (or another law: :func:`draw_noise`) pushed through
+the network ``chunk`` at a time (the unlearner itself is :mod:`companion.methods.jit`, which
+documents the variants and the chunking rule)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
 
 from ..config import bad_value
-from .jit_config import CLAMPS, REDUCTIONS
+from .jit_autotune import tune_chunk
+from .jit_config import CLAMPS, PERTURBATIONS, REDUCTIONS
+from .jit_precision import perturbed_autocast
 
 #: Rows (perturbations x batch) per forward pass under ``chunk="auto"`` (GPU: all N at once as long
 #: as it fits; CPU: see :func:`auto_chunk`). Measured with ``benchmarks/bench_jit.py`` on the 2-core
@@ -60,6 +63,28 @@ def auto_chunk(
     return int(max(1, min(n_samples, by_rows, by_mem)))
 
 
+def resolve_chunk(
+    chunk: int | str,
+    n_samples: int,
+    x: torch.Tensor,
+    model: nn.Module,
+    sigma: float,
+    **options: Any,
+) -> int:
+    """Perturbations per forward pass for the batch ``x`` (B, ...): an integer as given;
+    ``'rule'``: the fixed rule :func:`auto_chunk`; ``'auto'``: the fastest measured on ``x``
+    (:func:`companion.methods.jit_autotune.tune_chunk`, cached; ``options`` go to it) within
+    :data:`AUTO_MAX_ELEMENTS`, and 1 for a network with BatchNorm in train mode."""
+    if chunk == "rule":
+        return auto_chunk(n_samples, x, x.device, model)
+    if chunk != "auto":
+        return int(chunk)
+    if batchnorm_in_train_mode(model):
+        return 1
+    by_mem = max(1, AUTO_MAX_ELEMENTS // (max(1, x.shape[0]) * max(1, x[0].numel())))
+    return tune_chunk(model, x, n_samples, sigma, max_chunk=by_mem, **options)
+
+
 def perturb(x: torch.Tensor, noise: torch.Tensor, sigma: float, clamp: str) -> torch.Tensor:
     """``x + sigma * noise``, clamped as the ``clamp`` option says.
 
@@ -96,12 +121,42 @@ def _out(model: nn.Module, x: torch.Tensor, output: str) -> torch.Tensor:
 
 
 def draw_noise(
-    n: int, x: torch.Tensor, generator: torch.Generator | None
+    n: int, x: torch.Tensor, generator: torch.Generator | None, law: str = "gaussian"
 ) -> Iterator[torch.Tensor]:
-    """Yield ``n`` standard normal tensors shaped like ``x``, one per perturbation, from
-    ``generator``."""
-    for _ in range(n):
-        yield torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    """Yield ``n`` tensors shaped like ``x``, one per perturbation, from ``generator``: ``xi_j /
+    sigma`` of Foster et al. (2025), Algorithm 1, line 5, for the perturbation ``law``.
+
+    Every law has zero mean and unit variance per coordinate, so ``sigma * noise`` has the
+    Gaussian's ``E||xi||^2 = sigma^2 d`` (``d = x[0].numel()``) and, to ``O(1/d)``, its
+    ``E||xi||``: 'gaussian' (default; ``torch.randn``, unchanged bit for bit), 'uniform' on
+    ``[-sqrt(3), sqrt(3)]``, 'laplace' with scale ``1/sqrt(2)`` (a difference of two unit
+    exponentials over ``sqrt(2)``), 'antithetic' Gaussian pairs ``z, -z`` (an odd ``n`` ends with an
+    unpaired ``z``). The law is checked before anything is drawn.
+    """
+    if law not in PERTURBATIONS:
+        raise bad_value("perturbation", law, f"one of {PERTURBATIONS}")
+    return _draws(n, x, generator, law)
+
+
+def _draws(
+    n: int, x: torch.Tensor, generator: torch.Generator | None, law: str
+) -> Iterator[torch.Tensor]:
+    kw = {"generator": generator, "device": x.device, "dtype": x.dtype}
+    j = 0
+    while j < n:
+        if law == "uniform":
+            yield (torch.rand(x.shape, **kw) * 2 - 1) * math.sqrt(3.0)
+        elif law == "laplace":
+            e = torch.empty((2, *x.shape), device=x.device, dtype=x.dtype)
+            e.exponential_(generator=generator)
+            yield (e[0] - e[1]) / math.sqrt(2.0)
+        else:
+            z = torch.randn(x.shape, **kw)
+            yield z
+            if law == "antithetic" and j + 1 < n:
+                j += 1
+                yield -z
+        j += 1
 
 
 def lipschitz_ratios(
@@ -117,6 +172,8 @@ def lipschitz_ratios(
     grad_through_perturbed: bool = False,
     chunk: int | str | Sequence[int] = "auto",
     noise: torch.Tensor | None = None,
+    perturbation: str = "gaussian",
+    precision: str = "fp32",
 ) -> torch.Tensor:
     """Per-perturbation Lipschitz ratios ``||f(x) - f(x'_j)|| / ||x - x'_j||`` (Foster et al.
     (2025), Algorithm 1, line 6).
@@ -140,8 +197,15 @@ def lipschitz_ratios(
         Source of the noise (on ``x``'s device). Ignored when ``noise`` is given.
     noise : Tensor (N, B, ...), optional
         Standard normal draws to use instead of drawing them.
-    chunk : int, 'auto' or sequence of int
-        Perturbations per forward pass, or an explicit list of group sizes (summing to N).
+    perturbation : {'gaussian', 'uniform', 'laplace', 'antithetic'}
+        Law of the draws (:func:`draw_noise`); ignored when ``noise`` is given.
+    chunk : int, 'auto', 'rule' or sequence of int
+        Perturbations per forward pass (:func:`resolve_chunk`: 'auto' measured, 'rule' the fixed
+        rule), or an explicit list of group sizes (summing to N).
+    precision : {'fp32', 'bf16'}
+        'bf16': the perturbed forwards under bf16 autocast (``f(x)`` stays fp32; check that
+        ``sigma`` is large enough with :mod:`companion.methods.jit_precision`). A channels-last
+        ``x`` makes the perturbed batches channels-last too.
 
     Returns
     -------
@@ -156,12 +220,21 @@ def lipschitz_ratios(
         if sum(groups) != n_samples or min(groups) < 1:
             raise bad_value("chunk", chunk, f"group sizes >= 1 summing to n_samples={n_samples}")
     else:
-        k = auto_chunk(n_samples, x, x.device, model) if chunk == "auto" else int(chunk)
+        k = resolve_chunk(
+            chunk,
+            n_samples,
+            x,
+            model,
+            sigma,
+            grad_through_perturbed=grad_through_perturbed,
+            precision=precision,
+            output=output,
+        )
         groups = [min(k, n_samples - s) for s in range(0, n_samples, k)]
     _check_chunk_statistics(model, groups)
     fx = _out(model, x, output)  # (B, C)
     source: Iterable[torch.Tensor] = (
-        noise if noise is not None else draw_noise(n_samples, x, generator)
+        noise if noise is not None else draw_noise(n_samples, x, generator, perturbation)
     )
     it = iter(source)
     rows = []
@@ -169,12 +242,15 @@ def lipschitz_ratios(
         eps = torch.stack([next(it) for _ in range(m)])  # (m, B, ...)
         xp = perturb(x, eps, sigma, clamp)  # (m, B, ...)
         flat = xp.reshape(m * b, *x.shape[1:])
-        if grad_through_perturbed:
-            fxp = _out(model, flat, output)
-        else:
-            with torch.no_grad():
+        if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+            flat = flat.contiguous(memory_format=torch.channels_last)
+        with perturbed_autocast(x.device, precision):
+            if grad_through_perturbed:
                 fxp = _out(model, flat, output)
-        fxp = fxp.reshape(m, b, -1)
+            else:
+                with torch.no_grad():
+                    fxp = _out(model, flat, output)
+        fxp = fxp.to(fx.dtype).reshape(m, b, -1)
         num = (fx.reshape(1, b, -1) - fxp).pow(2).sum(-1)  # (m, B)
         den = (x.unsqueeze(0) - xp).reshape(m, b, -1).pow(2).sum(-1)  # (m, B)
         rows.append(num / den if squared else _safe_sqrt(num) / den.sqrt())

@@ -165,10 +165,14 @@ def test_auto_chunk_changes_nothing_but_speed():
     )
     xs = [torch.randn(5, 1, 6, 6) for _ in range(3)]
     a, b = copy.deepcopy(base), copy.deepcopy(base)
-    log = jit_unlearn(a, xs, JitConfig(lr=0.05, n_samples=9, chunk="auto"), seed=4)
+    log = jit_unlearn(a, xs, JitConfig(lr=0.05, n_samples=9, chunk="rule"), seed=4)
     jit_unlearn(b, xs, JitConfig(lr=0.05, n_samples=9, chunk=1), seed=4)
     assert log["chunk"] == auto_chunk(9, xs[0], "cpu", base) == 1  # convolutions on a CPU: the loop
     torch.testing.assert_close(params(a), params(b), rtol=1e-5, atol=1e-6)
+    c = copy.deepcopy(base)  # 'auto' measures (tests/methods/test_jit_autotune.py): any chunk
+    log = jit_unlearn(c, xs, JitConfig(lr=0.05, n_samples=9, chunk="auto"), seed=4)
+    assert 1 <= log["chunk"] <= 9
+    torch.testing.assert_close(params(c), params(b), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="chunk"):
         lipschitz_ratios(base, xs[0], 0.1, 9, chunk=[4, 4])
 
