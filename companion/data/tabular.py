@@ -239,6 +239,20 @@ def load_table(name: str, **kw) -> TabularData:
     return TABLES[name](**kw)
 
 
+def stratified_subsample(data: TabularData, max_rows: int | None, seed: int) -> TabularData:
+    """At most ``max_rows`` rows of ``data``, drawn stratified by (label, sensitive attribute) and
+    kept in their original order; ``data`` itself when it is no larger (or ``max_rows`` is None)."""
+    if max_rows is None or len(data) <= max_rows:
+        return data
+    from sklearn.model_selection import train_test_split
+
+    strata = data.y * (int(data.z.max()) + 1) + data.z
+    idx, _ = train_test_split(
+        np.arange(len(data)), train_size=max_rows, stratify=strata, random_state=seed
+    )
+    return data.subset(np.sort(idx))
+
+
 def folds(data: TabularData, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Seeded stratified k-fold split (strata = (Y, Z) pairs); returns [(train_idx, test_idx),
     ...]."""

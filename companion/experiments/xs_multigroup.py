@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..checks import bad_value, integer, number_in
 from ..config import ProfileSetting
-from ..data.tabular import TabularData, folds
+from ..data.tabular import TabularData, folds, stratified_subsample
 from ..metrics.fairness import discrimination
 from ..theory.multi_marginal import GroupBarycenter, group_barycenter, group_moments
 
@@ -130,18 +130,6 @@ def fit_variant(
     return group_barycenter(means, covs, p, metric), gmap
 
 
-def _subsample(data: TabularData, max_rows: int | None, seed: int) -> TabularData:
-    from sklearn.model_selection import train_test_split
-
-    if max_rows is None or len(data) <= max_rows:
-        return data
-    strata = data.y * (int(data.z.max()) + 1) + data.z
-    idx, _ = train_test_split(
-        np.arange(len(data)), train_size=max_rows, stratify=strata, random_state=seed
-    )
-    return data.subset(np.sort(idx))
-
-
 def leakage(
     x: np.ndarray, z: np.ndarray, cv: int = 5, rf_trees: int = 100, seed: int = 0
 ) -> dict[str, float]:
@@ -240,7 +228,7 @@ def multigroup_path(
 
     if not isinstance(setting, MultiGroupSetting):
         raise bad_value("setting", type(setting).__name__, "a MultiGroupSetting")
-    data = _subsample(data, setting.max_rows, seed)
+    data = stratified_subsample(data, setting.max_rows, seed)
     x, y, z = data.x, data.y, data.z
     k = int(z.max()) + 1
     ts = np.linspace(0.0, 1.0, setting.n_t)

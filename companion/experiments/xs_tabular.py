@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import bad_value
-from ..data.tabular import TabularData, folds
+from ..data.tabular import TabularData, folds, stratified_subsample
 from ..methods.base import MethodConfig, positive
 from ..metrics.fairness import discrimination, distortion, mi_binned, probe_auc
 from ..progress import progress
@@ -126,18 +126,6 @@ def transport_labels(
     return (rng.random(len(yt)) < p).astype(np.int64)
 
 
-def _subsample(data: TabularData, max_rows: int | None, seed: int) -> TabularData:
-    if max_rows is None or len(data) <= max_rows:
-        return data
-    from sklearn.model_selection import train_test_split
-
-    strata = data.y * (int(data.z.max()) + 1) + data.z
-    idx, _ = train_test_split(
-        np.arange(len(data)), train_size=max_rows, stratify=strata, random_state=seed
-    )
-    return data.subset(np.sort(idx))
-
-
 def _utility(xtr, ytr, xte, yte, zte, cfg: TabularPathConfig, seed: int) -> dict:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -189,7 +177,7 @@ def tabular_path(
     per-fold rows.
     """
     cfg = cfg or TabularPathConfig.resolve(profile)
-    data = _subsample(data, cfg.max_rows, seed)
+    data = stratified_subsample(data, cfg.max_rows, seed)
     rng = np.random.default_rng(seed)
     ts = np.linspace(0.0, 1.0, cfg.n_t)
     x, y, z = data.x, data.y, data.z
