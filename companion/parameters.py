@@ -219,6 +219,12 @@ PARAMETERS: dict[str, Rule] = {
         "a number in (0, 1]",
         "share of the forget class's training samples to unlearn (paper: 0.75)",
     ),
+    "TASK_METRIC": Rule(
+        str,
+        lambda v: v in ("logistic", "covariance"),
+        "'logistic' or 'covariance'",
+        "feature weights of the task-aligned Mahalanobis cost (multi-group feature unlearning)",
+    ),
     # --- end xs parameters ---
     # --- jit parameters (Foster et al. chapters) ---
     "RADIUS": Rule(float, _pos, "a number > 0", "radius r of the neighbourhood B_r(x) in alpha(x)"),
@@ -241,6 +247,18 @@ PARAMETERS: dict[str, Rule] = {
         "matching the chapter",
         "what the JiT baseline table forgets",
     ),
+    "SEQ_OVERLAP": Rule(
+        int,
+        lambda v: 0 <= v <= 1000,
+        "an integer in [0, 1000] (at most the size of a request)",
+        "samples each sequential forget request repeats from the one before",
+    ),
+    "SEQ_BASELINE": Rule(
+        str,
+        lambda v: v in ("graddiff", "finetune", "scrub"),
+        "'graddiff', 'finetune' or 'scrub'",
+        "retain-based method compared with JiT on sequential requests",
+    ),
     # --- end jit parameters ---
     # --- cert parameters (Koloskova et al. chapters) ---
     "EPSILON_R": Rule(
@@ -250,6 +268,18 @@ PARAMETERS: dict[str, Rule] = {
         "Renyi bound eps_R of gradient clipping (the reference code's knob)",
     ),
     "C2": Rule(float, _pos, "a number > 0", "model clipping projection radius"),
+    "N_REQUESTS": Rule(
+        int,
+        lambda v: 0 <= v <= 1000,
+        "an integer in [0, 1000] (0: the profile's default)",
+        "deletion requests k in the repeated-requests noise table",
+    ),
+    "N_RUNS": Rule(
+        int,
+        lambda v: v == 0 or 8 <= v <= 1_000_000,
+        "0 (the profile's default) or an integer in [8, 1000000]",
+        "releases per start point of the repeated-requests audit",
+    ),
     # --- end cert parameters ---
 }
 

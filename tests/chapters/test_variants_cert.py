@@ -22,6 +22,7 @@ VARIANTS: dict[str, list[dict]] = {
     ],
     "cert/04_accuracy_vs_budget": [{"SEED": 1, "EPSILON": 10.0, "EPOCHS": 2, "N_SEEDS": 2}],
     "cert/05_noise_costs": [{"SEED": 1, "EPOCHS": 1, "N_SEEDS": 1}],
+    "cert/06_repeated_requests": [{"SEED": 2, "EPSILON": 2.0, "N_REQUESTS": 5, "N_RUNS": 1000}],
 }
 
 

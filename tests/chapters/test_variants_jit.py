@@ -12,6 +12,7 @@ VARIANTS: dict[str, list[dict]] = {
     "jit/03_full_class_forgetting": [{"SEED": 1, "N_SEEDS": 1, "JIT_FORGET": "class:8"}],
     "jit/04_subclass_forgetting": [{"SEED": 2, "N_SEEDS": 1}],
     "jit/05_random_forgetting": [{"SEED": 1, "N_SEEDS": 1, "JIT_FORGET": "random:50"}],
+    "jit/06_perturbations_and_sequences": [{"SEED": 1, "SEQ_OVERLAP": 0}],
 }
 
 

@@ -15,6 +15,9 @@ VARIANTS: dict[str, list[dict]] = {
     # SEED picks the first ambiguous data draw at or after it: 0-6 all give draw 6, 7 gives another
     "xs/05_gmm_toy": [{"SEED": 7}, {"SEED": 7, "GAMMA": 0.0, "N_REPS": 4}],
     "xs/06_digit_removal": [{"FORGET_CLASS": 5}, {"SEED": 1, "FORGET_CLASS": 8}],
+    "xs/07_mi_estimators": [{"SEED": 1, "FORGET_CLASS": 5}],
+    "xs/09_beyond_w2": [{"SEED": 1, "TASK_METRIC": "covariance"}],
+    "xs/08_mi_and_forgetting": [{"FORGET_CLASS": 5}],
 }
 
 
