@@ -7,9 +7,14 @@ fastest, while on a CPU a small CNN's big batches are memory-bound and run at ha
 loop, and an MLP runs faster batched. So :func:`tune_chunk` times the candidates (``1, 2, 4, ...``
 and ``N``, up to a memory bound) on the first batch, with a warm-up and the best of a few runs
 (synchronising a GPU around each), and keeps the one with the least time per perturbation. The
-choice is cached in-process per (device, model structure and mode, input shape/dtype/layout,
-``N`` and the options that change the work), so a second run of the same setting does not time
-again.
+choice is cached per (device, model structure and mode, input shape/dtype/layout, ``N`` and the
+options that change the work), in-process and in ``jit_chunks.json`` under the cache folder
+(:func:`companion.config.default_cache_dir`): a second run of the same setting, in this process or
+a later one, does not time again and runs with the same chunk. Different chunks agree only to float
+rounding (a forward of more rows may sum in another order), and training can amplify rounding, so
+the stored choice is what makes a re-executed chapter repeat its numbers on the same machine.
+Processes that tune the same setting at once take turns (a file lock): the second reads the first's
+choice.
 
 The probes draw their noise from a private generator and run inside
 :func:`~companion.methods.jit_precision.isolated`, so they consume none of JiT's perturbation draws,
@@ -19,13 +24,21 @@ they were: whatever chunk wins, the result is the same to rounding.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
 import math
+import os
+import tempfile
 import time
-from typing import Hashable
+from pathlib import Path
+from typing import Hashable, Iterator
 
 import torch
 from torch import nn
 
+from ..config import default_cache_dir
 from .jit_precision import isolated, perturbed_autocast
 
 #: Warm-up runs (on a CPU only before the first candidate), then timed runs per candidate (the best
@@ -39,9 +52,50 @@ GIVE_UP = 1.25
 _CACHE: dict[Hashable, int] = {}
 
 
-def clear_cache() -> None:
-    """Forget every measured choice (the next ``chunk='auto'`` times again)."""
+def clear_cache(stored: bool = False) -> None:
+    """Forget the measured choices of this process; with ``stored``, the stored ones too (the next
+    ``chunk='auto'`` times again)."""
     _CACHE.clear()
+    if stored:
+        store_path().unlink(missing_ok=True)
+
+
+def store_path() -> Path:
+    """The file of measured choices shared by every process: ``jit_chunks.json`` in the cache
+    folder."""
+    return default_cache_dir() / "jit_chunks.json"
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[Path]:
+    path = store_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield path
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read(path: Path) -> dict:
+    """The stored choices; an unreadable or half-written file counts as none."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def cache_size() -> int:
@@ -151,7 +205,8 @@ def tune_chunk(
 
     Times each of :func:`candidates` (``max_chunk`` bounds the memory; a CUDA out-of-memory error
     ends the search) by :func:`time_chunk` and returns the one with the least time per
-    perturbation. The model runs in the mode the caller left it in, under
+    perturbation (or the choice stored for this setting by an earlier run). The model runs in the
+    mode the caller left it in, under
     :func:`~companion.methods.jit_precision.isolated`: no random draw of the caller's, buffer,
     parameter or gradient changes. Cached by :func:`cache_key` unless ``use_cache`` is False.
     """
@@ -166,6 +221,32 @@ def tune_chunk(
     )
     if use_cache and key in _CACHE:
         return _CACHE[key]
+    if not use_cache:
+        return _measure(model, x, n_samples, sigma, max_chunk, grad_through_perturbed, precision)
+    name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+    with _locked() as path:
+        stored = _read(path).get(name)
+        if isinstance(stored, int) and 1 <= stored <= max(1, min(n_samples, max_chunk)):
+            best_k = stored
+        else:
+            best_k = _measure(
+                model, x, n_samples, sigma, max_chunk, grad_through_perturbed, precision
+            )
+            _write(path, _read(path) | {name: best_k})
+    _CACHE[key] = best_k
+    return best_k
+
+
+def _measure(
+    model: nn.Module,
+    x: torch.Tensor,
+    n_samples: int,
+    sigma: float,
+    max_chunk: int,
+    grad_through_perturbed: bool,
+    precision: str,
+) -> int:
+    """Time each candidate chunk and return the one with the least time per perturbation."""
     ks = candidates(n_samples, max_chunk)
     best_k, best = 1, math.inf
     if len(ks) > 1:
@@ -193,5 +274,4 @@ def tune_chunk(
                 elif per > GIVE_UP * best:
                     break
         del noise
-    _CACHE[key] = best_k
     return best_k

@@ -144,7 +144,7 @@ class JitConfig(MethodConfig):
         Shuffle the forget loader (the code does not).
     chunk : int, 'auto' or 'rule'
         Perturbations per forward pass; ``'auto'`` times the candidates on the first batch and
-        keeps the fastest (:mod:`companion.methods.jit_autotune`, cached in-process); ``'rule'`` is
+        keeps the fastest (:mod:`companion.methods.jit_autotune`, cached and stored); ``'rule'`` is
         the earlier fixed rule by device (:func:`companion.methods.jit_loss.auto_chunk`). A network
         with BatchNorm run in train mode takes one perturbation per forward (see the module notes).
     precision : {'fp32', 'bf16'}

@@ -224,15 +224,13 @@ report.glue("jp6_sigma_table", str(sig.idxmax()).replace("_", "-"))
 sigma_wins = bool(sig.max() > df_law)
 report.glue(
     "jp6_sigma_text",
-    "Changing $\\sigma$ matters more than changing the law"
+    "Changing σ matters more than changing the law"
     if sigma_wins
-    else "Changing $\\sigma$ matters no more than changing the law",
+    else "Changing σ matters no more than changing the law",
 )
 report.glue(
     "jp6_sigma_short",
-    "$\\sigma$ matters more than the law"
-    if sigma_wins
-    else "$\\sigma$ matters no more than the law",
+    "σ matters more than the law" if sigma_wins else "σ matters no more than the law",
 )
 if sigma_wins != (sig.max() > df_law):
     raise AssertionError("the sigma text must follow the measured ranges")

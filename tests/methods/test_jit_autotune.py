@@ -163,3 +163,64 @@ def test_config_accepts_auto_rule_and_integers_only():
     for bad in ("fast", 0, True, 2.0):
         with pytest.raises(ValueError, match="chunk"):
             JitConfig(chunk=bad)
+
+
+def test_a_later_process_runs_with_the_stored_choice_without_timing(monkeypatch):
+    """The choice is stored under the cache folder: a process with an empty in-process cache (here:
+    after clear_cache()) reads it instead of timing again, so a re-executed chapter repeats its
+    chunk and therefore its numbers."""
+    x = torch.zeros(3, 6)
+    calls: list[int] = []
+    monkeypatch.setattr(
+        jit_autotune, "time_chunk", fake_timer({1: 1.0, 2: 1.2, 4: 1.0, 8: 4.0}, calls)
+    )
+    net = nn.Linear(6, 3)
+    assert tune_chunk(net, x, 8, 0.1, max_chunk=100) == 4
+    assert jit_autotune.store_path().is_file()
+    clear_cache()
+    calls.clear()
+    # timing now would pick 1: the stored 4 must win, untimed
+    monkeypatch.setattr(jit_autotune, "time_chunk", fake_timer({1: 0.1, 2: 9, 4: 9, 8: 9}, calls))
+    assert tune_chunk(net, x, 8, 0.1, max_chunk=100) == 4 and calls == []
+    # clear_cache(stored=True) forgets the stored choice too
+    clear_cache(stored=True)
+    assert tune_chunk(net, x, 8, 0.1, max_chunk=100) == 1 and calls
+
+
+def test_a_half_written_store_is_not_trusted(monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(jit_autotune, "time_chunk", fake_timer({1: 1.0, 2: 0.5}, calls))
+    path = jit_autotune.store_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"abc": 3, "trunc')
+    assert tune_chunk(nn.Linear(6, 3), torch.zeros(2, 6), 2, 0.1, max_chunk=8) == 2
+    assert calls == [1, 2]
+    assert list(__import__("json").loads(path.read_text()).values()) == [2]
+
+
+def test_processes_tuning_the_same_setting_at_once_take_turns(monkeypatch):
+    """Two tuners of one setting at the same time (two chapters of a parallel build): the second
+    waits for the first's choice and reads it, so both run with the same chunk."""
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def slow(model, x, eps, sigma, **kw):
+        calls.append(eps.shape[0])
+        time.sleep(0.05)
+        return {1: 1.0, 2: 0.5}[eps.shape[0]]
+
+    monkeypatch.setattr(jit_autotune, "time_chunk", slow)
+    net, x, got = nn.Linear(6, 3), torch.zeros(2, 6), []
+
+    def tune():
+        got.append(tune_chunk(net, x, 2, 0.1, max_chunk=8))
+
+    threads = [threading.Thread(target=tune) for _ in range(2)]
+    jit_autotune._CACHE.clear()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [2, 2] and calls == [1, 2]  # timed once, by whichever came first
