@@ -346,3 +346,42 @@ def gpu_measurements(results: Path | None = None):
                     f"{f.name} line {i}: not a stage record with {cols[1:]} ({e})"
                 ) from None
     return pd.DataFrame(rows, columns=cols)
+
+
+def gpu_paths(results: Path | None = None):
+    """The GPU options timed against their baselines by ``benchmarks/gpu_paths.py``: the rows of
+    every ``<results>/gpu/gpu_paths_*.json``.
+
+    Returns ``(table, syncs)``: a DataFrame with columns device, row, work (network and fit or JiT),
+    ours vs baseline, speed-up and largest parameter difference (one line per row and work; a
+    repeated row keeps its first timing), and the host-synchronisation counts (``jit_syncs`` rows:
+    ``count`` over ``steps`` JiT steps). A row missing one of those keys raises ``ValueError``
+    naming the file.
+    """
+    import json
+
+    import pandas as pd
+
+    root = Path(results or results_dir()) / "gpu"
+    rows, syncs = [], []
+    for f in sorted(root.glob("gpu_paths_*.json")) if root.is_dir() else []:
+        for r in json.loads(f.read_text())["rows"]:
+            try:
+                if r["row"] == "jit_syncs":
+                    syncs.append({"device": r["device"], "count": r["count"], "steps": r["steps"]})
+                elif "speedup" in r:
+                    net, how = r["what"].split(":")[0], "fit" if ": fit" in r["what"] else "JiT"
+                    rows.append(
+                        {
+                            "device": r["device"],
+                            "row": r["row"],
+                            "work": f"{net}: {how}",
+                            "ours vs baseline": f"{r['ours']} vs {r['baseline']}",
+                            "speed-up": round(r["speedup"], 2),
+                            "largest parameter difference": float(f"{r['max_param_diff']:.1e}"),
+                        }
+                    )
+            except KeyError as e:
+                raise ValueError(f"{f.name}: a row without {e} ({r.get('row')})") from None
+    table = pd.DataFrame(rows).drop_duplicates(["device", "row", "work"]) if rows else None
+    return (table if table is not None else pd.DataFrame(rows)), syncs

@@ -234,3 +234,36 @@ def test_the_committed_gpu_measurements_name_their_device():
 
     got = gpu_measurements()
     assert len(got) and got.device.str.startswith("NVIDIA").all() and (got.seconds >= 0).all()
+
+
+def test_gpu_paths_reads_each_row_once_with_its_syncs_and_refuses_a_row_without_a_key(tmp_path):
+    gpu = tmp_path / "gpu"
+    gpu.mkdir()
+    row = {
+        "device": "G",
+        "row": "tf32",
+        "what": "vgg11: fit, 40 SGD steps",
+        "ours": "tf32",
+        "baseline": "fp32",
+        "speedup": 1.234,
+        "max_param_diff": 0.00077,
+    }
+    syncs = {"device": "G", "row": "jit_syncs", "what": "vgg11: syncs", "count": 26, "steps": 4}
+    again = row | {"speedup": 9.0}  # a repeated row keeps its first timing
+    (gpu / "gpu_paths_g.json").write_text(json.dumps({"rows": [row, syncs, again]}))
+    table, counted = paper_scale.gpu_paths(tmp_path)
+    assert table.to_dict("records") == [
+        {
+            "device": "G",
+            "row": "tf32",
+            "work": "vgg11: fit",
+            "ours vs baseline": "tf32 vs fp32",
+            "speed-up": 1.23,
+            "largest parameter difference": 7.7e-4,
+        }
+    ]
+    assert counted == [{"device": "G", "count": 26, "steps": 4}]
+    del row["max_param_diff"]
+    (gpu / "gpu_paths_g.json").write_text(json.dumps({"rows": [row]}))
+    with pytest.raises(ValueError, match="gpu_paths_g.json.*max_param_diff"):
+        paper_scale.gpu_paths(tmp_path)

@@ -343,25 +343,7 @@ gpu.set_index(["device", "stage"])[["seconds"]] if len(gpu) else gpu
 # unmeasured on a GPU.
 
 # %% tags=["nbval-check-output"]
-paths_files = sorted((paper_scale.results_dir() / "gpu").glob("gpu_paths_*.json"))
-paths = pd.DataFrame(
-    [
-        {
-            "device": r["device"],
-            "row": r["row"],
-            "work": r["what"].split(",")[0] + (": fit" if ": fit" in r["what"] else ": JiT"),
-            "ours vs baseline": f"{r['ours']} vs {r['baseline']}",
-            "speed-up": round(r["speedup"], 2),
-            "largest parameter difference": float(f"{r['max_param_diff']:.1e}"),
-        }
-        for f in paths_files
-        for r in json.loads(f.read_text())["rows"]
-        if "speedup" in r
-    ]
-)
-syncs = [
-    r for f in paths_files for r in json.loads(f.read_text())["rows"] if r["row"] == "jit_syncs"
-]
+paths, syncs = paper_scale.gpu_paths()
 report.glue("perf_n_gpu_paths", len(paths))
 if len(paths):
     best = paths.groupby("row")["speed-up"].max()
@@ -372,7 +354,7 @@ if len(paths):
     reduced = paths[paths.row.isin(["tf32", "jit_bf16"])]
     if not (reduced["largest parameter difference"] > 0).all():
         raise AssertionError("TF32 and bf16 change the trained parameters")
-paths.drop_duplicates(["device", "row", "work"]).set_index(["device", "row", "work"])
+paths.set_index(["device", "row", "work"]) if len(paths) else paths
 
 # %% [markdown]
 # On the H200, TF32 trained up to {glue:text}`perf_tf32_best:.2f` times as fast as float32 and
