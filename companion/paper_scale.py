@@ -383,5 +383,5 @@ def gpu_paths(results: Path | None = None):
                     )
             except KeyError as e:
                 raise ValueError(f"{f.name}: a row without {e} ({r.get('row')})") from None
-    table = pd.DataFrame(rows).drop_duplicates(["device", "row", "work"]) if rows else None
-    return (table if table is not None else pd.DataFrame(rows)), syncs
+    table = pd.DataFrame(rows)
+    return (table.drop_duplicates(["device", "row", "work"]) if rows else table), syncs
